@@ -1,0 +1,443 @@
+/**
+ * One logged-in FTP session. Capabilities found at run time (FEAT, EPSV/EPRT refusals) live on the
+ * instance; each protocol step is a short method. If the control connection goes out of step (an
+ * active-mode connect-back that never came), the session reconnects itself before the next command.
+ */
+import { EventEmitter } from 'node:events';
+import type { Readable, Writable } from 'node:stream';
+import { ControlConnection } from './control';
+import type { DataChannelQuirks, DataChannelSettings } from './dataChannel';
+import { FtpError, errorFromReply, isFtpError, type CommandContext } from './errors';
+import { parseList, parseMdtm, parseMlsd, parseMlstReply, parseSize } from './listing';
+import { parseFeatures, type Reply } from './reply';
+import { assertSafePath, basename, dirname, join, normalize } from './remotePath';
+import { failedBeforeData, pumpFrom, pumpTo, pumpToBuffer, runTransfer, type TransferSpec } from './transfer';
+import type { ConcreteMode, ConnectOptions, DataMode, FileEntry, FtpEvent, TransferOptions } from './types';
+
+let nextId = 1;
+
+export interface TlsInfo {
+  protocol: string;
+  cipher: string;
+  authorized: boolean;
+  fingerprint256: string;
+}
+
+/** A shared in-memory ModeMemory, the default when the caller gives none. */
+const defaultModeMemory = new Map<string, ConcreteMode>();
+
+export class FtpClient extends EventEmitter {
+  readonly id: string;
+  readonly serverKey: string;
+  features: ReadonlyMap<string, string> = new Map();
+  tlsInfo?: TlsInfo;
+  mode: DataMode;
+  lastMode?: ConcreteMode;
+
+  private control!: ControlConnection;
+  private readonly options: Required<Pick<ConnectOptions, 'host' | 'port' | 'user' | 'password' | 'security' | 'connectTimeoutMs' | 'replyTimeoutMs' | 'dataConnectTimeoutMs' | 'dataIdleTimeoutMs'>> & ConnectOptions;
+  private quirks: DataChannelQuirks = { skipEpsv: false, skipEprt: false };
+  private listAll = true;
+  private busy: Promise<unknown> = Promise.resolve();
+  private secureData = false;
+
+  private constructor(options: ConnectOptions) {
+    super();
+    const security = options.security ?? 'none';
+    this.options = {
+      ...options,
+      port: options.port ?? (security === 'implicit' ? 990 : 21),
+      user: options.user || 'anonymous',
+      password: options.password ?? (options.user && options.user !== 'anonymous' ? '' : 'anonymous@'),
+      security,
+      connectTimeoutMs: options.connectTimeoutMs ?? 15_000,
+      replyTimeoutMs: options.replyTimeoutMs ?? 30_000,
+      dataConnectTimeoutMs: options.dataConnectTimeoutMs ?? 10_000,
+      dataIdleTimeoutMs: options.dataIdleTimeoutMs ?? 60_000,
+    };
+    this.id = options.id ?? `c${nextId++}`;
+    this.serverKey = `${options.host}:${this.options.port}`;
+    this.mode = options.mode ?? 'auto';
+  }
+
+  /** Connects and logs in; rejects with a typed FtpError (connect, tls, login, busy, timeout…). */
+  static async connect(options: ConnectOptions): Promise<FtpClient> {
+    const client = new FtpClient(options);
+    await client.open();
+    return client;
+  }
+
+  get closed(): boolean { return this.control.closed; }
+
+  private emitEvent = (event: FtpEvent): void => { this.emit('event', event); };
+
+  private async open(): Promise<void> {
+    const o = this.options;
+    const control = await ControlConnection.open({
+      id: this.id, host: o.host, port: o.port, implicitTls: o.security === 'implicit', tls: o.tls,
+      connectTimeoutMs: o.connectTimeoutMs, replyTimeoutMs: o.replyTimeoutMs, emit: this.emitEvent,
+    });
+    this.control = control;
+    control.addSecret(o.password);
+    control.addSecret(o.account);
+    control.onClose((err) => this.emit('close', err));
+    try {
+      await this.greet();
+      if (o.security === 'explicit') await this.authTls();
+      await this.login();
+      await this.setup();
+    } catch (e) {
+      control.destroy();
+      throw e;
+    }
+  }
+
+  private async greet(): Promise<void> {
+    let r = await this.control.read(this.options.connectTimeoutMs);
+    // 120: "service ready in nnn minutes" — the real greeting follows.
+    while (r.code === 120) r = await this.control.read(this.options.connectTimeoutMs);
+    if (r.code !== 220) throw errorFromReply(r, '(greeting)', 'login');
+  }
+
+  private async authTls(): Promise<void> {
+    const r = await this.control.request('AUTH TLS');
+    if (r.code !== 234) {
+      // No silent fallback to clear text: the user asked for FTPS.
+      throw new FtpError('tls', `The server refused TLS (AUTH TLS answered ${r.code} ${r.message}); it may not support FTPS — use plain FTP only if you accept an unencrypted connection.`, { code: r.code, replyText: r.text, command: 'AUTH TLS' });
+    }
+    await this.control.upgradeTls();
+  }
+
+  private async login(): Promise<void> {
+    const o = this.options;
+    let r = await this.control.request(`USER ${o.user}`);
+    if (r.code === 331) r = await this.control.request(`PASS ${o.password}`);
+    if (r.code === 332) {
+      if (!o.account) throw new FtpError('login', 'The server asks for an account (ACCT) but none is configured.', { code: r.code, replyText: r.text, command: 'PASS ****' });
+      r = await this.control.request(`ACCT ${o.account}`);
+    }
+    if (r.code !== 230 && r.code !== 202) {
+      const err = errorFromReply(r, r.code === 530 ? 'PASS ****' : 'USER', 'login');
+      if (err.kind === 'login') {
+        throw new FtpError('login', `Login to ${o.host} as "${o.user}" failed (${r.code} ${r.message}) — check the user name and password.`, { code: r.code, replyText: r.text, command: 'PASS ****' });
+      }
+      throw err;
+    }
+  }
+
+  private async setup(): Promise<void> {
+    const control = this.control;
+    const feat = await control.request('FEAT');
+    this.features = parseFeatures(feat);
+    // Pipelined: none of these depends on another's reply.
+    const batch: string[] = [];
+    if (this.features.has('UTF8')) batch.push('OPTS UTF8 ON');
+    batch.push('TYPE I');
+    if (control.isTls) batch.push('PBSZ 0', 'PROT P');
+    for (const c of batch) control.send(c);
+    for (const c of batch) {
+      const r = await control.read();
+      if (c === 'TYPE I' && r.code >= 400) throw errorFromReply(r, c);
+      if (c === 'PROT P' && r.code >= 400) {
+        throw new FtpError('tls', `The server refused to protect data connections (PROT P answered ${r.code} ${r.message}); refusing to send files in clear text over an FTPS connection.`, { code: r.code, replyText: r.text, command: c });
+      }
+    }
+    this.secureData = control.isTls;
+    const sock = control.tlsSocket;
+    if (sock) {
+      this.tlsInfo = {
+        protocol: sock.getProtocol() ?? '?', cipher: sock.getCipher()?.name ?? '?', authorized: sock.authorized,
+        fingerprint256: sock.getPeerCertificate()?.fingerprint256 ?? '',
+      };
+    }
+  }
+
+  /** Replaces a control connection that went out of step; quirks and features stay known. */
+  private async reconnect(): Promise<void> {
+    this.emit('event', { type: 'warning', id: this.id, message: 'Reconnecting the control connection.' } satisfies FtpEvent);
+    await this.open();
+  }
+
+  /** One operation at a time per session; the pool gives each caller its own session anyway. */
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.busy.then(async () => {
+      if (this.control.closed && !this.userClosed) await this.reconnect();
+      return fn();
+    });
+    this.busy = run.catch(() => undefined);
+    return run;
+  }
+
+  private userClosed = false;
+
+  private async simple(command: string, context: CommandContext, ok: (r: Reply) => boolean = (r) => r.code < 400): Promise<Reply> {
+    const r = await this.control.request(command);
+    if (!ok(r)) throw errorFromReply(r, command, context);
+    return r;
+  }
+
+  // ------------------------------------------------------------ data channel
+
+  private settings(): DataChannelSettings {
+    const o = this.options;
+    return {
+      host: o.host, trustPasvAddress: o.trustPasvAddress ?? false, activeAddress: o.activeAddress,
+      activeListenAddress: o.activeListenAddress, activePortRange: o.activePortRange,
+      dataConnectTimeoutMs: o.dataConnectTimeoutMs, secure: this.secureData, minTlsVersion: o.tls?.minVersion,
+    };
+  }
+
+  private get modeMemory() {
+    return this.options.modeMemory ?? { get: (k: string) => defaultModeMemory.get(k), set: (k: string, m: ConcreteMode) => void defaultModeMemory.set(k, m) };
+  }
+
+  /** The mode the next data connection will try first. */
+  get nextMode(): ConcreteMode {
+    return this.mode === 'auto' ? this.modeMemory.get(this.serverKey) ?? 'passive' : this.mode;
+  }
+
+  private async transfer(spec: TransferSpec, retryable: boolean): Promise<number> {
+    const first = this.nextMode;
+    const attempt = async (mode: ConcreteMode) => {
+      if (this.control.closed) await this.reconnect();
+      const bytes = await runTransfer({
+        control: this.control, settings: this.settings(), quirks: this.quirks,
+        dataIdleTimeoutMs: this.options.dataIdleTimeoutMs, replyTimeoutMs: this.options.replyTimeoutMs, emit: this.emitEvent,
+      }, mode, spec);
+      this.lastMode = mode;
+      if (this.mode === 'auto') this.modeMemory.set(this.serverKey, mode);
+      return bytes;
+    };
+    try {
+      return await attempt(first);
+    } catch (e) {
+      if (this.mode !== 'auto' || !retryable || !failedBeforeData(e)) throw e;
+      const other: ConcreteMode = first === 'passive' ? 'active' : 'passive';
+      this.emitEvent({ type: 'data-fallback', id: this.id, from: first, to: other, reason: (e as Error).message });
+      try {
+        return await attempt(other);
+      } catch (e2) {
+        if (isFtpError(e2, 'data-channel')) {
+          throw new FtpError('data-channel', `Data connection failed in both modes. Passive: ${first === 'passive' ? (e as Error).message : (e2 as Error).message} Active: ${first === 'active' ? (e as Error).message : (e2 as Error).message}`, { cause: e2 });
+        }
+        throw e2;
+      }
+    }
+  }
+
+  // ------------------------------------------------------------ operations
+
+  pwd(): Promise<string> {
+    return this.exclusive(async () => {
+      const r = await this.simple('PWD', 'other');
+      const m = /"((?:[^"]|"")*)"/.exec(r.message);
+      return m ? m[1].replace(/""/g, '"') : '/';
+    });
+  }
+
+  cwd(path: string): Promise<void> {
+    return this.exclusive(async () => { await this.simple(`CWD ${checked(path)}`, 'path-read'); });
+  }
+
+  noop(): Promise<void> {
+    return this.exclusive(async () => { await this.simple('NOOP', 'other'); });
+  }
+
+  list(path: string, opts: TransferOptions = {}): Promise<FileEntry[]> {
+    const p = checked(path);
+    return this.exclusive(() => this.listUnlocked(p, opts));
+  }
+
+  private async listUnlocked(path: string, opts: TransferOptions = {}): Promise<FileEntry[]> {
+    const mlsd = this.features.has('MLST');
+    const run = async (command: string) => {
+      const chunks: Buffer[] = [];
+      await this.transfer({ command, direction: 'list', path, pump: pumpToBuffer(chunks, opts.onProgress), signal: opts.signal }, true);
+      return Buffer.concat(chunks).toString('utf8');
+    };
+    if (mlsd) return parseMlsd(await run(`MLSD ${path}`));
+    if (this.listAll) {
+      try {
+        // "-a" shows dot files (.htaccess) on vsftpd and most Unix servers.
+        return parseList(await run(`LIST -a ${path}`));
+      } catch (e) {
+        if (!isFtpError(e, 'unsupported') && !isFtpError(e, 'not-found')) throw e;
+        this.listAll = false;
+      }
+    }
+    return parseList(await run(`LIST ${path}`));
+  }
+
+  /** One path's entry: MLST, else SIZE+MDTM in one round trip, else the parent listing. */
+  stat(path: string): Promise<FileEntry> {
+    const p = checked(path);
+    return this.exclusive(async () => {
+      if (p === '/') return { name: '/', type: 'directory', size: -1 };
+      if (this.features.has('MLST')) {
+        const r = await this.control.request(`MLST ${p}`);
+        if (r.code === 250) {
+          const entry = parseMlstReply(r.text);
+          if (entry) return { ...entry, name: basename(p) };
+        } else if (r.code !== 500 && r.code !== 502) {
+          throw notFound(p, r, `MLST ${p}`);
+        }
+      }
+      this.control.send(`SIZE ${p}`);
+      this.control.send(`MDTM ${p}`);
+      const size = await this.control.read();
+      const mdtm = await this.control.read();
+      if (size.code === 213) {
+        return { name: basename(p), type: 'file', size: parseSize(size.text) ?? -1, mtime: mdtm.code === 213 ? parseMdtm(mdtm.text) : undefined };
+      }
+      // Directories and symlinks have no SIZE on most servers: look in the parent.
+      const entries = await this.listUnlocked(dirname(p));
+      const entry = entries.find((e) => e.name === basename(p));
+      if (!entry) throw new FtpError('not-found', `${p}: not found.`, { code: size.code, replyText: size.text, command: `SIZE ${p}` });
+      return entry;
+    });
+  }
+
+  download(path: string, dest: Writable, opts: TransferOptions & { offset?: number } = {}): Promise<number> {
+    const p = checked(path);
+    return this.exclusive(() => this.transfer({
+      command: `RETR ${p}`, direction: 'download', path: p, pump: pumpTo(dest, opts.onProgress), signal: opts.signal,
+      preamble: opts.offset ? `REST ${opts.offset}` : undefined,
+    }, true));
+  }
+
+  readFile(path: string, opts: TransferOptions = {}): Promise<Buffer> {
+    const p = checked(path);
+    return this.exclusive(async () => {
+      const chunks: Buffer[] = [];
+      await this.transfer({ command: `RETR ${p}`, direction: 'download', path: p, pump: pumpToBuffer(chunks, opts.onProgress), signal: opts.signal }, true);
+      return Buffer.concat(chunks);
+    });
+  }
+
+  upload(path: string, source: Readable | Uint8Array, opts: TransferOptions & { append?: boolean } = {}): Promise<number> {
+    const p = checked(path);
+    return this.exclusive(() => this.transfer({
+      command: `${opts.append ? 'APPE' : 'STOR'} ${p}`, direction: 'upload', path: p,
+      pump: pumpFrom(source, opts.onProgress, opts.signal), signal: opts.signal,
+    }, true));
+  }
+
+  mkdir(path: string, opts: { recursive?: boolean } = {}): Promise<void> {
+    const p = checked(path);
+    return this.exclusive(async () => {
+      if (!opts.recursive) {
+        await this.simple(`MKD ${p}`, 'path-write');
+        return;
+      }
+      let current = '/';
+      for (const part of p.split('/').filter(Boolean)) {
+        current = join(current, part);
+        const r = await this.control.request(`MKD ${current}`);
+        if (r.code >= 400) {
+          // Already there is fine; anything else is reported with the server's words.
+          const cwd = await this.control.request(`CWD ${current}`);
+          if (cwd.code >= 400) throw errorFromReply(r, `MKD ${current}`, 'path-write');
+        }
+      }
+    });
+  }
+
+  removeDir(path: string, opts: { recursive?: boolean } = {}): Promise<void> {
+    const p = checked(path);
+    if (p === '/') return Promise.reject(new FtpError('permission', 'Refusing to delete the root folder.'));
+    return this.exclusive(() => this.removeDirUnlocked(p, opts.recursive ?? false));
+  }
+
+  private async removeDirUnlocked(path: string, recursive: boolean): Promise<void> {
+    if (recursive) {
+      for (const entry of await this.listUnlocked(path)) {
+        const child = join(path, entry.name);
+        if (entry.type === 'directory') await this.removeDirUnlocked(child, true);
+        else await this.simple(`DELE ${child}`, 'path-write');
+      }
+    }
+    await this.simple(`RMD ${path}`, 'path-write');
+  }
+
+  remove(path: string): Promise<void> {
+    const p = checked(path);
+    return this.exclusive(async () => { await this.simple(`DELE ${p}`, 'path-write'); });
+  }
+
+  rename(from: string, to: string): Promise<void> {
+    const f = checked(from);
+    const t = checked(to);
+    return this.exclusive(async () => {
+      const r = await this.control.request(`RNFR ${f}`);
+      if (r.code !== 350) throw errorFromReply(r, `RNFR ${f}`, 'path-read');
+      await this.simple(`RNTO ${t}`, 'path-write');
+    });
+  }
+
+  /** SITE CHMOD; FtpError('unsupported') when the server has no such command. */
+  chmod(path: string, mode: number): Promise<void> {
+    const p = checked(path);
+    return this.exclusive(async () => {
+      const r = await this.control.request(`SITE CHMOD ${(mode & 0o7777).toString(8)} ${p}`);
+      if (r.code >= 400) {
+        const err = errorFromReply(r, 'SITE CHMOD', 'path-write');
+        throw /unknown|not understood|not implemented|unrecognized|invalid/i.test(r.message) && err.kind !== 'not-found'
+          ? new FtpError('unsupported', `SITE CHMOD: the server does not support it (${r.code} ${r.message})`, { code: r.code, replyText: r.text, command: 'SITE CHMOD' })
+          : err;
+      }
+    });
+  }
+
+  /**
+   * Diagnostics: one listing of `path` through exactly one data-channel command (EPSV, PASV, EPRT
+   * or PORT), without fallback. Resolves with the milliseconds it took.
+   */
+  probe(variant: 'EPSV' | 'PASV' | 'EPRT' | 'PORT', path = '/'): Promise<number> {
+    const p = checked(path);
+    return this.exclusive(async () => {
+      const saved = { ...this.quirks };
+      const savedMode = this.mode;
+      const mode: ConcreteMode = variant === 'EPSV' || variant === 'PASV' ? 'passive' : 'active';
+      this.quirks = { skipEpsv: variant === 'PASV', skipEprt: variant === 'PORT' };
+      this.mode = mode;
+      const started = Date.now();
+      try {
+        const chunks: Buffer[] = [];
+        await this.transfer({ command: this.features.has('MLST') ? `MLSD ${p}` : `LIST ${p}`, direction: 'list', path: p, pump: pumpToBuffer(chunks) }, false);
+        if ((variant === 'EPSV' && this.quirks.skipEpsv) || (variant === 'EPRT' && this.quirks.skipEprt)) {
+          throw new FtpError('unsupported', `The server does not support ${variant}.`);
+        }
+        return Date.now() - started;
+      } finally {
+        this.quirks = { skipEpsv: saved.skipEpsv || (variant === 'EPSV' && this.quirks.skipEpsv), skipEprt: saved.skipEprt || (variant === 'EPRT' && this.quirks.skipEprt) };
+        this.mode = savedMode;
+      }
+    });
+  }
+
+  /** Sends a raw command (diagnostics); returns the final reply whatever its code. */
+  raw(command: string): Promise<Reply> {
+    return this.exclusive(() => this.control.request(command));
+  }
+
+  async close(): Promise<void> {
+    this.userClosed = true;
+    await this.busy;
+    await this.control.quit();
+  }
+
+  destroy(err?: Error): void {
+    this.userClosed = true;
+    this.control.destroy(err instanceof FtpError ? err : undefined);
+  }
+}
+
+function checked(path: string): string {
+  assertSafePath(path);
+  return normalize(path);
+}
+
+function notFound(path: string, r: Reply, command: string): FtpError {
+  const err = errorFromReply(r, command, 'path-read');
+  return err.kind === 'not-found' ? new FtpError('not-found', `${path}: not found (${r.code} ${r.message}).`, { code: r.code, replyText: r.text, command }) : err;
+}

@@ -1,0 +1,255 @@
+/**
+ * The control connection: one TCP (or TLS) socket, a reply parser, and a FIFO of callers waiting
+ * for replies. Replies arrive in command order, so pipelined commands are just several sends
+ * followed by as many reads.
+ */
+import * as net from 'node:net';
+import * as tls from 'node:tls';
+import { FtpError } from './errors';
+import { ReplyParser, type Reply } from './reply';
+import { checkCertificate, serverNameFor } from './tlsTrust';
+import type { FtpEvent, TlsOptions } from './types';
+
+interface Waiter {
+  resolve(r: Reply): void;
+  reject(e: Error): void;
+  timer?: NodeJS.Timeout;
+}
+
+export interface ControlOptions {
+  id: string;
+  host: string;
+  port: number;
+  implicitTls: boolean;
+  tls?: TlsOptions;
+  connectTimeoutMs: number;
+  replyTimeoutMs: number;
+  emit(event: FtpEvent): void;
+}
+
+const SECRET_COMMANDS = /^(PASS|ACCT)\b/i;
+
+export class ControlConnection {
+  private socket!: net.Socket;
+  private parser = new ReplyParser();
+  private replies: Reply[] = [];
+  private waiters: Waiter[] = [];
+  private failure?: FtpError;
+  private closeListeners: ((err?: FtpError) => void)[] = [];
+  private secrets: string[] = [];
+  /** TLS session of the control connection, reused on data connections (vsftpd require_ssl_reuse). */
+  tlsSession?: Buffer;
+  /** Address of the server as seen on the control connection: the only peer data connections may use. */
+  peerAddress = '';
+  localAddress = '';
+  readonly id: string;
+
+  private constructor(private readonly options: ControlOptions) {
+    this.id = options.id;
+  }
+
+  static async open(options: ControlOptions): Promise<ControlConnection> {
+    const c = new ControlConnection(options);
+    await c.connect();
+    return c;
+  }
+
+  get isTls(): boolean { return this.socket instanceof tls.TLSSocket; }
+  get closed(): boolean { return this.failure !== undefined; }
+  get tlsSocket(): tls.TLSSocket | undefined { return this.socket instanceof tls.TLSSocket ? this.socket : undefined; }
+
+  /** The session to resume on a data connection: the newest ticket, else the handshake's session. */
+  get sessionForData(): Buffer | undefined { return this.tlsSession ?? this.tlsSocket?.getSession(); }
+
+  /** Replies and errors must never carry the password, even if a server echoes it. */
+  addSecret(secret: string | undefined): void {
+    if (secret && secret.length >= 3) this.secrets.push(secret);
+  }
+
+  mask(text: string): string {
+    let out = text;
+    for (const s of this.secrets) out = out.split(s).join('****');
+    return out;
+  }
+
+  onClose(listener: (err?: FtpError) => void): void { this.closeListeners.push(listener); }
+
+  private async connect(): Promise<void> {
+    const { host, port, connectTimeoutMs } = this.options;
+    const socket = await new Promise<net.Socket>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        s.destroy();
+        reject(new FtpError('timeout', `Could not connect to ${host}:${port} within ${connectTimeoutMs / 1000} s — is the host reachable and the port right?`));
+      }, connectTimeoutMs);
+      const done = (err?: Error) => {
+        clearTimeout(timer);
+        s.removeAllListeners('error');
+        if (err) reject(connectError(err, host, port)); else resolve(s);
+      };
+      const s: net.Socket = this.options.implicitTls
+        ? tls.connect({ host, port, servername: serverNameFor(host), rejectUnauthorized: false, minVersion: this.options.tls?.minVersion ?? 'TLSv1.2' }, () => done())
+        : net.connect({ host, port }, () => done());
+      s.once('error', done);
+      this.captureSession(s);
+    });
+    socket.setNoDelay(true);
+    socket.setKeepAlive(true, 30_000);
+    this.peerAddress = stripMapped(socket.remoteAddress ?? host);
+    this.localAddress = stripMapped(socket.localAddress ?? '');
+    this.attach(socket);
+    this.options.emit({ type: 'connect', id: this.id, host, port, address: this.peerAddress, tls: this.options.implicitTls });
+    if (socket instanceof tls.TLSSocket) await this.afterHandshake(socket);
+  }
+
+  private attach(socket: net.Socket): void {
+    this.socket = socket;
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('error', (err) => this.fail(new FtpError('connection-lost', `Connection to ${this.options.host} lost: ${err.message}`, { cause: err })));
+    socket.on('close', () => this.fail(new FtpError('connection-lost', `The server ${this.options.host} closed the connection.`)));
+  }
+
+  /** TLS 1.3 sends session tickets after the handshake, so listen from the start. */
+  private captureSession(socket: net.Socket): void {
+    if (socket instanceof tls.TLSSocket) socket.on('session', (session: Buffer) => { this.tlsSession = session; });
+  }
+
+  private async afterHandshake(socket: tls.TLSSocket): Promise<void> {
+    await checkCertificate(socket, this.options.host, this.options.tls).catch((e) => { this.destroy(); throw e; });
+    this.options.emit({
+      type: 'tls', id: this.id, channel: 'control', protocol: socket.getProtocol() ?? '?',
+      cipher: socket.getCipher()?.name ?? '?', resumed: socket.isSessionReused(), authorized: socket.authorized,
+    });
+  }
+
+  /** Upgrade after `AUTH TLS` was accepted (RFC 4217). */
+  async upgradeTls(): Promise<void> {
+    const raw = this.socket;
+    raw.removeAllListeners('data');
+    raw.removeAllListeners('close');
+    raw.removeAllListeners('error');
+    const { host, connectTimeoutMs } = this.options;
+    const secure = await new Promise<tls.TLSSocket>((resolve, reject) => {
+      const timer = setTimeout(() => { raw.destroy(); reject(new FtpError('timeout', `TLS handshake with ${host} timed out.`)); }, connectTimeoutMs);
+      const s = tls.connect({ socket: raw, servername: serverNameFor(host), rejectUnauthorized: false, minVersion: this.options.tls?.minVersion ?? 'TLSv1.2' }, () => {
+        clearTimeout(timer); s.removeAllListeners('error'); resolve(s);
+      });
+      this.captureSession(s);
+      s.once('error', (err) => { clearTimeout(timer); raw.destroy(); reject(new FtpError('tls', `TLS handshake with ${host} failed: ${err.message}`, { cause: err })); });
+    });
+    this.attach(secure);
+    await this.afterHandshake(secure);
+  }
+
+  private onData(chunk: Buffer): void {
+    let replies: Reply[];
+    try {
+      replies = this.parser.push(chunk);
+    } catch (e) {
+      this.fail(e instanceof FtpError ? e : new FtpError('protocol', String(e)));
+      this.socket.destroy();
+      return;
+    }
+    for (const raw of replies) {
+      const reply = this.secrets.length ? { ...raw, text: this.mask(raw.text), message: this.mask(raw.message) } : raw;
+      this.options.emit({ type: 'reply', id: this.id, code: reply.code, text: reply.text });
+      const w = this.waiters.shift();
+      if (w) {
+        if (w.timer) clearTimeout(w.timer);
+        w.resolve(reply);
+      } else {
+        this.replies.push(reply);
+      }
+    }
+  }
+
+  private fail(err: FtpError): void {
+    if (this.failure) return;
+    this.failure = err;
+    for (const w of this.waiters.splice(0)) {
+      if (w.timer) clearTimeout(w.timer);
+      w.reject(err);
+    }
+    this.options.emit({ type: 'close', id: this.id, reason: err.message });
+    for (const l of this.closeListeners) l(err);
+  }
+
+  /** Sends one command line. CR, LF and NUL never reach the wire: they would inject commands. */
+  send(command: string): void {
+    if (/[\r\n\0]/.test(command)) {
+      throw new FtpError('invalid-name', `Refusing to send a command containing a line break or NUL: ${JSON.stringify(maskCommand(command))}`);
+    }
+    if (this.failure) throw this.failure;
+    this.options.emit({ type: 'command', id: this.id, text: maskCommand(command) });
+    this.socket.write(command + '\r\n', 'utf8');
+  }
+
+  /** The next reply, in order. A buffered unsolicited reply (e.g. 421) is returned first. */
+  read(timeoutMs = this.options.replyTimeoutMs): Promise<Reply> {
+    const buffered = this.replies.shift();
+    if (buffered) return Promise.resolve(buffered);
+    if (this.failure) return Promise.reject(this.failure);
+    return new Promise<Reply>((resolve, reject) => {
+      const w: Waiter = { resolve, reject };
+      if (timeoutMs > 0 && Number.isFinite(timeoutMs)) {
+        w.timer = setTimeout(() => {
+          const err = new FtpError('timeout', `No reply from ${this.options.host} within ${timeoutMs / 1000} s.`);
+          // The reply stream is out of step now; the connection cannot be trusted any more.
+          this.fail(err);
+          this.socket.destroy();
+        }, timeoutMs);
+      }
+      this.waiters.push(w);
+    });
+  }
+
+  /** Sends a command and returns its first reply that is not preliminary (1xx). */
+  async request(command: string, timeoutMs?: number): Promise<Reply> {
+    this.send(command);
+    for (;;) {
+      const r = await this.read(timeoutMs);
+      if (r.code >= 200) return r;
+    }
+  }
+
+  /** Data arriving with nobody asking for it (e.g. a 421 before idle close) shows up here. */
+  get hasUnsolicited(): boolean { return this.replies.length > 0; }
+
+  destroy(reason?: FtpError): void {
+    this.fail(reason ?? new FtpError('connection-lost', 'Connection closed.'));
+    this.socket?.destroy();
+  }
+
+  /** Polite close: QUIT without waiting for its reply longer than a moment. */
+  async quit(): Promise<void> {
+    if (this.failure) return;
+    try {
+      this.send('QUIT');
+      await Promise.race([this.read(2000).catch(() => undefined), new Promise((r) => setTimeout(r, 500))]);
+    } catch { /* closing anyway */ }
+    this.socket.end();
+    this.destroy(new FtpError('connection-lost', 'Connection closed by client.'));
+  }
+}
+
+export function maskCommand(command: string): string {
+  return SECRET_COMMANDS.test(command) ? command.replace(/^(\S+).*$/s, '$1 ****') : command;
+}
+
+export function stripMapped(address: string): string {
+  return address.startsWith('::ffff:') && net.isIPv4(address.slice(7)) ? address.slice(7) : address;
+}
+
+function connectError(err: Error & { code?: string }, host: string, port: number): FtpError {
+  const hints: Record<string, string> = {
+    ECONNREFUSED: 'nothing listens on that port — check the port and that the FTP server runs',
+    ENOTFOUND: 'the host name does not resolve — check its spelling',
+    EAI_AGAIN: 'the host name could not be resolved right now — check your network',
+    EHOSTUNREACH: 'the host is unreachable — check the network or VPN',
+    ENETUNREACH: 'the network is unreachable — check the network or VPN',
+    ETIMEDOUT: 'the connection timed out — a firewall may drop it',
+    ECONNRESET: 'the connection was reset — a firewall or the server refused it',
+  };
+  const hint = (err.code && hints[err.code]) || err.message;
+  const kind = err.code === 'ERR_SSL_WRONG_VERSION_NUMBER' || /SSL|TLS/i.test(err.message) ? 'tls' : 'connect';
+  return new FtpError(kind, `Could not connect to ${host}:${port}: ${hint}.`, { cause: err });
+}

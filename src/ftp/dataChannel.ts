@@ -1,0 +1,283 @@
+/**
+ * Data connections, both ways round.
+ *
+ * Passive: we connect to a port the server opened (EPSV, else PASV). By default we connect to the
+ * control connection's peer and ignore the PASV address — servers behind NAT advertise private
+ * addresses, and trusting the address would let a hostile server point us elsewhere (FileZilla and
+ * curl do the same).
+ *
+ * Active: we listen and the server connects to us (EPRT, else PORT). Only the control peer may
+ * connect; anyone else is dropped. The transfer command must be sent before the server connects,
+ * which is why this layer hands back a "prepared" channel whose socket is awaited later.
+ */
+import * as net from 'node:net';
+import * as tls from 'node:tls';
+import type { ControlConnection } from './control';
+import { stripMapped } from './control';
+import { FtpError, errorFromReply } from './errors';
+import { sameFingerprint, serverNameFor } from './tlsTrust';
+import type { ConcreteMode, FtpEvent } from './types';
+
+export interface DataChannelSettings {
+  host: string;
+  trustPasvAddress: boolean;
+  activeAddress?: string;
+  activeListenAddress?: string;
+  activePortRange?: [number, number];
+  dataConnectTimeoutMs: number;
+  /** Wrap data connections in TLS (PROT P was accepted). */
+  secure: boolean;
+  minTlsVersion?: 'TLSv1.2' | 'TLSv1.3';
+}
+
+/** Capabilities learned at run time, per connection (after jlaffaye/ftp's skipEPSV). */
+export interface DataChannelQuirks {
+  skipEpsv: boolean;
+  skipEprt: boolean;
+}
+
+export interface PreparedChannel {
+  readonly mode: ConcreteMode;
+  /** The connected (and, for FTPS, TLS-wrapped) data socket. Call after sending the transfer command. */
+  socket(): Promise<net.Socket>;
+  close(): void;
+}
+
+/** A data-channel failure, and whether the control connection still is in step. */
+export class DataChannelError extends FtpError {
+  constructor(mode: ConcreteMode, message: string, readonly controlInSync: boolean, cause?: unknown, code?: number, replyText?: string) {
+    super('data-channel', message, { mode, cause, code, replyText });
+  }
+}
+
+interface Context {
+  control: ControlConnection;
+  settings: DataChannelSettings;
+  quirks: DataChannelQuirks;
+  emit(event: FtpEvent): void;
+}
+
+export async function prepare(mode: ConcreteMode, ctx: Context, command: string): Promise<PreparedChannel> {
+  return mode === 'passive' ? preparePassive(ctx, command) : prepareActive(ctx, command);
+}
+
+// ---------------------------------------------------------------- passive
+
+async function preparePassive(ctx: Context, command: string): Promise<PreparedChannel> {
+  const { control, settings, quirks } = ctx;
+  const ipv6 = net.isIPv6(control.peerAddress);
+  let host = control.peerAddress;
+  let port: number | undefined;
+  let via = 'EPSV';
+  if (!quirks.skipEpsv) {
+    const r = await control.request('EPSV');
+    if (r.code === 229) {
+      port = parseEpsv(r.message);
+      if (port === undefined) throw new DataChannelError('passive', `The server's EPSV reply is malformed: "${r.message.slice(0, 100)}"`, true, undefined, r.code, r.text);
+    } else if (r.code >= 500 && r.code < 600) {
+      quirks.skipEpsv = true;
+    } else {
+      throw new DataChannelError('passive', `EPSV failed: ${r.code} ${r.message}`, true, undefined, r.code, r.text);
+    }
+  }
+  if (port === undefined) {
+    if (ipv6) throw new DataChannelError('passive', 'The server supports neither EPSV nor IPv6 passive mode; try active mode.', true);
+    via = 'PASV';
+    const r = await control.request('PASV');
+    if (r.code !== 227) throw new DataChannelError('passive', `PASV failed: ${r.code} ${r.message}`, true, undefined, r.code, r.text);
+    const target = parsePasv(r.message);
+    if (!target) throw new DataChannelError('passive', `The server's PASV reply is malformed: "${r.message.slice(0, 100)}"`, true, undefined, r.code, r.text);
+    port = target.port;
+    if (settings.trustPasvAddress && !isBogusPasvAddress(target.host, control.peerAddress)) host = target.host;
+    else if (target.host !== control.peerAddress) {
+      ctx.emit({ type: 'warning', id: control.id, message: `PASV offered ${target.host}:${target.port}; using the control peer ${control.peerAddress} instead.` });
+    }
+  }
+  const socket = await connectData(host, port, settings.dataConnectTimeoutMs).catch((err: Error) => {
+    throw new DataChannelError('passive',
+      `Could not open the passive data connection to ${host}:${port} (${(err as NodeJS.ErrnoException).code ?? err.message}) — a firewall may block the server's passive ports; try active mode.`,
+      true, err);
+  });
+  return {
+    mode: 'passive',
+    socket: async () => finish(ctx, socket, 'passive', `${via} ${command.split(' ')[0]}`),
+    close: () => socket.destroy(),
+  };
+}
+
+function connectData(host: string, port: number, timeoutMs: number): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect({ host, port });
+    const timer = setTimeout(() => { s.destroy(); reject(Object.assign(new Error(`no connection within ${timeoutMs / 1000} s`), { code: 'ETIMEDOUT' })); }, timeoutMs);
+    s.once('connect', () => { clearTimeout(timer); s.removeAllListeners('error'); resolve(s); });
+    s.once('error', (e) => { clearTimeout(timer); reject(e); });
+  });
+}
+
+/** `229 Entering Extended Passive Mode (|||6446|)` — the delimiter is whatever char follows '('. */
+export function parseEpsv(message: string): number | undefined {
+  const m = /\((.)\1\1(\d{1,5})\1\)/.exec(message);
+  if (!m) return undefined;
+  const port = Number(m[2]);
+  return port > 0 && port < 65536 ? port : undefined;
+}
+
+/** `227 Entering Passive Mode (h1,h2,h3,h4,p1,p2)`; parentheses are optional in practice. */
+export function parsePasv(message: string): { host: string; port: number } | undefined {
+  const m = /(\d{1,3}),\s*(\d{1,3}),\s*(\d{1,3}),\s*(\d{1,3}),\s*(\d{1,3}),\s*(\d{1,3})/.exec(message);
+  if (!m) return undefined;
+  const n = m.slice(1).map(Number);
+  if (n.some((x) => x > 255)) return undefined;
+  const port = n[4] * 256 + n[5];
+  if (port === 0) return undefined;
+  return { host: n.slice(0, 4).join('.'), port };
+}
+
+/**
+ * lftp's "bogus PASV address" rule: an unroutable address (0.0.0.0, private, loopback, link-local)
+ * from a server we reach on a public address is a NAT artefact; use the control peer instead.
+ */
+export function isBogusPasvAddress(pasv: string, peer: string): boolean {
+  if (pasv === '0.0.0.0') return true;
+  if (!net.isIPv4(peer)) return false;
+  return isPrivateV4(pasv) && !isPrivateV4(peer);
+}
+
+function isPrivateV4(a: string): boolean {
+  const [x, y] = a.split('.').map(Number);
+  return x === 10 || x === 127 || (x === 172 && y >= 16 && y <= 31) || (x === 192 && y === 168) || (x === 169 && y === 254) || (x === 100 && y >= 64 && y <= 127);
+}
+
+// ---------------------------------------------------------------- active
+
+async function prepareActive(ctx: Context, command: string): Promise<PreparedChannel> {
+  const { control, settings, quirks } = ctx;
+  const listenAddress = settings.activeListenAddress ?? control.localAddress;
+  const server = await listen(listenAddress, settings.activePortRange).catch((err: Error) => {
+    throw new DataChannelError('active', `Could not listen for the server's data connection on ${listenAddress}: ${err.message}`, true, err);
+  });
+  const port = (server.address() as net.AddressInfo).port;
+  const advertised = settings.activeAddress ?? listenAddress;
+  const accepted = acceptFromPeer(server, control.peerAddress, settings.dataConnectTimeoutMs, ctx);
+  accepted.catch(() => undefined);
+  try {
+    let via = 'EPRT';
+    let ok = false;
+    if (!quirks.skipEprt) {
+      const family = net.isIPv6(advertised) ? 2 : 1;
+      const r = await control.request(`EPRT |${family}|${advertised}|${port}|`);
+      if (r.code === 200) ok = true;
+      else if (r.code === 500 || r.code === 502 || r.code === 504) quirks.skipEprt = true;
+      else throw new DataChannelError('active', `The server refused active mode: EPRT answered ${r.code} ${r.message}`, true, undefined, r.code, r.text);
+    }
+    if (!ok) {
+      if (!net.isIPv4(advertised)) throw new DataChannelError('active', 'The server does not support EPRT, and PORT cannot carry an IPv6 address; try passive mode.', true);
+      via = 'PORT';
+      const r = await control.request(`PORT ${advertised.split('.').join(',')},${port >> 8},${port & 255}`);
+      if (r.code !== 200) throw new DataChannelError('active', `The server refused active mode: PORT answered ${r.code} ${r.message}`, true, undefined, r.code, r.text);
+    }
+    return {
+      mode: 'active',
+      socket: async () => {
+        const s = await accepted;
+        return finish(ctx, s, 'active', `${via} ${command.split(' ')[0]}`);
+      },
+      close: () => { server.close(); accepted.then((s) => s.destroy(), () => undefined); },
+    };
+  } catch (e) {
+    server.close();
+    throw e;
+  }
+}
+
+function listen(address: string, range?: [number, number]): Promise<net.Server> {
+  const tryPort = (port: number) => new Promise<net.Server>((resolve, reject) => {
+    const server = net.createServer({ pauseOnConnect: true });
+    server.once('error', reject);
+    server.listen({ host: address, port, exclusive: true, backlog: 4 }, () => { server.removeListener('error', reject); resolve(server); });
+  });
+  if (!range) return tryPort(0);
+  const [lo, hi] = range;
+  // Start at a random port of the range so parallel connections do not all collide on the first.
+  const count = hi - lo + 1;
+  const start = Math.floor(Math.random() * count);
+  return (async () => {
+    let last: unknown;
+    for (let i = 0; i < count; i++) {
+      try { return await tryPort(lo + ((start + i) % count)); } catch (e) { last = e; }
+    }
+    throw new Error(`no free port in ${lo}-${hi} (${(last as Error)?.message ?? ''})`);
+  })();
+}
+
+function acceptFromPeer(server: net.Server, peer: string, timeoutMs: number, ctx: Context): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      server.close();
+      reject(new DataChannelError('active',
+        `Data connection failed in active mode: the server did not connect back within ${timeoutMs / 1000} s — a firewall or NAT is probably in the way; try passive mode.`,
+        false));
+    }, timeoutMs);
+    server.on('connection', (s) => {
+      const from = stripMapped(s.remoteAddress ?? '');
+      if (from !== peer) {
+        // A data connection from a third host is either an attack (port theft) or a misconfiguration.
+        ctx.emit({ type: 'warning', id: ctx.control.id, message: `Refused an active-mode data connection from ${from}; only ${peer} may connect.` });
+        s.destroy();
+        return;
+      }
+      clearTimeout(timer);
+      server.close();
+      s.resume();
+      resolve(s);
+    });
+    server.on('close', () => { clearTimeout(timer); reject(new DataChannelError('active', 'Active-mode listener closed.', true)); });
+  });
+}
+
+// ---------------------------------------------------------------- both
+
+async function finish(ctx: Context, socket: net.Socket, mode: ConcreteMode, command: string): Promise<net.Socket> {
+  socket.setNoDelay(true);
+  const local = `${stripMapped(socket.localAddress ?? '')}:${socket.localPort}`;
+  const remote = `${stripMapped(socket.remoteAddress ?? '')}:${socket.remotePort}`;
+  if (!ctx.settings.secure) {
+    ctx.emit({ type: 'data-open', id: ctx.control.id, mode, command, local, remote, tls: false });
+    return socket;
+  }
+  const secure = await new Promise<tls.TLSSocket>((resolve, reject) => {
+    const timer = setTimeout(() => { socket.destroy(); reject(new DataChannelError(mode, 'TLS handshake on the data connection timed out.', false)); }, ctx.settings.dataConnectTimeoutMs);
+    const s = tls.connect({
+      socket,
+      session: ctx.control.sessionForData,
+      servername: serverNameFor(ctx.settings.host),
+      rejectUnauthorized: false,
+      minVersion: ctx.settings.minTlsVersion ?? 'TLSv1.2',
+    }, () => { clearTimeout(timer); s.removeAllListeners('error'); resolve(s); });
+    s.once('error', (err) => {
+      clearTimeout(timer);
+      socket.destroy();
+      reject(new FtpError('tls', `TLS on the data connection failed: ${err.message}`, { mode, cause: err }));
+    });
+  });
+  // The data connection must present the same certificate as the control connection.
+  const controlFp = ctx.control.tlsSocket?.getPeerCertificate()?.fingerprint256;
+  const dataFp = secure.getPeerCertificate()?.fingerprint256;
+  if (controlFp && dataFp && !sameFingerprint(controlFp, dataFp)) {
+    secure.destroy();
+    throw new FtpError('tls', `The data connection presented a different certificate (${dataFp}) than the control connection; refusing it.`, { mode });
+  }
+  ctx.emit({ type: 'data-open', id: ctx.control.id, mode, command, local, remote, tls: true, resumed: secure.isSessionReused() });
+  return secure;
+}
+
+/** Error for a negative reply to the transfer command itself. */
+export function transferReplyError(reply: { code: number; message: string; text: string }, command: string, mode: ConcreteMode, context: 'path-read' | 'path-write' | 'data'): FtpError {
+  if (reply.code === 425 || (reply.code === 522 && /reuse/i.test(reply.message))) {
+    const hint = reply.code === 522
+      ? 'the server requires TLS session reuse on data connections'
+      : mode === 'active' ? 'the server could not connect back — a firewall or NAT is probably in the way; try passive mode' : 'try active mode';
+    return new DataChannelError(mode, `Data connection failed in ${mode} mode: ${reply.code} ${reply.message} (${hint}).`, true, undefined, reply.code, reply.text);
+  }
+  return errorFromReply(reply, command, context);
+}

@@ -1,0 +1,112 @@
+/**
+ * FTP reply parsing (RFC 959 §4.2): single- and multi-line replies from a byte stream.
+ * Sizes are bounded so a hostile server cannot exhaust memory with an endless line or reply.
+ */
+import { FtpError } from './errors';
+
+export interface Reply {
+  code: number;
+  /** All lines of the reply joined with '\n', codes included, e.g. "211-Features:\n EPSV\n211 End". */
+  text: string;
+  /** The text of the reply without the leading code on the first and last line, for messages. */
+  message: string;
+}
+
+export const MAX_LINE_BYTES = 16 * 1024;
+export const MAX_REPLY_BYTES = 256 * 1024;
+export const MAX_REPLY_LINES = 4096;
+
+export function isPreliminary(r: Reply): boolean { return r.code >= 100 && r.code < 200; }
+export function isPositive(r: Reply): boolean { return r.code >= 200 && r.code < 400; }
+
+/**
+ * Incremental parser: feed it chunks, it returns the replies completed so far.
+ * Tolerates bare LF line endings (some embedded servers) and decodes lines as UTF-8.
+ */
+export class ReplyParser {
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  private lines: string[] = [];
+  private replyBytes = 0;
+  private code = 0;
+
+  push(chunk: Buffer): Reply[] {
+    const out: Reply[] = [];
+    let start = 0;
+    for (;;) {
+      const nl = chunk.indexOf(0x0a, start);
+      if (nl < 0) break;
+      let piece = chunk.subarray(start, nl);
+      start = nl + 1;
+      if (this.pendingBytes > 0) {
+        piece = Buffer.concat([...this.pending, piece]);
+        this.pending = [];
+        this.pendingBytes = 0;
+      }
+      if (piece.length > MAX_LINE_BYTES) throw tooLong('line');
+      const end = piece.length > 0 && piece[piece.length - 1] === 0x0d ? piece.length - 1 : piece.length;
+      const reply = this.line(piece.toString('utf8', 0, end));
+      if (reply) out.push(reply);
+    }
+    if (start < chunk.length) {
+      const rest = chunk.subarray(start);
+      this.pendingBytes += rest.length;
+      if (this.pendingBytes > MAX_LINE_BYTES) throw tooLong('line');
+      this.pending.push(Buffer.from(rest));
+    }
+    return out;
+  }
+
+  private line(line: string): Reply | undefined {
+    this.replyBytes += line.length + 2;
+    if (this.replyBytes > MAX_REPLY_BYTES || this.lines.length >= MAX_REPLY_LINES) throw tooLong('reply');
+    if (this.lines.length === 0) {
+      const m = /^(\d{3})([ -]|$)/.exec(line);
+      if (!m) {
+        if (line.trim() === '') { this.replyBytes = 0; return undefined; }
+        throw new FtpError('protocol', `The server sent a line that is not an FTP reply: ${JSON.stringify(line.slice(0, 80))}`, { replyText: line.slice(0, 200) });
+      }
+      this.code = Number(m[1]);
+      this.lines.push(line);
+      if (m[2] === '-') return undefined;
+      return this.finish();
+    }
+    this.lines.push(line);
+    // A multi-line reply ends with the same code followed by a space (or nothing).
+    if (line.startsWith(String(this.code)) && (line.length === 3 || line[3] === ' ')) return this.finish();
+    return undefined;
+  }
+
+  private finish(): Reply {
+    const lines = this.lines;
+    const text = lines.join('\n');
+    this.lines = [];
+    this.replyBytes = 0;
+    const strip = (l: string) => (/^\d{3}[ -]?/.test(l) ? l.slice(4) : l);
+    const message = lines.length === 1
+      ? strip(lines[0]).trim()
+      : lines.map((l, i) => (i === 0 || i === lines.length - 1 ? strip(l) : l)).join('\n').trim();
+    return { code: this.code, text, message };
+  }
+}
+
+function tooLong(what: 'line' | 'reply'): FtpError {
+  return new FtpError('protocol', what === 'line'
+    ? `The server sent a reply line longer than ${MAX_LINE_BYTES} bytes; refusing it.`
+    : `The server sent a reply longer than ${MAX_REPLY_BYTES} bytes or ${MAX_REPLY_LINES} lines; refusing it.`);
+}
+
+/** Parse the FEAT reply into upper-case feature names → their parameters. */
+export function parseFeatures(reply: Reply): Map<string, string> {
+  const features = new Map<string, string>();
+  if (reply.code !== 211) return features;
+  const lines = reply.text.split('\n').slice(1, -1);
+  for (const raw of lines) {
+    const line = raw.trim();
+    if (!line) continue;
+    const sp = line.indexOf(' ');
+    const name = (sp < 0 ? line : line.slice(0, sp)).toUpperCase();
+    features.set(name, sp < 0 ? '' : line.slice(sp + 1).trim());
+  }
+  return features;
+}

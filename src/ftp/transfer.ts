@@ -1,0 +1,191 @@
+/**
+ * One transfer over one data connection: the command, its preliminary and final replies, and the
+ * bytes in between. In active mode the 150, the incoming connection and even the 226 may arrive in
+ * any order, so each is awaited independently; replies are buffered by the control connection.
+ */
+import type * as net from 'node:net';
+import { once } from 'node:events';
+import type { Readable, Writable } from 'node:stream';
+import type { ControlConnection } from './control';
+import { DataChannelError, prepare, transferReplyError, type DataChannelQuirks, type DataChannelSettings } from './dataChannel';
+import { FtpError, isFtpError } from './errors';
+import type { Reply } from './reply';
+import type { ConcreteMode, FtpEvent } from './types';
+
+export interface TransferSpec {
+  /** The command that moves data, e.g. "RETR /a.txt". */
+  command: string;
+  direction: 'download' | 'upload' | 'list';
+  path: string;
+  /** Moves the bytes once the data socket is open; resolves with the byte count. */
+  pump(socket: net.Socket): Promise<number>;
+  signal?: AbortSignal;
+  /** Sent before the transfer command in the same round trip (e.g. "REST 100"). */
+  preamble?: string;
+}
+
+export interface TransferContext {
+  control: ControlConnection;
+  settings: DataChannelSettings;
+  quirks: DataChannelQuirks;
+  dataIdleTimeoutMs: number;
+  replyTimeoutMs: number;
+  emit(event: FtpEvent): void;
+}
+
+/** Thrown when the transfer failed before any byte moved: safe to retry in another mode. */
+export function failedBeforeData(e: unknown): boolean {
+  return e instanceof DataChannelError || (isFtpError(e, 'data-channel') && (e as FtpError & { beforeData?: boolean }).beforeData === true);
+}
+
+export async function runTransfer(ctx: TransferContext, mode: ConcreteMode, spec: TransferSpec): Promise<number> {
+  const { control } = ctx;
+  const started = Date.now();
+  if (spec.signal?.aborted) throw cancelled();
+  if (spec.preamble) {
+    const r = await control.request(spec.preamble);
+    if (r.code >= 400) throw transferReplyError(r, spec.preamble, mode, 'data');
+  }
+  const channel = await prepare(mode, ctx, spec.command);
+  let socket: net.Socket | undefined;
+  const onAbort = () => { socket?.destroy(); channel.close(); };
+  spec.signal?.addEventListener('abort', onAbort, { once: true });
+  const onControlClose = () => { socket?.destroy(new Error('control connection closed')); channel.close(); };
+  control.onClose(onControlClose);
+  try {
+    control.send(spec.command);
+    const first = control.read(ctx.replyTimeoutMs + ctx.settings.dataConnectTimeoutMs);
+    first.catch(() => undefined);
+    // A negative first reply (550, 425…) means no data connection will come.
+    const refused = first.then((r) => {
+      if (r.code >= 400) throw transferReplyError(r, spec.command, mode, spec.direction === 'upload' ? 'path-write' : 'path-read');
+      return new Promise<never>(() => undefined);
+    });
+    refused.catch(() => undefined);
+    try {
+      socket = await Promise.race([channel.socket(), refused]);
+    } catch (e) {
+      channel.close();
+      if (spec.signal?.aborted) throw await abortTransfer(ctx);
+      if (e instanceof DataChannelError && !e.controlInSync) control.destroy(e);
+      throw e;
+    }
+    socket.setTimeout(ctx.dataIdleTimeoutMs, () => socket?.destroy(Object.assign(new Error(`no data moved for ${ctx.dataIdleTimeoutMs / 1000} s`), { code: 'ETIMEDOUT' })));
+    let bytes: number;
+    try {
+      bytes = await spec.pump(socket);
+    } catch (e) {
+      socket.destroy();
+      if (spec.signal?.aborted) throw await abortTransfer(ctx);
+      // The server's reply usually says why the data stopped; prefer it over the socket error.
+      const reply = await finalReply(control, first, Math.min(ctx.replyTimeoutMs, 5000)).catch(() => undefined);
+      if (reply && reply.code >= 400) throw transferReplyError(reply, spec.command, mode, 'data');
+      const err = e as NodeJS.ErrnoException;
+      if (!reply) control.destroy();
+      throw new FtpError(err.code === 'ETIMEDOUT' ? 'timeout' : 'connection-lost', `${spec.command.split(' ')[0]} ${spec.path}: the data connection broke (${err.message}).`, { mode, cause: e });
+    }
+    const reply = await finalReply(control, first, ctx.replyTimeoutMs);
+    if (reply.code >= 400) throw transferReplyError(reply, spec.command, mode, 'data');
+    ctx.emit({ type: 'transfer', id: control.id, direction: spec.direction, path: spec.path, bytes, ms: Date.now() - started, mode });
+    return bytes;
+  } finally {
+    spec.signal?.removeEventListener('abort', onAbort);
+    socket?.destroy();
+  }
+}
+
+async function finalReply(control: ControlConnection, first: Promise<Reply>, timeoutMs: number): Promise<Reply> {
+  const r = await first;
+  return r.code < 200 ? control.read(timeoutMs) : r;
+}
+
+/** ABOR after a cancelled transfer, then drain replies so the connection stays usable. */
+async function abortTransfer(ctx: TransferContext): Promise<FtpError> {
+  const { control } = ctx;
+  try {
+    control.send('ABOR');
+    // Servers answer 426 (transfer aborted) then 226 (ABOR ok), or only 226/225.
+    for (let i = 0; i < 3; i++) {
+      const r = await control.read(3000);
+      if (r.code === 225 || r.code === 226) {
+        if (!control.hasUnsolicited) break;
+      }
+    }
+  } catch {
+    control.destroy();
+  }
+  return cancelled();
+}
+
+function cancelled(): FtpError {
+  return new FtpError('cancelled', 'The transfer was cancelled.');
+}
+
+// ---------------------------------------------------------------- pumps
+
+/** Download pump: socket → writable, with back-pressure; the writable is not ended. */
+export function pumpTo(dest: Writable, onProgress?: (bytes: number) => void): (socket: net.Socket) => Promise<number> {
+  return (socket) => new Promise<number>((resolve, reject) => {
+    let bytes = 0;
+    socket.on('data', (chunk: Buffer) => {
+      bytes += chunk.length;
+      if (!dest.write(chunk)) {
+        socket.pause();
+        dest.once('drain', () => socket.resume());
+      }
+      onProgress?.(bytes);
+    });
+    socket.once('end', () => resolve(bytes));
+    socket.once('error', reject);
+    socket.once('close', (hadError) => { if (!hadError) resolve(bytes); });
+    dest.once('error', (err) => { socket.destroy(); reject(err); });
+  });
+}
+
+/** Download pump collecting the bytes in memory. */
+export function pumpToBuffer(chunks: Buffer[], onProgress?: (bytes: number) => void): (socket: net.Socket) => Promise<number> {
+  return (socket) => new Promise<number>((resolve, reject) => {
+    let bytes = 0;
+    socket.on('data', (chunk: Buffer) => { chunks.push(chunk); bytes += chunk.length; onProgress?.(bytes); });
+    socket.once('end', () => resolve(bytes));
+    socket.once('error', reject);
+    socket.once('close', (hadError) => { if (!hadError) resolve(bytes); });
+  });
+}
+
+/**
+ * Upload pump. After the last byte we end our side and wait for the socket to close: with TLS the
+ * close_notify must reach the server before the connection goes, or vsftpd reports 426.
+ */
+export function pumpFrom(source: Readable | Uint8Array, onProgress?: (bytes: number) => void, signal?: AbortSignal): (socket: net.Socket) => Promise<number> {
+  return async (socket) => {
+    let bytes = 0;
+    const closed = new Promise<void>((resolve, reject) => {
+      socket.once('close', (hadError) => (hadError ? reject(new Error('data connection reset')) : resolve()));
+      socket.once('error', reject);
+    });
+    closed.catch(() => undefined);
+    // Nothing is read from an upload socket, but it must flow for 'end'/'close' to be seen.
+    socket.resume();
+    if (source instanceof Uint8Array) {
+      const chunk = 256 * 1024;
+      for (let off = 0; off < source.length; off += chunk) {
+        if (signal?.aborted) throw new Error('aborted');
+        const piece = source.subarray(off, Math.min(off + chunk, source.length));
+        bytes += piece.length;
+        if (!socket.write(piece)) await Promise.race([once(socket, 'drain'), closed]);
+        onProgress?.(bytes);
+      }
+    } else {
+      for await (const piece of source) {
+        const buf = typeof piece === 'string' ? Buffer.from(piece) : (piece as Buffer);
+        bytes += buf.length;
+        if (!socket.write(buf)) await Promise.race([once(socket, 'drain'), closed]);
+        onProgress?.(bytes);
+      }
+    }
+    socket.end();
+    await closed;
+    return bytes;
+  };
+}

@@ -1,0 +1,101 @@
+/** Shared types of the FTP core (no vscode import anywhere under src/ftp). */
+
+/** What the user chooses. */
+export type DataMode = 'passive' | 'active' | 'auto';
+/** What a single data connection actually used. */
+export type ConcreteMode = 'passive' | 'active';
+
+export type Security = 'none' | 'explicit' | 'implicit';
+
+export type EntryType = 'file' | 'directory' | 'symlink' | 'unknown';
+
+export interface FileEntry {
+  /** Plain name, never containing '/', CR, LF or NUL, never '.' or '..'. */
+  name: string;
+  type: EntryType;
+  /** Bytes; -1 when unknown. */
+  size: number;
+  /** Modification time in ms since the epoch (UTC); undefined when unknown. */
+  mtime?: number;
+  /** Unix permission bits (e.g. 0o644) when known. */
+  permissions?: number;
+  /** For symlinks, the link target when the listing tells it. */
+  target?: string;
+}
+
+export interface TlsOptions {
+  /** Verify the certificate chain and host name (default true). */
+  rejectUnauthorized?: boolean;
+  /** SHA-256 fingerprints (hex, colon separated, as Node prints them) trusted even if verification fails. */
+  trustedFingerprints?: string[];
+  /**
+   * Called when verification fails and the fingerprint is not pinned. Return true to trust it
+   * (the caller pins it for next time). Without it an untrusted certificate is refused.
+   */
+  onUntrustedCertificate?: (info: CertificateInfo) => Promise<boolean> | boolean;
+  /** Minimum TLS version, default TLSv1.2. */
+  minVersion?: 'TLSv1.2' | 'TLSv1.3';
+}
+
+export interface CertificateInfo {
+  host: string;
+  fingerprint256: string;
+  subject: string;
+  issuer: string;
+  validFrom: string;
+  validTo: string;
+  /** Why verification failed, e.g. DEPTH_ZERO_SELF_SIGNED_CERT, or 'fingerprint-changed'. */
+  reason: string;
+}
+
+export interface ConnectOptions {
+  host: string;
+  port?: number;               // default 21, 990 for implicit TLS
+  user?: string;               // default 'anonymous'
+  password?: string;           // default 'anonymous@'
+  account?: string;            // sent with ACCT if the server asks (332)
+  security?: Security;         // default 'none'
+  tls?: TlsOptions;
+  mode?: DataMode;             // default 'auto' (passive first)
+  /** Use the address in a PASV reply instead of the control peer's (default false: NAT-safe). */
+  trustPasvAddress?: boolean;
+  /** Address advertised in EPRT/PORT (NAT with port forwarding). Default: control socket's local address. */
+  activeAddress?: string;
+  /** Local address to listen on in active mode. Default: control socket's local address. */
+  activeListenAddress?: string;
+  /** Inclusive port range for active-mode listening, e.g. [50000, 50100]. Default: any port. */
+  activePortRange?: [number, number];
+  connectTimeoutMs?: number;   // default 15000
+  replyTimeoutMs?: number;     // default 30000
+  /** How long to wait for a data connection to open (connect or accept). Default 10000. */
+  dataConnectTimeoutMs?: number;
+  /** A transfer with no bytes moving for this long fails. Default 60000. */
+  dataIdleTimeoutMs?: number;
+  /** Shared store of which concrete mode worked per server, for auto mode. */
+  modeMemory?: ModeMemory;
+  /** Connection id used in events; assigned if absent. */
+  id?: string;
+}
+
+/** Remembers, per server key, which concrete mode worked last in auto mode. */
+export interface ModeMemory {
+  get(serverKey: string): ConcreteMode | undefined;
+  set(serverKey: string, mode: ConcreteMode): void;
+}
+
+export interface TransferOptions {
+  signal?: AbortSignal;
+  onProgress?: (bytes: number) => void;
+}
+
+/** Events emitted by the core for logging; secrets are already masked. */
+export type FtpEvent =
+  | { type: 'connect'; id: string; host: string; port: number; address?: string; tls: boolean }
+  | { type: 'command'; id: string; text: string }
+  | { type: 'reply'; id: string; code: number; text: string }
+  | { type: 'tls'; id: string; protocol: string; cipher: string; resumed: boolean; authorized: boolean; channel: 'control' | 'data' }
+  | { type: 'data-open'; id: string; mode: ConcreteMode; command: string; local: string; remote: string; tls: boolean; resumed?: boolean }
+  | { type: 'data-fallback'; id: string; from: ConcreteMode; to: ConcreteMode; reason: string }
+  | { type: 'transfer'; id: string; direction: 'download' | 'upload' | 'list'; path: string; bytes: number; ms: number; mode: ConcreteMode }
+  | { type: 'close'; id: string; reason?: string }
+  | { type: 'warning'; id: string; message: string };
