@@ -235,7 +235,7 @@ export class FtpClient extends EventEmitter {
     });
   }
 
-  cwd(path: string): Promise<void> {
+  async cwd(path: string): Promise<void> {
     return this.exclusive(async () => { await this.simple(`CWD ${checked(path)}`, 'path-read'); });
   }
 
@@ -243,7 +243,7 @@ export class FtpClient extends EventEmitter {
     return this.exclusive(async () => { await this.simple('NOOP', 'other'); });
   }
 
-  list(path: string, opts: TransferOptions = {}): Promise<FileEntry[]> {
+  async list(path: string, opts: TransferOptions = {}): Promise<FileEntry[]> {
     const p = checked(path);
     return this.exclusive(() => this.listUnlocked(p, opts));
   }
@@ -269,7 +269,7 @@ export class FtpClient extends EventEmitter {
   }
 
   /** One path's entry: MLST, else SIZE+MDTM in one round trip, else the parent listing. */
-  stat(path: string): Promise<FileEntry> {
+  async stat(path: string): Promise<FileEntry> {
     const p = checked(path);
     return this.exclusive(async () => {
       if (p === '/') return { name: '/', type: 'directory', size: -1 };
@@ -297,7 +297,7 @@ export class FtpClient extends EventEmitter {
     });
   }
 
-  download(path: string, dest: Writable, opts: TransferOptions & { offset?: number } = {}): Promise<number> {
+  async download(path: string, dest: Writable, opts: TransferOptions & { offset?: number } = {}): Promise<number> {
     const p = checked(path);
     return this.exclusive(() => this.transfer({
       command: `RETR ${p}`, direction: 'download', path: p, pump: pumpTo(dest, opts.onProgress), signal: opts.signal,
@@ -305,7 +305,7 @@ export class FtpClient extends EventEmitter {
     }, true));
   }
 
-  readFile(path: string, opts: TransferOptions = {}): Promise<Buffer> {
+  async readFile(path: string, opts: TransferOptions = {}): Promise<Buffer> {
     const p = checked(path);
     return this.exclusive(async () => {
       const chunks: Buffer[] = [];
@@ -314,7 +314,7 @@ export class FtpClient extends EventEmitter {
     });
   }
 
-  upload(path: string, source: Readable | Uint8Array, opts: TransferOptions & { append?: boolean } = {}): Promise<number> {
+  async upload(path: string, source: Readable | Uint8Array, opts: TransferOptions & { append?: boolean } = {}): Promise<number> {
     const p = checked(path);
     return this.exclusive(() => this.transfer({
       command: `${opts.append ? 'APPE' : 'STOR'} ${p}`, direction: 'upload', path: p,
@@ -322,7 +322,7 @@ export class FtpClient extends EventEmitter {
     }, true));
   }
 
-  mkdir(path: string, opts: { recursive?: boolean } = {}): Promise<void> {
+  async mkdir(path: string, opts: { recursive?: boolean } = {}): Promise<void> {
     const p = checked(path);
     return this.exclusive(async () => {
       if (!opts.recursive) {
@@ -342,7 +342,7 @@ export class FtpClient extends EventEmitter {
     });
   }
 
-  removeDir(path: string, opts: { recursive?: boolean } = {}): Promise<void> {
+  async removeDir(path: string, opts: { recursive?: boolean } = {}): Promise<void> {
     const p = checked(path);
     if (p === '/') return Promise.reject(new FtpError('permission', 'Refusing to delete the root folder.'));
     return this.exclusive(() => this.removeDirUnlocked(p, opts.recursive ?? false));
@@ -359,12 +359,12 @@ export class FtpClient extends EventEmitter {
     await this.simple(`RMD ${path}`, 'path-write');
   }
 
-  remove(path: string): Promise<void> {
+  async remove(path: string): Promise<void> {
     const p = checked(path);
     return this.exclusive(async () => { await this.simple(`DELE ${p}`, 'path-write'); });
   }
 
-  rename(from: string, to: string): Promise<void> {
+  async rename(from: string, to: string): Promise<void> {
     const f = checked(from);
     const t = checked(to);
     return this.exclusive(async () => {
@@ -375,7 +375,7 @@ export class FtpClient extends EventEmitter {
   }
 
   /** SITE CHMOD; FtpError('unsupported') when the server has no such command. */
-  chmod(path: string, mode: number): Promise<void> {
+  async chmod(path: string, mode: number): Promise<void> {
     const p = checked(path);
     return this.exclusive(async () => {
       const r = await this.control.request(`SITE CHMOD ${(mode & 0o7777).toString(8)} ${p}`);
@@ -392,7 +392,7 @@ export class FtpClient extends EventEmitter {
    * Diagnostics: one listing of `path` through exactly one data-channel command (EPSV, PASV, EPRT
    * or PORT), without fallback. Resolves with the milliseconds it took.
    */
-  probe(variant: 'EPSV' | 'PASV' | 'EPRT' | 'PORT', path = '/'): Promise<number> {
+  async probe(variant: 'EPSV' | 'PASV' | 'EPRT' | 'PORT', path = '/'): Promise<number> {
     const p = checked(path);
     return this.exclusive(async () => {
       const saved = { ...this.quirks };

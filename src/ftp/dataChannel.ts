@@ -168,13 +168,13 @@ async function prepareActive(ctx: Context, command: string): Promise<PreparedCha
       const r = await control.request(`EPRT |${family}|${advertised}|${port}|`);
       if (r.code === 200) ok = true;
       else if (r.code === 500 || r.code === 502 || r.code === 504) quirks.skipEprt = true;
-      else throw new DataChannelError('active', `The server refused active mode: EPRT answered ${r.code} ${r.message}`, true, undefined, r.code, r.text);
+      else throw new DataChannelError('active', `The server refused active mode: EPRT answered ${r.code} ${r.message} — try passive mode.`, true, undefined, r.code, r.text);
     }
     if (!ok) {
       if (!net.isIPv4(advertised)) throw new DataChannelError('active', 'The server does not support EPRT, and PORT cannot carry an IPv6 address; try passive mode.', true);
       via = 'PORT';
       const r = await control.request(`PORT ${advertised.split('.').join(',')},${port >> 8},${port & 255}`);
-      if (r.code !== 200) throw new DataChannelError('active', `The server refused active mode: PORT answered ${r.code} ${r.message}`, true, undefined, r.code, r.text);
+      if (r.code !== 200) throw new DataChannelError('active', `The server refused active mode: PORT answered ${r.code} ${r.message} — try passive mode.`, true, undefined, r.code, r.text);
     }
     return {
       mode: 'active',

@@ -73,8 +73,10 @@ export async function runTransfer(ctx: TransferContext, mode: ConcreteMode, spec
     socket.setTimeout(ctx.dataIdleTimeoutMs, () => socket?.destroy(Object.assign(new Error(`no data moved for ${ctx.dataIdleTimeoutMs / 1000} s`), { code: 'ETIMEDOUT' })));
     let bytes: number;
     try {
-      bytes = await spec.pump(socket);
+      // A passive socket may be open before the server refuses the command (550): do not wait for data then.
+      bytes = await Promise.race([spec.pump(socket), refused]);
     } catch (e) {
+      if (e instanceof FtpError && !(e instanceof DataChannelError) && e.code !== undefined) throw e;
       socket.destroy();
       if (spec.signal?.aborted) throw await abortTransfer(ctx);
       // The server's reply usually says why the data stopped; prefer it over the socket error.
