@@ -1,0 +1,533 @@
+/**
+ * Connections per server: a small limit, a fair FIFO queue, idle close, keepalive, transparent
+ * reconnect and one retry of idempotent work. Servers cap connections per IP (often 2–8) and answer
+ * 421/530 when the cap is hit, so a refused connection shrinks the limit instead of failing the
+ * user's action.
+ *
+ * The pool knows clients only through `PooledClient` and creates them with an injected factory, so
+ * it runs (and is tested) in plain Node without a server.
+ */
+import { EventEmitter } from 'node:events';
+import { FtpError, isFtpError } from './errors';
+import type { ConcreteMode, DataMode, FtpEvent } from './types';
+
+/** What the pool needs from a client (FtpClient satisfies it). */
+export interface PooledClient {
+  readonly id: string;
+  mode: DataMode;
+  readonly lastMode?: ConcreteMode;
+  readonly closed: boolean;
+  noop(): Promise<void>;
+  close(): Promise<void>;
+  destroy(err?: Error): void;
+  on(event: 'event', listener: (e: FtpEvent) => void): unknown;
+  on(event: 'close', listener: (reason?: Error) => void): unknown;
+  off(event: 'event', listener: (e: FtpEvent) => void): unknown;
+  off(event: 'close', listener: (reason?: Error) => void): unknown;
+}
+
+/** Creates and logs in a new client in the given mode. */
+export type ClientFactory<C extends PooledClient> = (mode: DataMode) => Promise<C>;
+
+export interface PoolOptions {
+  /** Most connections at once (default 2). */
+  maxConnections?: number;
+  /** Close a connection idle this long (default 60 000 ms). */
+  idleTimeoutMs?: number;
+  /** Send NOOP on a connection idle this long, until idle close (default 30 000 ms; 0 = never). */
+  keepaliveMs?: number;
+  /**
+   * Before non-idempotent work, probe with NOOP a connection idle at least this long (default
+   * 10 000 ms): servers drop idle sessions silently and such work cannot be retried blindly.
+   */
+  probeAfterIdleMs?: number;
+  /** Delays before retrying a refused connection when none of ours is alive (default 1 s, 2 s, 4 s). */
+  busyRetryDelaysMs?: number[];
+  /** Initial data mode (default 'auto'). */
+  mode?: DataMode;
+}
+
+export interface RunOptions {
+  /** Safe to repeat after a lost connection or a timeout (reads, listings, stat). */
+  idempotent?: boolean;
+  /** Identical concurrent idempotent requests with the same key share one request. */
+  key?: string;
+  /** Aborts waiting in the queue (the work itself gets the signal from the caller). */
+  signal?: AbortSignal;
+}
+
+export type PoolEvent =
+  | { type: 'connect'; id: string; size: number }
+  | { type: 'reuse'; id: string }
+  | { type: 'drop'; id: string; reason?: string }
+  | { type: 'reconnect'; reason: string }
+  | { type: 'shrink'; limit: number; reason: string }
+  | { type: 'idle-close'; id: string }
+  | { type: 'connect-failed'; error: FtpError }
+  | { type: 'busy-wait'; delayMs: number; reason: string }
+  | { type: 'mode'; mode: DataMode };
+
+interface Waiter<C> {
+  resolve(client: C): void;
+  reject(err: unknown): void;
+  signal?: AbortSignal;
+  onAbort?: () => void;
+}
+
+interface IdleEntry<C> {
+  client: C;
+  since: number;
+  lastPing: number;
+}
+
+interface Tracked {
+  onEvent(e: FtpEvent): void;
+  onClose(reason?: Error): void;
+}
+
+const RETRYABLE = new Set(['connection-lost', 'timeout']);
+
+export class ConnectionPool<C extends PooledClient> extends EventEmitter {
+  private readonly factory: ClientFactory<C>;
+  private readonly maxConnections: number;
+  private readonly idleTimeoutMs: number;
+  private readonly keepaliveMs: number;
+  private readonly probeAfterIdleMs: number;
+  private readonly busyRetryDelaysMs: number[];
+
+  private currentLimit: number;
+  private currentMode: DataMode;
+  private concreteMode?: ConcreteMode;
+  private error?: FtpError;
+
+  private readonly idle: IdleEntry<C>[] = [];
+  private readonly busy = new Set<C>();
+  private readonly tracked = new Map<C, Tracked>();
+  private readonly waiters: Waiter<C>[] = [];
+  private readonly inflight = new Map<string, Promise<unknown>>();
+  private connecting = 0;
+  private busyRetries = 0;
+  private busyRetryTimer?: NodeJS.Timeout;
+  private timer?: NodeJS.Timeout;
+  private running = 0;
+  private disposed = false;
+
+  constructor(factory: ClientFactory<C>, options: PoolOptions = {}) {
+    super();
+    this.factory = factory;
+    this.maxConnections = Math.max(1, options.maxConnections ?? 2);
+    this.idleTimeoutMs = options.idleTimeoutMs ?? 60_000;
+    this.keepaliveMs = options.keepaliveMs ?? 30_000;
+    this.probeAfterIdleMs = options.probeAfterIdleMs ?? 10_000;
+    this.busyRetryDelaysMs = options.busyRetryDelaysMs ?? [1000, 2000, 4000];
+    this.currentLimit = this.maxConnections;
+    this.currentMode = options.mode ?? 'auto';
+  }
+
+  /** Live connections (idle + lent). */
+  get size(): number {
+    return this.idle.length + this.busy.size;
+  }
+  /** Connections lent out right now. */
+  get inUse(): number {
+    return this.busy.size;
+  }
+  /** Connections being opened right now. */
+  get pending(): number {
+    return this.connecting;
+  }
+  /** Operations running or queued (for a busy indicator). */
+  get activity(): number {
+    return this.running;
+  }
+  /** Current limit: the configured maximum, or less after the server refused connections. */
+  get limit(): number {
+    return this.currentLimit;
+  }
+  get maxSize(): number {
+    return this.maxConnections;
+  }
+  get lastError(): FtpError | undefined {
+    return this.error;
+  }
+  get mode(): DataMode {
+    return this.currentMode;
+  }
+  /** Concrete mode of the last data connection any of our clients opened. */
+  get lastConcreteMode(): ConcreteMode | undefined {
+    return this.concreteMode;
+  }
+
+  /** New mode for idle and future clients now, for lent ones when they come back. */
+  setMode(mode: DataMode): void {
+    this.currentMode = mode;
+    for (const entry of this.idle) entry.client.mode = mode;
+    this.emitPool({ type: 'mode', mode });
+    this.emit('state');
+  }
+
+  /**
+   * Runs `fn` with a lent connection and returns the connection afterwards. Idempotent work is
+   * retried once on a fresh connection after a lost connection or a timeout.
+   */
+  run<T>(fn: (client: C) => Promise<T>, options: RunOptions = {}): Promise<T> {
+    const key = options.idempotent ? options.key : undefined;
+    if (key !== undefined) {
+      const shared = this.inflight.get(key);
+      if (shared) return shared as Promise<T>;
+    }
+    const work = this.track(this.execute(fn, options));
+    if (key !== undefined) {
+      this.inflight.set(key, work);
+      const forget = () => {
+        if (this.inflight.get(key) === work) this.inflight.delete(key);
+      };
+      work.then(forget, forget);
+    }
+    return work;
+  }
+
+  /** Closes every connection and fails whatever waits. */
+  async close(): Promise<void> {
+    this.disposed = true;
+    this.stopTimer();
+    if (this.busyRetryTimer) clearTimeout(this.busyRetryTimer);
+    const err = new FtpError('cancelled', 'The connection pool was closed');
+    for (const waiter of this.waiters.splice(0)) this.settle(waiter, undefined, err);
+    const clients = [...this.idle.splice(0).map((e) => e.client), ...this.busy];
+    this.busy.clear();
+    await Promise.all(
+      clients.map(async (client) => {
+        this.untrack(client);
+        try {
+          await client.close();
+        } catch {
+          client.destroy();
+        }
+      }),
+    );
+    this.emit('state');
+  }
+
+  /** Drops idle connections now (e.g. the user asked to disconnect); lent ones close when returned. */
+  async closeIdle(): Promise<void> {
+    const entries = this.idle.splice(0);
+    await Promise.all(entries.map((e) => this.retire(e.client, 'idle-close')));
+    this.emit('state');
+  }
+
+  private async track<T>(work: Promise<T>): Promise<T> {
+    this.running++;
+    this.emit('state');
+    try {
+      return await work;
+    } finally {
+      this.running--;
+      this.emit('state');
+    }
+  }
+
+  private async execute<T>(fn: (client: C) => Promise<T>, options: RunOptions): Promise<T> {
+    try {
+      return await this.attempt(fn, options);
+    } catch (err) {
+      if (!options.idempotent || !isFtpError(err) || !RETRYABLE.has(err.kind) || options.signal?.aborted) throw err;
+      this.emitPool({ type: 'reconnect', reason: err.message });
+      return await this.attempt(fn, options);
+    }
+  }
+
+  private async attempt<T>(fn: (client: C) => Promise<T>, options: RunOptions): Promise<T> {
+    let client = await this.acquire(options);
+    if (!options.idempotent) client = await this.probe(client, options);
+    let ok = false;
+    try {
+      const result = await fn(client);
+      ok = true;
+      return result;
+    } catch (err) {
+      // A lost control connection may not have flagged the client closed yet: never lend it again.
+      if (isFtpError(err, 'connection-lost') && !client.closed) client.destroy(err);
+      if (isFtpError(err)) this.error = err;
+      throw err;
+    } finally {
+      if (ok && this.error && !client.closed) this.error = undefined;
+      this.release(client);
+    }
+  }
+
+  /** A long-idle connection may be dead: test it before work that must not be repeated. */
+  private async probe(client: C, options: RunOptions): Promise<C> {
+    const idleFor = this.lastIdleFor.get(client) ?? 0;
+    if (idleFor < this.probeAfterIdleMs) return client;
+    try {
+      await client.noop();
+      return client;
+    } catch (err) {
+      if (!client.closed) client.destroy(err instanceof Error ? err : undefined);
+      this.release(client);
+      this.emitPool({ type: 'reconnect', reason: 'idle connection no longer answered' });
+      return this.acquire(options);
+    }
+  }
+
+  private readonly lastIdleFor = new WeakMap<C, number>();
+
+  private acquire(options: RunOptions): Promise<C> {
+    if (this.disposed) return Promise.reject(new FtpError('cancelled', 'The connection pool was closed'));
+    if (options.signal?.aborted) return Promise.reject(new FtpError('cancelled', 'Cancelled'));
+    return new Promise<C>((resolve, reject) => {
+      const waiter: Waiter<C> = { resolve, reject, signal: options.signal };
+      if (options.signal) {
+        waiter.onAbort = () => {
+          const i = this.waiters.indexOf(waiter);
+          if (i >= 0) {
+            this.waiters.splice(i, 1);
+            this.settle(waiter, undefined, new FtpError('cancelled', 'Cancelled while waiting for a connection'));
+          }
+        };
+        options.signal.addEventListener('abort', waiter.onAbort, { once: true });
+      }
+      this.waiters.push(waiter);
+      this.pump();
+    });
+  }
+
+  private settle(waiter: Waiter<C>, client: C | undefined, err?: unknown): void {
+    if (waiter.onAbort) waiter.signal?.removeEventListener('abort', waiter.onAbort);
+    if (client) waiter.resolve(client);
+    else waiter.reject(err);
+  }
+
+  /** Hands idle connections to waiters in order and opens new ones while under the limit. */
+  private pump(): void {
+    while (this.waiters.length > 0) {
+      const entry = this.takeIdle();
+      if (!entry) break;
+      const waiter = this.waiters.shift()!;
+      this.lend(entry.client, Date.now() - entry.since);
+      this.emitPool({ type: 'reuse', id: entry.client.id });
+      this.settle(waiter, entry.client);
+    }
+    while (
+      this.waiters.length > this.connecting &&
+      this.size + this.connecting < this.currentLimit &&
+      !this.busyRetryTimer &&
+      !this.disposed
+    ) {
+      this.openConnection();
+    }
+    this.emit('state');
+  }
+
+  private takeIdle(): IdleEntry<C> | undefined {
+    // Most recently used first, so surplus connections stay idle long enough to be closed.
+    while (this.idle.length > 0) {
+      const entry = this.idle.pop()!;
+      if (!entry.client.closed) return entry;
+      this.untrack(entry.client);
+      this.emitPool({ type: 'drop', id: entry.client.id, reason: 'closed while idle' });
+    }
+    return undefined;
+  }
+
+  private lend(client: C, idleFor: number): void {
+    this.busy.add(client);
+    this.lastIdleFor.set(client, idleFor);
+  }
+
+  private openConnection(): void {
+    this.connecting++;
+    this.factory(this.currentMode).then(
+      (client) => {
+        this.connecting--;
+        this.busyRetries = 0;
+        this.error = undefined;
+        if (this.disposed) {
+          void client.close().catch(() => client.destroy());
+          return;
+        }
+        client.mode = this.currentMode;
+        this.attach(client);
+        this.lend(client, 0);
+        this.emitPool({ type: 'connect', id: client.id, size: this.size });
+        const waiter = this.waiters.shift();
+        if (waiter) this.settle(waiter, client);
+        else this.release(client);
+        this.pump();
+      },
+      (err: unknown) => {
+        this.connecting--;
+        const error = isFtpError(err) ? err : new FtpError('connect', String((err as Error)?.message ?? err), { cause: err });
+        this.error = error;
+        this.emitPool({ type: 'connect-failed', error });
+        this.onConnectFailure(error);
+      },
+    );
+  }
+
+  private onConnectFailure(error: FtpError): void {
+    if (this.disposed) return;
+    const live = this.size + this.connecting;
+    const refused = error.kind === 'busy' || ((error.kind === 'connect' || error.kind === 'timeout') && live > 0);
+    if (refused && live > 0) {
+      // The server allows no more than we have: wait for ours instead of failing.
+      const limit = Math.max(1, live);
+      if (limit < this.currentLimit) {
+        this.currentLimit = limit;
+        this.emitPool({ type: 'shrink', limit, reason: error.message });
+      }
+      this.pump();
+      return;
+    }
+    if (error.kind === 'busy' && this.busyRetries < this.busyRetryDelaysMs.length) {
+      // Other clients hold all the server's slots: wait a little and try again.
+      const delayMs = this.busyRetryDelaysMs[this.busyRetries++];
+      this.emitPool({ type: 'busy-wait', delayMs, reason: error.message });
+      this.busyRetryTimer = setTimeout(() => {
+        this.busyRetryTimer = undefined;
+        this.pump();
+      }, delayMs);
+      this.busyRetryTimer.unref?.();
+      return;
+    }
+    this.busyRetries = 0;
+    // Nothing of ours is alive and the server will not take us: everyone waiting would fail the
+    // same way (and a login failure must not be repeated — servers lock accounts).
+    if (this.size + this.connecting === 0) {
+      for (const waiter of this.waiters.splice(0)) this.settle(waiter, undefined, error);
+    } else {
+      const waiter = this.waiters.shift();
+      if (waiter) this.settle(waiter, undefined, error);
+    }
+    this.emit('state');
+  }
+
+  private release(client: C): void {
+    if (!this.busy.delete(client)) return;
+    if (client.closed || this.disposed) {
+      this.retire(client, client.closed ? 'drop' : 'idle-close').catch(() => undefined);
+      this.pump();
+      return;
+    }
+    if (client.mode !== this.currentMode) client.mode = this.currentMode;
+    const waiter = this.waiters.shift();
+    if (waiter) {
+      this.lend(client, 0);
+      this.emitPool({ type: 'reuse', id: client.id });
+      this.settle(waiter, client);
+      this.emit('state');
+      return;
+    }
+    const now = Date.now();
+    this.idle.push({ client, since: now, lastPing: now });
+    this.ensureTimer();
+    this.emit('state');
+  }
+
+  private async retire(client: C, why: 'drop' | 'idle-close'): Promise<void> {
+    this.untrack(client);
+    if (why === 'drop') this.emitPool({ type: 'drop', id: client.id });
+    else this.emitPool({ type: 'idle-close', id: client.id });
+    if (this.size === 0 && this.connecting === 0) this.currentLimit = this.maxConnections;
+    if (!client.closed) {
+      try {
+        await client.close();
+      } catch {
+        client.destroy();
+      }
+    }
+  }
+
+  private attach(client: C): void {
+    const tracked: Tracked = {
+      onEvent: (e) => {
+        if (e.type === 'data-open') this.concreteMode = e.mode;
+        this.emit('event', e);
+      },
+      onClose: (reason) => {
+        // A connection the server closed while idle leaves the pool at once.
+        const i = this.idle.findIndex((entry) => entry.client === client);
+        if (i >= 0) {
+          this.idle.splice(i, 1);
+          this.untrack(client);
+          this.emitPool({ type: 'drop', id: client.id, reason: reason?.message });
+          if (this.size === 0 && this.connecting === 0) this.currentLimit = this.maxConnections;
+          this.emit('state');
+        }
+      },
+    };
+    this.tracked.set(client, tracked);
+    client.on('event', tracked.onEvent);
+    client.on('close', tracked.onClose);
+  }
+
+  private untrack(client: C): void {
+    const tracked = this.tracked.get(client);
+    if (!tracked) return;
+    this.tracked.delete(client);
+    client.off('event', tracked.onEvent);
+    client.off('close', tracked.onClose);
+  }
+
+  private ensureTimer(): void {
+    if (this.timer || this.disposed) return;
+    const periods = [this.idleTimeoutMs, this.keepaliveMs].filter((ms) => ms > 0);
+    const tick = Math.max(10, Math.min(...periods, 5000) / 2);
+    this.timer = setInterval(() => this.sweep(), tick);
+    this.timer.unref?.();
+  }
+
+  private stopTimer(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  /** Closes connections idle too long; keeps the others alive with NOOP. */
+  private sweep(): void {
+    const now = Date.now();
+    for (const entry of [...this.idle]) {
+      if (now - entry.since >= this.idleTimeoutMs) {
+        this.idle.splice(this.idle.indexOf(entry), 1);
+        void this.retire(entry.client, 'idle-close');
+      } else if (this.keepaliveMs > 0 && now - entry.lastPing >= this.keepaliveMs) {
+        entry.lastPing = now;
+        void this.keepalive(entry);
+      }
+    }
+    if (this.idle.length === 0) this.stopTimer();
+    this.emit('state');
+  }
+
+  private async keepalive(entry: IdleEntry<C>): Promise<void> {
+    // Lent to itself for the NOOP so nobody else writes on it meanwhile.
+    const i = this.idle.indexOf(entry);
+    if (i < 0) return;
+    this.idle.splice(i, 1);
+    this.busy.add(entry.client);
+    try {
+      await entry.client.noop();
+    } catch {
+      if (!entry.client.closed) entry.client.destroy();
+    }
+    if (!this.busy.delete(entry.client)) return;
+    if (entry.client.closed || this.disposed) {
+      void this.retire(entry.client, 'drop');
+      this.pump();
+      return;
+    }
+    const waiter = this.waiters.shift();
+    if (waiter) {
+      this.lend(entry.client, 0);
+      this.settle(waiter, entry.client);
+      return;
+    }
+    // Idle time keeps counting from the last real use: keepalive must not keep a connection forever.
+    this.idle.push(entry);
+    this.ensureTimer();
+  }
+
+  private emitPool(event: PoolEvent): void {
+    this.emit('pool', event);
+  }
+}

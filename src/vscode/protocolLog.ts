@@ -1,0 +1,128 @@
+/**
+ * The "FTP Workspace" log: every command and reply at trace level, data channels at debug,
+ * transfers, connects and errors at info, fallbacks at warn. The core masks PASS/ACCT already;
+ * here any known password a server echoes back is masked as well.
+ */
+import * as vscode from 'vscode';
+import type { PoolEvent } from '../ftp/pool';
+import type { FtpEvent } from '../ftp/types';
+import type { ServerConnection, Servers } from './servers';
+
+export class ProtocolLog implements vscode.Disposable {
+  readonly channel: vscode.LogOutputChannel;
+  private readonly disposables: vscode.Disposable[] = [];
+
+  constructor(
+    servers: Servers,
+    private readonly secrets: () => string[] = () => servers.passwords.known(),
+  ) {
+    this.channel = vscode.window.createOutputChannel('FTP Workspace', { log: true });
+    this.disposables.push(this.channel, servers.onDidCreateConnection((c) => this.attach(c)));
+    this.disposables.push(servers.onWarning(({ connection, message }) => this.channel.warn(`[${connection.server.label}] ${message}`)));
+    for (const c of servers.all()) this.attach(c);
+  }
+
+  show(): void {
+    this.channel.show(true);
+  }
+
+  info(message: string): void {
+    this.channel.info(this.mask(message));
+  }
+
+  warn(message: string): void {
+    this.channel.warn(this.mask(message));
+  }
+
+  error(message: string): void {
+    this.channel.error(this.mask(message));
+  }
+
+  dispose(): void {
+    for (const d of this.disposables) d.dispose();
+  }
+
+  private attach(connection: ServerConnection): void {
+    const label = connection.server.label;
+    connection.pool.on('event', (e: FtpEvent) => this.onFtpEvent(e));
+    connection.pool.on('pool', (e: PoolEvent) => this.onPoolEvent(label, connection, e));
+  }
+
+  private onFtpEvent(e: FtpEvent): void {
+    const log = this.channel;
+    const p = `[${e.id}]`;
+    switch (e.type) {
+      case 'command':
+        log.trace(`${p} > ${this.mask(e.text)}`);
+        break;
+      case 'reply':
+        log.trace(`${p} < ${this.mask(e.text)}`);
+        break;
+      case 'connect':
+        log.info(`${p} connected to ${e.host}:${e.port}${e.address ? ` (${e.address})` : ''}${e.tls ? ' with TLS' : ''}`);
+        break;
+      case 'tls':
+        log.debug(`${p} TLS on ${e.channel}: ${e.protocol} ${e.cipher}${e.resumed ? ', session resumed' : ''}${e.authorized ? '' : ', certificate not verified (trusted by fingerprint)'}`);
+        break;
+      case 'data-open':
+        log.debug(`${p} data channel ${e.mode} for ${e.command}: local ${e.local} ↔ remote ${e.remote}${e.tls ? `, TLS${e.resumed ? ' (resumed)' : ''}` : ''}`);
+        break;
+      case 'data-fallback':
+        log.warn(`${p} ${e.from} data connection failed (${this.mask(e.reason)}); trying ${e.to}`);
+        break;
+      case 'transfer': {
+        const mbps = e.ms > 0 ? (e.bytes / 1e6 / (e.ms / 1000)).toFixed(2) : '∞';
+        log.info(`${p} ${e.direction} ${e.path}: ${e.bytes} bytes in ${e.ms} ms (${mbps} MB/s, ${e.mode})`);
+        break;
+      }
+      case 'close':
+        log.info(`${p} closed${e.reason ? `: ${this.mask(e.reason)}` : ''}`);
+        break;
+      case 'warning':
+        log.warn(`${p} ${this.mask(e.message)}`);
+        break;
+    }
+  }
+
+  private onPoolEvent(label: string, connection: ServerConnection, e: PoolEvent): void {
+    const log = this.channel;
+    const p = `[${label}]`;
+    switch (e.type) {
+      case 'connect':
+        log.debug(`${p} new connection ${e.id} (${e.size} of ${connection.pool.limit})`);
+        break;
+      case 'reuse':
+        log.trace(`${p} reusing ${e.id}`);
+        break;
+      case 'drop':
+        log.info(`${p} connection ${e.id} dropped${e.reason ? `: ${this.mask(e.reason)}` : ''}`);
+        break;
+      case 'idle-close':
+        log.debug(`${p} closed idle connection ${e.id}`);
+        break;
+      case 'reconnect':
+        log.warn(`${p} connection lost (${this.mask(e.reason)}); retrying on a new connection`);
+        break;
+      case 'shrink':
+        log.warn(`${p} the server refused another connection (${this.mask(e.reason)}); using at most ${e.limit}`);
+        break;
+      case 'busy-wait':
+        log.warn(`${p} the server is full (${this.mask(e.reason)}); retrying in ${e.delayMs} ms`);
+        break;
+      case 'connect-failed':
+        log.error(`${p} could not connect: ${this.mask(e.error.message)}`);
+        break;
+      case 'mode':
+        log.info(`${p} data mode set to ${e.mode}`);
+        break;
+    }
+  }
+
+  private mask(text: string): string {
+    let out = text;
+    for (const secret of this.secrets()) {
+      if (secret && out.includes(secret)) out = out.split(secret).join('****');
+    }
+    return out;
+  }
+}

@@ -1,0 +1,282 @@
+/**
+ * The file operations VS Code needs, on remote paths of one server, through its pool. No `vscode`
+ * import: the provider maps URIs and errors, this class holds the FTP logic (cache, safe save,
+ * overwrite rules) and runs in integration tests against real servers.
+ */
+import type { Readable } from 'node:stream';
+import { FtpError, isFtpError } from '../ftp/errors';
+import type { ConnectionPool, PooledClient } from '../ftp/pool';
+import { basename, dirname, join, tempNameFor } from '../ftp/remotePath';
+import type { FileEntry, TransferOptions } from '../ftp/types';
+import { ListingCache } from './listingCache';
+
+/** The part of FtpClient the file operations use. */
+export interface RemoteClient extends PooledClient {
+  list(path: string, opts?: TransferOptions): Promise<FileEntry[]>;
+  stat(path: string): Promise<FileEntry>;
+  readFile(path: string, opts?: TransferOptions): Promise<Buffer>;
+  upload(path: string, source: Readable | Uint8Array, opts?: TransferOptions & { append?: boolean }): Promise<number>;
+  mkdir(path: string, opts?: { recursive?: boolean }): Promise<void>;
+  removeDir(path: string, opts?: { recursive?: boolean }): Promise<void>;
+  remove(path: string): Promise<void>;
+  rename(from: string, to: string): Promise<void>;
+  chmod(path: string, mode: number): Promise<void>;
+}
+
+export type SafeSave = 'rename' | 'direct';
+
+export interface RemoteFsOptions {
+  /** Listing cache lifetime (default 5000 ms; 0 = no cache). */
+  cacheTtlMs?: number;
+  /** 'rename' uploads to a temporary name and renames it over the target (default). */
+  safeSave?: SafeSave;
+  /** Told about things worth a warning in the log (e.g. permissions could not be kept). */
+  onWarning?: (message: string) => void;
+}
+
+/** A stat result whose type is resolved to file or directory; `symlink` tells it was a link. */
+export interface RemoteStat extends FileEntry {
+  type: 'file' | 'directory';
+  symlink?: boolean;
+}
+
+/** Errors about the shape of the tree that FTP has no reply code for. */
+export class RemoteFsError extends Error {
+  constructor(
+    readonly kind: 'is-directory' | 'not-directory',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'RemoteFsError';
+  }
+}
+
+export interface WriteOptions extends TransferOptions {
+  create: boolean;
+  overwrite: boolean;
+}
+
+const ROOT: RemoteStat = { name: '', type: 'directory', size: 0 };
+
+/** Replies that mean "the target is in the way" on servers that refuse to rename over a file. */
+const RENAME_BLOCKED = new Set(['exists', 'permission', 'server']);
+
+export class RemoteFs {
+  readonly cache: ListingCache;
+  private safeSave: SafeSave;
+  private readonly onWarning: (message: string) => void;
+  /** Learned at run time: undefined until SITE CHMOD was tried. */
+  private chmodWorks?: boolean;
+
+  constructor(
+    readonly pool: ConnectionPool<RemoteClient>,
+    options: RemoteFsOptions = {},
+  ) {
+    this.cache = new ListingCache(options.cacheTtlMs ?? 5000);
+    this.safeSave = options.safeSave ?? 'rename';
+    this.onWarning = options.onWarning ?? (() => undefined);
+  }
+
+  configure(options: Pick<RemoteFsOptions, 'cacheTtlMs' | 'safeSave'>): void {
+    if (options.cacheTtlMs !== undefined) this.cache.setTtl(options.cacheTtlMs);
+    if (options.safeSave) this.safeSave = options.safeSave;
+  }
+
+  /**
+   * A folder may come from a fresh cached listing; a file always comes from the server, because
+   * VS Code compares its mtime and size before a save to detect someone else's change.
+   */
+  async stat(path: string): Promise<RemoteStat> {
+    if (path === '/') return ROOT;
+    const hit = this.cache.lookup(path);
+    if (hit.kind === 'absent') throw notFound(path);
+    if (hit.kind === 'entry' && hit.entry.type === 'directory') return { ...hit.entry, type: 'directory' };
+    return this.statFromServer(path);
+  }
+
+  /** Like stat but never from the cache. */
+  async statFromServer(path: string): Promise<RemoteStat> {
+    if (path === '/') return ROOT;
+    const entry = await this.pool.run((c) => c.stat(path), { idempotent: true, key: `stat:${path}` });
+    if (entry.type === 'file' || entry.type === 'directory') return { ...entry, type: entry.type };
+    // A link or something the listing could not classify: a folder is whatever can be listed.
+    try {
+      const entries = await this.list(path);
+      return { ...entry, type: 'directory', symlink: entry.type === 'symlink', size: entries.length ? entry.size : 0 };
+    } catch (err) {
+      if (isFtpError(err, 'not-found') || isFtpError(err, 'permission') || isFtpError(err, 'server')) {
+        return { ...entry, type: 'file', symlink: entry.type === 'symlink' };
+      }
+      throw err;
+    }
+  }
+
+  async list(path: string): Promise<FileEntry[]> {
+    const cached = this.cache.get(path);
+    if (cached) return cached;
+    const entries = await this.pool.run((c) => c.list(path), { idempotent: true, key: `list:${path}` });
+    this.cache.set(path, entries);
+    return entries;
+  }
+
+  async readFile(path: string, opts: TransferOptions = {}): Promise<Buffer> {
+    return this.pool.run((c) => c.readFile(path, opts), { idempotent: true, signal: opts.signal });
+  }
+
+  /**
+   * Saves `data` at `path`. With safe save an existing file is replaced only once the new content
+   * is fully on the server: upload to a temporary name, then rename over the target. A failure
+   * leaves the target as it was and throws (the editor stays dirty).
+   */
+  async writeFile(path: string, data: Uint8Array, opts: WriteOptions): Promise<RemoteStat & { created: boolean }> {
+    const cachedEntry = this.cache.lookup(path);
+    const existing = await this.statOrUndefined(path);
+    if (existing?.type === 'directory') throw new RemoteFsError('is-directory', `${path} is a folder`);
+    if (!existing && !opts.create) throw notFound(path);
+    if (existing && !opts.overwrite) throw new FtpError('exists', `${path} already exists`);
+    const transfer: TransferOptions = { signal: opts.signal, onProgress: opts.onProgress };
+
+    let sent: number;
+    if (!existing || this.safeSave === 'direct') {
+      sent = await this.uploadOrClean(path, data, transfer, !existing);
+    } else {
+      const temp = tempNameFor(path);
+      sent = await this.uploadOrClean(temp, data, transfer, true);
+      await this.replace(temp, path);
+    }
+    this.cache.invalidate(path);
+
+    const after = await this.statFromServer(path);
+    if ((after.size >= 0 && after.size !== data.length) || sent !== data.length) {
+      throw new FtpError('server', `The upload of ${path} was incomplete: sent ${sent} of ${data.length} bytes, the server has ${after.size}`);
+    }
+    const permissions = existing?.permissions ?? (cachedEntry.kind === 'entry' ? cachedEntry.entry.permissions : undefined);
+    if (existing && this.safeSave === 'rename' && permissions !== undefined && after.permissions !== permissions) {
+      await this.keepPermissions(path, permissions);
+      if (this.chmodWorks) after.permissions = permissions;
+    }
+    return { ...after, created: !existing };
+  }
+
+  async createDirectory(path: string): Promise<void> {
+    if (await this.statOrUndefined(path)) throw new FtpError('exists', `${path} already exists`);
+    await this.pool.run((c) => c.mkdir(path));
+    this.cache.invalidate(path);
+  }
+
+  async delete(path: string, opts: { recursive: boolean }): Promise<void> {
+    const st = await this.stat(path);
+    try {
+      if (st.type === 'directory' && !st.symlink) await this.pool.run((c) => c.removeDir(path, { recursive: opts.recursive }));
+      else await this.pool.run((c) => c.remove(path));
+    } finally {
+      this.cache.invalidate(path);
+    }
+  }
+
+  async rename(from: string, to: string, opts: { overwrite: boolean }): Promise<void> {
+    if (from === to) return;
+    const target = await this.statOrUndefined(to);
+    if (target && !opts.overwrite) throw new FtpError('exists', `${to} already exists`);
+    try {
+      await this.pool.run((c) => c.rename(from, to));
+    } catch (err) {
+      if (!target || !isFtpError(err) || !RENAME_BLOCKED.has(err.kind)) throw err;
+      await this.delete(to, { recursive: true });
+      await this.pool.run((c) => c.rename(from, to));
+    } finally {
+      this.cache.invalidate(from);
+      this.cache.invalidate(to);
+    }
+  }
+
+  /** Copies by download and upload (FTP has no server-side copy). */
+  async copy(from: string, to: string, opts: { overwrite: boolean } & TransferOptions): Promise<void> {
+    const source = await this.statFromServer(from);
+    const target = await this.statOrUndefined(to);
+    if (target && !opts.overwrite) throw new FtpError('exists', `${to} already exists`);
+    if (source.type === 'directory') {
+      if (target) await this.delete(to, { recursive: true });
+      await this.pool.run((c) => c.mkdir(to));
+      this.cache.invalidate(to);
+      for (const entry of await this.list(from)) {
+        await this.copy(join(from, entry.name), join(to, entry.name), { ...opts, overwrite: true });
+      }
+      return;
+    }
+    const data = await this.readFile(from, { signal: opts.signal });
+    await this.writeFile(to, data, { create: true, overwrite: true, signal: opts.signal, onProgress: opts.onProgress });
+  }
+
+  private async statOrUndefined(path: string): Promise<RemoteStat | undefined> {
+    try {
+      return await this.statFromServer(path);
+    } catch (err) {
+      if (isFtpError(err, 'not-found')) return undefined;
+      throw err;
+    }
+  }
+
+  /** Uploads; on failure removes what was partly written (when it is ours to remove) and rethrows. */
+  private async uploadOrClean(path: string, data: Uint8Array, opts: TransferOptions, removeOnFailure: boolean): Promise<number> {
+    try {
+      // Repeating a whole STOR is harmless, so a dropped connection is retried once.
+      return await this.pool.run((c) => c.upload(path, data, opts), { idempotent: true, signal: opts.signal });
+    } catch (err) {
+      if (removeOnFailure) await this.removeQuietly(path);
+      this.cache.invalidate(path);
+      throw err;
+    }
+  }
+
+  /** Renames the uploaded temporary file over the target. */
+  private async replace(temp: string, target: string): Promise<void> {
+    try {
+      await this.pool.run((c) => c.rename(temp, target));
+      return;
+    } catch (err) {
+      if (!isFtpError(err) || !RENAME_BLOCKED.has(err.kind)) {
+        await this.removeQuietly(temp);
+        throw err;
+      }
+    }
+    // Some servers (IIS, some Windows servers) refuse to rename over an existing file.
+    try {
+      await this.pool.run((c) => c.remove(target));
+    } catch (err) {
+      await this.removeQuietly(temp);
+      throw err;
+    }
+    try {
+      await this.pool.run((c) => c.rename(temp, target));
+    } catch (err) {
+      // The old file is gone; the new content is safe under the temporary name: say where.
+      const message = `Could not rename ${basename(temp)} to ${basename(target)} in ${dirname(target)}: your content is in ${temp}`;
+      throw isFtpError(err) ? new FtpError(err.kind, `${message} (${err.message})`, { code: err.code, replyText: err.replyText, command: err.command, cause: err }) : err;
+    }
+  }
+
+  private async keepPermissions(path: string, permissions: number): Promise<void> {
+    if (this.chmodWorks === false) return;
+    try {
+      await this.pool.run((c) => c.chmod(path, permissions), { idempotent: true });
+      this.chmodWorks = true;
+    } catch (err) {
+      if (!isFtpError(err) || !['unsupported', 'permission', 'server'].includes(err.kind)) throw err;
+      this.chmodWorks = false;
+      this.onWarning(`Could not keep the permissions ${permissions.toString(8)} of ${path} (SITE CHMOD: ${err.message}); the server's defaults apply.`);
+    }
+  }
+
+  private async removeQuietly(path: string): Promise<void> {
+    try {
+      await this.pool.run((c) => c.remove(path), { idempotent: true });
+    } catch {
+      // Nothing was left there, or we cannot clean up: the original error matters more.
+    }
+  }
+}
+
+function notFound(path: string): FtpError {
+  return new FtpError('not-found', `${path}: no such file or folder`);
+}

@@ -1,0 +1,262 @@
+/**
+ * Server profiles and URI authorities → a resolved server. Pure (no `vscode` import) so the rules
+ * are unit-tested in plain Node; servers.ts feeds it the settings.
+ */
+import type { ConnectOptions, DataMode, Security } from '../ftp/types';
+
+/** One entry of the `ftpWorkspace.servers` setting, as the user wrote it. */
+export interface ServerProfile {
+  name: string;
+  host: string;
+  port?: number;
+  user?: string;
+  account?: string;
+  security?: Security;
+  mode?: DataMode;
+  activeAddress?: string;
+  activeListenAddress?: string;
+  activePortRange?: string;
+  trustPasvAddress?: boolean;
+  remoteRoot?: string;
+  poolSize?: number;
+  /** Seconds. */
+  connectTimeout?: number;
+  replyTimeout?: number;
+  dataTimeout?: number;
+  transferIdleTimeout?: number;
+}
+
+/** Global defaults (settings `ftpWorkspace.*`), applied where a profile is silent. */
+export interface ServerDefaults {
+  mode: DataMode;
+  poolSize: number;
+  activeAddress: string;
+  activePortRange: string;
+  trustPasvAddress: boolean;
+  connectTimeout: number;
+  replyTimeout: number;
+  dataTimeout: number;
+  transferIdleTimeout: number;
+}
+
+export const DEFAULTS: ServerDefaults = {
+  mode: 'auto',
+  poolSize: 2,
+  activeAddress: '',
+  activePortRange: '',
+  trustPasvAddress: false,
+  connectTimeout: 15,
+  replyTimeout: 30,
+  dataTimeout: 10,
+  transferIdleTimeout: 60,
+};
+
+export interface ResolvedServer {
+  /** Identifies the pool: one per profile, one per ad-hoc scheme/user/host/port. */
+  key: string;
+  /** The URI scheme and authority this server was resolved from. */
+  scheme: string;
+  authority: string;
+  /** Short name for the UI: the profile name or user@host:port. */
+  label: string;
+  /** Set for servers from a profile; undefined for ad-hoc URIs. */
+  profileName?: string;
+  host: string;
+  port: number;
+  user: string;
+  security: Security;
+  mode: DataMode;
+  remoteRoot: string;
+  poolSize: number;
+  /** Connect options without password, TLS hooks, mode memory or id — servers.ts adds those. */
+  options: ConnectOptions;
+}
+
+export class ServerConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ServerConfigError';
+  }
+}
+
+const MODES: readonly DataMode[] = ['passive', 'active', 'auto'];
+const SECURITIES: readonly Security[] = ['none', 'explicit', 'implicit'];
+
+export function isDataMode(v: unknown): v is DataMode {
+  return typeof v === 'string' && (MODES as readonly string[]).includes(v);
+}
+
+/** "50000-50100" → [50000, 50100]; empty → undefined; anything else is an error. */
+export function parsePortRange(text: string | undefined): [number, number] | undefined {
+  const t = (text ?? '').trim();
+  if (!t) return undefined;
+  const m = /^(\d{1,5})\s*-\s*(\d{1,5})$/.exec(t) ?? /^(\d{1,5})$/.exec(t);
+  if (!m) throw new ServerConfigError(`Invalid port range "${text}": write it as LOW-HIGH, e.g. 50000-50100`);
+  const low = Number(m[1]);
+  const high = Number(m[2] ?? m[1]);
+  if (low < 1 || high > 65535 || low > high) throw new ServerConfigError(`Invalid port range "${text}": ports must be 1-65535, low ≤ high`);
+  return [low, high];
+}
+
+/** Splits "user@host:port" (user and port optional; IPv6 in brackets). */
+export function parseAuthority(authority: string): { user?: string; host: string; port?: number } {
+  let rest = authority;
+  let user: string | undefined;
+  const at = rest.lastIndexOf('@');
+  if (at >= 0) {
+    user = decodeURIComponentSafe(rest.slice(0, at));
+    rest = rest.slice(at + 1);
+    // A password in the URI would end up in history, settings and logs: we never take it.
+    const colon = user.indexOf(':');
+    if (colon >= 0) user = user.slice(0, colon);
+  }
+  let host = rest;
+  let port: number | undefined;
+  const bracket = /^\[([^\]]+)\](?::(\d+))?$/.exec(rest);
+  if (bracket) {
+    host = bracket[1];
+    if (bracket[2]) port = Number(bracket[2]);
+  } else {
+    const m = /^([^:]*):(\d+)$/.exec(rest);
+    if (m) {
+      host = m[1];
+      port = Number(m[2]);
+    }
+  }
+  if (!host) throw new ServerConfigError(`No host in "${authority}"`);
+  if (port !== undefined && (port < 1 || port > 65535)) throw new ServerConfigError(`Invalid port in "${authority}"`);
+  return { user: user || undefined, host, port };
+}
+
+function decodeURIComponentSafe(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+}
+
+/** Finds the profile an authority names (names compare case-insensitively, as URI authorities do). */
+export function findProfile(profiles: readonly ServerProfile[], authority: string): ServerProfile | undefined {
+  const wanted = decodeURIComponentSafe(authority).toLowerCase();
+  return profiles.find((p) => typeof p?.name === 'string' && p.name.toLowerCase() === wanted);
+}
+
+/**
+ * Resolves `ftp://<profile>/…` or `ftp://user@host:port/…` (`ftps://` = explicit TLS, or implicit
+ * TLS on port 990). `modeOverride` is a mode the user switched to at run time for this server.
+ */
+export function resolveServer(
+  scheme: string,
+  authority: string,
+  profiles: readonly ServerProfile[],
+  defaults: ServerDefaults = DEFAULTS,
+  modeOverride?: (key: string) => DataMode | undefined,
+): ResolvedServer {
+  const tlsScheme = scheme === 'ftps';
+  const profile = findProfile(profiles, authority);
+  if (profile) {
+    if (!profile.host) throw new ServerConfigError(`Server profile "${profile.name}" has no host`);
+    let security: Security = SECURITIES.includes(profile.security as Security) ? (profile.security as Security) : 'none';
+    if (tlsScheme && security === 'none') security = 'explicit';
+    const key = `profile:${profile.name.toLowerCase()}${tlsScheme && profile.security !== security ? '+tls' : ''}`;
+    return { scheme, authority, ...build(key, profile.name, profile, security, defaults, modeOverride) };
+  }
+  const { user, host, port } = parseAuthority(authority);
+  const security: Security = tlsScheme ? (port === 990 ? 'implicit' : 'explicit') : 'none';
+  const effectivePort = port ?? (security === 'implicit' ? 990 : 21);
+  const effectiveUser = user ?? 'anonymous';
+  const key = `${scheme}://${effectiveUser}@${host.toLowerCase()}:${effectivePort}`;
+  const label = `${effectiveUser === 'anonymous' ? '' : `${effectiveUser}@`}${host}${effectivePort === 21 ? '' : `:${effectivePort}`}`;
+  // Canonical authority: drops anything after ':' in the user part (a password never stays around).
+  const canonical = `${encodeURIComponent(effectiveUser)}@${host.includes(':') ? `[${host}]` : host}:${effectivePort}`;
+  return { scheme, authority: canonical, ...build(key, label, { name: '', host, port: effectivePort, user: effectiveUser }, security, defaults, modeOverride, true) };
+}
+
+function build(
+  key: string,
+  label: string,
+  p: ServerProfile,
+  security: Security,
+  d: ServerDefaults,
+  modeOverride: ((key: string) => DataMode | undefined) | undefined,
+  adHoc = false,
+): Omit<ResolvedServer, 'scheme' | 'authority'> {
+  const port = positiveInt(p.port) ?? (security === 'implicit' ? 990 : 21);
+  const user = p.user?.trim() || 'anonymous';
+  const mode = modeOverride?.(key) ?? (isDataMode(p.mode) ? p.mode : d.mode);
+  const seconds = (v: unknown, fallback: number) => (typeof v === 'number' && v > 0 ? v : fallback) * 1000;
+  const activeAddress = (p.activeAddress ?? d.activeAddress).trim();
+  const options: ConnectOptions = {
+    host: p.host.trim(),
+    port,
+    user,
+    security,
+    mode,
+    trustPasvAddress: p.trustPasvAddress ?? d.trustPasvAddress,
+    activeAddress: activeAddress || undefined,
+    activeListenAddress: p.activeListenAddress?.trim() || undefined,
+    activePortRange: parsePortRange(p.activePortRange ?? d.activePortRange),
+    connectTimeoutMs: seconds(p.connectTimeout, d.connectTimeout),
+    replyTimeoutMs: seconds(p.replyTimeout, d.replyTimeout),
+    dataConnectTimeoutMs: seconds(p.dataTimeout, d.dataTimeout),
+    dataIdleTimeoutMs: seconds(p.transferIdleTimeout, d.transferIdleTimeout),
+  };
+  if (p.account) options.account = p.account;
+  return {
+    key,
+    label,
+    profileName: adHoc ? undefined : p.name,
+    host: options.host,
+    port,
+    user,
+    security,
+    mode,
+    remoteRoot: normalizeRoot(p.remoteRoot),
+    poolSize: Math.min(10, positiveInt(p.poolSize) ?? positiveInt(d.poolSize) ?? 2),
+    options,
+  };
+}
+
+function positiveInt(v: unknown): number | undefined {
+  return typeof v === 'number' && Number.isInteger(v) && v > 0 ? v : undefined;
+}
+
+function normalizeRoot(root: string | undefined): string {
+  const parts = (root ?? '').split('/').filter((s) => s && s !== '.');
+  return parts.length ? `/${parts.join('/')}` : '/';
+}
+
+/** The remote path a URI path stands for: the profile's remoteRoot + the URI path. */
+export function remotePathFor(server: Pick<ResolvedServer, 'remoteRoot'>, uriPath: string): string {
+  const parts: string[] = [];
+  for (const seg of `${server.remoteRoot}/${uriPath}`.split('/')) {
+    if (!seg || seg === '.') continue;
+    // Never climb above the root: ".." in a URI must not escape remoteRoot.
+    if (seg === '..') {
+      if (parts.length > server.remoteRoot.split('/').filter(Boolean).length) parts.pop();
+      continue;
+    }
+    parts.push(seg);
+  }
+  return `/${parts.join('/')}`;
+}
+
+/** SecretStorage key of a server's password. */
+export function passwordKey(server: Pick<ResolvedServer, 'user' | 'host' | 'port'>): string {
+  return `ftpWorkspace.password:${server.user}@${server.host.toLowerCase()}:${server.port}`;
+}
+
+/** globalState key of the pinned certificate fingerprints. */
+export function certificateKey(server: Pick<ResolvedServer, 'host' | 'port'>): string {
+  return `${server.host.toLowerCase()}:${server.port}`;
+}
+
+export function needsPassword(server: Pick<ResolvedServer, 'user'>): boolean {
+  return server.user !== 'anonymous' && server.user !== 'ftp';
+}
+
+/** A profile name that works as a URI authority (no '@', ':', '/', spaces or other oddities). */
+export function isValidProfileName(name: string): boolean {
+  return /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(name);
+}

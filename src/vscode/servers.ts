@@ -1,0 +1,332 @@
+/**
+ * Server profiles from settings, one connection pool per server, passwords, pinned certificates,
+ * and the data mode the user chose at run time.
+ */
+import * as vscode from 'vscode';
+import { FtpClient } from '../ftp/client';
+import { FtpError, isFtpError } from '../ftp/errors';
+import { ConnectionPool } from '../ftp/pool';
+import type { CertificateInfo, ConcreteMode, ConnectOptions, DataMode, ModeMemory } from '../ftp/types';
+import { Passwords } from './passwords';
+import { RemoteFs, type SafeSave } from './remoteFs';
+import {
+  DEFAULTS,
+  certificateKey,
+  isDataMode,
+  needsPassword,
+  remotePathFor,
+  resolveServer,
+  type ResolvedServer,
+  type ServerDefaults,
+  type ServerProfile,
+} from './serverConfig';
+
+export const SECTION = 'ftpWorkspace';
+const MODE_MEMORY_KEY = 'ftpWorkspace.modeMemory';
+const ADHOC_MODES_KEY = 'ftpWorkspace.modes';
+const CERTS_KEY = 'ftpWorkspace.trustedCertificates';
+/** After a refused login, connections to that server fail at once for this long. */
+const LOGIN_QUIET_MS = 30_000;
+
+/** A server in use: its settings, its pool and its file operations. */
+export interface ServerConnection {
+  readonly server: ResolvedServer;
+  readonly pool: ConnectionPool<FtpClient>;
+  readonly fs: RemoteFs;
+}
+
+export class Servers implements vscode.Disposable {
+  readonly passwords: Passwords;
+  private readonly connections = new Map<string, ServerConnection>();
+  private readonly created = new vscode.EventEmitter<ServerConnection>();
+  private readonly changed = new vscode.EventEmitter<ServerConnection | undefined>();
+  private readonly warnings = new vscode.EventEmitter<{ connection: ServerConnection; message: string }>();
+  private readonly certificatePrompts = new Map<string, Promise<boolean>>();
+  private readonly loginFailedAt = new Map<string, { at: number; error: FtpError }>();
+  private readonly disposables: vscode.Disposable[] = [];
+  /** Fires once per new connection pool (the protocol log subscribes to it). */
+  readonly onDidCreateConnection = this.created.event;
+  /** Fires when a pool's state changes (size, activity, mode, error) or servers are reconfigured. */
+  readonly onDidChangeState = this.changed.event;
+  readonly onWarning = this.warnings.event;
+
+  constructor(private readonly context: vscode.ExtensionContext) {
+    this.passwords = new Passwords(context.secrets);
+    this.disposables.push(
+      this.created,
+      this.changed,
+      this.warnings,
+      vscode.workspace.onDidChangeConfiguration((e) => {
+        if (e.affectsConfiguration(SECTION)) this.reconfigure();
+      }),
+    );
+  }
+
+  profiles(): ServerProfile[] {
+    const list = vscode.workspace.getConfiguration(SECTION).get<unknown>('servers');
+    return Array.isArray(list) ? list.filter((p): p is ServerProfile => !!p && typeof p === 'object' && typeof p.name === 'string') : [];
+  }
+
+  defaults(): ServerDefaults {
+    const c = vscode.workspace.getConfiguration(SECTION);
+    const mode = c.get<string>('defaultMode');
+    return {
+      mode: isDataMode(mode) ? mode : DEFAULTS.mode,
+      poolSize: c.get<number>('poolSize', DEFAULTS.poolSize),
+      activeAddress: c.get<string>('activeAddress', DEFAULTS.activeAddress),
+      activePortRange: c.get<string>('activePortRange', DEFAULTS.activePortRange),
+      trustPasvAddress: c.get<boolean>('trustPasvAddress', DEFAULTS.trustPasvAddress),
+      connectTimeout: c.get<number>('connectTimeout', DEFAULTS.connectTimeout),
+      replyTimeout: c.get<number>('replyTimeout', DEFAULTS.replyTimeout),
+      dataTimeout: c.get<number>('dataTimeout', DEFAULTS.dataTimeout),
+      transferIdleTimeout: c.get<number>('transferIdleTimeout', DEFAULTS.transferIdleTimeout),
+    };
+  }
+
+  /** The server an ftp:/ftps: URI points at (throws ServerConfigError on a bad authority). */
+  resolve(uri: vscode.Uri): ResolvedServer {
+    return resolveServer(uri.scheme, uri.authority, this.profiles(), this.defaults(), (key) => this.modeOverride(key));
+  }
+
+  /** Remote path of a URI on its server (the profile's remoteRoot + the URI path). */
+  remotePath(uri: vscode.Uri, server = this.resolve(uri)): string {
+    return remotePathFor(server, uri.path);
+  }
+
+  /** The connection for a URI's server, created on first use (no network until work is run). */
+  connectionFor(uri: vscode.Uri): ServerConnection {
+    return this.connectionForServer(this.resolve(uri));
+  }
+
+  connectionForServer(server: ResolvedServer): ServerConnection {
+    const existing = this.connections.get(server.key);
+    if (existing) return existing;
+    const c = vscode.workspace.getConfiguration(SECTION);
+    const pool = new ConnectionPool<FtpClient>((mode) => this.connect(server, mode), {
+      maxConnections: server.poolSize,
+      idleTimeoutMs: c.get<number>('idleTimeout', 60) * 1000,
+      keepaliveMs: c.get<number>('keepaliveInterval', 30) * 1000,
+      mode: server.mode,
+    });
+    const fs = new RemoteFs(pool, {
+      cacheTtlMs: c.get<number>('cacheTtl', 5) * 1000,
+      safeSave: c.get<SafeSave>('safeSave', 'rename'),
+      onWarning: (message) => this.warnings.fire({ connection, message }),
+    });
+    const connection: ServerConnection = { server, pool, fs };
+    pool.on('state', () => this.changed.fire(connection));
+    this.connections.set(server.key, connection);
+    this.created.fire(connection);
+    return connection;
+  }
+
+  /** Connections opened so far (for the status bar, disconnect, the log). */
+  all(): ServerConnection[] {
+    return [...this.connections.values()];
+  }
+
+  /**
+   * Full connect options with password and TLS hooks, for the pool or a diagnosis. Asks for the
+   * password if none is known; undefined if the user cancels.
+   */
+  async connectOptions(server: ResolvedServer, mode: DataMode = server.mode): Promise<{ options: ConnectOptions; accept: () => Promise<void> } | undefined> {
+    const base: ConnectOptions = {
+      ...server.options,
+      mode,
+      modeMemory: this.modeMemory(),
+      tls: {
+        trustedFingerprints: this.pinned(server),
+        onUntrustedCertificate: (info) => this.askTrust(server, info),
+      },
+    };
+    if (!needsPassword(server)) return { options: base, accept: async () => undefined };
+    const candidate = await this.passwords.get(server);
+    if (!candidate) return undefined;
+    return { options: { ...base, password: candidate.password }, accept: () => this.passwords.accepted(server, candidate) };
+  }
+
+  /**
+   * Connects one client. A refused password is asked again once (never in a loop: servers lock
+   * accounts after a few failures); the pool does not retry login failures either.
+   */
+  private async connect(server: ResolvedServer, mode: DataMode): Promise<FtpClient> {
+    const blocked = this.loginFailedAt.get(server.key);
+    if (blocked && Date.now() - blocked.at < LOGIN_QUIET_MS) throw blocked.error;
+    const first = await this.connectOptions(server, mode);
+    if (!first) throw new FtpError('login', `No password given for ${server.user}@${server.host}`);
+    try {
+      const client = await FtpClient.connect(first.options);
+      await first.accept();
+      return client;
+    } catch (err) {
+      if (!isFtpError(err, 'login') || !needsPassword(server)) throw err;
+      await this.passwords.forget(server);
+      const again = await this.passwords.ask(server, `Login failed (${err.replyText?.trim() || err.message})`);
+      if (!again) throw this.blockLogin(server, err);
+      try {
+        const client = await FtpClient.connect({ ...first.options, password: again.password });
+        await this.passwords.accepted(server, again);
+        return client;
+      } catch (err2) {
+        if (isFtpError(err2, 'login')) {
+          await this.passwords.forget(server);
+          throw this.blockLogin(server, err2);
+        }
+        throw err2;
+      }
+    }
+  }
+
+  /**
+   * After a refused login the editor keeps asking for files; without a pause each request would
+   * try (and prompt) again, and servers lock accounts after a few failures.
+   */
+  private blockLogin(server: ResolvedServer, err: FtpError): FtpError {
+    const error = new FtpError('login', `${err.message} — not trying again for ${LOGIN_QUIET_MS / 1000} s; run "FTP: Test Connection" to retry now.`, {
+      code: err.code,
+      replyText: err.replyText,
+      command: err.command,
+      cause: err,
+    });
+    this.loginFailedAt.set(server.key, { at: Date.now(), error });
+    return error;
+  }
+
+  /** An explicit user command may try to log in again at once. */
+  allowLogin(server: ResolvedServer): void {
+    this.loginFailedAt.delete(server.key);
+  }
+
+  /** Switches the data mode now and remembers it (profile in settings; ad-hoc in globalState). */
+  async setMode(connection: ServerConnection, mode: DataMode): Promise<void> {
+    connection.pool.setMode(mode);
+    (connection.server as { mode: DataMode }).mode = mode;
+    const { profileName } = connection.server;
+    if (profileName && (await this.saveProfileMode(profileName, mode))) return;
+    const modes = { ...this.context.globalState.get<Record<string, DataMode>>(ADHOC_MODES_KEY, {}), [connection.server.key]: mode };
+    await this.context.globalState.update(ADHOC_MODES_KEY, modes);
+    this.changed.fire(connection);
+  }
+
+  /** Closes a server's connections (or all); they reopen on next use. */
+  async disconnect(connection?: ServerConnection): Promise<void> {
+    const targets = connection ? [connection] : this.all();
+    for (const c of targets) {
+      this.connections.delete(c.server.key);
+      await c.pool.close();
+      this.changed.fire(c);
+    }
+  }
+
+  async forgetPassword(server: ResolvedServer): Promise<void> {
+    await this.passwords.forget(server);
+  }
+
+  dispose(): void {
+    void this.disconnect();
+    for (const d of this.disposables) d.dispose();
+  }
+
+  private modeOverride(key: string): DataMode | undefined {
+    const mode = this.context.globalState.get<Record<string, DataMode>>(ADHOC_MODES_KEY, {})[key];
+    return isDataMode(mode) && !key.startsWith('profile:') ? mode : undefined;
+  }
+
+  /** Remembers which concrete mode worked per server for auto mode, across sessions. */
+  private modeMemory(): ModeMemory {
+    const state = this.context.globalState;
+    return {
+      get: (key) => state.get<Record<string, ConcreteMode>>(MODE_MEMORY_KEY, {})[key],
+      set: (key, mode) => {
+        const all = state.get<Record<string, ConcreteMode>>(MODE_MEMORY_KEY, {});
+        if (all[key] !== mode) void state.update(MODE_MEMORY_KEY, { ...all, [key]: mode });
+      },
+    };
+  }
+
+  private pinned(server: ResolvedServer): string[] {
+    return this.context.globalState.get<Record<string, string[]>>(CERTS_KEY, {})[certificateKey(server)] ?? [];
+  }
+
+  private askTrust(server: ResolvedServer, info: CertificateInfo): Promise<boolean> {
+    // Two connections opening at once must not ask twice.
+    const key = `${certificateKey(server)} ${info.fingerprint256}`;
+    const pending = this.certificatePrompts.get(key);
+    if (pending) return pending;
+    const prompt = this.promptTrust(server, info).finally(() => this.certificatePrompts.delete(key));
+    this.certificatePrompts.set(key, prompt);
+    return prompt;
+  }
+
+  private async promptTrust(server: ResolvedServer, info: CertificateInfo): Promise<boolean> {
+    const changed = info.reason.startsWith('fingerprint-changed');
+    const message = changed
+      ? `The certificate of ${info.host}:${server.port} has CHANGED since you trusted it. This can mean someone is intercepting the connection.`
+      : `The certificate of ${info.host}:${server.port} is not trusted (${info.reason}).`;
+    const detail = [
+      `SHA-256 fingerprint:\n${info.fingerprint256}`,
+      `Subject: ${info.subject}`,
+      `Issuer: ${info.issuer}`,
+      `Valid: ${info.validFrom} – ${info.validTo}`,
+      'Compare the fingerprint with the one your server administrator gives you before trusting it.',
+    ].join('\n\n');
+    const trust = changed ? 'Trust the New Certificate' : 'Trust and Connect';
+    const answer = await vscode.window.showWarningMessage(message, { modal: true, detail }, trust);
+    if (answer !== trust) return false;
+    const all = this.context.globalState.get<Record<string, string[]>>(CERTS_KEY, {});
+    const hostKey = certificateKey(server);
+    // A changed certificate replaces the old pin; a new one is added.
+    const pins = changed ? [info.fingerprint256] : [...(all[hostKey] ?? []), info.fingerprint256];
+    await this.context.globalState.update(CERTS_KEY, { ...all, [hostKey]: pins });
+    return true;
+  }
+
+  /** Writes the mode into the profile where it is defined (user, workspace or folder settings). */
+  private async saveProfileMode(profileName: string, mode: DataMode): Promise<boolean> {
+    const config = vscode.workspace.getConfiguration(SECTION);
+    const inspected = config.inspect<ServerProfile[]>('servers');
+    const targets: [ServerProfile[] | undefined, vscode.ConfigurationTarget][] = [
+      [inspected?.workspaceFolderValue, vscode.ConfigurationTarget.WorkspaceFolder],
+      [inspected?.workspaceValue, vscode.ConfigurationTarget.Workspace],
+      [inspected?.globalValue, vscode.ConfigurationTarget.Global],
+    ];
+    for (const [list, target] of targets) {
+      if (!Array.isArray(list)) continue;
+      const i = list.findIndex((p) => p?.name?.toLowerCase() === profileName.toLowerCase());
+      if (i < 0) continue;
+      const updated = list.map((p, j) => (j === i ? { ...p, mode } : p));
+      await config.update('servers', updated, target);
+      return true;
+    }
+    return false;
+  }
+
+  /** Settings changed: pools whose connection settings changed are closed and rebuilt on next use. */
+  private reconfigure(): void {
+    const c = vscode.workspace.getConfiguration(SECTION);
+    for (const connection of this.all()) {
+      connection.fs.configure({ cacheTtlMs: c.get<number>('cacheTtl', 5) * 1000, safeSave: c.get<SafeSave>('safeSave', 'rename') });
+      let fresh: ResolvedServer | undefined;
+      try {
+        const { scheme, authority } = connection.server;
+        fresh = resolveServer(scheme, authority, this.profiles(), this.defaults(), (key) => this.modeOverride(key));
+      } catch {
+        fresh = undefined;
+      }
+      if (fresh && JSON.stringify(fresh) === JSON.stringify(connection.server)) continue;
+      if (fresh && sameExceptMode(fresh, connection.server)) {
+        // Only the mode changed (e.g. we saved it ourselves): switch in place, keep the connections.
+        connection.pool.setMode(fresh.mode);
+        (connection.server as { mode: DataMode }).mode = fresh.mode;
+        continue;
+      }
+      void this.disconnect(connection);
+    }
+    this.changed.fire(undefined);
+  }
+}
+
+function sameExceptMode(a: ResolvedServer, b: ResolvedServer): boolean {
+  const strip = (s: ResolvedServer) => JSON.stringify({ ...s, mode: undefined, options: { ...s.options, mode: undefined } });
+  return strip(a) === strip(b);
+}

@@ -1,0 +1,192 @@
+/**
+ * The provider's FTP logic (RemoteFs over a ConnectionPool of real FtpClients) against vsftpd,
+ * proftpd and pure-ftpd: safe save, overwrite rules, permissions kept, stat seeing other people's
+ * changes through the cache, and a pool that meets a server's connection limit.
+ */
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { FtpClient } from '../../src/ftp/client';
+import { FtpError } from '../../src/ftp/errors';
+import { ConnectionPool, type PoolEvent } from '../../src/ftp/pool';
+import type { ConnectOptions, DataMode } from '../../src/ftp/types';
+import { RemoteFs, RemoteFsError } from '../../src/vscode/remoteFs';
+import { startServer, stopAllServers, type RunningServer, type ServerKind } from '../support/realServers';
+
+const KINDS: ServerKind[] = ['vsftpd', 'proftpd', 'pure-ftpd'];
+
+function optionsFor(server: RunningServer, mode: DataMode): ConnectOptions {
+  return { host: server.host, port: server.port, user: server.user, password: server.password, security: server.tls ?? 'none', mode };
+}
+
+function remoteFsFor(server: RunningServer, mode: DataMode, poolOptions: { maxConnections?: number } = {}): RemoteFs {
+  const pool = new ConnectionPool<FtpClient>((m) => FtpClient.connect(optionsFor(server, m)), { mode, ...poolOptions });
+  return new RemoteFs(pool, { cacheTtlMs: 5000 });
+}
+
+async function rejectsWith(p: Promise<unknown>, kind: string): Promise<void> {
+  await assert.rejects(p, (e: unknown) => {
+    const actual = e instanceof FtpError || e instanceof RemoteFsError ? e.kind : String(e);
+    assert.equal(actual, kind, `expected ${kind}, got ${actual}: ${(e as Error).message}`);
+    return true;
+  });
+}
+
+/** Leftover temporary files from safe saves (".name.ftpw-….tmp"). */
+function tempFiles(dir: string): string[] {
+  return fs.readdirSync(dir).filter((n) => n.includes('.ftpw-'));
+}
+
+after(() => stopAllServers());
+
+for (const kind of KINDS) {
+  for (const mode of ['passive', 'active'] as const) {
+    describe(`provider file operations on ${kind} (${mode})`, function () {
+      this.timeout(60_000);
+      let server: RunningServer;
+      let remote: RemoteFs;
+      let local: (p: string) => string;
+
+      before(async () => {
+        server = await startServer(kind);
+        local = (p) => path.join(server.root, p);
+      });
+      beforeEach(() => {
+        remote = remoteFsFor(server, mode);
+      });
+      afterEach(() => remote.pool.close());
+      after(() => server?.stop());
+
+      it('saves over an existing file through a temporary name and leaves nothing behind', async () => {
+        fs.writeFileSync(local('page.html'), 'old content');
+        server.giveToUser();
+        const after = await remote.writeFile('/page.html', Buffer.from('new content, longer'), { create: false, overwrite: true });
+        assert.equal(fs.readFileSync(local('page.html'), 'utf8'), 'new content, longer');
+        assert.equal(after.size, 19);
+        assert.deepEqual(tempFiles(server.root), []);
+      });
+
+      it('keeps the permissions of the file it replaces', async () => {
+        fs.writeFileSync(local('script.sh'), '#!/bin/sh\n');
+        server.giveToUser();
+        fs.chmodSync(local('script.sh'), 0o750);
+        await remote.list('/'); // the listing is where permissions come from on servers without MLST
+        await remote.writeFile('/script.sh', Buffer.from('#!/bin/sh\necho hi\n'), { create: false, overwrite: true });
+        assert.equal(fs.statSync(local('script.sh')).mode & 0o777, 0o750);
+      });
+
+      it('creates a new file only when asked to, and refuses to overwrite unless asked', async () => {
+        server.giveToUser();
+        await rejectsWith(remote.writeFile('/missing.txt', Buffer.from('x'), { create: false, overwrite: true }), 'not-found');
+        assert.equal(fs.existsSync(local('missing.txt')), false);
+        await remote.writeFile('/fresh.txt', Buffer.from('one'), { create: true, overwrite: false });
+        await rejectsWith(remote.writeFile('/fresh.txt', Buffer.from('two'), { create: true, overwrite: false }), 'exists');
+        assert.equal(fs.readFileSync(local('fresh.txt'), 'utf8'), 'one');
+      });
+
+      it('refuses to write a file over a folder', async () => {
+        fs.mkdirSync(local('adir'), { recursive: true });
+        server.giveToUser();
+        await rejectsWith(remote.writeFile('/adir', Buffer.from('x'), { create: true, overwrite: true }), 'is-directory');
+      });
+
+      it('leaves the target intact when the upload is cancelled', async () => {
+        fs.writeFileSync(local('big.bin'), 'precious');
+        server.giveToUser();
+        const controller = new AbortController();
+        const data = Buffer.alloc(32 * 1024 * 1024, 7);
+        const save = remote.writeFile('/big.bin', data, {
+          create: false,
+          overwrite: true,
+          signal: controller.signal,
+          onProgress: (bytes) => {
+            if (bytes > 1024 * 1024) controller.abort();
+          },
+        });
+        await assert.rejects(save);
+        assert.equal(fs.readFileSync(local('big.bin'), 'utf8'), 'precious');
+        assert.deepEqual(tempFiles(server.root), []);
+      });
+
+      it("sees someone else's change to a file even while the folder listing is cached", async () => {
+        fs.writeFileSync(local('shared.txt'), 'v1');
+        server.giveToUser();
+        await remote.list('/');
+        const before = await remote.stat('/shared.txt');
+        fs.writeFileSync(local('shared.txt'), 'version two');
+        fs.utimesSync(local('shared.txt'), new Date(), new Date(Date.now() + 120_000));
+        const after = await remote.stat('/shared.txt');
+        assert.equal(before.size, 2);
+        assert.equal(after.size, 11);
+        assert.notEqual(after.mtime, before.mtime);
+      });
+
+      it('answers for files that are not there from a fresh listing', async () => {
+        await remote.list('/');
+        await rejectsWith(remote.stat('/.vscode'), 'not-found');
+      });
+
+      it('renames with and without overwrite', async () => {
+        fs.writeFileSync(local('a.txt'), 'A');
+        fs.writeFileSync(local('b.txt'), 'B');
+        server.giveToUser();
+        await rejectsWith(remote.rename('/a.txt', '/b.txt', { overwrite: false }), 'exists');
+        await remote.rename('/a.txt', '/b.txt', { overwrite: true });
+        assert.equal(fs.readFileSync(local('b.txt'), 'utf8'), 'A');
+        assert.equal(fs.existsSync(local('a.txt')), false);
+      });
+
+      it('copies files and folders', async () => {
+        fs.mkdirSync(local('src/sub'), { recursive: true });
+        fs.writeFileSync(local('src/one.txt'), '1');
+        fs.writeFileSync(local('src/sub/two.txt'), '22');
+        server.giveToUser();
+        await remote.copy('/src', '/dst', { overwrite: false });
+        assert.equal(fs.readFileSync(local('dst/one.txt'), 'utf8'), '1');
+        assert.equal(fs.readFileSync(local('dst/sub/two.txt'), 'utf8'), '22');
+        await rejectsWith(remote.copy('/src/one.txt', '/dst/one.txt', { overwrite: false }), 'exists');
+      });
+
+      it('creates folders, refuses an existing one, and deletes recursively', async () => {
+        server.giveToUser();
+        await remote.createDirectory('/made');
+        assert.ok(fs.statSync(local('made')).isDirectory());
+        await rejectsWith(remote.createDirectory('/made'), 'exists');
+        fs.mkdirSync(local('made/deep'), { recursive: true });
+        fs.writeFileSync(local('made/deep/f.txt'), 'f');
+        server.giveToUser();
+        await remote.delete('/made', { recursive: true });
+        assert.equal(fs.existsSync(local('made')), false);
+        const entries = await remote.list('/');
+        assert.ok(!entries.some((e) => e.name === 'made'), 'the cached listing was refreshed');
+      });
+    });
+  }
+}
+
+describe('provider pool against a server that allows 2 connections per address', function () {
+  this.timeout(60_000);
+  let server: RunningServer;
+  before(async () => {
+    server = await startServer('vsftpd', { maxPerIp: 2 });
+    for (let i = 0; i < 8; i++) fs.writeFileSync(path.join(server.root, `f${i}.txt`), `file ${i}`);
+  });
+  after(() => server?.stop());
+
+  it('shrinks to what the server allows and still serves every request', async () => {
+    const remote = remoteFsFor(server, 'passive', { maxConnections: 4 });
+    const events: PoolEvent[] = [];
+    remote.pool.on('pool', (e: PoolEvent) => events.push(e));
+    try {
+      const contents = await Promise.all([...Array(8).keys()].map((i) => remote.readFile(`/f${i}.txt`)));
+      assert.deepEqual(
+        contents.map((b) => b.toString()),
+        [...Array(8).keys()].map((i) => `file ${i}`),
+      );
+      assert.ok(remote.pool.limit <= 2, `limit ${remote.pool.limit}`);
+      assert.ok(events.some((e) => e.type === 'shrink'), JSON.stringify(events.map((e) => e.type)));
+    } finally {
+      await remote.pool.close();
+    }
+  });
+});

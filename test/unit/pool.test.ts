@@ -1,0 +1,344 @@
+import * as assert from 'node:assert/strict';
+import { EventEmitter } from 'node:events';
+import { FtpError } from '../../src/ftp/errors';
+import { ConnectionPool, type PoolEvent } from '../../src/ftp/pool';
+import type { DataMode, FtpEvent } from '../../src/ftp/types';
+
+/** A scripted stand-in for FtpClient: it exercises the pool's queueing, not FTP. */
+class FakeClient extends EventEmitter {
+  mode: DataMode;
+  closed = false;
+  noops = 0;
+  noopFails = false;
+  constructor(
+    readonly id: string,
+    mode: DataMode,
+  ) {
+    super();
+    this.mode = mode;
+  }
+  async noop(): Promise<void> {
+    this.noops++;
+    if (this.noopFails) {
+      this.drop();
+      throw new FtpError('connection-lost', 'Connection closed by server');
+    }
+  }
+  async close(): Promise<void> {
+    this.drop();
+  }
+  destroy(): void {
+    this.drop();
+  }
+  /** The server hangs up. */
+  drop(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.emit('close');
+  }
+}
+
+interface Server {
+  clients: FakeClient[];
+  connects: number;
+  /** Next connect attempts fail with these errors, in order. */
+  failures: FtpError[];
+  /** Refuse connections beyond this many open ones (like vsftpd max_per_ip). */
+  maxPerIp: number;
+}
+
+function fakeServer(): { server: Server; factory: (mode: DataMode) => Promise<FakeClient> } {
+  const server: Server = { clients: [], connects: 0, failures: [], maxPerIp: Infinity };
+  const factory = async (mode: DataMode) => {
+    const n = ++server.connects;
+    await tick();
+    const failure = server.failures.shift();
+    if (failure) throw failure;
+    if (server.clients.filter((c) => !c.closed).length >= server.maxPerIp) {
+      throw new FtpError('busy', '421 There are too many connections from your internet address.', { code: 421 });
+    }
+    const client = new FakeClient(`c${n}`, mode);
+    server.clients.push(client);
+    return client;
+  };
+  return { server, factory };
+}
+
+const tick = () => new Promise((r) => setImmediate(r));
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A promise with its resolve exposed, to hold a lent connection as long as a test wants. */
+function gate(): { promise: Promise<void>; open: () => void } {
+  let open!: () => void;
+  const promise = new Promise<void>((r) => (open = r));
+  return { promise, open };
+}
+
+function poolEvents(pool: ConnectionPool<FakeClient>): PoolEvent[] {
+  const events: PoolEvent[] = [];
+  pool.on('pool', (e: PoolEvent) => events.push(e));
+  return events;
+}
+
+describe('ConnectionPool', () => {
+  let pool: ConnectionPool<FakeClient> | undefined;
+  afterEach(async () => {
+    await pool?.close();
+    pool = undefined;
+  });
+
+  it('reuses one connection for sequential work', async () => {
+    const { server, factory } = fakeServer();
+    pool = new ConnectionPool(factory);
+    const ids = [];
+    for (let i = 0; i < 3; i++) ids.push(await pool.run(async (c) => c.id));
+    assert.deepEqual(ids, ['c1', 'c1', 'c1']);
+    assert.equal(server.connects, 1);
+    assert.equal(pool.size, 1);
+    assert.equal(pool.inUse, 0);
+  });
+
+  it('never opens more than the limit and serves the queue in order', async () => {
+    const { server, factory } = fakeServer();
+    pool = new ConnectionPool(factory, { maxConnections: 2 });
+    const hold = gate();
+    const order: number[] = [];
+    let concurrent = 0;
+    let peak = 0;
+    const jobs = [0, 1, 2, 3, 4].map((n) =>
+      pool!.run(async () => {
+        concurrent++;
+        peak = Math.max(peak, concurrent);
+        order.push(n);
+        if (n < 2) await hold.promise;
+        await tick();
+        concurrent--;
+      }),
+    );
+    await sleep(10);
+    assert.equal(pool.inUse, 2);
+    assert.deepEqual(order, [0, 1]);
+    hold.open();
+    await Promise.all(jobs);
+    assert.equal(peak, 2);
+    assert.deepEqual(order, [0, 1, 2, 3, 4]);
+    assert.equal(server.connects, 2);
+  });
+
+  it('closes connections that stay idle', async () => {
+    const { server, factory } = fakeServer();
+    pool = new ConnectionPool(factory, { idleTimeoutMs: 40, keepaliveMs: 0 });
+    await pool.run(async () => undefined);
+    assert.equal(pool.size, 1);
+    await sleep(120);
+    assert.equal(pool.size, 0);
+    assert.equal(server.clients[0].closed, true);
+  });
+
+  it('sends NOOP on idle connections until idle close', async () => {
+    const { server, factory } = fakeServer();
+    pool = new ConnectionPool(factory, { idleTimeoutMs: 200, keepaliveMs: 40 });
+    await pool.run(async () => undefined);
+    await sleep(130);
+    assert.ok(server.clients[0].noops >= 2, `expected keepalives, got ${server.clients[0].noops}`);
+    await sleep(200);
+    assert.equal(pool.size, 0, 'keepalive must not keep a connection open past the idle timeout');
+  });
+
+  it('replaces a connection the server closed while idle', async () => {
+    const { server, factory } = fakeServer();
+    pool = new ConnectionPool(factory);
+    const events = poolEvents(pool);
+    await pool.run(async () => undefined);
+    server.clients[0].drop();
+    assert.equal(pool.size, 0);
+    const id = await pool.run(async (c) => c.id);
+    assert.equal(id, 'c2');
+    assert.ok(events.some((e) => e.type === 'drop' && e.id === 'c1'));
+  });
+
+  it('retries idempotent work once on a fresh connection after the connection was lost', async () => {
+    const { server, factory } = fakeServer();
+    pool = new ConnectionPool(factory);
+    const events = poolEvents(pool);
+    let calls = 0;
+    const result = await pool.run(
+      async (c) => {
+        calls++;
+        if (calls === 1) {
+          c.drop();
+          throw new FtpError('connection-lost', '421 Timeout.', { code: 421 });
+        }
+        return c.id;
+      },
+      { idempotent: true },
+    );
+    assert.equal(result, 'c2');
+    assert.equal(calls, 2);
+    assert.equal(server.connects, 2);
+    assert.ok(events.some((e) => e.type === 'reconnect'));
+  });
+
+  it('retries only once', async () => {
+    const { factory } = fakeServer();
+    pool = new ConnectionPool(factory);
+    let calls = 0;
+    await assert.rejects(
+      pool.run(
+        async () => {
+          calls++;
+          throw new FtpError('timeout', 'No reply within 30 s');
+        },
+        { idempotent: true },
+      ),
+      (e: unknown) => e instanceof FtpError && e.kind === 'timeout',
+    );
+    assert.equal(calls, 2);
+  });
+
+  it('does not repeat work that is not idempotent', async () => {
+    const { factory } = fakeServer();
+    pool = new ConnectionPool(factory);
+    let calls = 0;
+    await assert.rejects(
+      pool.run(async (c) => {
+        calls++;
+        c.drop();
+        throw new FtpError('connection-lost', 'Connection reset');
+      }),
+      /Connection reset/,
+    );
+    assert.equal(calls, 1);
+  });
+
+  it('discards a client that lost its connection even if it did not notice yet', async () => {
+    const { factory } = fakeServer();
+    pool = new ConnectionPool(factory);
+    await assert.rejects(
+      pool.run(async () => {
+        throw new FtpError('connection-lost', 'Connection reset');
+      }),
+    );
+    const id = await pool.run(async (c) => c.id);
+    assert.equal(id, 'c2');
+  });
+
+  it('probes a long-idle connection before work that cannot be repeated', async () => {
+    const { server, factory } = fakeServer();
+    pool = new ConnectionPool(factory, { probeAfterIdleMs: 20, keepaliveMs: 0 });
+    await pool.run(async () => undefined);
+    server.clients[0].noopFails = true; // the server dropped it silently
+    await sleep(40);
+    const id = await pool.run(async (c) => c.id);
+    assert.equal(id, 'c2');
+  });
+
+  it('shares one request among identical concurrent idempotent requests', async () => {
+    const { factory } = fakeServer();
+    pool = new ConnectionPool(factory);
+    let calls = 0;
+    const stat = () =>
+      pool!.run(
+        async () => {
+          calls++;
+          await sleep(10);
+          return { size: 42 };
+        },
+        { idempotent: true, key: 'stat:/a.txt' },
+      );
+    const [a, b] = await Promise.all([stat(), stat()]);
+    assert.equal(calls, 1);
+    assert.equal(a, b);
+    await stat();
+    assert.equal(calls, 2, 'a later request is not served from the old one');
+  });
+
+  it('shrinks the limit and queues when the server refuses more connections', async () => {
+    const { server, factory } = fakeServer();
+    server.maxPerIp = 1;
+    pool = new ConnectionPool(factory, { maxConnections: 3 });
+    const events = poolEvents(pool);
+    const hold = gate();
+    const jobs = [0, 1, 2].map(() =>
+      pool!.run(async (c) => {
+        await hold.promise;
+        return c.id;
+      }),
+    );
+    await sleep(20);
+    assert.equal(pool.limit, 1);
+    assert.ok(events.some((e) => e.type === 'shrink' && e.limit === 1));
+    hold.open();
+    assert.deepEqual(await Promise.all(jobs), ['c1', 'c1', 'c1']);
+  });
+
+  it('waits and retries when every slot of the server is taken by someone else', async () => {
+    const { server, factory } = fakeServer();
+    server.failures.push(new FtpError('busy', '421 Too many users', { code: 421 }));
+    pool = new ConnectionPool(factory, { busyRetryDelaysMs: [20, 20] });
+    const events = poolEvents(pool);
+    const id = await pool.run(async (c) => c.id);
+    assert.equal(id, 'c2');
+    assert.ok(events.some((e) => e.type === 'busy-wait'));
+  });
+
+  it('fails everyone waiting after a login failure, without retrying it', async () => {
+    const { server, factory } = fakeServer();
+    server.failures.push(new FtpError('login', '530 Login incorrect.', { code: 530 }));
+    pool = new ConnectionPool(factory, { maxConnections: 1 });
+    const results = await Promise.allSettled([pool.run(async () => 1), pool.run(async () => 2, { idempotent: true })]);
+    assert.deepEqual(
+      results.map((r) => r.status === 'rejected' && (r.reason as FtpError).kind),
+      ['login', 'login'],
+    );
+    assert.equal(server.connects, 1);
+    assert.equal(pool.lastError?.kind, 'login');
+  });
+
+  it('sets the mode on idle clients now and on lent clients when they come back', async () => {
+    const { server, factory } = fakeServer();
+    pool = new ConnectionPool(factory, { mode: 'auto', maxConnections: 2 });
+    const hold = gate();
+    const busyJob = pool.run(async () => hold.promise); // holds c1
+    await pool.run(async () => undefined); // opens c2, which goes back idle
+    const [lent, idle] = server.clients;
+    pool.setMode('active');
+    assert.equal(idle.mode, 'active');
+    assert.equal(lent.mode, 'auto');
+    hold.open();
+    await busyJob;
+    assert.equal(lent.mode, 'active');
+    const freshMode = await pool.run(async (c) => c.mode);
+    assert.equal(freshMode, 'active');
+  });
+
+  it('forwards client events and remembers the last concrete mode', async () => {
+    const { factory } = fakeServer();
+    pool = new ConnectionPool(factory);
+    const seen: FtpEvent[] = [];
+    pool.on('event', (e: FtpEvent) => seen.push(e));
+    await pool.run(async (c) => {
+      c.emit('event', { type: 'command', id: c.id, text: 'NOOP' } satisfies FtpEvent);
+      c.emit('event', { type: 'data-open', id: c.id, mode: 'active', command: 'EPRT', local: 'a', remote: 'b', tls: false } satisfies FtpEvent);
+    });
+    assert.deepEqual(
+      seen.map((e) => e.type),
+      ['command', 'data-open'],
+    );
+    assert.equal(pool.lastConcreteMode, 'active');
+  });
+
+  it('lets a waiter give up while queued', async () => {
+    const { factory } = fakeServer();
+    pool = new ConnectionPool(factory, { maxConnections: 1 });
+    const hold = gate();
+    const first = pool.run(async () => hold.promise);
+    const controller = new AbortController();
+    const second = pool.run(async () => 'ran', { signal: controller.signal });
+    await tick();
+    controller.abort();
+    await assert.rejects(second, (e: unknown) => e instanceof FtpError && e.kind === 'cancelled');
+    hold.open();
+    await first;
+  });
+});

@@ -1,0 +1,87 @@
+import * as assert from 'node:assert/strict';
+import { parseAuthority, parsePortRange, passwordKey, remotePathFor, resolveServer, ServerConfigError, type ServerProfile } from '../../src/vscode/serverConfig';
+
+const profiles: ServerProfile[] = [
+  { name: 'web', host: 'ftp.example.com', user: 'bob', security: 'explicit', mode: 'active', remoteRoot: '/var/www/', poolSize: 4, activePortRange: '50000-50010' },
+  { name: 'Plain', host: '10.0.0.5', port: 2121 },
+];
+
+describe('server configuration', () => {
+  it('resolves a profile by its name, case-insensitively', () => {
+    const s = resolveServer('ftp', 'WEB', profiles);
+    assert.equal(s.profileName, 'web');
+    assert.equal(s.host, 'ftp.example.com');
+    assert.equal(s.port, 21);
+    assert.equal(s.user, 'bob');
+    assert.equal(s.security, 'explicit');
+    assert.equal(s.mode, 'active');
+    assert.equal(s.poolSize, 4);
+    assert.deepEqual(s.options.activePortRange, [50000, 50010]);
+    assert.equal(s.remoteRoot, '/var/www');
+  });
+
+  it('treats a profile without user as anonymous and upgrades it to TLS under ftps:', () => {
+    const s = resolveServer('ftps', 'plain', profiles);
+    assert.equal(s.user, 'anonymous');
+    assert.equal(s.security, 'explicit');
+    assert.equal(s.port, 2121);
+    assert.notEqual(s.key, resolveServer('ftp', 'plain', profiles).key, 'TLS and plain sessions need separate pools');
+  });
+
+  it('resolves an ad-hoc user@host:port authority', () => {
+    const s = resolveServer('ftp', 'alice@files.example.org:2121', profiles);
+    assert.equal(s.profileName, undefined);
+    assert.equal(s.host, 'files.example.org');
+    assert.equal(s.port, 2121);
+    assert.equal(s.user, 'alice');
+    assert.equal(s.security, 'none');
+    assert.equal(s.remoteRoot, '/');
+  });
+
+  it('uses explicit TLS for ftps: and implicit TLS for ftps: on port 990', () => {
+    assert.equal(resolveServer('ftps', 'host', []).security, 'explicit');
+    assert.equal(resolveServer('ftps', 'host', []).port, 21);
+    assert.equal(resolveServer('ftps', 'host:990', []).security, 'implicit');
+  });
+
+  it('applies defaults and a run-time mode override', () => {
+    const s = resolveServer('ftp', 'host', [], { mode: 'passive', poolSize: 3, activeAddress: '203.0.113.9', activePortRange: '', trustPasvAddress: false, connectTimeout: 5, replyTimeout: 6, dataTimeout: 7, transferIdleTimeout: 8 });
+    assert.equal(s.mode, 'passive');
+    assert.equal(s.poolSize, 3);
+    assert.equal(s.options.activeAddress, '203.0.113.9');
+    assert.equal(s.options.connectTimeoutMs, 5000);
+    assert.equal(s.options.dataIdleTimeoutMs, 8000);
+    const overridden = resolveServer('ftp', 'host', [], undefined, (key) => (key === s.key ? 'active' : undefined));
+    assert.equal(overridden.mode, 'active');
+  });
+
+  it('never takes a password from the URI', () => {
+    const a = parseAuthority('bob:secret@host');
+    assert.equal(a.user, 'bob');
+    assert.ok(!JSON.stringify(resolveServer('ftp', 'bob:secret@host', [])).includes('secret'));
+  });
+
+  it('parses IPv6 authorities in brackets', () => {
+    assert.deepEqual(parseAuthority('[::1]:2121'), { user: undefined, host: '::1', port: 2121 });
+    assert.deepEqual(parseAuthority('u@[fe80::1]'), { user: 'u', host: 'fe80::1', port: undefined });
+  });
+
+  it('refuses malformed port ranges', () => {
+    assert.deepEqual(parsePortRange(' 50000 - 50100 '), [50000, 50100]);
+    assert.equal(parsePortRange(''), undefined);
+    assert.throws(() => parsePortRange('50100-50000'), ServerConfigError);
+    assert.throws(() => parsePortRange('a-b'), ServerConfigError);
+  });
+
+  it('maps URI paths below remoteRoot and never above it', () => {
+    const s = { remoteRoot: '/var/www' };
+    assert.equal(remotePathFor(s, '/'), '/var/www');
+    assert.equal(remotePathFor(s, '/a/b.txt'), '/var/www/a/b.txt');
+    assert.equal(remotePathFor(s, '/../../etc/passwd'), '/var/www/etc/passwd');
+    assert.equal(remotePathFor({ remoteRoot: '/' }, '/x/'), '/x');
+  });
+
+  it('keys passwords by user, host and port', () => {
+    assert.equal(passwordKey(resolveServer('ftp', 'web', profiles)), 'ftpWorkspace.password:bob@ftp.example.com:21');
+  });
+});
