@@ -137,13 +137,11 @@ function logEvent(e: FtpEvent): void {
       case 'warning': return `! ${e.message}`;
     }
   })();
-  process.stderr.write(`[${e.id}] ${line}\n`);
+  process.stderr.write(line.split('\n').map((l) => `[${e.id}] ${l}\n`).join(''));
 }
 
 async function connect(t: Target, args: Args): Promise<FtpClient> {
-  const client = await FtpClient.connect({ ...t.options });
-  if (args.flags.has('verbose')) client.on('event', logEvent);
-  return client;
+  return FtpClient.connect({ ...t.options, onEvent: args.flags.has('verbose') ? logEvent : undefined });
 }
 
 async function run(argv: string[]): Promise<number> {
@@ -217,8 +215,7 @@ async function run(argv: string[]): Promise<number> {
     case 'diagnose': {
       need(1);
       const t = await target(args.positional[0], args);
-      const d = await diagnose(t.options, {
-        onEvent: args.flags.has('verbose') ? logEvent : undefined,
+      const d = await diagnose({ ...t.options, onEvent: args.flags.has('verbose') ? logEvent : undefined }, {
         onStep: json ? undefined : (s) => process.stderr.write(`${s.ok ? 'ok  ' : 'FAIL'} ${s.name}: ${s.ms} ms, ${s.detail}\n`),
       });
       out(json ? JSON.stringify(d, null, 2) : formatDiagnosis(d));

@@ -58,6 +58,7 @@ export class FtpClient extends EventEmitter {
     this.id = options.id ?? `c${nextId++}`;
     this.serverKey = `${options.host}:${this.options.port}`;
     this.mode = options.mode ?? 'auto';
+    if (options.onEvent) this.on('event', options.onEvent);
   }
 
   /** Connects and logs in; rejects with a typed FtpError (connect, tls, login, busy, timeout…). */

@@ -25,6 +25,7 @@ export interface Diagnosis {
 const VARIANTS = ['EPSV', 'PASV', 'EPRT', 'PORT'] as const;
 
 export async function diagnose(options: ConnectOptions, hooks: { onStep?: (step: DiagnosisStep) => void; onEvent?: (e: FtpEvent) => void; signal?: AbortSignal } = {}): Promise<Diagnosis> {
+  if (hooks.onEvent && !options.onEvent) options = { ...options, onEvent: hooks.onEvent };
   const steps: DiagnosisStep[] = [];
   const server = `${options.host}:${options.port ?? (options.security === 'implicit' ? 990 : 21)}`;
   const record = (step: DiagnosisStep) => { steps.push(step); hooks.onStep?.(step); };
@@ -36,7 +37,6 @@ export async function diagnose(options: ConnectOptions, hooks: { onStep?: (step:
     record({ name: 'Connect and log in', ok: false, ms: Date.now() - started, detail: (e as Error).message });
     return { server, steps, workingModes: [], summary: `Could not log in: ${(e as Error).message}` };
   }
-  if (hooks.onEvent) client.on('event', hooks.onEvent);
   const tls = client.tlsInfo ? `, ${client.tlsInfo.protocol} ${client.tlsInfo.cipher}${client.tlsInfo.authorized ? '' : ' (certificate trusted by fingerprint)'}` : '';
   record({ name: 'Connect and log in', ok: true, ms: Date.now() - started, detail: `logged in${tls}` });
   record({ name: 'Server features', ok: true, ms: 0, detail: [...client.features.keys()].join(' ') || '(no FEAT)' });

@@ -75,6 +75,8 @@ export interface ConnectOptions {
   modeMemory?: ModeMemory;
   /** Connection id used in events; assigned if absent. */
   id?: string;
+  /** Receives every event from the first connect on, login included (a later `on('event')` misses those). */
+  onEvent?: (event: FtpEvent) => void;
 }
 
 /** Remembers, per server key, which concrete mode worked last in auto mode. */

@@ -1,0 +1,110 @@
+/** The `ftp-workspace` command line (dist/cli.js, built by `npm run build`) against real servers. */
+import * as assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { startServer, stopAllServers, type RunningServer } from '../support/realServers';
+
+const CLI = path.resolve(__dirname, '../../../dist/cli.js');
+
+interface Run { code: number; stdout: string; stderr: string }
+
+function cli(args: string[], password?: string): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [CLI, ...args], { env: { ...process.env, FTP_PASSWORD: password ?? '' }, encoding: 'buffer', maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout: stdout.toString('latin1'), stderr: stderr.toString() });
+    });
+  });
+}
+
+describe('ftp-workspace command line', function () {
+  this.timeout(120_000);
+  let server: RunningServer;
+  let tmp: string;
+  before(async () => {
+    assert.ok(fs.existsSync(CLI), `${CLI} is missing: run npm run build`);
+    server = await startServer('pure-ftpd');
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ftpw-cli-'));
+  });
+  after(async () => { await stopAllServers(); fs.rmSync(tmp, { recursive: true, force: true }); });
+
+  for (const mode of ['passive', 'active'] as const) {
+    it(`puts, lists, gets and removes files in ${mode} mode`, async () => {
+      const data = randomBytes(200_000);
+      const local = path.join(tmp, `up-${mode}.bin`);
+      fs.writeFileSync(local, data);
+      const put = await cli(['put', local, server.url(`/up-${mode}.bin`), '--mode', mode], server.password);
+      assert.equal(put.code, 0, put.stderr);
+      assert.ok(fs.readFileSync(path.join(server.root, `up-${mode}.bin`)).equals(data));
+
+      const ls = await cli(['ls', server.url('/'), '--mode', mode, '--json'], server.password);
+      assert.equal(ls.code, 0, ls.stderr);
+      const entries = JSON.parse(ls.stdout) as { name: string; size: number }[];
+      assert.equal(entries.find((e) => e.name === `up-${mode}.bin`)?.size, data.length);
+
+      const out = path.join(tmp, `down-${mode}.bin`);
+      const get = await cli(['get', server.url(`/up-${mode}.bin`), out, '--mode', mode], server.password);
+      assert.equal(get.code, 0, get.stderr);
+      assert.ok(fs.readFileSync(out).equals(data));
+
+      const rm = await cli(['rm', server.url(`/up-${mode}.bin`), '--mode', mode], server.password);
+      assert.equal(rm.code, 0, rm.stderr);
+      assert.equal(fs.existsSync(path.join(server.root, `up-${mode}.bin`)), false);
+    });
+  }
+
+  it('writes a download to stdout and logs the protocol with the password masked', async () => {
+    fs.writeFileSync(path.join(server.root, 'hello.txt'), 'hello from the server\n');
+    const r = await cli(['get', server.url('/hello.txt'), '--verbose'], server.password);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, 'hello from the server\n');
+    assert.match(r.stderr, /> PASS \*\*\*\*/);
+    assert.match(r.stderr, /> RETR \/hello.txt/);
+    assert.ok(!r.stderr.includes(server.password));
+  });
+
+  it('makes nested folders', async () => {
+    const r = await cli(['mkdir', server.url('/a/b/c')], server.password);
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(fs.statSync(path.join(server.root, 'a/b/c')).isDirectory());
+  });
+
+  it('fails with a one-line error naming the cause', async () => {
+    const wrong = await cli(['ls', server.url('/')], 'not-the-password');
+    assert.equal(wrong.code, 1);
+    assert.match(wrong.stderr, /^ftp-workspace: Login to .* failed .*check the user name and password\.\n$/);
+    assert.ok(!wrong.stderr.includes('not-the-password'));
+
+    const missing = await cli(['get', server.url('/no-such-file.txt'), path.join(tmp, 'x')], server.password);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /not found/);
+
+    const closedPort = await cli(['ls', 'ftp://u@127.0.0.1:1/'], 'x');
+    assert.equal(closedPort.code, 1);
+    assert.match(closedPort.stderr, /nothing listens on that port/);
+
+    const usage = await cli(['frobnicate']);
+    assert.equal(usage.code, 2);
+  });
+
+  it('diagnose reports both modes working and recommends passive', async () => {
+    const r = await cli(['diagnose', server.url('/'), '--json'], server.password);
+    assert.equal(r.code, 0, r.stderr);
+    const d = JSON.parse(r.stdout) as { workingModes: string[]; recommendation: string; steps: { name: string; ok: boolean }[] };
+    assert.deepEqual(d.workingModes, ['passive', 'active']);
+    assert.equal(d.recommendation, 'passive');
+    for (const variant of ['EPSV', 'PASV', 'EPRT', 'PORT']) {
+      assert.ok(d.steps.find((s) => s.name.startsWith(variant))?.ok, `${variant} works`);
+    }
+  });
+
+  it('diagnose finds that only passive works when the server cannot connect back', async () => {
+    const r = await cli(['diagnose', server.url('/'), '--active-address', '127.0.0.99'], server.password);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /FAIL EPRT/);
+    assert.match(r.stdout, /FAIL PORT/);
+    assert.match(r.stdout, /Recommended mode: passive/);
+  });
+});
