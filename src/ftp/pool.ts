@@ -26,8 +26,11 @@ export interface PooledClient {
   off(event: 'close', listener: (reason?: Error) => void): unknown;
 }
 
-/** Creates and logs in a new client in the given mode. */
-export type ClientFactory<C extends PooledClient> = (mode: DataMode) => Promise<C>;
+/**
+ * Creates and logs in a new client in the given mode. `onEvent` should get the client's events
+ * from the first byte (greeting, login), before the pool can subscribe to the client itself.
+ */
+export type ClientFactory<C extends PooledClient> = (mode: DataMode, onEvent: (e: FtpEvent) => void) => Promise<C>;
 
 export interface PoolOptions {
   /** Most connections at once (default 2). */
@@ -338,8 +341,10 @@ export class ConnectionPool<C extends PooledClient> extends EventEmitter {
 
   private openConnection(): void {
     this.connecting++;
-    this.factory(this.currentMode).then(
+    let attached = false;
+    this.factory(this.currentMode, (e) => { if (!attached) this.emit('event', e); }).then(
       (client) => {
+        attached = true;
         this.connecting--;
         this.busyRetries = 0;
         this.error = undefined;

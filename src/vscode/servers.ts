@@ -6,7 +6,7 @@ import * as vscode from 'vscode';
 import { FtpClient } from '../ftp/client';
 import { FtpError, isFtpError } from '../ftp/errors';
 import { ConnectionPool } from '../ftp/pool';
-import type { CertificateInfo, ConcreteMode, ConnectOptions, DataMode, ModeMemory } from '../ftp/types';
+import type { CertificateInfo, ConcreteMode, ConnectOptions, DataMode, FtpEvent, ModeMemory } from '../ftp/types';
 import { Passwords } from './passwords';
 import { RemoteFs, type SafeSave } from './remoteFs';
 import {
@@ -102,7 +102,7 @@ export class Servers implements vscode.Disposable {
     const existing = this.connections.get(server.key);
     if (existing) return existing;
     const c = vscode.workspace.getConfiguration(SECTION);
-    const pool = new ConnectionPool<FtpClient>((mode) => this.connect(server, mode), {
+    const pool = new ConnectionPool<FtpClient>((mode, onEvent) => this.connect(server, mode, onEvent), {
       maxConnections: server.poolSize,
       idleTimeoutMs: c.get<number>('idleTimeout', 60) * 1000,
       keepaliveMs: c.get<number>('keepaliveInterval', 30) * 1000,
@@ -149,10 +149,11 @@ export class Servers implements vscode.Disposable {
    * Connects one client. A refused password is asked again once (never in a loop: servers lock
    * accounts after a few failures); the pool does not retry login failures either.
    */
-  private async connect(server: ResolvedServer, mode: DataMode): Promise<FtpClient> {
+  private async connect(server: ResolvedServer, mode: DataMode, onEvent?: (e: FtpEvent) => void): Promise<FtpClient> {
     const blocked = this.loginFailedAt.get(server.key);
     if (blocked && Date.now() - blocked.at < LOGIN_QUIET_MS) throw blocked.error;
     const first = await this.connectOptions(server, mode);
+    if (first) first.options.onEvent = onEvent;
     if (!first) throw new FtpError('login', `No password given for ${server.user}@${server.host}`);
     try {
       const client = await FtpClient.connect(first.options);
