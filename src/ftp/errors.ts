@@ -59,7 +59,7 @@ export function isFtpError(e: unknown, kind?: FtpErrorKind): e is FtpError {
 /** What the failed command was doing, which decides how an ambiguous 550 is read. */
 export type CommandContext = 'path-read' | 'path-write' | 'login' | 'tls' | 'data' | 'other';
 
-const NOT_FOUND = /no such|not found|not exist|doesn.?t exist|can.?t find|cannot find|unknown file|failed to open file|could not get file|can.?t check for file existence/i;
+const NOT_FOUND = /ENOENT|no such|not found|not exist|doesn.?t exist|can.?t find|cannot find|unknown file|failed to open file|could not get file|can.?t check for file existence/i;
 const DENIED = /permission|denied|not allowed|access|forbidden|read-?only|refused|not authori[sz]ed/i;
 const BUSY = /too many|maximum|max\b|limit|busy|try again later|already logged/i;
 
@@ -80,7 +80,7 @@ export function errorFromReply(reply: { code: number; message: string; text: str
     if (context === 'login') return 'server';
     if (reply.code === 500 || reply.code === 502 || reply.code === 504) return 'unsupported';
     if (reply.code === 532 || reply.code === 553) return DENIED.test(reply.message) || reply.code === 532 ? 'permission' : 'server';
-    if (reply.code === 550 || reply.code === 450) {
+    if (reply.code === 550 || reply.code === 450 || (reply.code === 451 && NOT_FOUND.test(reply.message))) {
       if (DENIED.test(reply.message)) return 'permission';
       if (NOT_FOUND.test(reply.message) || context === 'path-read') return 'not-found';
       if (/exists/i.test(reply.message)) return 'exists';
