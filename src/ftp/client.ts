@@ -109,39 +109,54 @@ export class FtpClient extends EventEmitter {
     await this.control.upgradeTls();
   }
 
+  /**
+   * USER and PASS go out together: one round trip instead of two. A server that needs no
+   * password answers PASS with 503, which is ignored.
+   */
   private async login(): Promise<void> {
     const o = this.options;
-    let r = await this.control.request(`USER ${o.user}`);
-    if (r.code === 331) r = await this.control.request(`PASS ${o.password}`);
+    const control = this.control;
+    control.send(`USER ${o.user}`);
+    control.send(`PASS ${o.password}`);
+    const [user, pass] = await Promise.allSettled([control.read(), control.read()]);
+    if (user.status === 'rejected') throw user.reason;
+    let r = user.value;
+    if (r.code === 331) {
+      if (pass.status === 'rejected') throw pass.reason;
+      r = pass.value;
+    }
     if (r.code === 332) {
       if (!o.account) throw new FtpError('login', 'The server asks for an account (ACCT) but none is configured.', { code: r.code, replyText: r.text, command: 'PASS ****' });
-      r = await this.control.request(`ACCT ${o.account}`);
+      r = await control.request(`ACCT ${o.account}`);
     }
     if (r.code !== 230 && r.code !== 202) {
-      const err = errorFromReply(r, r.code === 530 ? 'PASS ****' : 'USER', 'login');
+      const err = errorFromReply(r, r === user.value ? 'USER' : 'PASS ****', 'login');
       if (err.kind === 'login') {
-        throw new FtpError('login', `Login to ${o.host} as "${o.user}" failed (${r.code} ${r.message}) — check the user name and password.`, { code: r.code, replyText: r.text, command: 'PASS ****' });
+        throw new FtpError('login', `Login to ${o.host} as "${o.user}" failed (${r.code} ${r.message}) — check the user name and password.`, { code: r.code, replyText: r.text, command: err.command });
       }
       throw err;
     }
   }
 
+  /** FEAT, TYPE I and the FTPS data-protection commands in one round trip. */
   private async setup(): Promise<void> {
     const control = this.control;
-    const feat = await control.request('FEAT');
-    this.features = parseFeatures(feat);
-    // Pipelined: none of these depends on another's reply.
-    const batch: string[] = [];
-    if (this.features.has('UTF8')) batch.push('OPTS UTF8 ON');
-    batch.push('TYPE I');
-    if (control.isTls) batch.push('PBSZ 0', 'PROT P');
+    const batch = ['FEAT', 'TYPE I', ...(control.isTls ? ['PBSZ 0', 'PROT P'] : [])];
     for (const c of batch) control.send(c);
-    for (const c of batch) {
-      const r = await control.read();
+    const replies = await Promise.all(batch.map(() => control.read()));
+    this.features = parseFeatures(replies[0]);
+    batch.forEach((c, i) => {
+      const r = replies[i];
       if (c === 'TYPE I' && r.code >= 400) throw errorFromReply(r, c);
       if (c === 'PROT P' && r.code >= 400) {
         throw new FtpError('tls', `The server refused to protect data connections (PROT P answered ${r.code} ${r.message}); refusing to send files in clear text over an FTPS connection.`, { code: r.code, replyText: r.text, command: c });
       }
+    });
+    if (this.features.has('UTF8')) {
+      // RFC 2640; some servers list UTF8 and still answer 504: the reply does not matter, so it is
+      // not waited for (the read below keeps the reply queue in step).
+      control.send('OPTS UTF8 ON');
+      control.read().catch(() => undefined);
     }
     this.secureData = control.isTls;
     const sock = control.tlsSocket;
