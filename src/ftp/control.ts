@@ -159,6 +159,13 @@ export class ControlConnection {
       } else {
         this.replies.push(reply);
       }
+      // 421 means the server is closing this connection, whatever command it answers: nothing
+      // more may be sent on it, and nobody may wait for replies that will never come.
+      if (reply.code === 421) {
+        this.fail(new FtpError('connection-lost', `The server ${this.options.host} is closing the connection (421 ${reply.message}).`, { code: 421, replyText: reply.text }));
+        this.socket.end();
+        return;
+      }
     }
   }
 
@@ -219,15 +226,17 @@ export class ControlConnection {
     this.socket?.destroy();
   }
 
-  /** Polite close: QUIT without waiting for its reply longer than a moment. */
+  /**
+   * Polite close: QUIT and our FIN go out together; the 221 is not waited for (it would cost a
+   * round trip and tells nothing). The socket is destroyed if the server does not close it soon.
+   */
   async quit(): Promise<void> {
     if (this.failure) return;
-    try {
-      this.send('QUIT');
-      await Promise.race([this.read(2000).catch(() => undefined), new Promise((r) => setTimeout(r, 500))]);
-    } catch { /* closing anyway */ }
-    this.socket.end();
-    this.destroy(new FtpError('connection-lost', 'Connection closed by client.'));
+    const socket = this.socket;
+    try { this.send('QUIT'); } catch { /* closing anyway */ }
+    this.fail(new FtpError('connection-lost', 'Connection closed by client.'));
+    socket.end();
+    setTimeout(() => socket.destroy(), 2000).unref();
   }
 }
 
