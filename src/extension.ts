@@ -1,12 +1,17 @@
 /** Entry point: wires the servers, the file system provider, the log, the status bar and the commands. */
 import * as vscode from 'vscode';
+import { createApi, type FtpWorkspaceApi } from './vscode/api';
 import { Commands } from './vscode/commands';
 import { FtpFileSystemProvider } from './vscode/ftpFileSystem';
 import { ProtocolLog } from './vscode/protocolLog';
 import { Servers } from './vscode/servers';
 import { StatusBar } from './vscode/statusBar';
+import { SyncController } from './vscode/sync/controller';
 
-export function activate(context: vscode.ExtensionContext): void {
+export type { FtpWorkspaceApi } from './vscode/api';
+
+/** Returns the public API (see src/vscode/api.ts) that other extensions get as `exports`. */
+export function activate(context: vscode.ExtensionContext): FtpWorkspaceApi {
   const servers = new Servers(context);
   const log = new ProtocolLog(servers);
   const statusBar = new StatusBar(servers);
@@ -20,7 +25,9 @@ export function activate(context: vscode.ExtensionContext): void {
     provider,
     vscode.workspace.registerFileSystemProvider('ftp', provider, { isCaseSensitive: true }),
     vscode.workspace.registerFileSystemProvider('ftps', provider, { isCaseSensitive: true }),
+    new SyncController(context, servers, (connection, error) => void commands.explainFailure(connection, error)),
   );
+  return createApi(servers);
 }
 
 export function deactivate(): void {

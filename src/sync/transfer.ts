@@ -1,0 +1,152 @@
+/**
+ * Copying one file of a link either way and recording the result, shared by the sync executor and
+ * the upload-on-save queue. Uploads go through RemoteFs.writeFile, the editor's own safe save.
+ *
+ * What gets recorded for the server's side is what a listing shows, not what the upload's stat
+ * said: plans are made from listings, and servers without MLSD list times to the minute while
+ * MDTM has seconds — mixing the two would make every uploaded file look changed on the server.
+ */
+import * as fs from 'node:fs/promises';
+import { FtpError } from '../ftp/errors';
+import { basename, dirname } from '../ftp/remotePath';
+import type { FileEntry, TransferOptions } from '../ftp/types';
+import { localSignature, writeLocalFile } from './localFiles';
+import type { RemoteDirs } from './remoteDirs';
+import type { SyncState } from './state';
+import { listFresh, localPathOf, remotePathOf } from './trees';
+import { sameSignature, type RelPath, type Signature, type SyncRemote } from './types';
+
+export interface LinkSide {
+  localRoot: string;
+  /** Absolute path on the server (remoteRoot of the profile already applied). */
+  remoteRoot: string;
+  remote: SyncRemote;
+  state: SyncState;
+  dirs: RemoteDirs;
+}
+
+export interface Uploaded {
+  path: RelPath;
+  local: Signature;
+  /** From the upload's own stat, used only if the folder cannot be listed afterwards. */
+  written: Signature;
+}
+
+export function signatureOf(e: { size: number; mtime?: number }): Signature {
+  return e.mtime === undefined ? { size: e.size } : { size: e.size, mtime: e.mtime };
+}
+
+/** Uploads one local file over (or as) its remote twin; call recordUploads afterwards. */
+export async function uploadFile(link: LinkSide, rel: RelPath, opts: TransferOptions = {}): Promise<Uploaded> {
+  const file = localPathOf(link.localRoot, rel);
+  // Stat before reading: if the file changes while it is read, the record holds the older time
+  // and the next sync sees a change — the safe way round.
+  const local = await localSignature(file);
+  const data = await fs.readFile(file);
+  const target = remotePathOf(link.remoteRoot, rel);
+  await link.dirs.ensure(dirname(target));
+  const written = await link.remote.writeFile(target, data, { create: true, overwrite: true, signal: opts.signal, onProgress: opts.onProgress });
+  return { path: rel, local, written: signatureOf(written) };
+}
+
+/** Records uploaded files with their remote signatures from one fresh listing per folder. */
+export async function recordUploads(link: LinkSide, uploads: readonly Uploaded[]): Promise<void> {
+  const byDir = new Map<string, Uploaded[]>();
+  for (const u of uploads) {
+    const dir = dirname(remotePathOf(link.remoteRoot, u.path));
+    byDir.set(dir, [...(byDir.get(dir) ?? []), u]);
+  }
+  for (const [dir, items] of byDir) {
+    let entries: FileEntry[] | undefined;
+    try {
+      entries = await listFresh(link.remote, dir);
+    } catch {
+      entries = undefined;
+    }
+    for (const u of items) {
+      const name = basename(remotePathOf(link.remoteRoot, u.path));
+      const entry = entries?.find((e) => e.name === name && e.type === 'file');
+      link.state.set(u.path, { local: u.local, remote: entry ? signatureOf(entry) : u.written });
+    }
+  }
+  link.state.saveSoon();
+}
+
+/** Downloads one remote file over (or as) its local twin and records it. */
+export async function downloadFile(link: LinkSide, rel: RelPath, remoteSignature: Signature, opts: TransferOptions = {}): Promise<void> {
+  const data = await link.remote.readFile(remotePathOf(link.remoteRoot, rel), opts);
+  const local = await writeLocalFile(localPathOf(link.localRoot, rel), data);
+  link.state.set(rel, { local, remote: remoteSignature });
+  link.state.saveSoon();
+}
+
+/** What the server has at `rel` right now (from a fresh listing of its folder). */
+export async function remoteEntry(link: LinkSide, rel: RelPath): Promise<FileEntry | undefined> {
+  const target = remotePathOf(link.remoteRoot, rel);
+  const entries = await listFresh(link.remote, dirname(target));
+  return entries?.find((e) => e.name === basename(target));
+}
+
+export type RemoteCheck =
+  | { kind: 'clear'; entry?: FileEntry }
+  /** The server's copy changed since our last sync of it: uploading would lose that change. */
+  | { kind: 'changed'; entry: FileEntry }
+  | { kind: 'not-a-file'; entry: FileEntry };
+
+/**
+ * Before an upload: has the server's copy changed since we last synced it? A file we never synced
+ * has nothing to compare with, so it is clear (the sync preview is where such files are judged).
+ */
+export async function checkRemote(link: LinkSide, rel: RelPath): Promise<RemoteCheck> {
+  const entry = await remoteEntry(link, rel);
+  if (!entry) return { kind: 'clear' };
+  if (entry.type === 'directory') return { kind: 'not-a-file', entry };
+  const rec = link.state.get(rel);
+  if (rec && !sameSignature(signatureOf(entry), rec.remote)) return { kind: 'changed', entry };
+  return { kind: 'clear', entry };
+}
+
+export function cancelled(): FtpError {
+  return new FtpError('cancelled', 'Cancelled');
+}
+
+/** What to do about a server copy that changed since our last sync of it. */
+export type ConflictDecision = 'overwrite' | 'skip' | 'keep-pending';
+
+/** An upload held back because the server's copy changed and the user has not decided yet. */
+export class UploadConflictError extends Error {
+  constructor(readonly path: RelPath) {
+    super(`${path} changed on the server since the last sync — not uploaded. Compare, then upload again to overwrite it.`);
+    this.name = 'UploadConflictError';
+  }
+}
+
+/**
+ * One upload as upload-on-save and the Upload command do it: check the server's copy first and
+ * let `decide` choose when it changed since our last sync; then upload and record. 'keep-pending'
+ * throws UploadConflictError, so a queue keeps the upload pending.
+ */
+export async function uploadChecked(
+  link: LinkSide,
+  rel: RelPath,
+  decide: (entry: FileEntry) => Promise<ConflictDecision>,
+  opts: TransferOptions = {},
+): Promise<'uploaded' | 'skipped'> {
+  try {
+    await fs.stat(localPathOf(link.localRoot, rel));
+  } catch (err) {
+    // Saved, then deleted or renamed before its turn came: nothing left to upload.
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 'skipped';
+    throw err;
+  }
+  const check = await checkRemote(link, rel);
+  if (check.kind === 'not-a-file') throw new FtpError('exists', `${remotePathOf(link.remoteRoot, rel)} is a folder on the server`);
+  if (check.kind === 'changed') {
+    const decision = await decide(check.entry);
+    if (decision === 'skip') return 'skipped';
+    if (decision === 'keep-pending') throw new UploadConflictError(rel);
+  }
+  const uploaded = await uploadFile(link, rel, opts);
+  await recordUploads(link, [uploaded]);
+  return 'uploaded';
+}

@@ -1,0 +1,37 @@
+/** Shared shapes of the sync logic. No `vscode` import anywhere under src/sync. */
+import type { FileEntry, TransferOptions } from '../ftp/types';
+
+/** Path relative to a link's root: POSIX separators, no leading slash, never `.` or `..`. */
+export type RelPath = string;
+
+/** What a file looked like on one side at one moment: enough to tell that it changed since. */
+export interface Signature {
+  size: number;
+  /** ms since the epoch; undefined when the server does not tell. */
+  mtime?: number;
+}
+
+export interface TreeEntry extends Signature {
+  type: 'file' | 'directory';
+}
+
+/** Everything under a link's root on one side, by relative path (folders included). */
+export type Tree = Map<RelPath, TreeEntry>;
+
+/**
+ * The remote file operations sync needs. RemoteFs (src/vscode/remoteFs.ts) has them all, so syncs
+ * use the same pool, listing cache and safe save (temporary upload + rename) as the editor.
+ */
+export interface SyncRemote {
+  list(path: string): Promise<FileEntry[]>;
+  readFile(path: string, opts?: TransferOptions): Promise<Buffer>;
+  writeFile(path: string, data: Uint8Array, opts: TransferOptions & { create: boolean; overwrite: boolean }): Promise<FileEntry & { created: boolean }>;
+  createDirectory(path: string): Promise<void>;
+  delete(path: string, opts: { recursive: boolean }): Promise<void>;
+  readonly cache: { invalidate(path: string): void };
+}
+
+export function sameSignature(a: Signature | undefined, b: Signature | undefined): boolean {
+  if (!a || !b) return a === b;
+  return a.size === b.size && a.mtime === b.mtime;
+}

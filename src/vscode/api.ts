@@ -1,0 +1,33 @@
+/**
+ * The extension's public API, returned by activate() and reached by other extensions and scripts
+ * through `vscode.extensions.getExtension('ftp-workspace.ftp-workspace').exports`. It lets a
+ * provisioning tool (a company setup extension, a vault integration, an automated test) hand over
+ * the password of a server profile, which otherwise only an interactive prompt can. It can give a
+ * password, never read one back.
+ */
+import * as vscode from 'vscode';
+import { needsPassword } from './serverConfig';
+import type { Servers } from './servers';
+
+export interface FtpWorkspaceApi {
+  /**
+   * Sets the password for a server: a profile name from `ftpWorkspace.servers` (or an ad-hoc
+   * `user@host:port`). It is used from the next login on, and answers a password prompt open for
+   * that server right now. Kept for this session only unless `remember` is true, which also stores
+   * it in VS Code's secret storage. Rejects for an anonymous server or an unknown name.
+   */
+  setPassword(server: string, password: string, options?: { remember?: boolean }): Promise<void>;
+}
+
+export function createApi(servers: Servers): FtpWorkspaceApi {
+  return {
+    async setPassword(name, password, options = {}) {
+      if (typeof name !== 'string' || typeof password !== 'string') throw new TypeError('setPassword(server: string, password: string)');
+      const server = servers.resolve(vscode.Uri.from({ scheme: 'ftp', authority: name, path: '/' }));
+      if (!server.profileName && !name.includes('@')) throw new Error(`No FTP server profile named "${name}" in ftpWorkspace.servers`);
+      if (!needsPassword(server)) throw new Error(`${server.label} logs in as ${server.user}, which takes no password`);
+      await servers.passwords.provide(server, password, options.remember === true);
+      servers.allowLogin(server);
+    },
+  };
+}

@@ -1,0 +1,42 @@
+import * as assert from 'node:assert/strict';
+import { findLink, parseLinkSetting } from '../../src/sync/linkConfig';
+
+describe('link settings', () => {
+  it('resolves a relative local folder against the workspace folder and reads the location', () => {
+    const r = parseLinkSetting({ local: 'public/', remote: 'ftp://My-Site/var/www%20root/', ignore: ['*.map', 3] }, '/home/me/project');
+    assert.deepEqual(r, {
+      ok: true,
+      link: { localRoot: '/home/me/project/public', scheme: 'ftp', authority: 'My-Site', remotePath: '/var/www root', ignore: ['*.map'], uploadOnSave: true },
+    });
+  });
+
+  it('takes an absolute folder as it is, the server root when no path is given, and upload on save off when asked', () => {
+    const r = parseLinkSetting({ local: '/srv/site', remote: 'ftps://prod', uploadOnSave: false }, undefined);
+    assert.ok(r.ok);
+    assert.equal(r.link.localRoot, '/srv/site');
+    assert.equal(r.link.scheme, 'ftps');
+    assert.equal(r.link.remotePath, '/');
+    assert.equal(r.link.uploadOnSave, false);
+  });
+
+  it('refuses a password in the location, without repeating it', () => {
+    const r = parseLinkSetting({ local: '.', remote: 'ftp://bob:hunter2@example.com/www' }, '/p');
+    assert.equal(r.ok, false);
+    assert.ok(!r.ok && /password/.test(r.error) && !r.error.includes('hunter2'), !r.ok ? r.error : '');
+  });
+
+  it('refuses what is not an FTP location or has no folder to resolve against', () => {
+    assert.equal(parseLinkSetting({ local: '.', remote: 'https://example.com' }, '/p').ok, false);
+    assert.equal(parseLinkSetting({ local: 'site', remote: 'ftp://x/' }, undefined).ok, false);
+    assert.equal(parseLinkSetting({ remote: 'ftp://x/' }, '/p').ok, false);
+    assert.equal(parseLinkSetting('ftp://x/', '/p').ok, false);
+  });
+
+  it('finds the innermost link of a file', () => {
+    const links = [{ localRoot: '/p' }, { localRoot: '/p/public' }, { localRoot: '/other' }];
+    assert.equal(findLink(links, '/p/public/index.html')?.localRoot, '/p/public');
+    assert.equal(findLink(links, '/p/src/a.ts')?.localRoot, '/p');
+    assert.equal(findLink(links, '/p')?.localRoot, '/p');
+    assert.equal(findLink(links, '/pub/a.txt'), undefined);
+  });
+});

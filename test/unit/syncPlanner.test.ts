@@ -1,0 +1,203 @@
+import * as assert from 'node:assert/strict';
+import { IgnoreMatcher } from '../../src/sync/ignore';
+import { planSync, selectActions, summarize, type Direction, type SyncPlan } from '../../src/sync/planner';
+import type { SyncRecordEntry } from '../../src/sync/state';
+import type { Tree, TreeEntry } from '../../src/sync/types';
+
+const T0 = Date.UTC(2024, 4, 1, 10, 0, 0);
+const MIN = 60_000;
+
+function file(size: number, mtime: number): TreeEntry {
+  return { type: 'file', size, mtime };
+}
+const dir: TreeEntry = { type: 'directory', size: 0 };
+
+function tree(entries: Record<string, TreeEntry>): Tree {
+  return new Map(Object.entries(entries));
+}
+
+function record(entries: Record<string, SyncRecordEntry> = {}) {
+  const map = new Map(Object.entries(entries));
+  return { get: (p: string) => map.get(p), keys: () => [...map.keys()] };
+}
+
+/** What a file looked like on both sides after it was synced. */
+function synced(local: TreeEntry, remote: TreeEntry): SyncRecordEntry {
+  return { local: { size: local.size, mtime: local.mtime }, remote: { size: remote.size, mtime: remote.mtime } };
+}
+
+/** "kind path [conflict] [checked]" per action: compact, and a failure shows the whole plan. */
+function describePlan(plan: SyncPlan): string[] {
+  return plan.actions.map((a) => `${a.kind} ${a.type === 'directory' ? a.path + '/' : a.path}${a.conflict ? ' conflict' : ''}${a.recommended ? ' checked' : ''}`);
+}
+
+function plan(direction: Direction, local: Tree, remote: Tree, rec = record(), ignore?: IgnoreMatcher, scope?: string): SyncPlan {
+  return planSync({ direction, local, remote, record: rec, ignore, scope });
+}
+
+describe('sync planner', () => {
+  const localV1 = file(100, T0);
+  const remoteV1 = file(100, T0 + 5 * MIN); // uploaded a few minutes after the edit
+  const localV2 = file(120, T0 + 30 * MIN);
+  const remoteV2 = file(90, T0 + 40 * MIN);
+
+  describe('a file only on one side, never synced', () => {
+    it('creates a new local file on the server, checked, counting its bytes', () => {
+      const p = plan('toRemote', tree({ 'index.html': localV1 }), tree({}));
+      assert.deepEqual(describePlan(p), ['create index.html checked']);
+      assert.equal(p.actions[0].target, 'remote');
+      assert.equal(p.actions[0].bytes, 100);
+    });
+
+    it('creates a new remote file locally when syncing to local', () => {
+      const p = plan('toLocal', tree({}), tree({ 'logo.png': remoteV1 }));
+      assert.deepEqual(describePlan(p), ['create logo.png checked']);
+      assert.equal(p.actions[0].target, 'local');
+    });
+
+    it('offers to delete a file only on the target side, unchecked', () => {
+      assert.deepEqual(describePlan(plan('toRemote', tree({}), tree({ 'old.html': remoteV1 }))), ['delete old.html']);
+      assert.deepEqual(describePlan(plan('toLocal', tree({ 'draft.txt': localV1 }), tree({}))), ['delete draft.txt']);
+    });
+  });
+
+  describe('a file synced before', () => {
+    const rec = record({ 'a.txt': synced(localV1, remoteV1) });
+
+    it('does nothing when neither side changed', () => {
+      for (const direction of ['toRemote', 'toLocal'] as const) {
+        const p = plan(direction, tree({ 'a.txt': localV1 }), tree({ 'a.txt': remoteV1 }), rec);
+        assert.deepEqual(describePlan(p), []);
+        assert.deepEqual(p.adopt, []);
+      }
+    });
+
+    it('uploads a file changed locally', () => {
+      assert.deepEqual(describePlan(plan('toRemote', tree({ 'a.txt': localV2 }), tree({ 'a.txt': remoteV1 }), rec)), ['update a.txt checked']);
+    });
+
+    it('downloads a file changed on the server', () => {
+      assert.deepEqual(describePlan(plan('toLocal', tree({ 'a.txt': localV1 }), tree({ 'a.txt': remoteV2 }), rec)), ['update a.txt checked']);
+    });
+
+    it('sees a change of modification time alone, at the same size', () => {
+      const touched = file(100, T0 + 3 * MIN);
+      assert.deepEqual(describePlan(plan('toRemote', tree({ 'a.txt': touched }), tree({ 'a.txt': remoteV1 }), rec)), ['update a.txt checked']);
+    });
+
+    it('calls it a conflict when the sync would undo a change made on the target side', () => {
+      assert.deepEqual(describePlan(plan('toRemote', tree({ 'a.txt': localV1 }), tree({ 'a.txt': remoteV2 }), rec)), ['update a.txt conflict']);
+      assert.deepEqual(describePlan(plan('toLocal', tree({ 'a.txt': localV2 }), tree({ 'a.txt': remoteV1 }), rec)), ['update a.txt conflict']);
+    });
+
+    it('calls a file changed on both sides a conflict, in both directions, unchecked', () => {
+      for (const direction of ['toRemote', 'toLocal'] as const) {
+        const p = plan(direction, tree({ 'a.txt': localV2 }), tree({ 'a.txt': remoteV2 }), rec);
+        assert.deepEqual(describePlan(p), ['update a.txt conflict'], direction);
+        assert.match(p.actions[0].reason, /both sides/);
+      }
+    });
+
+    it('deleted locally since the last sync: deletes it on the server only when ticked', () => {
+      const p = plan('toRemote', tree({}), tree({ 'a.txt': remoteV1 }), rec);
+      assert.deepEqual(describePlan(p), ['delete a.txt']);
+      assert.match(p.actions[0].reason, /deleted locally since the last sync/);
+    });
+
+    it('deleted locally but changed on the server since: a conflict', () => {
+      assert.deepEqual(describePlan(plan('toRemote', tree({}), tree({ 'a.txt': remoteV2 }), rec)), ['delete a.txt conflict']);
+    });
+
+    it('deleted locally, syncing to local: brings it back', () => {
+      const p = plan('toLocal', tree({}), tree({ 'a.txt': remoteV1 }), rec);
+      assert.deepEqual(describePlan(p), ['create a.txt checked']);
+      assert.match(p.actions[0].reason, /deleted locally since the last sync/);
+    });
+
+    it('deleted on the server since the last sync: deletes it locally only when ticked', () => {
+      const p = plan('toLocal', tree({ 'a.txt': localV1 }), tree({}), rec);
+      assert.deepEqual(describePlan(p), ['delete a.txt']);
+      assert.match(p.actions[0].reason, /deleted on the server since the last sync/);
+    });
+
+    it('deleted on the server but changed locally since: a conflict', () => {
+      assert.deepEqual(describePlan(plan('toLocal', tree({ 'a.txt': localV2 }), tree({}), rec)), ['delete a.txt conflict']);
+      assert.deepEqual(describePlan(plan('toRemote', tree({ 'a.txt': localV2 }), tree({}), rec)), ['create a.txt conflict']);
+    });
+
+    it('deleted on the server, syncing to the server: uploads it again', () => {
+      const p = plan('toRemote', tree({ 'a.txt': localV1 }), tree({}), rec);
+      assert.deepEqual(describePlan(p), ['create a.txt checked']);
+      assert.match(p.actions[0].reason, /deleted on the server since the last sync/);
+    });
+
+    it('forgets the record of a file gone from both sides, within the scope only', () => {
+      const both = record({ 'a.txt': synced(localV1, remoteV1), 'sub/b.txt': synced(localV1, remoteV1) });
+      assert.deepEqual(plan('toRemote', tree({}), tree({}), both).forget.sort(), ['a.txt', 'sub/b.txt']);
+      assert.deepEqual(plan('toRemote', tree({}), tree({}), both, undefined, 'sub').forget, ['sub/b.txt']);
+    });
+  });
+
+  describe('a file on both sides, never synced', () => {
+    it('records it as in sync when the sizes match and the source is not newer', () => {
+      const p = plan('toRemote', tree({ 'a.txt': localV1 }), tree({ 'a.txt': remoteV1 }));
+      assert.deepEqual(describePlan(p), []);
+      assert.deepEqual(p.adopt, [{ path: 'a.txt', local: { size: 100, mtime: T0 }, remote: { size: 100, mtime: T0 + 5 * MIN } }]);
+    });
+
+    it('copies it when the source is clearly newer', () => {
+      assert.deepEqual(describePlan(plan('toRemote', tree({ 'a.txt': localV2 }), tree({ 'a.txt': remoteV1 }))), ['update a.txt checked']);
+      assert.deepEqual(describePlan(plan('toLocal', tree({ 'a.txt': localV1 }), tree({ 'a.txt': remoteV2 }))), ['update a.txt checked']);
+    });
+
+    it('calls it a conflict when it differs and the target is as new or newer', () => {
+      assert.deepEqual(describePlan(plan('toRemote', tree({ 'a.txt': localV1 }), tree({ 'a.txt': remoteV2 }))), ['update a.txt conflict']);
+    });
+
+    it('allows a minute of slack for server times listed to the minute', () => {
+      const remoteToTheMinute = file(100, T0);
+      const localSecondsLater = file(100, T0 + 40_000);
+      assert.deepEqual(describePlan(plan('toRemote', tree({ 'a.txt': localSecondsLater }), tree({ 'a.txt': remoteToTheMinute }))), []);
+    });
+  });
+
+  describe('folders', () => {
+    it('creates missing folders and offers to delete extra ones with their files, unchecked', () => {
+      const p = plan('toRemote', tree({ img: dir, 'img/a.png': localV1 }), tree({ old: dir, 'old/x.txt': remoteV1, 'old/deep': dir }));
+      assert.deepEqual(describePlan(p), ['create img/ checked', 'create img/a.png checked', 'delete old/', 'delete old/deep/', 'delete old/x.txt']);
+      assert.deepEqual(p.targetDirs.sort(), ['old', 'old/deep']);
+    });
+
+    it('deletes a folder only when everything the plan deletes inside it is ticked too', () => {
+      const p = plan('toRemote', tree({}), tree({ old: dir, 'old/x.txt': remoteV1, 'old/y.txt': remoteV1 }));
+      const all = p.actions.map((a) => a.id);
+      assert.deepEqual(selectActions(p, all).map((a) => a.id), all);
+      const withoutY = all.filter((id) => id !== 'delete:old/y.txt');
+      assert.deepEqual(selectActions(p, withoutY).map((a) => a.id), ['delete:old/x.txt']);
+    });
+
+    it('reports a file on one side and a folder on the other instead of acting on it', () => {
+      const p = plan('toRemote', tree({ assets: localV1 }), tree({ assets: dir }));
+      assert.deepEqual(describePlan(p), []);
+      assert.equal(p.problems.length, 1);
+      assert.equal(p.problems[0].path, 'assets');
+    });
+  });
+
+  describe('ignored paths', () => {
+    it('never acts on ignored files or folders, whatever their state', () => {
+      const ignore = new IgnoreMatcher(['*.log', 'cache/']);
+      const rec = record({ 'app.log': synced(localV1, remoteV1) });
+      const local = tree({ 'node_modules': dir, 'node_modules/x.js': localV1, 'app.log': localV2, cache: dir, 'cache/c.bin': localV1, 'index.php': localV1 });
+      const remote = tree({ '.git': dir, '.git/HEAD': remoteV1, 'debug.log': remoteV2 });
+      const p = plan('toRemote', local, remote, rec, ignore);
+      assert.deepEqual(describePlan(p), ['create index.php checked']);
+    });
+  });
+
+  it('summarizes the chosen actions', () => {
+    const rec = record({ 'a.txt': synced(localV1, remoteV1), 'b.txt': synced(localV1, remoteV1) });
+    const p = plan('toRemote', tree({ 'a.txt': localV2, 'new.txt': localV1 }), tree({ 'a.txt': remoteV2, 'b.txt': remoteV1 }), rec);
+    assert.deepEqual(summarize(p.actions), { create: 1, update: 1, delete: 1, conflicts: 1, bytes: 220 });
+  });
+});
