@@ -98,6 +98,12 @@ async function target(url: string, args: Args): Promise<Target> {
   return { options, path: decodeURIComponent(u.pathname || '/') || '/' };
 }
 
+/** A server-chosen name must not drive the terminal: control characters are shown escaped. */
+function printable(name: string): string {
+  // eslint-disable-next-line no-control-regex
+  return name.replace(/[\x00-\x08\x0a-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
 function strFlag(args: Args, name: string): string | undefined {
   const v = args.flags.get(name);
   return typeof v === 'string' ? v : undefined;
@@ -137,7 +143,7 @@ function logEvent(e: FtpEvent): void {
       case 'warning': return `! ${e.message}`;
     }
   })();
-  process.stderr.write(line.split('\n').map((l) => `[${e.id}] ${l}\n`).join(''));
+  process.stderr.write(line.split('\n').map((l) => `[${e.id}] ${printable(l)}\n`).join(''));
 }
 
 async function connect(t: Target, args: Args): Promise<FtpClient> {
@@ -157,7 +163,7 @@ async function run(argv: string[]): Promise<number> {
       try {
         const entries = await c.list(t.path);
         if (json) out(JSON.stringify(entries, null, 2));
-        else for (const e of entries) out(`${e.type === 'directory' ? 'd' : e.type === 'symlink' ? 'l' : '-'} ${String(e.size).padStart(12)} ${e.mtime ? new Date(e.mtime).toISOString() : '-'.padEnd(24)} ${e.name}${e.target ? ` -> ${e.target}` : ''}`);
+        else for (const e of entries) out(`${e.type === 'directory' ? 'd' : e.type === 'symlink' ? 'l' : '-'} ${String(e.size).padStart(12)} ${e.mtime ? new Date(e.mtime).toISOString() : '-'.padEnd(24)} ${printable(e.name)}${e.target ? ` -> ${printable(e.target)}` : ''}`);
       } finally { await c.close(); }
       return 0;
     }

@@ -77,14 +77,14 @@ async function preparePassive(ctx: Context, command: string): Promise<PreparedCh
     } else if (r.code >= 500 && r.code < 600) {
       quirks.skipEpsv = true;
     } else {
-      throw new DataChannelError('passive', `EPSV failed: ${r.code} ${r.message}`, true, undefined, r.code, r.text);
+      throw closing(r, 'EPSV') ?? new DataChannelError('passive', `EPSV failed: ${r.code} ${r.message}`, true, undefined, r.code, r.text);
     }
   }
   if (port === undefined) {
     if (ipv6) throw new DataChannelError('passive', 'The server supports neither EPSV nor IPv6 passive mode; try active mode.', true);
     via = 'PASV';
     const r = await control.request('PASV');
-    if (r.code !== 227) throw new DataChannelError('passive', `PASV failed: ${r.code} ${r.message}`, true, undefined, r.code, r.text);
+    if (r.code !== 227) throw closing(r, 'PASV') ?? new DataChannelError('passive', `PASV failed: ${r.code} ${r.message}`, true, undefined, r.code, r.text);
     const target = parsePasv(r.message);
     if (!target) throw new DataChannelError('passive', `The server's PASV reply is malformed: "${r.message.slice(0, 100)}"`, true, undefined, r.code, r.text);
     port = target.port;
@@ -109,8 +109,9 @@ function connectData(host: string, port: number, timeoutMs: number): Promise<net
   return new Promise((resolve, reject) => {
     const s = net.connect({ host, port });
     const timer = setTimeout(() => { s.destroy(); reject(Object.assign(new Error(`no connection within ${timeoutMs / 1000} s`), { code: 'ETIMEDOUT' })); }, timeoutMs);
-    s.once('connect', () => { clearTimeout(timer); s.removeAllListeners('error'); resolve(s); });
-    s.once('error', (e) => { clearTimeout(timer); reject(e); });
+    const onError = (e: Error) => { clearTimeout(timer); reject(e); };
+    s.once('connect', () => { clearTimeout(timer); s.off('error', onError); keepErrors(s); resolve(s); });
+    s.once('error', onError);
   });
 }
 
@@ -168,13 +169,13 @@ async function prepareActive(ctx: Context, command: string): Promise<PreparedCha
       const r = await control.request(`EPRT |${family}|${advertised}|${port}|`);
       if (r.code === 200) ok = true;
       else if (r.code === 500 || r.code === 502 || r.code === 504) quirks.skipEprt = true;
-      else throw new DataChannelError('active', `The server refused active mode: EPRT answered ${r.code} ${r.message} — try passive mode.`, true, undefined, r.code, r.text);
+      else throw closing(r, 'EPRT') ?? new DataChannelError('active', `The server refused active mode: EPRT answered ${r.code} ${r.message} — try passive mode.`, true, undefined, r.code, r.text);
     }
     if (!ok) {
       if (!net.isIPv4(advertised)) throw new DataChannelError('active', 'The server does not support EPRT, and PORT cannot carry an IPv6 address; try passive mode.', true);
       via = 'PORT';
       const r = await control.request(`PORT ${advertised.split('.').join(',')},${port >> 8},${port & 255}`);
-      if (r.code !== 200) throw new DataChannelError('active', `The server refused active mode: PORT answered ${r.code} ${r.message} — try passive mode.`, true, undefined, r.code, r.text);
+      if (r.code !== 200) throw closing(r, 'PORT') ?? new DataChannelError('active', `The server refused active mode: PORT answered ${r.code} ${r.message} — try passive mode.`, true, undefined, r.code, r.text);
     }
     return {
       mode: 'active',
@@ -228,6 +229,7 @@ function acceptFromPeer(server: net.Server, peer: string, timeoutMs: number, ctx
       }
       clearTimeout(timer);
       server.close();
+      keepErrors(s);
       s.resume();
       resolve(s);
     });
@@ -236,6 +238,15 @@ function acceptFromPeer(server: net.Server, peer: string, timeoutMs: number, ctx
 }
 
 // ---------------------------------------------------------------- both
+
+/**
+ * A data socket can be reset by the server before anyone pumps it. Without a listener that error
+ * would be thrown as uncaught and take the process down; with this one it stays on the socket
+ * (`destroyed`, `errored`) for the transfer to find.
+ */
+function keepErrors(socket: net.Socket): void {
+  socket.on('error', () => undefined);
+}
 
 async function finish(ctx: Context, socket: net.Socket, mode: ConcreteMode, command: string): Promise<net.Socket> {
   socket.setNoDelay(true);
@@ -253,7 +264,7 @@ async function finish(ctx: Context, socket: net.Socket, mode: ConcreteMode, comm
       servername: serverNameFor(ctx.settings.host),
       rejectUnauthorized: false,
       minVersion: ctx.settings.minTlsVersion ?? 'TLSv1.2',
-    }, () => { clearTimeout(timer); s.removeAllListeners('error'); resolve(s); });
+    }, () => { clearTimeout(timer); s.removeAllListeners('error'); keepErrors(s); resolve(s); });
     s.once('error', (err) => {
       clearTimeout(timer);
       socket.destroy();
@@ -269,6 +280,14 @@ async function finish(ctx: Context, socket: net.Socket, mode: ConcreteMode, comm
   }
   ctx.emit({ type: 'data-open', id: ctx.control.id, mode, command, local, remote, tls: true, resumed: secure.isSessionReused() });
   return secure;
+}
+
+/**
+ * A 421 to EPSV/PASV/EPRT/PORT is the server closing the session, not a refusal of the mode: it
+ * must read as a lost connection (which the pool retries), never as a data-channel failure.
+ */
+function closing(reply: { code: number; message: string; text: string }, command: string): FtpError | undefined {
+  return reply.code === 421 ? new FtpError('connection-lost', `${command}: the server closed the connection (421 ${reply.message})`, { code: 421, replyText: reply.text, command }) : undefined;
 }
 
 /** Error for a negative reply to the transfer command itself. */

@@ -385,8 +385,11 @@ export class ConnectionPool<C extends PooledClient> extends EventEmitter {
       this.pump();
       return;
     }
-    if (error.kind === 'busy' && this.busyRetries < this.busyRetryDelaysMs.length) {
-      // Other clients hold all the server's slots: wait a little and try again.
+    // A connection cut during greeting or login is a network hiccup, not the server's answer: like
+    // a busy server, it is worth a few delayed tries before anyone waiting is failed for it.
+    const transient = error.kind === 'busy' || error.kind === 'connection-lost';
+    if (transient && this.busyRetries < this.busyRetryDelaysMs.length) {
+      // Other clients hold all the server's slots, or the network dropped us: wait a little and try again.
       const delayMs = this.busyRetryDelaysMs[this.busyRetries++];
       this.emitPool({ type: 'busy-wait', delayMs, reason: error.message });
       this.busyRetryTimer = setTimeout(() => {

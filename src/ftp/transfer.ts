@@ -49,6 +49,11 @@ export async function runTransfer(ctx: TransferContext, mode: ConcreteMode, spec
   const channel = await prepare(mode, ctx, spec.command);
   let socket: net.Socket | undefined;
   const onAbort = () => { socket?.destroy(); channel.close(); };
+  // Cancelled while the data channel was being set up: the abort event has fired already.
+  if (spec.signal?.aborted) {
+    channel.close();
+    throw cancelled();
+  }
   spec.signal?.addEventListener('abort', onAbort, { once: true });
   const onControlClose = () => { socket?.destroy(new Error('control connection closed')); channel.close(); };
   control.onClose(onControlClose);
@@ -66,26 +71,37 @@ export async function runTransfer(ctx: TransferContext, mode: ConcreteMode, spec
       socket = await Promise.race([channel.socket(), refused]);
     } catch (e) {
       channel.close();
-      if (spec.signal?.aborted) throw await abortTransfer(ctx);
+      if (spec.signal?.aborted) throw await abortTransfer(ctx, first);
       if (e instanceof DataChannelError && !e.controlInSync) control.destroy(e);
       throw e;
     }
-    socket.setTimeout(ctx.dataIdleTimeoutMs, () => socket?.destroy(Object.assign(new Error(`no data moved for ${ctx.dataIdleTimeoutMs / 1000} s`), { code: 'ETIMEDOUT' })));
+    let idle = false;
+    socket.setTimeout(ctx.dataIdleTimeoutMs, () => {
+      idle = true;
+      socket?.destroy(Object.assign(new Error(`no data moved for ${ctx.dataIdleTimeoutMs / 1000} s`), { code: 'ETIMEDOUT' }));
+    });
     let bytes: number;
     try {
       // A passive socket may be open before the server refuses the command (550): do not wait for data then.
-      bytes = await Promise.race([spec.pump(socket), refused]);
+      // Reset before the pump could listen: its events are gone, so it would wait forever.
+      const pumped = socket.destroyed
+        ? Promise.reject(socket.errored ?? new Error('the data connection closed before the transfer started'))
+        : spec.pump(socket);
+      bytes = await Promise.race([pumped, refused]);
     } catch (e) {
       if (e instanceof FtpError && !(e instanceof DataChannelError) && e.code !== undefined) throw e;
       socket.destroy();
-      if (spec.signal?.aborted) throw await abortTransfer(ctx);
-      // The server's reply usually says why the data stopped; prefer it over the socket error.
+      if (spec.signal?.aborted) throw await abortTransfer(ctx, first);
+      // The server's reply usually says why the data stopped; prefer it over the socket error —
+      // unless we cut the connection ourselves, when its 426 only echoes our timeout.
       const reply = await finalReply(control, first, Math.min(ctx.replyTimeoutMs, 5000)).catch(() => undefined);
-      if (reply && reply.code >= 400) throw transferReplyError(reply, spec.command, mode, 'data');
+      if (reply && reply.code >= 400 && !idle) throw transferReplyError(reply, spec.command, mode, 'data');
       const err = e as NodeJS.ErrnoException;
       if (!reply) control.destroy();
-      throw new FtpError(err.code === 'ETIMEDOUT' ? 'timeout' : 'connection-lost', `${spec.command.split(' ')[0]} ${spec.path}: the data connection broke (${err.message}).`, { mode, cause: e });
+      throw new FtpError(idle || err.code === 'ETIMEDOUT' ? 'timeout' : 'connection-lost', `${spec.command.split(' ')[0]} ${spec.path}: the data connection broke (${err.message}).`, { mode, cause: e });
     }
+    // A download pump ends quietly when the abort handler closed its socket: that is no success.
+    if (spec.signal?.aborted) throw await abortTransfer(ctx, first);
     const reply = await finalReply(control, first, ctx.replyTimeoutMs);
     if (reply.code >= 400) throw transferReplyError(reply, spec.command, mode, 'data');
     ctx.emit({ type: 'transfer', id: control.id, direction: spec.direction, path: spec.path, bytes, ms: Date.now() - started, mode });
@@ -101,20 +117,31 @@ async function finalReply(control: ControlConnection, first: Promise<Reply>, tim
   return r.code < 200 ? control.read(timeoutMs) : r;
 }
 
-/** ABOR after a cancelled transfer, then drain replies so the connection stays usable. */
-async function abortTransfer(ctx: TransferContext): Promise<FtpError> {
+/** How long a cancel waits for the server to confirm; past it the connection is given up. */
+const ABORT_WAIT_MS = 1000;
+
+/**
+ * ABOR after a cancelled transfer, then read exactly the replies still owed — the transfer's final
+ * reply (426 or 226, unless it came already) and ABOR's (225/226) — so the connection stays in
+ * step. Counting matters: both may be 226, and stopping at the first would leave the second to
+ * answer the next command. A server slower than that (one still draining a slow upload before it
+ * reads ABOR) costs the connection, not the user's time: the client reconnects on next use.
+ */
+async function abortTransfer(ctx: TransferContext, first: Promise<Reply>): Promise<FtpError> {
   const { control } = ctx;
+  const deadline = Date.now() + Math.min(ABORT_WAIT_MS, ctx.replyTimeoutMs);
+  const left = () => Math.max(1, deadline - Date.now());
+  let timer: NodeJS.Timeout | undefined;
   try {
     control.send('ABOR');
-    // Servers answer 426 (transfer aborted) then 226 (ABOR ok), or only 226/225.
-    for (let i = 0; i < 3; i++) {
-      const r = await control.read(3000);
-      if (r.code === 225 || r.code === 226) {
-        if (!control.hasUnsolicited) break;
-      }
-    }
+    const giveUp = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error('no reply to ABOR')), left()); });
+    const r = await Promise.race([first, giveUp]);
+    const owed = r.code < 200 ? 2 : 1;
+    for (let i = 0; i < owed; i++) await Promise.race([control.read(left()), giveUp]);
   } catch {
     control.destroy();
+  } finally {
+    if (timer) clearTimeout(timer);
   }
   return cancelled();
 }

@@ -1,0 +1,349 @@
+/**
+ * Reliability under faults: connections cut during downloads, uploads and between commands, 421
+ * at odd moments, a server's connection limit, slow servers and cancelled transfers. Reads are
+ * retried once through the pool and succeed; a save never leaves its target truncated; the pool
+ * keeps serving without being recreated.
+ */
+import * as assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { FtpClient } from '../../src/ftp/client';
+import { FtpError } from '../../src/ftp/errors';
+import { ConnectionPool, type PoolEvent } from '../../src/ftp/pool';
+import type { ConcreteMode, ConnectOptions } from '../../src/ftp/types';
+import { RemoteFs } from '../../src/vscode/remoteFs';
+import { DropProxy } from '../support/dropProxy';
+import { FaultServer, sleep } from '../support/faultServer';
+import { startServer, stopAllServers, type RunningServer } from '../support/realServers';
+
+const MODES: ConcreteMode[] = ['passive', 'active'];
+
+interface Endpoint { host: string; port: number; user: string; password: string }
+
+function optionsFor(server: Endpoint, extra: Partial<ConnectOptions> = {}): ConnectOptions {
+  return { host: server.host, port: server.port, user: server.user, password: server.password, connectTimeoutMs: 5000, replyTimeoutMs: 5000, dataConnectTimeoutMs: 3000, ...extra };
+}
+
+function poolFor(server: Endpoint, extra: Partial<ConnectOptions> = {}, maxConnections = 2): ConnectionPool<FtpClient> {
+  return new ConnectionPool<FtpClient>((mode) => FtpClient.connect(optionsFor(server, { ...extra, mode })), { maxConnections, mode: extra.mode ?? 'auto', busyRetryDelaysMs: [50, 100, 200] });
+}
+
+async function rejectsWith(p: Promise<unknown>, kind: FtpError['kind']): Promise<FtpError> {
+  try {
+    await p;
+  } catch (e) {
+    assert.ok(e instanceof FtpError, `expected an FtpError, got ${String(e)}`);
+    assert.equal(e.kind, kind, `expected kind ${kind}, got ${e.kind}: ${e.message}`);
+    return e;
+  }
+  assert.fail(`expected a rejection of kind ${kind}`);
+}
+
+/** Names of leftover safe-save temporaries on the fault server. */
+function temps(server: FaultServer): string[] {
+  return [...server.files.keys()].filter((p) => p.includes('.ftpw-'));
+}
+
+after(() => stopAllServers());
+
+for (const mode of MODES) {
+  describe(`faults on the wire (${mode} mode, fault server)`, function () {
+    this.timeout(30_000);
+    let server: FaultServer;
+    let pool: ConnectionPool<FtpClient>;
+    const big = randomBytes(512 * 1024);
+    const original = Buffer.from('original content that must survive\n'.repeat(100));
+
+    beforeEach(async () => {
+      server = await FaultServer.start({ files: { '/big.bin': big, '/doc.txt': original, '/small.txt': 'small' } });
+      pool = poolFor(server, { mode });
+    });
+    afterEach(async () => {
+      await pool.close();
+      await server.stop();
+    });
+
+    it('retries a download cut after 64 KB once, on a new connection, and gets every byte', async () => {
+      server.handleOnce('RETR', (ctx) => ctx.next({ dropAfterBytes: 64 * 1024, chunkBytes: 16 * 1024 }));
+      const data = await pool.run((c) => c.readFile('/big.bin'), { idempotent: true });
+      assert.ok(data.equals(big), `got ${data.length} bytes`);
+      assert.equal(server.count('RETR'), 2);
+      assert.equal(server.faultsInjected, 1);
+      assert.equal(server.sessions.length, 2, 'the retry used a fresh connection');
+    });
+
+    it('retries a download interrupted by "421" mid-transfer', async () => {
+      server.handleOnce('RETR', (ctx) => ctx.next({ reply421AfterBytes: 100_000, chunkBytes: 50_000 }));
+      const data = await pool.run((c) => c.readFile('/big.bin'), { idempotent: true });
+      assert.ok(data.equals(big));
+      assert.equal(server.count('RETR'), 2);
+    });
+
+    it('retries a listing whose connection is reset (RST) before the data channel opens', async () => {
+      server.handleOnce(mode === 'passive' ? 'EPSV' : 'EPRT', (ctx) => ctx.session.drop(true));
+      const entries = await pool.run((c) => c.list('/'), { idempotent: true });
+      assert.deepEqual(entries.map((e) => e.name).sort(), ['big.bin', 'doc.txt', 'small.txt']);
+    });
+
+    it('recovers from "421" sent in place of any reply: data-channel setup, SIZE, NOOP', async () => {
+      server.handleOnce(mode === 'passive' ? 'EPSV' : 'EPRT', (ctx) => ctx.session.close421());
+      assert.equal((await pool.run((c) => c.readFile('/small.txt'), { idempotent: true })).toString(), 'small');
+      server.handleOnce('SIZE', (ctx) => ctx.session.close421());
+      assert.equal((await pool.run((c) => c.stat('/big.bin'), { idempotent: true })).size, big.length);
+      server.handleOnce('NOOP', (ctx) => ctx.session.close421());
+      await rejectsWith(pool.run((c) => c.noop()), 'connection-lost');
+      // Not idempotent, so not retried; but the next operation gets a working connection.
+      assert.equal((await pool.run((c) => c.readFile('/small.txt'))).toString(), 'small');
+    });
+
+    it('recovers when the server drops idle connections between commands, also for work that is not retried', async () => {
+      await Promise.all([0, 1].map(() => pool.run((c) => c.readFile('/small.txt'), { idempotent: true })));
+      assert.equal(pool.size, 2);
+      for (const s of server.sessions) s.drop();
+      await sleep(50);
+      await pool.run((c) => c.mkdir('/made'));
+      await pool.run((c) => c.rename('/small.txt', '/made/small.txt'));
+      assert.ok(server.dirs.has('/made'));
+      assert.equal(server.files.get('/made/small.txt')?.toString(), 'small');
+    });
+
+    it('tries again when the connection is cut during login, instead of failing what waits', async () => {
+      server.handleOnce('PASS', (ctx) => ctx.session.drop(true));
+      const events: PoolEvent[] = [];
+      pool.on('pool', (e: PoolEvent) => events.push(e));
+      // Neither is idempotent: only a new connection attempt can save them.
+      await Promise.all([pool.run((c) => c.mkdir('/one')), pool.run((c) => c.mkdir('/two'))]);
+      assert.ok(server.dirs.has('/one') && server.dirs.has('/two'));
+      assert.ok(events.some((e) => e.type === 'busy-wait'), JSON.stringify(events.map((e) => e.type)));
+    });
+
+    it('notices a "421" sent to an idle connection and does not lend it again', async () => {
+      await pool.run((c) => c.noop());
+      for (const s of server.sessions) s.close421('Timeout.');
+      await sleep(50);
+      assert.equal(pool.size, 0, 'the dead connection left the pool');
+      await pool.run((c) => c.mkdir('/after-421'));
+      assert.ok(server.dirs.has('/after-421'));
+    });
+
+    it('safe save: a dropped upload is retried and the file ends up complete', async () => {
+      const remote = new RemoteFs(pool, { cacheTtlMs: 0 });
+      const next = randomBytes(300 * 1024);
+      server.handleOnce('STOR', (ctx) => ctx.next({ dropAfterBytes: 100 * 1024 }));
+      await remote.writeFile('/doc.txt', next, { create: false, overwrite: true });
+      assert.ok(server.files.get('/doc.txt')!.equals(next));
+      assert.equal(server.count('STOR'), 2);
+      assert.deepEqual(temps(server), []);
+    });
+
+    it('safe save: uploads that keep breaking leave the original intact and no temporary file', async () => {
+      const remote = new RemoteFs(pool, { cacheTtlMs: 0 });
+      server.handle('STOR', (ctx) => ctx.next({ dropAfterBytes: 50 * 1024 }));
+      await rejectsWith(remote.writeFile('/doc.txt', randomBytes(200 * 1024), { create: false, overwrite: true }), 'connection-lost');
+      assert.ok(server.files.get('/doc.txt')!.equals(original), 'target untouched');
+      assert.deepEqual(temps(server), []);
+      server.handle('STOR', (ctx) => ctx.next({ reply421AfterBytes: 10 * 1024 }));
+      await assert.rejects(remote.writeFile('/doc.txt', randomBytes(200 * 1024), { create: false, overwrite: true }));
+      assert.ok(server.files.get('/doc.txt')!.equals(original), 'target untouched after 421');
+      assert.deepEqual(temps(server), []);
+    });
+
+    it('safe save: a connection lost at the rename leaves the original intact and removes the temporary file', async () => {
+      const remote = new RemoteFs(pool, { cacheTtlMs: 0 });
+      server.handleOnce('RNTO', (ctx) => ctx.session.drop());
+      await rejectsWith(remote.writeFile('/doc.txt', Buffer.from('new'), { create: false, overwrite: true }), 'connection-lost');
+      assert.ok(server.files.get('/doc.txt')!.equals(original));
+      assert.deepEqual(temps(server), []);
+      // The pool still serves, without being recreated.
+      await remote.writeFile('/doc.txt', Buffer.from('new'), { create: false, overwrite: true });
+      assert.equal(server.files.get('/doc.txt')!.toString(), 'new');
+    });
+  });
+}
+
+describe('slow servers: timeouts and cancel (fault server)', function () {
+  this.timeout(30_000);
+  let server: FaultServer;
+  const big = randomBytes(1024 * 1024);
+  beforeEach(async () => {
+    server = await FaultServer.start({ files: { '/big.bin': big, '/small.txt': 'small' } });
+  });
+  afterEach(() => server.stop());
+
+  it('fails a command with no reply after the reply timeout, then reconnects by itself', async () => {
+    const client = await FtpClient.connect(optionsFor(server, { replyTimeoutMs: 300 }));
+    try {
+      server.handleOnce('NOOP', () => undefined);
+      const started = Date.now();
+      await rejectsWith(client.noop(), 'timeout');
+      const took = Date.now() - started;
+      assert.ok(took >= 280 && took < 1500, `took ${took} ms`);
+      assert.equal((await client.readFile('/small.txt')).toString(), 'small');
+      assert.equal(server.sessions.length, 2);
+    } finally {
+      client.destroy();
+    }
+  });
+
+  for (const mode of MODES) {
+    it(`fails a stalled download after the data idle timeout (${mode})`, async () => {
+      const client = await FtpClient.connect(optionsFor(server, { mode, dataIdleTimeoutMs: 400 }));
+      try {
+        server.handleOnce('RETR', (ctx) => ctx.next({ stallAfterBytes: 10_000, chunkBytes: 5000 }));
+        const started = Date.now();
+        await rejectsWith(client.readFile('/big.bin'), 'timeout');
+        const took = Date.now() - started;
+        assert.ok(took >= 380 && took < 2500, `took ${took} ms`);
+        assert.ok((await client.readFile('/big.bin')).equals(big), 'the client still works');
+      } finally {
+        client.destroy();
+      }
+    });
+
+    it(`cancels a trickling download promptly and stays usable (${mode})`, async () => {
+      const pool = poolFor(server, { mode }, 1);
+      try {
+        server.handleOnce('RETR', (ctx) => ctx.next({ chunkBytes: 2000, intervalMs: 20 }));
+        const controller = new AbortController();
+        let progress = 0;
+        const read = pool.run((c) => c.readFile('/big.bin', { signal: controller.signal, onProgress: (b) => { progress = b; } }), { idempotent: true, signal: controller.signal });
+        await sleep(300);
+        const started = Date.now();
+        controller.abort();
+        await rejectsWith(read, 'cancelled');
+        const took = Date.now() - started;
+        assert.ok(took < 1000, `cancel took ${took} ms`);
+        assert.ok(progress > 0 && progress < big.length, `progress ${progress}`);
+        assert.ok((await pool.run((c) => c.readFile('/big.bin'), { idempotent: true })).equals(big));
+        assert.equal(server.count('RETR'), 2, 'the cancelled read was not retried');
+        assert.equal(server.count('ABOR'), 1);
+        assert.equal(server.sessions.length, 1, 'ABOR kept the connection in step: it was reused');
+      } finally {
+        await pool.close();
+      }
+    });
+
+    it(`cancels an upload to a slow server promptly and stays usable (${mode})`, async () => {
+      const pool = poolFor(server, { mode }, 1);
+      try {
+        server.handleOnce('STOR', (ctx) => ctx.next({ slowRead: true, chunkBytes: 16 * 1024, intervalMs: 50 }));
+        const controller = new AbortController();
+        const data = randomBytes(16 * 1024 * 1024);
+        const write = pool.run((c) => c.upload('/up.bin', data, { signal: controller.signal }), { idempotent: true, signal: controller.signal });
+        await sleep(300);
+        const started = Date.now();
+        controller.abort();
+        await rejectsWith(write, 'cancelled');
+        const took = Date.now() - started;
+        // This server reads ABOR only after draining what is in flight: the client gives up
+        // waiting after a second and replaces the connection.
+        assert.ok(took < 1500, `cancel took ${took} ms`);
+        assert.ok(server.files.get('/up.bin')!.length < data.length);
+        await pool.run((c) => c.upload('/up2.bin', Buffer.from('fine')), { idempotent: true });
+        assert.equal(server.files.get('/up2.bin')?.toString(), 'fine');
+        assert.equal(server.count('STOR'), 2);
+      } finally {
+        await pool.close();
+      }
+    });
+  }
+});
+
+describe('a real server behind a proxy that cuts the control connection (vsftpd)', function () {
+  this.timeout(60_000);
+  let server: RunningServer;
+  let proxy: DropProxy;
+  before(async () => {
+    server = await startServer('vsftpd');
+    proxy = await DropProxy.start(server);
+  });
+  after(async () => {
+    await proxy?.stop();
+    await server?.stop();
+  });
+
+  for (const mode of MODES) {
+    it(`works through the proxy, and retries a download whose connection is cut at RETR (${mode})`, async () => {
+      const data = randomBytes(2 * 1024 * 1024);
+      fs.writeFileSync(path.join(server.root, `p-${mode}.bin`), data);
+      const pool = poolFor({ ...server, host: proxy.host, port: proxy.port }, { mode });
+      const events: PoolEvent[] = [];
+      pool.on('pool', (e: PoolEvent) => events.push(e));
+      try {
+        assert.ok((await pool.run((c) => c.readFile(`/p-${mode}.bin`), { idempotent: true })).equals(data));
+        let cut = 0;
+        proxy.onCommand((line) => (line.startsWith('RETR') && cut++ === 0 ? 'drop-after' : undefined));
+        assert.ok((await pool.run((c) => c.readFile(`/p-${mode}.bin`), { idempotent: true })).equals(data));
+        assert.equal(cut, 2, 'RETR was sent twice: cut once, then retried');
+        assert.ok(events.some((e) => e.type === 'reconnect'), JSON.stringify(events.map((e) => e.type)));
+      } finally {
+        proxy.onCommand(undefined);
+        await pool.close();
+      }
+    });
+
+    it(`a save whose connection is cut during the upload leaves the original intact (${mode})`, async () => {
+      const name = `s-${mode}.txt`;
+      const original = 'the original, which must survive';
+      fs.writeFileSync(path.join(server.root, name), original);
+      server.giveToUser();
+      const pool = poolFor({ ...server, host: proxy.host, port: proxy.port }, { mode });
+      const remote = new RemoteFs(pool, { cacheTtlMs: 0 });
+      try {
+        // Every STOR is cut: the retry fails too and the save fails visibly.
+        proxy.onCommand((line) => (line.startsWith('STOR') ? 'drop-after' : undefined));
+        await assert.rejects(remote.writeFile(`/${name}`, randomBytes(4 * 1024 * 1024), { create: false, overwrite: true }));
+        proxy.onCommand(undefined);
+        assert.equal(fs.readFileSync(path.join(server.root, name), 'utf8'), original);
+        assert.deepEqual(fs.readdirSync(server.root).filter((n) => n.includes('.ftpw-')), []);
+        await remote.writeFile(`/${name}`, Buffer.from('saved at last'), { create: false, overwrite: true });
+        assert.equal(fs.readFileSync(path.join(server.root, name), 'utf8'), 'saved at last');
+      } finally {
+        proxy.onCommand(undefined);
+        await pool.close();
+      }
+    });
+  }
+});
+
+describe('a real server that allows 2 connections per address (vsftpd max_per_ip=2)', function () {
+  this.timeout(60_000);
+  let server: RunningServer;
+  before(async () => {
+    server = await startServer('vsftpd', { maxPerIp: 2 });
+    for (let i = 0; i < 10; i++) fs.writeFileSync(path.join(server.root, `f${i}.txt`), `file ${i}`);
+    server.giveToUser();
+  });
+  after(() => server?.stop());
+
+  for (const mode of MODES) {
+    it(`completes 20 parallel operations through a pool of 5 (${mode})`, async () => {
+      const pool = poolFor(server, { mode }, 5);
+      const remote = new RemoteFs(pool, { cacheTtlMs: 0 });
+      const events: PoolEvent[] = [];
+      pool.on('pool', (e: PoolEvent) => events.push(e));
+      try {
+        const ops = [...Array(20).keys()].map(async (i) => {
+          switch (i % 4) {
+            case 0: return (await remote.readFile(`/f${i % 10}.txt`)).toString();
+            case 1: return (await remote.list('/')).length >= 10 ? 'listed' : 'short';
+            case 2: return (await remote.statFromServer(`/f${i % 10}.txt`)).size;
+            default:
+              await remote.writeFile(`/w-${mode}-${i}.txt`, Buffer.from(`w${i}`), { create: true, overwrite: true });
+              return fs.readFileSync(path.join(server.root, `w-${mode}-${i}.txt`), 'utf8');
+          }
+        });
+        const results = await Promise.all(ops);
+        results.forEach((r, i) => {
+          const expected = [`file ${i % 10}`, 'listed', `file ${i % 10}`.length, `w${i}`][i % 4];
+          assert.equal(r, expected, `operation ${i}`);
+        });
+        assert.ok(pool.limit <= 2, `limit ${pool.limit}`);
+        assert.ok(events.some((e) => e.type === 'shrink'), JSON.stringify(events.map((e) => e.type)));
+      } finally {
+        await pool.close();
+      }
+    });
+  }
+});

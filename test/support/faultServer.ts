@@ -1,0 +1,637 @@
+/**
+ * A scriptable fake FTP server on loopback, for the faults no real server produces on demand:
+ * dropped connections mid-transfer, 421 at any moment, endless or giant replies, malformed
+ * EPSV/PASV replies, PASV pointing elsewhere, hostile listings, stalls and trickles, and in active
+ * mode a data connection from a third address.
+ *
+ * It serves a small in-memory tree with enough of RFC 959/2428/3659 for FtpClient to do real work
+ * (login, FEAT, EPSV/PASV/EPRT/PORT, LIST/MLSD, RETR/STOR, SIZE/MDTM/MLST, MKD/RMD/DELE/RNFR/RNTO).
+ * Any command can be replaced by a handler, which may still run the default behaviour, with a
+ * transfer fault, through `next()`. Like a real server, STOR truncates its target as soon as the
+ * transfer starts, so a broken upload straight onto a file leaves it truncated.
+ */
+import * as net from 'node:net';
+
+export interface TransferFault {
+  /** Bytes per write, and the pause between writes: a trickling download (default: one write). */
+  chunkBytes?: number;
+  intervalMs?: number;
+  /** After this many bytes have moved (either direction), drop the control and data connections. */
+  dropAfterBytes?: number;
+  /** After this many bytes, send "421" and close the control connection instead. */
+  reply421AfterBytes?: number;
+  /** After this many bytes, stop moving data but keep both connections open. */
+  stallAfterBytes?: number;
+  /** Uploads: read at most `chunkBytes` per `intervalMs` (a slow server). */
+  slowRead?: boolean;
+}
+
+export interface CommandContext {
+  session: Session;
+  verb: string;
+  arg: string;
+  /** Runs the built-in behaviour of the command, optionally with a transfer fault. */
+  next(fault?: TransferFault): Promise<void>;
+}
+
+export type Handler = (ctx: CommandContext) => void | Promise<void>;
+
+export interface FaultServerOptions {
+  user?: string;
+  password?: string;
+  /** Files by absolute path; folders are implied, or given with a trailing '/'. */
+  files?: Record<string, string | Buffer>;
+  /** Offer MLST/MLSD (default false: LIST, SIZE and MDTM). */
+  mlst?: boolean;
+  /** Address written into PASV replies (default: the control connection's local address). */
+  pasvAddress?: string;
+  /** Extra addresses the passive listener also listens on, on the same port. */
+  extraPasvListen?: string[];
+  /** Active mode: connect first from this local address (a third host), with `decoyPayload`. */
+  activeDecoyFrom?: string;
+  /** Active mode: connect only from the decoy address, never from the real one. */
+  activeDecoyOnly?: boolean;
+  /** What the decoy connection sends (default "EVIL"). */
+  decoyPayload?: Buffer;
+  /** Greeting reply, raw, CRLF included (default "220 fault server"). */
+  greeting?: string;
+}
+
+export interface DataConnectionRecord {
+  session: number;
+  kind: 'passive' | 'active' | 'decoy';
+  /** For passive: the address the client connected to; for active: the address we connected from. */
+  serverAddress: string;
+  clientAddress: string;
+  /** True once the client closed it before we did (a refused decoy). */
+  closedByClient?: boolean;
+}
+
+export class Session {
+  user?: string;
+  authed = false;
+  renameFrom?: string;
+  rest = 0;
+  private passive?: { servers: net.Server[]; socket: Promise<net.Socket> };
+  private active?: { host: string; port: number };
+  private ended = false;
+
+  constructor(
+    readonly id: number,
+    readonly socket: net.Socket,
+    private readonly server: FaultServer,
+  ) {
+    socket.on('close', () => {
+      this.ended = true;
+      this.closePassive();
+    });
+  }
+
+  get closed(): boolean {
+    return this.ended || this.socket.destroyed;
+  }
+
+  /** Writes one reply line (CRLF added). */
+  reply(line: string): void {
+    this.raw(line + '\r\n');
+  }
+
+  raw(data: string | Buffer): boolean {
+    if (this.closed) return false;
+    return this.socket.write(data);
+  }
+
+  /** Server hangs up: FIN by default, RST with `reset`. */
+  drop(reset = false): void {
+    this.ended = true;
+    this.closePassive();
+    if (reset) this.socket.resetAndDestroy();
+    else this.socket.destroy();
+  }
+
+  /** Sends "421" and closes, as a server shutting down does. */
+  close421(text = 'Service not available, closing control connection.'): void {
+    this.reply(`421 ${text}`);
+    this.socket.end();
+    this.ended = true;
+    this.closePassive();
+  }
+
+  /** Writes lines of a multi-line reply without end, respecting back-pressure, until the client goes. */
+  async endlessReply(code = 211): Promise<void> {
+    this.raw(`${code}-Here it comes\r\n`);
+    const line = Buffer.from(` ${'x'.repeat(70)}\r\n`);
+    const batch = Buffer.concat(Array(256).fill(line));
+    while (!this.closed) {
+      if (!this.raw(batch)) await waitDrainOrClose(this.socket);
+    }
+  }
+
+  /** One reply line of `bytes` bytes with no line end, then silence. */
+  giantLine(bytes = 1024 * 1024): void {
+    this.raw(Buffer.concat([Buffer.from('200 '), Buffer.alloc(bytes - 4, 0x41)]));
+  }
+
+  // ------------------------------------------------------------ data connections
+
+  async openPassive(): Promise<number> {
+    this.closePassive();
+    const local = stripMapped(this.socket.localAddress ?? '127.0.0.1');
+    const first = await listen(local, 0);
+    const port = (first.address() as net.AddressInfo).port;
+    const servers = [first];
+    for (const extra of this.server.options.extraPasvListen ?? []) servers.push(await listen(extra, port));
+    const socket = new Promise<net.Socket>((resolve) => {
+      for (const s of servers) {
+        s.once('connection', (c) => {
+          this.server.dataConnections.push({
+            session: this.id, kind: 'passive', serverAddress: stripMapped(c.localAddress ?? ''), clientAddress: stripMapped(c.remoteAddress ?? ''),
+          });
+          for (const other of servers) other.close();
+          resolve(c);
+        });
+      }
+    });
+    this.passive = { servers, socket };
+    return port;
+  }
+
+  setActive(host: string, port: number): void {
+    this.closePassive();
+    this.active = { host, port };
+  }
+
+  private closePassive(): void {
+    for (const s of this.passive?.servers ?? []) s.close();
+    this.passive?.socket.then((s) => s.destroy(), () => undefined);
+    this.passive = undefined;
+  }
+
+  /** The data connection for the transfer command just received, or undefined (425 sent). */
+  async dataSocket(): Promise<net.Socket | undefined> {
+    if (this.passive) {
+      const { socket, servers } = this.passive;
+      this.passive = undefined;
+      const timeout = new Promise<undefined>((r) => setTimeout(() => r(undefined), 5000).unref());
+      const s = await Promise.race([socket, timeout]);
+      for (const srv of servers) srv.close();
+      if (!s) this.reply('425 No data connection.');
+      return s;
+    }
+    if (this.active) {
+      const { host, port } = this.active;
+      this.active = undefined;
+      const o = this.server.options;
+      if (o.activeDecoyFrom) {
+        await this.decoy(host, port, o.activeDecoyFrom, o.decoyPayload ?? Buffer.from('EVIL'));
+        if (o.activeDecoyOnly) {
+          this.reply('425 Could not open data connection.');
+          return undefined;
+        }
+      }
+      try {
+        const s = await connect(host, port);
+        this.server.dataConnections.push({
+          session: this.id, kind: 'active', serverAddress: stripMapped(s.localAddress ?? ''), clientAddress: stripMapped(s.remoteAddress ?? ''),
+        });
+        return s;
+      } catch {
+        this.reply('425 Could not open data connection.');
+        return undefined;
+      }
+    }
+    this.reply('425 Use PORT or PASV first.');
+    return undefined;
+  }
+
+  /** Connects from a third address, sends a payload, and notes whether the client hung up on it. */
+  private async decoy(host: string, port: number, from: string, payload: Buffer): Promise<void> {
+    const record: DataConnectionRecord = { session: this.id, kind: 'decoy', serverAddress: from, clientAddress: host };
+    this.server.dataConnections.push(record);
+    try {
+      const s = await connect(host, port, from);
+      s.on('error', () => undefined);
+      s.write(payload);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => { s.destroy(); resolve(); }, 300);
+        s.once('close', () => { clearTimeout(timer); record.closedByClient = true; resolve(); });
+        s.on('data', () => undefined);
+      });
+    } catch {
+      record.closedByClient = true;
+    }
+  }
+
+  /** 150, the bytes, 226 — with an optional fault on the way. */
+  async sendData(data: Buffer, fault: TransferFault = {}): Promise<void> {
+    const socket = await this.dataSocket();
+    if (!socket) return;
+    this.reply('150 Here it comes.');
+    socket.on('error', () => undefined);
+    const chunk = fault.chunkBytes ?? Math.max(1, data.length);
+    let sent = 0;
+    while (sent < data.length) {
+      if (socket.destroyed || this.closed) {
+        socket.destroy();
+        if (!this.closed) this.reply('426 Connection closed; transfer aborted.');
+        return;
+      }
+      let piece = data.subarray(sent, sent + chunk);
+      const limit = firstLimit(fault, sent);
+      if (limit !== undefined) piece = piece.subarray(0, Math.max(0, limit - sent));
+      if (piece.length > 0) {
+        sent += piece.length;
+        if (!socket.write(piece)) await waitDrainOrClose(socket);
+      }
+      if (await this.applyLimit(fault, sent, socket)) return;
+      if (fault.intervalMs) await sleep(fault.intervalMs);
+    }
+    await new Promise<void>((resolve) => socket.end(resolve));
+    socket.destroy();
+    this.reply('226 Transfer complete.');
+  }
+
+  /** 150, reads until the client closes, stores what came (even when cut short, like a real server), 226. */
+  async receiveData(store: (data: Buffer) => void, fault: TransferFault = {}): Promise<void> {
+    const socket = await this.dataSocket();
+    if (!socket) return;
+    this.reply('150 Ok to send data.');
+    socket.on('error', () => undefined);
+    const chunks: Buffer[] = [];
+    let received = 0;
+    store(Buffer.alloc(0)); // the target is truncated as soon as the transfer starts
+    const outcome = await new Promise<'end' | 'fault' | 'error'>((resolve) => {
+      let window = 0;
+      let faulted = false;
+      socket.on('data', (c: Buffer) => {
+        chunks.push(c);
+        received += c.length;
+        window += c.length;
+        if (!faulted && firstLimit(fault, 0) !== undefined && received >= firstLimit(fault, 0)!) {
+          faulted = true;
+          void this.applyLimit(fault, received, socket, () => store(Buffer.concat(chunks))).then((hit) => { if (hit) resolve('fault'); });
+        }
+        if (fault.slowRead && window >= (fault.chunkBytes ?? 16 * 1024)) {
+          window = 0;
+          socket.pause();
+          setTimeout(() => { if (!socket.destroyed) socket.resume(); }, fault.intervalMs ?? 100);
+        }
+      });
+      socket.once('end', () => resolve('end'));
+      socket.once('close', (hadError) => resolve(hadError ? 'error' : 'end'));
+      this.socket.once('close', () => resolve('fault'));
+    });
+    store(Buffer.concat(chunks));
+    if (outcome === 'fault') return;
+    socket.destroy();
+    if (outcome === 'error') this.reply('426 Failure reading network stream.');
+    else this.reply('226 Transfer complete.');
+  }
+
+  /** Applies drop/421/stall limits; true when the transfer is over (connections gone or stalled). */
+  private async applyLimit(fault: TransferFault, moved: number, socket: net.Socket, beforeFault?: () => void): Promise<boolean> {
+    if (fault.dropAfterBytes !== undefined && moved >= fault.dropAfterBytes) {
+      this.server.faultsInjected++;
+      beforeFault?.();
+      socket.destroy();
+      this.drop();
+      return true;
+    }
+    if (fault.reply421AfterBytes !== undefined && moved >= fault.reply421AfterBytes) {
+      this.server.faultsInjected++;
+      beforeFault?.();
+      socket.destroy();
+      this.close421();
+      return true;
+    }
+    if (fault.stallAfterBytes !== undefined && moved >= fault.stallAfterBytes) {
+      this.server.faultsInjected++;
+      socket.pause();
+      // Stay silent until the client gives up on the data connection; then answer as servers do.
+      await new Promise<void>((resolve) => { socket.once('close', () => resolve()); this.socket.once('close', () => resolve()); });
+      if (!this.closed) this.reply('426 Connection closed; transfer aborted.');
+      return true;
+    }
+    return false;
+  }
+}
+
+function firstLimit(fault: TransferFault, sent: number): number | undefined {
+  const limits = [fault.dropAfterBytes, fault.reply421AfterBytes, fault.stallAfterBytes].filter((n): n is number => n !== undefined && n > sent);
+  return limits.length ? Math.min(...limits) : undefined;
+}
+
+export class FaultServer {
+  host = '127.0.0.1';
+  port = 0;
+  readonly user: string;
+  readonly password: string;
+  /** Files by absolute path. */
+  readonly files = new Map<string, Buffer>();
+  readonly dirs = new Set<string>(['/']);
+  /** Every command received, in order, with the session it came on (PASS arguments included). */
+  readonly commands: { session: number; verb: string; arg: string }[] = [];
+  readonly sessions: Session[] = [];
+  readonly dataConnections: DataConnectionRecord[] = [];
+  faultsInjected = 0;
+  private readonly handlers = new Map<string, Handler>();
+  private readonly server: net.Server;
+  private nextSession = 1;
+
+  private constructor(readonly options: FaultServerOptions) {
+    this.user = options.user ?? 'user';
+    this.password = options.password ?? 'secret-pass';
+    for (const [p, content] of Object.entries(options.files ?? {})) {
+      if (p.endsWith('/')) this.addDir(p.slice(0, -1) || '/');
+      else this.writeFile(p, typeof content === 'string' ? Buffer.from(content) : content);
+    }
+    this.server = net.createServer((socket) => this.accept(socket));
+  }
+
+  static async start(options: FaultServerOptions = {}): Promise<FaultServer> {
+    const s = new FaultServer(options);
+    await new Promise<void>((resolve, reject) => {
+      s.server.once('error', reject);
+      s.server.listen(0, '127.0.0.1', () => resolve());
+    });
+    s.port = (s.server.address() as net.AddressInfo).port;
+    return s;
+  }
+
+  /** Replaces the behaviour of a command (upper-case verb); `next()` in the handler runs the default. */
+  handle(verb: string, handler: Handler): this {
+    this.handlers.set(verb.toUpperCase(), handler);
+    return this;
+  }
+
+  /** Like handle, for the next `times` uses of the verb only (default once). */
+  handleOnce(verb: string, handler: Handler, times = 1): this {
+    let left = times;
+    const v = verb.toUpperCase();
+    const previous = this.handlers.get(v);
+    this.handlers.set(v, (ctx) => {
+      if (--left <= 0) {
+        if (previous) this.handlers.set(v, previous);
+        else this.handlers.delete(v);
+      }
+      return handler(ctx);
+    });
+    return this;
+  }
+
+  clearHandlers(): void {
+    this.handlers.clear();
+  }
+
+  count(verb: string): number {
+    return this.commands.filter((c) => c.verb === verb.toUpperCase()).length;
+  }
+
+  /** Sessions with their control connection still open. */
+  get liveSessions(): number {
+    return this.sessions.filter((s) => !s.closed).length;
+  }
+
+  writeFile(p: string, data: Buffer): void {
+    this.addDir(parent(p));
+    this.files.set(p, data);
+  }
+
+  addDir(p: string): void {
+    for (let d = p; ; d = parent(d)) {
+      this.dirs.add(d);
+      if (d === '/') break;
+    }
+  }
+
+  async stop(): Promise<void> {
+    for (const s of this.sessions) s.drop();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  // ------------------------------------------------------------ protocol
+
+  private accept(socket: net.Socket): void {
+    const session = new Session(this.nextSession++, socket, this);
+    this.sessions.push(session);
+    socket.on('error', () => undefined);
+    socket.setNoDelay(true);
+    session.raw(this.options.greeting ?? '220 fault server\r\n');
+    let buffer = '';
+    const queue: string[] = [];
+    let working = false;
+    const work = async () => {
+      if (working) return;
+      working = true;
+      while (queue.length > 0 && !session.closed) {
+        const line = queue.shift()!;
+        const sp = line.indexOf(' ');
+        const verb = (sp < 0 ? line : line.slice(0, sp)).toUpperCase();
+        const arg = sp < 0 ? '' : line.slice(sp + 1);
+        this.commands.push({ session: session.id, verb, arg });
+        try {
+          await this.dispatch(session, verb, arg);
+        } catch (e) {
+          session.reply(`451 Internal error: ${(e as Error).message}`);
+        }
+      }
+      working = false;
+    };
+    socket.on('data', (chunk: Buffer) => {
+      buffer += chunk.toString('utf8');
+      let nl: number;
+      while ((nl = buffer.indexOf('\r\n')) >= 0) {
+        queue.push(buffer.slice(0, nl));
+        buffer = buffer.slice(nl + 2);
+      }
+      void work();
+    });
+  }
+
+  private dispatch(session: Session, verb: string, arg: string): Promise<void> {
+    const next = (fault?: TransferFault) => this.builtin(session, verb, arg, fault);
+    const handler = this.handlers.get(verb);
+    if (handler) return Promise.resolve(handler({ session, verb, arg, next }));
+    return next();
+  }
+
+  private async builtin(s: Session, verb: string, arg: string, fault?: TransferFault): Promise<void> {
+    if (verb === 'USER') {
+      s.user = arg;
+      s.authed = false;
+      return s.reply('331 Please specify the password.');
+    }
+    if (verb === 'PASS') {
+      if (s.user === this.user && arg === this.password) {
+        s.authed = true;
+        return s.reply('230 Login successful.');
+      }
+      return s.reply('530 Login incorrect.');
+    }
+    if (verb === 'QUIT') {
+      s.reply('221 Goodbye.');
+      s.socket.end();
+      return;
+    }
+    if (verb === 'FEAT') {
+      const feats = ['EPSV', 'EPRT', 'PASV', 'SIZE', 'MDTM', 'UTF8', 'REST STREAM', ...(this.options.mlst ? ['MLST type*;size*;modify*;'] : [])];
+      return void s.raw(`211-Features:\r\n${feats.map((f) => ` ${f}\r\n`).join('')}211 End\r\n`);
+    }
+    if (!s.authed) return s.reply('530 Please login with USER and PASS.');
+    const p = resolve(arg);
+    switch (verb) {
+      case 'NOOP': return s.reply('200 NOOP ok.');
+      case 'OPTS': return s.reply('200 Always in UTF8 mode.');
+      case 'TYPE': return s.reply('200 Switching to Binary mode.');
+      case 'SYST': return s.reply('215 UNIX Type: L8');
+      case 'PWD': return s.reply('257 "/" is the current directory');
+      case 'CWD': return s.reply(this.dirs.has(p) ? '250 Directory successfully changed.' : '550 Failed to change directory.');
+      case 'REST': s.rest = Number(arg) || 0; return s.reply(`350 Restart position accepted (${s.rest}).`);
+      case 'ABOR': return s.reply('226 ABOR successful.');
+      case 'EPSV': {
+        const port = await s.openPassive();
+        return s.reply(`229 Entering Extended Passive Mode (|||${port}|)`);
+      }
+      case 'PASV': {
+        const port = await s.openPassive();
+        const addr = this.options.pasvAddress ?? stripMapped(s.socket.localAddress ?? '127.0.0.1');
+        return s.reply(`227 Entering Passive Mode (${addr.split('.').join(',')},${port >> 8},${port & 255}).`);
+      }
+      case 'EPRT': {
+        const m = /^(.)(\d)\1([^|]+)\1(\d+)\1$/.exec(arg);
+        if (!m) return s.reply('501 Bad EPRT.');
+        s.setActive(m[3], Number(m[4]));
+        return s.reply('200 EPRT command successful. Consider using EPSV.');
+      }
+      case 'PORT': {
+        const n = arg.split(',').map(Number);
+        if (n.length !== 6) return s.reply('501 Bad PORT.');
+        s.setActive(n.slice(0, 4).join('.'), n[4] * 256 + n[5]);
+        return s.reply('200 PORT command successful. Consider using PASV.');
+      }
+      case 'LIST': case 'NLST': case 'MLSD': {
+        const dir = resolve(arg.replace(/^-\S+\s*/, '') || '/');
+        if (!this.dirs.has(dir)) {
+          await s.dataSocket().then((d) => d?.destroy());
+          return s.reply('550 Failed to open directory.');
+        }
+        return s.sendData(Buffer.from(this.listing(dir, verb === 'MLSD')), fault);
+      }
+      case 'RETR': {
+        const data = this.files.get(p);
+        if (!data) {
+          await s.dataSocket().then((d) => d?.destroy());
+          return s.reply('550 Failed to open file.');
+        }
+        const from = s.rest;
+        s.rest = 0;
+        return s.sendData(data.subarray(from), fault);
+      }
+      case 'STOR': case 'APPE': {
+        if (!this.dirs.has(parent(p)) || this.dirs.has(p)) {
+          await s.dataSocket().then((d) => d?.destroy());
+          return s.reply('553 Could not create file.');
+        }
+        const base = verb === 'APPE' ? this.files.get(p) ?? Buffer.alloc(0) : Buffer.alloc(0);
+        return s.receiveData((data) => this.files.set(p, Buffer.concat([base, data])), fault);
+      }
+      case 'SIZE': {
+        const data = this.files.get(p);
+        return s.reply(data ? `213 ${data.length}` : '550 Could not get file size.');
+      }
+      case 'MDTM': return s.reply(this.files.has(p) ? '213 20240102030405' : '550 Could not get file modification time.');
+      case 'MLST': {
+        const f = this.files.get(p);
+        if (!f && !this.dirs.has(p)) return s.reply('550 No such file or directory.');
+        const facts = f ? `type=file;size=${f.length};modify=20240102030405;` : 'type=dir;modify=20240102030405;';
+        return void s.raw(`250-Listing ${p}\r\n ${facts} ${p}\r\n250 End\r\n`);
+      }
+      case 'MKD':
+        if (this.dirs.has(p) || this.files.has(p) || !this.dirs.has(parent(p))) return s.reply('550 Create directory operation failed.');
+        this.dirs.add(p);
+        return s.reply(`257 "${p}" created`);
+      case 'RMD':
+        if (!this.dirs.has(p) || p === '/' || [...this.files.keys(), ...this.dirs].some((x) => x !== p && x.startsWith(p + '/'))) {
+          return s.reply('550 Remove directory operation failed.');
+        }
+        this.dirs.delete(p);
+        return s.reply('250 Remove directory operation successful.');
+      case 'DELE':
+        if (!this.files.delete(p)) return s.reply('550 Delete operation failed.');
+        return s.reply('250 Delete operation successful.');
+      case 'RNFR':
+        if (!this.files.has(p) && !this.dirs.has(p)) return s.reply('550 RNFR command failed.');
+        s.renameFrom = p;
+        return s.reply('350 Ready for RNTO.');
+      case 'RNTO': {
+        const from = s.renameFrom;
+        s.renameFrom = undefined;
+        if (!from || !this.dirs.has(parent(p))) return s.reply('503 RNFR required first.');
+        const data = this.files.get(from);
+        if (!data) return s.reply('550 Rename failed.');
+        this.files.delete(from);
+        this.files.set(p, data);
+        return s.reply('250 Rename successful.');
+      }
+      default:
+        return s.reply('502 Command not implemented.');
+    }
+  }
+
+  private listing(dir: string, mlsd: boolean): string {
+    const prefix = dir === '/' ? '/' : dir + '/';
+    const children = new Map<string, Buffer | undefined>();
+    for (const [p, data] of this.files) if (parent(p) === dir) children.set(p.slice(prefix.length), data);
+    for (const d of this.dirs) if (d !== dir && parent(d) === dir) children.set(d.slice(prefix.length), undefined);
+    return [...children].map(([name, data]) => (mlsd
+      ? data ? `type=file;size=${data.length};modify=20240102030405; ${name}` : `type=dir;modify=20240102030405; ${name}`
+      : data ? `-rw-r--r--    1 1000     1000     ${String(data.length).padStart(8)} Jan 02 03:04 ${name}` : `drwxr-xr-x    2 1000     1000         4096 Jan 02 03:04 ${name}`)).map((l) => l + '\r\n').join('');
+  }
+}
+
+function resolve(p: string): string {
+  const out: string[] = [];
+  for (const seg of p.split('/')) {
+    if (seg === '' || seg === '.') continue;
+    if (seg === '..') out.pop();
+    else out.push(seg);
+  }
+  return '/' + out.join('/');
+}
+
+function parent(p: string): string {
+  const i = p.lastIndexOf('/');
+  return i <= 0 ? '/' : p.slice(0, i);
+}
+
+function stripMapped(a: string): string {
+  return a.startsWith('::ffff:') ? a.slice(7) : a;
+}
+
+function listen(host: string, port: number): Promise<net.Server> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen({ host, port, exclusive: true }, () => resolve(s));
+  });
+}
+
+function connect(host: string, port: number, localAddress?: string): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect({ host, port, localAddress });
+    s.once('connect', () => { s.removeAllListeners('error'); s.on('error', () => undefined); resolve(s); });
+    s.once('error', reject);
+  });
+}
+
+function waitDrainOrClose(socket: net.Socket): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => { socket.off('drain', done); socket.off('close', done); resolve(); };
+    socket.once('drain', done);
+    socket.once('close', done);
+  });
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
