@@ -36,7 +36,7 @@ export class FtpClient extends EventEmitter {
 
   private control!: ControlConnection;
   private readonly options: Required<Pick<ConnectOptions, 'host' | 'port' | 'user' | 'password' | 'security' | 'connectTimeoutMs' | 'replyTimeoutMs' | 'dataConnectTimeoutMs' | 'dataIdleTimeoutMs'>> & ConnectOptions;
-  private quirks: DataChannelQuirks = { skipEpsv: false, skipEprt: false };
+  private quirks: DataChannelQuirks = { skipEpsv: false, skipEprt: false, confirmed: new Set() };
   private listAll = true;
   private busy: Promise<unknown> = Promise.resolve();
   private secureData = false;
@@ -145,6 +145,7 @@ export class FtpClient extends EventEmitter {
     for (const c of batch) control.send(c);
     const replies = await Promise.all(batch.map(() => control.read()));
     this.features = parseFeatures(replies[0]);
+    for (const name of ['EPSV', 'EPRT'] as const) if (this.features.has(name)) this.quirks.confirmed.add(name);
     batch.forEach((c, i) => {
       const r = replies[i];
       if (c === 'TYPE I' && r.code >= 400) throw errorFromReply(r, c);
@@ -414,7 +415,7 @@ export class FtpClient extends EventEmitter {
       const saved = { ...this.quirks };
       const savedMode = this.mode;
       const mode: ConcreteMode = variant === 'EPSV' || variant === 'PASV' ? 'passive' : 'active';
-      this.quirks = { skipEpsv: variant === 'PASV', skipEprt: variant === 'PORT' };
+      this.quirks = { skipEpsv: variant === 'PASV', skipEprt: variant === 'PORT', confirmed: saved.confirmed };
       this.mode = mode;
       const started = Date.now();
       try {
@@ -425,7 +426,7 @@ export class FtpClient extends EventEmitter {
         }
         return Date.now() - started;
       } finally {
-        this.quirks = { skipEpsv: saved.skipEpsv || (variant === 'EPSV' && this.quirks.skipEpsv), skipEprt: saved.skipEprt || (variant === 'EPRT' && this.quirks.skipEprt) };
+        this.quirks = { skipEpsv: saved.skipEpsv || (variant === 'EPSV' && this.quirks.skipEpsv), skipEprt: saved.skipEprt || (variant === 'EPRT' && this.quirks.skipEprt), confirmed: saved.confirmed };
         this.mode = savedMode;
       }
     });

@@ -16,6 +16,7 @@ import type { ControlConnection } from './control';
 import { stripMapped } from './control';
 import { FtpError, errorFromReply } from './errors';
 import { sameFingerprint, serverNameFor } from './tlsTrust';
+import type { Reply } from './reply';
 import type { ConcreteMode, FtpEvent } from './types';
 
 export interface DataChannelSettings {
@@ -34,10 +35,18 @@ export interface DataChannelSettings {
 export interface DataChannelQuirks {
   skipEpsv: boolean;
   skipEprt: boolean;
+  /**
+   * Mode commands known to work here (from FEAT or an earlier success). Only for these is the
+   * transfer command sent in the same round trip: an old server that does not know EPSV might
+   * otherwise run the RETR in its default active mode.
+   */
+  confirmed: Set<'EPSV' | 'PASV' | 'EPRT' | 'PORT'>;
 }
 
 export interface PreparedChannel {
   readonly mode: ConcreteMode;
+  /** The transfer command went out together with EPSV/PASV/EPRT/PORT (one round trip saved). */
+  readonly commandSent: boolean;
   /** The connected (and, for FTPS, TLS-wrapped) data socket. Call after sending the transfer command. */
   socket(): Promise<net.Socket>;
   close(): void;
@@ -57,23 +66,75 @@ interface Context {
   emit(event: FtpEvent): void;
 }
 
-export async function prepare(mode: ConcreteMode, ctx: Context, command: string): Promise<PreparedChannel> {
-  return mode === 'passive' ? preparePassive(ctx, command) : prepareActive(ctx, command);
+/** `pipeline`: the caller allows sending `command` along with the mode command. */
+export async function prepare(mode: ConcreteMode, ctx: Context, command: string, pipeline = true): Promise<PreparedChannel> {
+  return mode === 'passive' ? preparePassive(ctx, command, pipeline) : prepareActive(ctx, command, pipeline);
+}
+
+type ModeCommand = 'EPSV' | 'PASV' | 'EPRT' | 'PORT';
+
+/**
+ * Sends a mode command, with the transfer command right behind it when that is known to be safe.
+ * If the mode command is refused, the pipelined command's own (negative) reply is read too, so
+ * the replies stay in step.
+ */
+async function askMode(ctx: Context, name: ModeCommand, line: string, command: string, pipeline: boolean, ok: number): Promise<{ reply: Reply; commandSent: boolean }> {
+  const { control, quirks } = ctx;
+  const both = pipeline && quirks.confirmed.has(name);
+  control.send(line);
+  if (both) control.send(command);
+  const reply = await readFinal(control);
+  if (reply.code === ok) {
+    quirks.confirmed.add(name);
+    return { reply, commandSent: both };
+  }
+  if (both) {
+    const mode: ConcreteMode = name === 'EPSV' || name === 'PASV' ? 'passive' : 'active';
+    const owed = await control.read().catch(() => undefined);
+    if (owed && owed.code < 200) {
+      const err = new DataChannelError(mode, `${name} was refused but the server started the transfer anyway; reconnecting.`, false);
+      control.destroy(err);
+      throw err;
+    }
+  }
+  return { reply, commandSent: false };
+}
+
+async function readFinal(control: ControlConnection): Promise<Reply> {
+  for (;;) {
+    const r = await control.read();
+    if (r.code >= 200) return r;
+  }
+}
+
+/**
+ * The transfer command went out but no data connection came about: its reply says whether the
+ * server refused the command itself (550: in step, not a data-channel fault) or still waits for
+ * a connection (out of step: the session must be replaced).
+ */
+async function afterFailedConnect(control: ControlConnection, mode: ConcreteMode, command: string, failure: DataChannelError): Promise<never> {
+  const r = await control.read(2000).catch(() => undefined);
+  if (r && r.code >= 400) throw transferReplyError(r, command, mode, 'path-read');
+  const err = new DataChannelError(mode, failure.message, false, failure);
+  control.destroy(err);
+  throw err;
 }
 
 // ---------------------------------------------------------------- passive
 
-async function preparePassive(ctx: Context, command: string): Promise<PreparedChannel> {
+async function preparePassive(ctx: Context, command: string, pipeline: boolean): Promise<PreparedChannel> {
   const { control, settings, quirks } = ctx;
   const ipv6 = net.isIPv6(control.peerAddress);
   let host = control.peerAddress;
   let port: number | undefined;
   let via = 'EPSV';
+  let commandSent = false;
   if (!quirks.skipEpsv) {
-    const r = await control.request('EPSV');
+    const { reply: r, commandSent: sent } = await askMode(ctx, 'EPSV', 'EPSV', command, pipeline, 229);
+    commandSent = sent;
     if (r.code === 229) {
       port = parseEpsv(r.message);
-      if (port === undefined) throw new DataChannelError('passive', `The server's EPSV reply is malformed: "${r.message.slice(0, 100)}"`, true, undefined, r.code, r.text);
+      if (port === undefined) throw outOfStepIf(commandSent, control, new DataChannelError('passive', `The server's EPSV reply is malformed: "${r.message.slice(0, 100)}"`, !commandSent, undefined, r.code, r.text));
     } else if (r.code >= 500 && r.code < 600) {
       quirks.skipEpsv = true;
     } else {
@@ -83,26 +144,37 @@ async function preparePassive(ctx: Context, command: string): Promise<PreparedCh
   if (port === undefined) {
     if (ipv6) throw new DataChannelError('passive', 'The server supports neither EPSV nor IPv6 passive mode; try active mode.', true);
     via = 'PASV';
-    const r = await control.request('PASV');
+    const { reply: r, commandSent: sent } = await askMode(ctx, 'PASV', 'PASV', command, pipeline, 227);
+    commandSent = sent;
     if (r.code !== 227) throw closing(r, 'PASV') ?? new DataChannelError('passive', `PASV failed: ${r.code} ${r.message}`, true, undefined, r.code, r.text);
     const target = parsePasv(r.message);
-    if (!target) throw new DataChannelError('passive', `The server's PASV reply is malformed: "${r.message.slice(0, 100)}"`, true, undefined, r.code, r.text);
+    if (!target) throw outOfStepIf(commandSent, control, new DataChannelError('passive', `The server's PASV reply is malformed: "${r.message.slice(0, 100)}"`, !commandSent, undefined, r.code, r.text));
     port = target.port;
     if (settings.trustPasvAddress && !isBogusPasvAddress(target.host, control.peerAddress)) host = target.host;
     else if (target.host !== control.peerAddress) {
       ctx.emit({ type: 'warning', id: control.id, message: `PASV offered ${target.host}:${target.port}; using the control peer ${control.peerAddress} instead.` });
     }
   }
+  const target = `${host}:${port}`;
   const socket = await connectData(host, port, settings.dataConnectTimeoutMs).catch((err: Error) => {
-    throw new DataChannelError('passive',
-      `Could not open the passive data connection to ${host}:${port} (${(err as NodeJS.ErrnoException).code ?? err.message}) — a firewall may block the server's passive ports; try active mode.`,
+    const failure = new DataChannelError('passive',
+      `Could not open the passive data connection to ${target} (${(err as NodeJS.ErrnoException).code ?? err.message}) — a firewall may block the server's passive ports; try active mode.`,
       true, err);
+    if (commandSent) return afterFailedConnect(control, 'passive', command, failure);
+    throw failure;
   });
   return {
     mode: 'passive',
+    commandSent,
     socket: async () => finish(ctx, socket, 'passive', `${via} ${command.split(' ')[0]}`),
     close: () => socket.destroy(),
   };
+}
+
+/** A pipelined transfer command waits for a connection we will not make: give the session up. */
+function outOfStepIf(commandSent: boolean, control: ControlConnection, err: DataChannelError): DataChannelError {
+  if (commandSent) control.destroy(err);
+  return err;
 }
 
 function connectData(host: string, port: number, timeoutMs: number): Promise<net.Socket> {
@@ -151,7 +223,7 @@ function isPrivateV4(a: string): boolean {
 
 // ---------------------------------------------------------------- active
 
-async function prepareActive(ctx: Context, command: string): Promise<PreparedChannel> {
+async function prepareActive(ctx: Context, command: string, pipeline: boolean): Promise<PreparedChannel> {
   const { control, settings, quirks } = ctx;
   const listenAddress = settings.activeListenAddress ?? control.localAddress;
   const server = await listen(listenAddress, settings.activePortRange).catch((err: Error) => {
@@ -164,9 +236,11 @@ async function prepareActive(ctx: Context, command: string): Promise<PreparedCha
   try {
     let via = 'EPRT';
     let ok = false;
+    let commandSent = false;
     if (!quirks.skipEprt) {
       const family = net.isIPv6(advertised) ? 2 : 1;
-      const r = await control.request(`EPRT |${family}|${advertised}|${port}|`);
+      const { reply: r, commandSent: sent } = await askMode(ctx, 'EPRT', `EPRT |${family}|${advertised}|${port}|`, command, pipeline, 200);
+      commandSent = sent;
       if (r.code === 200) ok = true;
       else if (r.code === 500 || r.code === 502 || r.code === 504) quirks.skipEprt = true;
       else throw closing(r, 'EPRT') ?? new DataChannelError('active', `The server refused active mode: EPRT answered ${r.code} ${r.message} — try passive mode.`, true, undefined, r.code, r.text);
@@ -174,11 +248,13 @@ async function prepareActive(ctx: Context, command: string): Promise<PreparedCha
     if (!ok) {
       if (!net.isIPv4(advertised)) throw new DataChannelError('active', 'The server does not support EPRT, and PORT cannot carry an IPv6 address; try passive mode.', true);
       via = 'PORT';
-      const r = await control.request(`PORT ${advertised.split('.').join(',')},${port >> 8},${port & 255}`);
+      const { reply: r, commandSent: sent } = await askMode(ctx, 'PORT', `PORT ${advertised.split('.').join(',')},${port >> 8},${port & 255}`, command, pipeline, 200);
+      commandSent = sent;
       if (r.code !== 200) throw closing(r, 'PORT') ?? new DataChannelError('active', `The server refused active mode: PORT answered ${r.code} ${r.message} — try passive mode.`, true, undefined, r.code, r.text);
     }
     return {
       mode: 'active',
+      commandSent,
       socket: async () => {
         const s = await accepted;
         return finish(ctx, s, 'active', `${via} ${command.split(' ')[0]}`);

@@ -42,23 +42,28 @@ export async function runTransfer(ctx: TransferContext, mode: ConcreteMode, spec
   const { control } = ctx;
   const started = Date.now();
   if (spec.signal?.aborted) throw cancelled();
+  // REST must come right before its RETR: no pipelining then.
+  const channel = await prepare(mode, ctx, spec.command, !spec.preamble);
   if (spec.preamble) {
-    const r = await control.request(spec.preamble);
-    if (r.code >= 400) throw transferReplyError(r, spec.preamble, mode, 'data');
+    const r = await control.request(spec.preamble).catch((e: unknown) => { channel.close(); throw e; });
+    if (r.code >= 400) {
+      channel.close();
+      throw transferReplyError(r, spec.preamble, mode, 'data');
+    }
   }
-  const channel = await prepare(mode, ctx, spec.command);
   let socket: net.Socket | undefined;
   const onAbort = () => { socket?.destroy(); channel.close(); };
   // Cancelled while the data channel was being set up: the abort event has fired already.
   if (spec.signal?.aborted) {
     channel.close();
+    if (channel.commandSent) throw await abortTransfer(ctx, control.read());
     throw cancelled();
   }
   spec.signal?.addEventListener('abort', onAbort, { once: true });
   const onControlClose = () => { socket?.destroy(new Error('control connection closed')); channel.close(); };
   control.onClose(onControlClose);
   try {
-    control.send(spec.command);
+    if (!channel.commandSent) control.send(spec.command);
     const first = control.read(ctx.replyTimeoutMs + ctx.settings.dataConnectTimeoutMs);
     first.catch(() => undefined);
     // A negative first reply (550, 425…) means no data connection will come.
