@@ -16,8 +16,14 @@ const CANCEL_QUIET_MS = 30_000;
 
 export class Passwords {
   private readonly session = new Map<string, string>();
-  private readonly prompts = new Map<string, Promise<Candidate | undefined>>();
+  private readonly prompts = new Map<string, { result: Promise<Candidate | undefined>; answer: (c: Candidate) => void }>();
   private readonly cancelledAt = new Map<string, number>();
+  /**
+   * Prompts for different servers take turns: VS Code shows one input box at a time and closes
+   * the open one when another opens, which would read as a cancel (e.g. a workspace with two
+   * servers asks for both passwords at start-up).
+   */
+  private turn: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly secrets: vscode.SecretStorage) {}
 
@@ -43,12 +49,33 @@ export class Passwords {
   ask(server: ResolvedServer, reason?: string): Promise<Candidate | undefined> {
     const key = passwordKey(server);
     const pending = this.prompts.get(key);
-    if (pending) return pending;
+    if (pending) return pending.result;
     const cancelled = this.cancelledAt.get(key);
     if (!reason && cancelled !== undefined && Date.now() - cancelled < CANCEL_QUIET_MS) return Promise.resolve(undefined);
-    const prompt = this.prompt(server, reason).finally(() => this.prompts.delete(key));
-    this.prompts.set(key, prompt);
-    return prompt;
+    // The prompt closes when the password arrives another way (provide()) while it is open.
+    const closer = new vscode.CancellationTokenSource();
+    let answer!: (c: Candidate) => void;
+    const provided = new Promise<Candidate>((resolve) => (answer = resolve));
+    let settled = false;
+    const asked = this.turn.then(() => (settled ? undefined : this.prompt(server, reason, closer.token)));
+    this.turn = asked.catch(() => undefined);
+    const result = Promise.race([asked, provided]).finally(() => {
+      settled = true;
+      this.prompts.delete(key);
+      closer.cancel();
+      closer.dispose();
+    });
+    this.prompts.set(key, { result, answer });
+    return result;
+  }
+
+  /** A password given through the extension's API: used from now on, and answers an open prompt. */
+  async provide(server: ResolvedServer, password: string, remember: boolean): Promise<void> {
+    const key = passwordKey(server);
+    this.session.set(key, password);
+    this.cancelledAt.delete(key);
+    if (remember) await this.secrets.store(key, password);
+    this.prompts.get(key)?.answer({ password, remember: false });
   }
 
   /** Call after a successful login with the candidate that worked. */
@@ -66,16 +93,16 @@ export class Passwords {
     await this.secrets.delete(key);
   }
 
-  private async prompt(server: ResolvedServer, reason?: string): Promise<Candidate | undefined> {
+  private async prompt(server: ResolvedServer, reason: string | undefined, closed: vscode.CancellationToken): Promise<Candidate | undefined> {
     const key = passwordKey(server);
     const password = await vscode.window.showInputBox({
       title: `FTP: ${server.label}`,
       prompt: reason ? `${reason} — enter the password for ${server.user}@${server.host}` : `Password for ${server.user}@${server.host}:${server.port}`,
       password: true,
       ignoreFocusOut: true,
-    });
+    }, closed);
     if (password === undefined) {
-      this.cancelledAt.set(key, Date.now());
+      if (!closed.isCancellationRequested) this.cancelledAt.set(key, Date.now());
       return undefined;
     }
     const choice = await vscode.window.showQuickPick(
@@ -84,6 +111,7 @@ export class Passwords {
         { label: 'Only for this session', description: 'ask again after a restart', remember: false },
       ],
       { title: `Remember the password for ${server.user}@${server.host}?`, ignoreFocusOut: true },
+      closed,
     );
     this.cancelledAt.delete(key);
     return { password, remember: choice?.remember ?? false };

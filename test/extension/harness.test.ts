@@ -6,6 +6,8 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { profileNames } from './helpers';
+import { FOLDERS } from './servers';
 
 describe('extension test harness', () => {
   it('runs in a VS Code extension host on Node', () => {
@@ -23,16 +25,18 @@ describe('extension test harness', () => {
     assert.equal(extension.isActive, true);
   });
 
-  it('opened the folder the setup asked for', () => {
-    const folders = vscode.workspace.workspaceFolders ?? [];
-    assert.equal(folders.length, 1, 'one workspace folder');
-    assert.equal(folders[0].uri.toString(), 'ftp://demo/');
+  it('opened the multi-root workspace the setup asked for, one folder per server', () => {
+    const folders = (vscode.workspace.workspaceFolders ?? []).map((f) => ({ name: f.name, uri: f.uri.toString() }));
+    assert.deepEqual(folders, FOLDERS);
   });
 
-  it('lists the opened FTP folder through vscode.workspace.fs', async () => {
-    const root = vscode.workspace.workspaceFolders?.[0]?.uri;
-    assert.ok(root, 'a workspace folder');
-    const entries = new Map(await vscode.workspace.fs.readDirectory(root));
+  it('applies the user settings the setup wrote (server profiles) and the harness defaults', () => {
+    assert.deepEqual(profileNames(), FOLDERS.map((f) => f.name));
+    assert.equal(vscode.workspace.getConfiguration('files').get('autoSave'), 'off', 'files.autoSave');
+  });
+
+  it('lists an FTP workspace folder through vscode.workspace.fs', async () => {
+    const entries = new Map(await vscode.workspace.fs.readDirectory(vscode.Uri.parse('ftp://demo/')));
     assert.equal(entries.get('README.md'), vscode.FileType.File);
     assert.equal(entries.get('css'), vscode.FileType.Directory);
   });

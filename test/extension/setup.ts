@@ -1,33 +1,84 @@
 /**
  * Runs in plain Node before VS Code starts (called by test/vscode/runExtensionTests.ts): starts the
- * FTP server the extension tests use, and tells the runner which folder to open, which settings to
- * write and what the extension host needs to know.
+ * FTP servers the extension tests use, and tells the runner what to open, which settings to write
+ * and what the extension host needs to know.
  *
- * Today: the embedded demo server (ftp-srv, anonymous, writable) as the profile `demo`, and the folder
- * `ftp://demo/` opened. To add real servers, start them here with test/support/realServers.ts
- * (startServer(kind, opts)), add their profiles to `ftpWorkspace.servers` and describe them in `env`
- * (passwords too: a profile's password lives in SecretStorage, which tests can fill via the
- * extension's API or commands).
+ * Servers: real vsftpd (profile `vsftpd`, passive mode) and pure-ftpd (profile `pureftpd`, active
+ * mode), each with a password login, plus the embedded demo server (ftp-srv, profile `demo`,
+ * anonymous). The window opens a multi-root workspace with one folder per server.
+ *
+ * Passwords never go into settings. The tests hand them to the extension through its public API
+ * (`exports.setPassword`, src/vscode/api.ts); the extension host learns them from `env`, together
+ * with each server's port and its folder on this disk (an independent view of what the server has).
  */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import type * as DemoServerModule from '../../scripts/demo-server.mjs';
+import { startServer, type RunningServer } from '../support/realServers';
 import type { ExtensionTestSetup } from '../vscode/runExtensionTests';
+import { ENV, FOLDERS } from './servers';
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
 
 export async function setup(): Promise<ExtensionTestSetup> {
-  const { startDemoServer } = (await import(path.join(REPO_ROOT, 'scripts', 'demo-server.mjs'))) as typeof DemoServerModule;
-  const demo = await startDemoServer({ port: 0, pasvRange: [31000, 31049] });
-  return {
-    folder: 'ftp://demo/',
-    settings: {
-      'ftpWorkspace.servers': [{ name: 'demo', host: demo.host, port: demo.port, user: 'anonymous' }],
-    },
-    env: {
+  const stops: Array<() => Promise<void>> = [];
+  const teardown = async (): Promise<void> => {
+    await Promise.allSettled(stops.map((stop) => stop()));
+  };
+  try {
+    const started = await Promise.allSettled([startServer('vsftpd'), startServer('pure-ftpd')]);
+    for (const s of started) if (s.status === 'fulfilled') stops.push(() => s.value.stop());
+    const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+    if (failed) throw failed.reason;
+    const [vsftpd, pureftpd] = started.map((s) => (s as PromiseFulfilledResult<RunningServer>).value);
+
+    const { startDemoServer } = (await import(path.join(REPO_ROOT, 'scripts', 'demo-server.mjs'))) as typeof DemoServerModule;
+    const demo = await startDemoServer({ port: 0, pasvRange: demoPassiveRange([vsftpd, pureftpd]) });
+    stops.push(() => demo.stop());
+
+    const workspaceDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ftpw-ext-workspace-'));
+    stops.push(async () => fs.rmSync(workspaceDir, { recursive: true, force: true }));
+    const workspace = path.join(workspaceDir, 'ftp-servers.code-workspace');
+    fs.writeFileSync(workspace, JSON.stringify({ folders: FOLDERS.map((f) => ({ uri: f.uri, name: f.name })) }, null, 2));
+
+    const env: Record<string, string> = {
       FTPW_TEST_DEMO_HOST: demo.host,
       FTPW_TEST_DEMO_PORT: String(demo.port),
       FTPW_TEST_DEMO_ROOT: demo.root,
-    },
-    teardown: () => demo.stop(),
-  };
+    };
+    for (const [name, server] of [['vsftpd', vsftpd], ['pureftpd', pureftpd]] as const) {
+      env[ENV.port(name)] = String(server.port);
+      env[ENV.root(name)] = server.root;
+      env[ENV.password(name)] = server.password;
+      env[ENV.owner(name)] = `${server.uid}:${server.gid}`;
+    }
+    return {
+      workspace,
+      settings: {
+        'ftpWorkspace.servers': [
+          { name: 'demo', host: demo.host, port: demo.port, user: 'anonymous' },
+          { name: 'vsftpd', host: vsftpd.host, port: vsftpd.port, user: vsftpd.user, mode: 'passive' },
+          { name: 'pureftpd', host: pureftpd.host, port: pureftpd.port, user: pureftpd.user, mode: 'active' },
+        ],
+      },
+      env,
+      teardown,
+    };
+  } catch (error) {
+    await teardown();
+    throw error;
+  }
+}
+
+/**
+ * The demo server binds its passive ports only on demand, so the real servers' port check cannot
+ * see them: keep its range clear of theirs.
+ */
+function demoPassiveRange(servers: RunningServer[]): [number, number] {
+  for (const low of [31000, 30000, 29000]) {
+    const high = low + 49;
+    if (servers.every((s) => s.pasvPorts[1] + 1 < low || high < s.pasvPorts[0] - 1)) return [low, high];
+  }
+  throw new Error('no free passive range for the demo server');
 }

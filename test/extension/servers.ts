@@ -1,0 +1,27 @@
+/**
+ * What setup.ts (plain Node) and the tests (extension host) agree on: the workspace folders and the
+ * names of the environment variables that describe each real server. No `vscode` import here.
+ */
+
+/** Profiles of the real servers the tests start (setup.ts), with a password login each. */
+export const REAL_SERVERS = ['vsftpd', 'pureftpd'] as const;
+export type RealServerName = (typeof REAL_SERVERS)[number];
+
+/** The multi-root workspace the window opens: one folder per server profile. */
+export const FOLDERS: readonly { name: string; uri: string }[] = [
+  { name: 'demo', uri: 'ftp://demo/' },
+  { name: 'vsftpd', uri: 'ftp://vsftpd/' },
+  { name: 'pureftpd', uri: 'ftp://pureftpd/' },
+];
+
+const variable = (name: RealServerName, what: string): string => `FTPW_TEST_${name.toUpperCase()}_${what}`;
+
+/** Environment variables the extension host gets per real server. */
+export const ENV = {
+  port: (name: RealServerName) => variable(name, 'PORT'),
+  /** The server's folder on this disk: what it serves as '/'. */
+  root: (name: RealServerName) => variable(name, 'ROOT'),
+  password: (name: RealServerName) => variable(name, 'PASSWORD'),
+  /** "uid:gid" of the FTP user, so files the tests put on disk can be changed by the server. */
+  owner: (name: RealServerName) => variable(name, 'OWNER'),
+};
