@@ -1,0 +1,61 @@
+/** What the harness asks a client child process to do, and what it answers. */
+
+export type Scenario = 'connect' | 'list' | 'stat' | 'read' | 'save' | 'tree' | 'download' | 'upload';
+export type Tool = 'ours' | 'curl' | 'lftp' | 'basic-ftp';
+export type Security = 'plain' | 'tls';
+export type Mode = 'passive' | 'active';
+
+export interface ServerRef {
+  host: string;
+  port: number;
+  user: string;
+  password: string;
+  tls: boolean;
+  fingerprint?: string;
+}
+
+/** Remote paths of the fixtures (see fixtures.ts). */
+export interface RemotePaths {
+  small: string;
+  listDir: string;
+  tree: string;
+  upDir: string;
+  big: string;
+}
+
+export interface Job {
+  tool: 'ours' | 'basic-ftp';
+  scenario: Scenario;
+  server: ServerRef;
+  mode: Mode;
+  runs: number;
+  paths: RemotePaths;
+  /** Connections used by the tree walk. */
+  parallel: number;
+  /** Local file uploaded by the `upload` scenario. */
+  localSource?: string;
+  /** Local file the `download` scenario writes. */
+  localTarget?: string;
+  /** Record the protocol events of the last run. */
+  trace: boolean;
+}
+
+export interface TraceLine {
+  /** ms since the start of the measured operation */
+  t: number;
+  line: string;
+}
+
+export interface JobResult {
+  /** ms per measured run */
+  times: number[];
+  /** Peak resident set size of the whole child process, KiB. */
+  maxRssKb: number;
+  bytes?: number;
+  /** Tree walk: folders and files seen. */
+  counts?: { dirs: number; files: number };
+  trace?: TraceLine[];
+  /** Connect: per run, ms from sending PASS to the 230 reply (mostly the server checking the password). */
+  loginMs?: number[];
+  error?: string;
+}

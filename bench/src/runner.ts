@@ -1,0 +1,283 @@
+/**
+ * Child process that runs one scenario with our client or with basic-ftp, so that the peak RSS it
+ * reports is that client's alone. Usage: node runner.js JOB_FILE; prints one JSON JobResult line.
+ *
+ * Times are taken around the operation itself, in the process: warm scenarios use one connection
+ * opened (and exercised once) before the first measured run.
+ */
+import * as fs from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import { Readable, Writable } from 'node:stream';
+import * as basic from 'basic-ftp';
+import { FtpClient } from '../../src/ftp/client';
+import { ConnectionPool } from '../../src/ftp/pool';
+import type { ConnectOptions, FileEntry, FtpEvent } from '../../src/ftp/types';
+import type { Job, JobResult, TraceLine } from './job';
+
+const SMALL_UPLOAD = Buffer.alloc(10 * 1024, 0x61);
+
+/** The operations a scenario needs, implemented by each client library. */
+interface Session {
+  list(path: string): Promise<number>;
+  stat(path: string): Promise<void>;
+  read(path: string): Promise<number>;
+  save(path: string, bytes: Buffer): Promise<void>;
+  download(path: string, file: string): Promise<number>;
+  upload(file: string, path: string): Promise<number>;
+  close(): Promise<void>;
+}
+
+interface Library {
+  connect(job: Job, trace?: Tracer, onLogin?: (ms: number) => void): Promise<Session>;
+}
+
+/** Collects protocol events of one run with their time since the operation began. */
+class Tracer {
+  lines: TraceLine[] = [];
+  private start = performance.now();
+  private on = false;
+  begin(): void { this.lines = []; this.start = performance.now(); this.on = true; }
+  end(): void { this.on = false; }
+  add(line: string): void {
+    if (this.on) this.lines.push({ t: Math.round((performance.now() - this.start) * 10) / 10, line });
+  }
+}
+
+// ------------------------------------------------------------------ our client
+
+function ourOptions(job: Job): ConnectOptions {
+  const s = job.server;
+  return {
+    host: s.host, port: s.port, user: s.user, password: s.password, mode: job.mode,
+    security: s.tls ? 'explicit' : 'none',
+    tls: s.tls ? { trustedFingerprints: s.fingerprint ? [s.fingerprint] : [], rejectUnauthorized: !s.fingerprint } : undefined,
+  };
+}
+
+function describe(e: FtpEvent): string {
+  switch (e.type) {
+    case 'command': return `> ${e.text}`;
+    case 'reply': return `< ${e.text.split('\n')[0]}`;
+    case 'connect': return `* connected${e.tls ? ' (TLS)' : ''}`;
+    case 'tls': return `* TLS ${e.channel}${e.resumed ? ' resumed' : ''}`;
+    case 'data-open': return `* data connection open (${e.mode})`;
+    case 'data-fallback': return `* fallback ${e.from} → ${e.to}`;
+    case 'transfer': return `* ${e.direction} done, ${e.bytes} bytes`;
+    case 'close': return '* closed';
+    case 'warning': return `! ${e.message}`;
+  }
+}
+
+/** FtpClient.connect with an event listener attached before the first byte. */
+async function connectWithEvents(options: ConnectOptions, listener: (e: FtpEvent) => void): Promise<FtpClient> {
+  const Ctor = FtpClient as unknown as { new (o: ConnectOptions): FtpClient };
+  const client = new Ctor(options);
+  client.on('event', listener);
+  await (client as unknown as { open(): Promise<void> }).open();
+  return client;
+}
+
+const ours: Library = {
+  async connect(job, tracer, onLogin) {
+    // Events of the login itself are only seen through a listener passed in before connecting.
+    let passAt = 0;
+    const listener = (e: FtpEvent): void => {
+      tracer?.add(describe(e));
+      if (e.type === 'command' && e.text.startsWith('PASS')) passAt = performance.now();
+      if (e.type === 'reply' && e.code === 230 && passAt) onLogin?.(performance.now() - passAt);
+    };
+    const client = await connectWithEvents(ourOptions(job), listener);
+    return {
+      list: async (p) => (await client.list(p)).length,
+      stat: async (p) => { await client.stat(p); },
+      read: async (p) => (await client.readFile(p)).length,
+      save: async (p, bytes) => { await client.upload(p, bytes); },
+      download: async (p, file) => {
+        const out = fs.createWriteStream(file);
+        const bytes = await client.download(p, out);
+        await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
+        return bytes;
+      },
+      upload: (file, p) => client.upload(p, fs.createReadStream(file)),
+      close: () => client.close(),
+    };
+  },
+};
+
+async function ourTreeWalk(job: Job): Promise<{ dirs: number; files: number }> {
+  const pool = new ConnectionPool((mode) => FtpClient.connect({ ...ourOptions(job), mode }), { maxConnections: job.parallel, mode: job.mode });
+  const counts = { dirs: 1, files: 0 };
+  const walk = async (dir: string): Promise<void> => {
+    const entries: FileEntry[] = await pool.run((c) => c.list(dir), { idempotent: true });
+    const subdirs = entries.filter((e) => e.type === 'directory');
+    counts.dirs += subdirs.length;
+    counts.files += entries.length - subdirs.length;
+    await Promise.all(subdirs.map((e) => walk(`${dir}/${e.name}`)));
+  };
+  try {
+    await walk(job.paths.tree);
+  } finally {
+    await pool.close();
+  }
+  return counts;
+}
+
+// ------------------------------------------------------------------ basic-ftp
+
+function basicAccess(job: Job): basic.AccessOptions {
+  const s = job.server;
+  return { host: s.host, port: s.port, user: s.user, password: s.password, secure: s.tls, secureOptions: s.tls ? { rejectUnauthorized: false } : undefined };
+}
+
+class Sink extends Writable {
+  bytes = 0;
+  override _write(chunk: Buffer, _enc: BufferEncoding, done: () => void): void { this.bytes += chunk.length; done(); }
+}
+
+const basicFtp: Library = {
+  async connect(job, tracer) {
+    if (job.mode !== 'passive') throw new Error('basic-ftp has no active mode');
+    const client = new basic.Client(30_000);
+    if (tracer) {
+      // basic-ftp logs through ftp.log when verbose; that is its only protocol hook.
+      client.ftp.verbose = true;
+      client.ftp.log = (msg: string) => {
+        const m = /^(>|<) (.*)/s.exec(msg);
+        if (m) tracer.add(`${m[1]} ${m[2].split('\n')[0]}`);
+      };
+    }
+    await client.access(basicAccess(job));
+    return {
+      list: async (p) => (await client.list(p)).length,
+      stat: async (p) => { await client.size(p); await client.lastMod(p); },
+      read: async (p) => { const sink = new Sink(); await client.downloadTo(sink, p); return sink.bytes; },
+      save: async (p, bytes) => { await client.uploadFrom(streamOf(bytes), p); },
+      download: async (p, file) => (await client.downloadTo(file, p), fs.statSync(file).size),
+      upload: async (file, p) => (await client.uploadFrom(file, p), fs.statSync(file).size),
+      close: async () => client.close(),
+    };
+  },
+};
+
+function streamOf(bytes: Buffer): Readable {
+  return Readable.from([bytes]);
+}
+
+async function basicTreeWalk(job: Job): Promise<{ dirs: number; files: number }> {
+  // As an extension using basic-ftp would: several clients, each taking the next folder.
+  const clients = await Promise.all(Array.from({ length: job.parallel }, async () => {
+    const c = new basic.Client(30_000);
+    await c.access(basicAccess(job));
+    return c;
+  }));
+  const counts = { dirs: 1, files: 0 };
+  const pending = [job.paths.tree];
+  let inFlight = 0;
+  let wakeUps: Array<() => void> = [];
+  const worker = async (c: basic.Client): Promise<void> => {
+    for (;;) {
+      while (pending.length === 0) {
+        if (inFlight === 0) return;
+        await new Promise<void>((resolve) => wakeUps.push(resolve));
+      }
+      const dir = pending.shift() as string;
+      inFlight++;
+      try {
+        for (const e of await c.list(dir)) {
+          if (e.isDirectory) { counts.dirs++; pending.push(`${dir}/${e.name}`); } else counts.files++;
+        }
+      } finally {
+        inFlight--;
+        const wake = wakeUps;
+        wakeUps = [];
+        for (const w of wake) w();
+      }
+    }
+  };
+  try {
+    await Promise.all(clients.map(worker));
+  } finally {
+    for (const c of clients) c.close();
+  }
+  return counts;
+}
+
+// ------------------------------------------------------------------ scenarios
+
+async function timed(fn: () => Promise<unknown>): Promise<number> {
+  const t0 = performance.now();
+  await fn();
+  return performance.now() - t0;
+}
+
+async function run(job: Job): Promise<JobResult> {
+  const lib = job.tool === 'ours' ? ours : basicFtp;
+  const times: number[] = [];
+  const tracer = job.trace ? new Tracer() : undefined;
+  const result: JobResult = { times, maxRssKb: 0 };
+  const last = (i: number) => i === job.runs - 1;
+
+  if (job.scenario === 'connect') {
+    // One unmeasured connection first: it loads and compiles the code paths.
+    await (await lib.connect(job)).close();
+    for (let i = 0; i < job.runs; i++) {
+      const tr = last(i) ? tracer : undefined;
+      tr?.begin();
+      const t0 = performance.now();
+      const session = await lib.connect(job, tr, (ms) => (result.loginMs ??= []).push(ms));
+      times.push(performance.now() - t0);
+      tr?.end();
+      await session.close();
+    }
+  } else if (job.scenario === 'tree') {
+    for (let i = 0; i < job.runs; i++) {
+      times.push(await timed(async () => {
+        result.counts = await (job.tool === 'ours' ? ourTreeWalk(job) : basicTreeWalk(job));
+      }));
+    }
+  } else {
+    const session = await lib.connect(job, tracer);
+    try {
+      const op = opFor(job, session);
+      await op(-1); // warm-up, not measured
+      for (let i = 0; i < job.runs; i++) {
+        if (last(i)) tracer?.begin();
+        times.push(await timed(() => op(i)));
+        tracer?.end();
+      }
+    } finally {
+      await session.close().catch(() => undefined);
+    }
+  }
+  if (tracer) result.trace = tracer.lines;
+  return result;
+}
+
+function opFor(job: Job, s: Session): (i: number) => Promise<unknown> {
+  const p = job.paths;
+  switch (job.scenario) {
+    case 'list': return () => s.list(p.listDir);
+    case 'stat': return () => s.stat(p.small);
+    case 'read': return () => s.read(p.small);
+    case 'save': return (i) => s.save(`${p.upDir}/save-${i + 1}.bin`, SMALL_UPLOAD);
+    case 'download': return () => s.download(p.big, job.localTarget as string);
+    case 'upload': return () => s.upload(job.localSource as string, `${p.upDir}/big-upload.bin`);
+    default: throw new Error(`no operation for ${job.scenario}`);
+  }
+}
+
+async function main(): Promise<void> {
+  const job = JSON.parse(fs.readFileSync(process.argv[2], 'utf8')) as Job;
+  let result: JobResult;
+  try {
+    result = await run(job);
+  } catch (e) {
+    result = { times: [], maxRssKb: 0, error: (e as Error).message || String(e) };
+  }
+  result.maxRssKb = process.resourceUsage().maxRSS;
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+  // Leftover sockets or timers of a failed client must not keep the child alive.
+  process.exit(0);
+}
+
+void main();
