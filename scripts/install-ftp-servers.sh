@@ -13,7 +13,7 @@ CACHE_ROOT="${FTPW_CACHE:-$HOME/.cache/ftp-workspace}"
 SERVERS_DIR="$CACHE_ROOT/ftp-servers"
 
 # Binaries the harness calls, and the packages that provide them.
-APT_PACKAGES=(vsftpd openssl lftp curl iproute2 iptables)
+APT_PACKAGES=(vsftpd openssl lftp curl iproute2 iptables iputils-ping python3)
 # Shared libraries of proftpd-core and pure-ftpd (from `apt-cache depends`), needed to run the
 # unpacked binaries; libpam-modules for vsftpd's pam_unix service file.
 LIB_PACKAGES=(libacl1 libcap2 libcrypt1 libhiredis0.14 libidn2-0 libmemcached11 libmemcachedutil2

@@ -69,12 +69,8 @@ function describe(e: FtpEvent): string {
 }
 
 /** FtpClient.connect with an event listener attached before the first byte. */
-async function connectWithEvents(options: ConnectOptions, listener: (e: FtpEvent) => void): Promise<FtpClient> {
-  const Ctor = FtpClient as unknown as { new (o: ConnectOptions): FtpClient };
-  const client = new Ctor(options);
-  client.on('event', listener);
-  await (client as unknown as { open(): Promise<void> }).open();
-  return client;
+function connectWithEvents(options: ConnectOptions, listener: (e: FtpEvent) => void): Promise<FtpClient> {
+  return FtpClient.connect({ ...options, onEvent: listener });
 }
 
 const ours: Library = {

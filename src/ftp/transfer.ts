@@ -157,23 +157,37 @@ function cancelled(): FtpError {
 
 // ---------------------------------------------------------------- pumps
 
+/**
+ * How much may wait in a stream's buffer before we hold back. Streams' own marks (16 KiB) would
+ * pause the socket after every chunk, which halves throughput; this keeps memory bounded all the same.
+ */
+const BUFFER_LIMIT = 1024 * 1024;
+
 /** Download pump: socket → writable, with back-pressure; the writable is not ended. */
 export function pumpTo(dest: Writable, onProgress?: (bytes: number) => void): (socket: net.Socket) => Promise<number> {
   return (socket) => new Promise<number>((resolve, reject) => {
     let bytes = 0;
     socket.on('data', (chunk: Buffer) => {
       bytes += chunk.length;
-      if (!dest.write(chunk)) {
+      if (!dest.write(chunk) && dest.writableLength >= BUFFER_LIMIT) {
         socket.pause();
         dest.once('drain', () => socket.resume());
       }
       onProgress?.(bytes);
     });
-    socket.once('end', () => resolve(bytes));
+    socket.once('end', () => { endOurSide(socket); resolve(bytes); });
     socket.once('error', reject);
     socket.once('close', (hadError) => { if (!hadError) resolve(bytes); });
     dest.once('error', (err) => { socket.destroy(); reject(err); });
   });
+}
+
+/**
+ * The server ended the data: answer at once with our own end (with TLS, our close_notify), since
+ * servers such as vsftpd send the final 226 only after the shutdown completes.
+ */
+function endOurSide(socket: net.Socket): void {
+  if (!socket.writableEnded) socket.end();
 }
 
 /** Download pump collecting the bytes in memory. */
@@ -181,7 +195,7 @@ export function pumpToBuffer(chunks: Buffer[], onProgress?: (bytes: number) => v
   return (socket) => new Promise<number>((resolve, reject) => {
     let bytes = 0;
     socket.on('data', (chunk: Buffer) => { chunks.push(chunk); bytes += chunk.length; onProgress?.(bytes); });
-    socket.once('end', () => resolve(bytes));
+    socket.once('end', () => { endOurSide(socket); resolve(bytes); });
     socket.once('error', reject);
     socket.once('close', (hadError) => { if (!hadError) resolve(bytes); });
   });
@@ -207,14 +221,14 @@ export function pumpFrom(source: Readable | Uint8Array, onProgress?: (bytes: num
         if (signal?.aborted) throw new Error('aborted');
         const piece = source.subarray(off, Math.min(off + chunk, source.length));
         bytes += piece.length;
-        if (!socket.write(piece)) await Promise.race([once(socket, 'drain'), closed]);
+        if (!socket.write(piece) && socket.writableLength >= BUFFER_LIMIT) await Promise.race([once(socket, 'drain'), closed]);
         onProgress?.(bytes);
       }
     } else {
       for await (const piece of source) {
         const buf = typeof piece === 'string' ? Buffer.from(piece) : (piece as Buffer);
         bytes += buf.length;
-        if (!socket.write(buf)) await Promise.race([once(socket, 'drain'), closed]);
+        if (!socket.write(buf) && socket.writableLength >= BUFFER_LIMIT) await Promise.race([once(socket, 'drain'), closed]);
         onProgress?.(bytes);
       }
     }
