@@ -285,7 +285,7 @@ export class FtpClient extends EventEmitter {
     return parseList(await run(`LIST ${path}`));
   }
 
-  /** One path's entry: MLST, else SIZE+MDTM in one round trip, else the parent listing. */
+  /** One path's entry: MLST, else SIZE+MDTM+CWD in one round trip, else the parent listing. */
   async stat(path: string): Promise<FileEntry> {
     const p = checked(path);
     return this.exclusive(async () => {
@@ -299,13 +299,17 @@ export class FtpClient extends EventEmitter {
           throw notFound(p, r, `MLST ${p}`);
         }
       }
+      // One round trip: SIZE and MDTM for a file, CWD to tell a folder (some servers, e.g. ftp-srv,
+      // answer SIZE for a folder too). Paths are absolute everywhere, so the CWD changes nothing else.
       this.control.send(`SIZE ${p}`);
       this.control.send(`MDTM ${p}`);
+      this.control.send(`CWD ${p}`);
       const size = await this.control.read();
       const mdtm = await this.control.read();
-      if (size.code === 213) {
-        return { name: basename(p), type: 'file', size: parseSize(size.text) ?? -1, mtime: mdtm.code === 213 ? parseMdtm(mdtm.text) : undefined };
-      }
+      const cwd = await this.control.read();
+      const mtime = mdtm.code === 213 ? parseMdtm(mdtm.text) : undefined;
+      if (cwd.code === 250) return { name: basename(p), type: 'directory', size: -1, mtime };
+      if (size.code === 213) return { name: basename(p), type: 'file', size: parseSize(size.text) ?? -1, mtime };
       // Directories and symlinks have no SIZE on most servers: look in the parent.
       const entries = await this.listUnlocked(dirname(p));
       const entry = entries.find((e) => e.name === basename(p));

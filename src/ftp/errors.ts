@@ -80,7 +80,7 @@ export function errorFromReply(reply: { code: number; message: string; text: str
     if (context === 'login') return 'server';
     if (reply.code === 500 || reply.code === 502 || reply.code === 504) return 'unsupported';
     if (reply.code === 532 || reply.code === 553) return DENIED.test(reply.message) || reply.code === 532 ? 'permission' : 'server';
-    if (reply.code === 550 || reply.code === 450 || (reply.code === 451 && NOT_FOUND.test(reply.message))) {
+    if (reply.code === 550 || reply.code === 450 || ((reply.code === 451 || reply.code === 551) && NOT_FOUND.test(reply.message))) {
       if (DENIED.test(reply.message)) return 'permission';
       if (NOT_FOUND.test(reply.message) || context === 'path-read') return 'not-found';
       if (/exists/i.test(reply.message)) return 'exists';

@@ -330,3 +330,25 @@ describe('FtpClient: FTPS, IPv6, NAT and fallback on vsftpd', function () {
     });
   });
 });
+
+describe('FtpClient against the embedded demo server (ftp-srv)', function () {
+  this.timeout(60_000);
+  let demo: { host: string; port: number; root: string; stop(): Promise<void> };
+  before(async () => {
+    const { startDemoServer } = (await import(path.resolve(__dirname, '../../../scripts/demo-server.mjs'))) as { startDemoServer(o: object): Promise<typeof demo> };
+    demo = await startDemoServer({ port: 0, pasvRange: [31200, 31220] });
+  });
+  after(() => demo?.stop());
+
+  it('tells a folder from a file although the server answers SIZE for folders', async () => {
+    const client = await FtpClient.connect({ host: demo.host, port: demo.port });
+    try {
+      assert.equal((await client.stat('/css')).type, 'directory');
+      assert.equal((await client.stat('/index.html')).type, 'file');
+      await rejectsWith(client.readFile('/no-such-file.txt'), 'not-found');
+      await rejectsWith(client.stat('/no-such-file.txt'), 'not-found');
+    } finally {
+      await client.close();
+    }
+  });
+});
