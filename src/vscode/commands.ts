@@ -19,10 +19,13 @@ const MODE_ITEMS: { mode: DataMode; label: string; description: string }[] = [
 
 /** Don't repeat the same advice for a server more often than this. */
 const ADVICE_QUIET_MS = 60_000;
+/** Connection test reports: read-only documents, so none is left behind as an unsaved "Untitled-1". */
+const REPORT_SCHEME = 'ftp-workspace-report';
 
 export class Commands implements vscode.Disposable {
   private readonly disposables: vscode.Disposable[] = [];
   private readonly advisedAt = new Map<string, number>();
+  private readonly reports = new Reports();
 
   constructor(
     private readonly servers: Servers,
@@ -37,6 +40,7 @@ export class Commands implements vscode.Disposable {
     register('ftpWorkspace.switchMode', (mode?: DataMode, serverName?: string) => this.switchMode(mode, serverName));
     register('ftpWorkspace.showLog', () => this.log.show());
     register('ftpWorkspace.testConnection', (serverName?: string) => this.testConnection(serverName));
+    this.disposables.push(this.reports, vscode.workspace.registerTextDocumentContentProvider(REPORT_SCHEME, this.reports));
   }
 
   dispose(): void {
@@ -221,7 +225,7 @@ export class Commands implements vscode.Disposable {
       { label: '$(pulse) Test Connection', description: 'Try every data connection method and recommend a mode', run: () => this.runDiagnosis(connection) },
       { label: '$(output) Show Protocol Log', run: () => this.log.show() },
     ];
-    const choice = await vscode.window.showQuickPick(items, { title: `FTP data mode for ${connection.server.label}`, placeHolder: `Now: ${current}` });
+    const choice = await vscode.window.showQuickPick(items, { title: `FTP data mode for ${connection.server.label}`, placeHolder: `Now: ${MODE_ITEMS.find((m) => m.mode === current)?.label ?? current}` });
     await choice?.run();
   }
 
@@ -254,8 +258,8 @@ export class Commands implements vscode.Disposable {
       },
     );
     if (result.steps[0]?.ok) await prepared.accept();
-    const doc = await vscode.workspace.openTextDocument({ language: 'markdown', content: diagnosisMarkdown(connection, result) });
-    await vscode.commands.executeCommand('markdown.showPreview', doc.uri).then(undefined, () => vscode.window.showTextDocument(doc));
+    const uri = this.reports.set(`/Connection test ${connection.server.label.replace(/[/\\:]/g, '_')}.md`, diagnosisMarkdown(connection, result));
+    await vscode.commands.executeCommand('markdown.showPreview', uri).then(undefined, () => vscode.window.showTextDocument(uri));
     const recommended = result.recommendation;
     if (recommended && recommended !== connection.pool.mode) {
       const use = `Use ${recommended === 'passive' ? 'Passive' : 'Active'}`;
@@ -392,4 +396,27 @@ function diagnosisMarkdown(connection: ServerConnection, d: Diagnosis): string {
     '',
   ];
   return lines.join('\n');
+}
+
+/** The text of the latest connection test report per server, served read-only under REPORT_SCHEME. */
+class Reports implements vscode.TextDocumentContentProvider, vscode.Disposable {
+  private readonly texts = new Map<string, string>();
+  private readonly changed = new vscode.EventEmitter<vscode.Uri>();
+  readonly onDidChange = this.changed.event;
+
+  /** Stores (or replaces, refreshing an open preview) the report at `path` and returns its URI. */
+  set(path: string, markdown: string): vscode.Uri {
+    const uri = vscode.Uri.from({ scheme: REPORT_SCHEME, path });
+    this.texts.set(uri.path, markdown);
+    this.changed.fire(uri);
+    return uri;
+  }
+
+  provideTextDocumentContent(uri: vscode.Uri): string {
+    return this.texts.get(uri.path) ?? '';
+  }
+
+  dispose(): void {
+    this.changed.dispose();
+  }
 }

@@ -11,7 +11,7 @@ import { ServerConfigError } from './serverConfig';
 import type { ServerConnection, Servers } from './servers';
 import { SECTION } from './servers';
 
-/** Transfers that take longer than this get a progress notification with a cancel button. */
+/** Transfers still moving bytes this long after their first bytes get a progress notification with a cancel button. */
 const PROGRESS_AFTER_MS = 1000;
 
 interface Located {
@@ -172,8 +172,10 @@ export class FtpFileSystemProvider implements vscode.FileSystemProvider, vscode.
   }
 
   /**
-   * Runs a transfer; if it is still going after a second, shows a notification with bytes done
-   * and a Cancel button that aborts it.
+   * Runs a transfer; if it is still going a second after its first bytes moved, shows a
+   * notification with bytes done and a Cancel button that aborts it. The clock starts with the
+   * data, not the call: waiting for a connection (or for the user to type a password) is no
+   * transfer, and VS Code reads .vscode/settings.json & co. while the password prompt is open.
    */
   private async withProgress<T>(uri: vscode.Uri, verb: string, total: number | undefined, work: (opts: TransferOptions) => Promise<T>): Promise<T> {
     const controller = new AbortController();
@@ -181,7 +183,7 @@ export class FtpFileSystemProvider implements vscode.FileSystemProvider, vscode.
     let report: ((bytes: number) => void) | undefined;
     let finish!: () => void;
     const finished = new Promise<void>((resolve) => (finish = resolve));
-    const timer = setTimeout(() => {
+    const show = () => {
       void vscode.window.withProgress(
         { location: vscode.ProgressLocation.Notification, title: `${verb} ${basenameOf(uri)}`, cancellable: true },
         (progress, token) => {
@@ -196,10 +198,12 @@ export class FtpFileSystemProvider implements vscode.FileSystemProvider, vscode.
           return finished;
         },
       );
-    }, PROGRESS_AFTER_MS);
+    };
+    let timer: NodeJS.Timeout | undefined;
     let lastReport = 0;
     const onProgress = (bytes: number) => {
       done = bytes;
+      timer ??= setTimeout(show, PROGRESS_AFTER_MS);
       const now = Date.now();
       if (report && now - lastReport >= 200) {
         lastReport = now;

@@ -11,6 +11,7 @@ import type { ServerConnection, Servers } from './servers';
 export class ProtocolLog implements vscode.Disposable {
   readonly channel: vscode.LogOutputChannel;
   private readonly disposables: vscode.Disposable[] = [];
+  private hinted = false;
 
   constructor(
     servers: Servers,
@@ -23,6 +24,11 @@ export class ProtocolLog implements vscode.Disposable {
   }
 
   show(): void {
+    // The channel starts at Info, where a "protocol log" shows no protocol: say how to see it.
+    if (!this.hinted && this.channel.logLevel !== vscode.LogLevel.Trace) {
+      this.hinted = true;
+      this.channel.info('Commands and replies are logged at the Trace level: run "Developer: Set Log Level...", pick "FTP Workspace" and choose "Trace" to see them.');
+    }
     this.channel.show(true);
   }
 
@@ -71,8 +77,7 @@ export class ProtocolLog implements vscode.Disposable {
         log.warn(`${p} ${e.from} data connection failed (${this.mask(e.reason)}); trying ${e.to}`);
         break;
       case 'transfer': {
-        const mbps = e.ms > 0 ? (e.bytes / 1e6 / (e.ms / 1000)).toFixed(2) : '∞';
-        log.info(`${p} ${e.direction} ${e.path}: ${e.bytes} bytes in ${e.ms} ms (${mbps} MB/s, ${e.mode})`);
+        log.info(`${p} ${e.direction} ${e.path}: ${e.bytes} bytes in ${e.ms} ms (${rate(e.bytes, e.ms)}, ${e.mode})`);
         break;
       }
       case 'close':
@@ -125,4 +130,13 @@ export class ProtocolLog implements vscode.Disposable {
     }
     return out;
   }
+}
+
+/** Bytes per second in a unit that shows something for small files too ("9.3 KB/s", not "0.00 MB/s"). */
+function rate(bytes: number, ms: number): string {
+  if (ms <= 0) return '∞';
+  const perSecond = bytes / (ms / 1000);
+  if (perSecond >= 1e6) return `${(perSecond / 1e6).toFixed(2)} MB/s`;
+  if (perSecond >= 1e3) return `${(perSecond / 1e3).toFixed(1)} KB/s`;
+  return `${Math.round(perSecond)} B/s`;
 }

@@ -317,7 +317,8 @@ export class Servers implements vscode.Disposable {
       if (fresh && JSON.stringify(fresh) === JSON.stringify(connection.server)) continue;
       if (fresh && sameExceptMode(fresh, connection.server)) {
         // Only the mode changed (e.g. we saved it ourselves): switch in place, keep the connections.
-        connection.pool.setMode(fresh.mode);
+        // After our own save the pool has it already; setting it again would log it twice.
+        if (connection.pool.mode !== fresh.mode) connection.pool.setMode(fresh.mode);
         (connection.server as { mode: DataMode }).mode = fresh.mode;
         continue;
       }

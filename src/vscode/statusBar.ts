@@ -3,6 +3,7 @@
  * else the first FTP workspace folder's); a click opens the mode switch.
  */
 import * as vscode from 'vscode';
+import type { FtpErrorKind } from '../ftp/errors';
 import type { DataMode } from '../ftp/types';
 import type { ServerConnection, Servers } from './servers';
 
@@ -10,6 +11,12 @@ export const FTP_SCHEMES = new Set(['ftp', 'ftps']);
 
 const MODE_LABEL: Record<DataMode, string> = { passive: 'Passive', active: 'Active', auto: 'Auto' };
 const SECURITY_LABEL = { none: 'none (plain FTP)', explicit: 'explicit FTPS (AUTH TLS)', implicit: 'implicit FTPS' };
+/**
+ * Failures of the connection itself, the ones the item warns about. Failures about one file are
+ * not: VS Code looks for .vscode/settings.json, package.json and the like in every folder, so
+ * "not found" is routine, and a refused save shows its own error.
+ */
+const CONNECTION_ERRORS = new Set<FtpErrorKind>(['login', 'connection-lost', 'connect', 'data-channel', 'tls', 'timeout', 'busy', 'protocol']);
 
 export class StatusBar implements vscode.Disposable {
   private readonly item: vscode.StatusBarItem;
@@ -57,7 +64,7 @@ export class StatusBar implements vscode.Disposable {
     const label = mode === 'auto' && pool.lastConcreteMode ? `Auto (${pool.lastConcreteMode})` : MODE_LABEL[mode];
     const working = pool.pending > 0 || pool.activity > 0;
     this.item.text = `${working ? '$(sync~spin)' : '$(plug)'} FTP: ${label}`;
-    const error = pool.lastError;
+    const error = pool.lastError && CONNECTION_ERRORS.has(pool.lastError.kind) ? pool.lastError : undefined;
     this.item.backgroundColor = error ? new vscode.ThemeColor('statusBarItem.warningBackground') : undefined;
     const tip = new vscode.MarkdownString(undefined, true);
     tip.appendMarkdown(`**FTP: ${escape(server.label)}** — ${escape(server.host)}:${server.port}\n\n`);

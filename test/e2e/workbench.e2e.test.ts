@@ -1,52 +1,278 @@
 /**
- * End to end, as a user: VS Code (code-server) in Chromium with the extension installed, a folder
- * on the demo FTP server opened from a server profile.
+ * End to end, as a user: VS Code (code-server) in Chromium with the extension installed, folders
+ * on FTP servers opened from server profiles — the embedded demo server (anonymous) in one window,
+ * a real vsftpd that wants a password in another. Every step leaves a screenshot in
+ * test-results/screenshots/; the README's are refreshed in media/screenshots/.
  */
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import type { Page } from 'playwright-core';
+import { startServer, type RunningServer } from '../support/realServers';
 import {
   E2eSession,
+  clickStatusBarItem,
   editorText,
+  editorTab,
   explorerRow,
+  filterOutput,
+  focusEditor,
   openFileFromExplorer,
+  outputPanelText,
+  quickInput,
+  quickPickRow,
+  quickPickRows,
+  runCommand,
   saveWithCtrlS,
   screenshot,
+  setLogLevel,
   startE2e,
-  typeAtStart,
+  statusBarItem,
+  waitForInputBox,
+  waitForNotification,
+  waitForStatusBarItem,
 } from './workbench';
 
-describe('workbench on an FTP folder (end to end)', function () {
-  this.timeout(180_000);
+/** With FTPW_E2E_VERBOSE=1, prints how long each step took (to see where a slow run spends its time). */
+const started = Date.now();
+function step(name: string): void {
+  if (process.env.FTPW_E2E_VERBOSE) console.log(`      [${((Date.now() - started) / 1000).toFixed(1)} s] ${name}`);
+}
+
+const VSFTPD_FILES: Record<string, string> = {
+  'hello.txt': 'Hello from vsftpd\n',
+  'site/index.html': '<h1>Served by vsftpd</h1>\n',
+};
+
+describe('FTP Workspace in VS Code, as a user (end to end)', function () {
+  this.timeout(120_000);
+  let vsftpd: RunningServer;
   let session: E2eSession;
 
-  before(async () => {
-    session = await startE2e({ folder: 'ftp://demo/' });
+  before(async function () {
+    this.timeout(180_000);
+    vsftpd = await startServer('vsftpd');
+    for (const [name, text] of Object.entries(VSFTPD_FILES)) {
+      fs.mkdirSync(path.dirname(path.join(vsftpd.root, name)), { recursive: true });
+      fs.writeFileSync(path.join(vsftpd.root, name), text);
+    }
+    vsftpd.giveToUser();
+    step('vsftpd started');
+    session = await startE2e({
+      folder: 'ftp://demo/',
+      profiles: [{ name: 'vsftpd', host: vsftpd.host, port: vsftpd.port, user: vsftpd.user }],
+    });
+    window = session.page;
+  });
+
+  // The window the tests drive now; a failed test leaves a picture of it.
+  let window: Page | undefined;
+  afterEach(async function () {
+    if (this.currentTest?.state === 'failed' && window && !window.isClosed()) {
+      await screenshot(window, `FAILED ${this.currentTest.title}`).catch(() => undefined);
+    }
   });
 
   after(async () => {
     await session?.stop();
+    await vsftpd?.stop();
   });
 
-  it('shows the remote files in the Explorer', async () => {
-    const { page } = session;
-    await explorerRow(page, 'README.md').waitFor({ timeout: 60_000 });
-    const file = await screenshot(page, 'explorer-ftp-demo');
-    assert.ok(fs.statSync(file).size > 0, 'screenshot written');
-    for (const name of ['css', 'notes', 'index.html']) {
-      assert.equal(await explorerRow(page, name).count(), 1, `Explorer row ${name}`);
-    }
+  describe('a folder on the demo server', () => {
+    it('lists the folder and a subfolder in the Explorer, opens a file, and Ctrl+S puts the edit on the server', async () => {
+      const { page, demo } = session;
+      step('workbench open');
+      await explorerRow(page, 'README.md').waitFor({ timeout: 60_000 });
+      step('files listed');
+      for (const name of ['css', 'notes', 'index.html']) assert.equal(await explorerRow(page, name).count(), 1, `Explorer row ${name}`);
+      await explorerRow(page, 'css').click();
+      await explorerRow(page, 'style.css').waitFor();
+      await explorerRow(page, 'notes').click();
+      await explorerRow(page, 'todo.txt').waitFor();
+
+      await openFileFromExplorer(page, 'index.html');
+      assert.match(await editorText(page), /<h1>Hello from an FTP server<\/h1>/);
+      // Into the <h1>, by keyboard: plain words, as the editor's auto-closing would change markup.
+      await focusEditor(page);
+      await page.keyboard.press('Control+Home');
+      for (let i = 0; i < 8; i++) await page.keyboard.press('ArrowDown');
+      await page.keyboard.press('End');
+      for (let i = 0; i < '</h1>'.length; i++) await page.keyboard.press('ArrowLeft');
+      await page.keyboard.type(', edited in VS Code');
+      await saveWithCtrlS(page, 'index.html');
+      await closeSuggestions(page); // Emmet's, for the word just typed: not for the picture
+
+      const onServer = fs.readFileSync(path.join(demo!.root, 'index.html'), 'utf8');
+      assert.match(onServer, /<h1>Hello from an FTP server, edited in VS Code<\/h1>/, `the server has:\n${onServer}`);
+      assert.match(await statusBarItem(page, 'FTP:').first().innerText(), /FTP: Auto/);
+      await screenshot(page, '1-explorer-edit-saved', { publish: 'workbench.png', idle: true });
+    });
+
+    it('shows commands and replies in the protocol log once its level is Trace', async () => {
+      const { page } = session;
+      await runCommand(page, 'FTP: Show Protocol Log');
+      // At the default level (Info) the log says how to see the protocol.
+      const hint = await filterOutput(page, 'Trace level', /Developer: Set Log Level/);
+      assert.match(hint, /Commands and replies are logged at the Trace level/, hint);
+      await setLogLevel(page, 'FTP Workspace', 'Trace');
+      // Something to log: opening a file downloads it.
+      await openFileFromExplorer(page, 'README.md');
+      const shown = await filterOutput(page, '', /\] < 226/);
+      assert.match(shown, /\] > (EPSV|PASV|RETR|LIST|MLSD|SIZE|MDTM)\b/, `commands in the log:\n${shown}`);
+      assert.match(shown, /\] < \d{3}[ -]/, `replies in the log:\n${shown}`);
+      await screenshot(page, '2-protocol-log-trace');
+    });
+
+    it('switches to active mode from the status bar; the next save opens its data connection with EPRT/PORT', async () => {
+      const { page, demo } = session;
+      await clickStatusBarItem(page, 'FTP:');
+      await quickPickRow(page, 'Passive').waitFor();
+      const rows = await quickPickRows(page);
+      const byLabel = new Map(rows.map((r) => [r.label, r.description]));
+      for (const mode of ['Passive', 'Active', 'Auto']) assert.ok(byLabel.get(mode), `a described "${mode}" row in ${JSON.stringify(rows)}`);
+      assert.match(byLabel.get('Passive')!, /EPSV|PASV/);
+      assert.match(byLabel.get('Active')!, /EPRT|PORT/);
+      assert.ok(byLabel.has('Test Connection'), `a "Test Connection" row in ${JSON.stringify(rows)}`);
+      assert.ok(byLabel.has('Show Protocol Log'), `a "Show Protocol Log" row in ${JSON.stringify(rows)}`);
+      await page.keyboard.press('ArrowDown'); // highlights "Active" for the picture
+      await screenshot(page, '3-status-bar-quick-pick', { publish: 'status-bar-quick-pick.png' });
+
+      await quickPickRow(page, 'Active').click();
+      assert.equal(await waitForStatusBarItem(page, /FTP: Active/), 'FTP: Active');
+
+      await openFileFromExplorer(page, 'todo.txt');
+      await focusEditor(page);
+      await page.keyboard.press('Control+Home');
+      // No Enter after a word: it would accept the word suggestion that pops up.
+      await page.keyboard.type('Saved in active mode. ');
+      await saveWithCtrlS(page, 'todo.txt');
+      const onServer = fs.readFileSync(path.join(demo!.root, 'notes', 'todo.txt'), 'utf8');
+      assert.ok(onServer.startsWith('Saved in active mode. - try passive mode'), `the server has:\n${onServer}`);
+
+      const active = await filterOutput(page, 'EPRT', /> EPRT \|/);
+      assert.match(active, /> EPRT \|1\|127\.0\.0\.1\|\d+\|/, `EPRT in the log:\n${active}`);
+      await filterOutput(page, '', /STOR|RNTO/);
+      await showMaximizedPanel(page, true);
+      const log = await outputPanelText(page);
+      assert.match(log, /> EPRT /);
+      await screenshot(page, '4-protocol-log-active-save', { publish: 'protocol-log.png' });
+      await showMaximizedPanel(page, false);
+
+      await clickStatusBarItem(page, 'FTP:');
+      await quickPickRow(page, 'Passive').click();
+      assert.equal(await waitForStatusBarItem(page, /FTP: Passive/), 'FTP: Passive');
+      await screenshot(page, '5-back-to-passive');
+    });
   });
 
-  it('saves an edit back to the server with Ctrl+S', async () => {
-    const { page, demo } = session;
-    await openFileFromExplorer(page, 'README.md');
-    assert.match(await editorText(page), /# FTP Workspace demo/);
-    // Plain words: the editor's auto-closing and auto-indent would change typed markup or newlines.
-    await typeAtStart(page, 'Edited in e2e. ');
-    await saveWithCtrlS(page, 'README.md');
-    await screenshot(page, 'saved-readme');
-    const onServer = fs.readFileSync(path.join(demo!.root, 'README.md'), 'utf8');
-    assert.ok(onServer.startsWith('Edited in e2e. # FTP Workspace demo\n'), `the server has: ${onServer.slice(0, 80)}`);
+  describe('a folder on vsftpd, which wants a password', () => {
+    let page: Page;
+
+    before(async () => {
+      // One window at a time: two extension hosts starting at once make the run slow.
+      await session.page.context().close();
+    });
+
+    it('asks for the password, asks again once after a wrong one, then lists the files', async () => {
+      step('opening a window on ftp://vsftpd/');
+      page = await session.openWindow('ftp://vsftpd/');
+      window = page;
+      step('window open');
+      const first = await waitForInputBox(page, /Password for ftpwtest@127\.0\.0\.1/);
+      step('password prompt');
+      await first.input.fill('not-the-password');
+      await screenshot(page, '6-password-prompt', { publish: 'password-prompt.png' });
+      await page.keyboard.press('Enter');
+      await quickPickRow(page, 'Only for this session').click();
+
+      const again = await waitForInputBox(page, /Login failed/);
+      assert.match(again.message, /530/, `the reason is shown: ${again.message}`);
+      // VS Code reads .vscode/settings.json & co. meanwhile: no "Downloading …" toasts for those.
+      assert.equal(await page.locator('.notifications-toasts .notification-toast', { hasText: 'Downloading' }).count(), 0, 'download toasts over the prompt');
+      await screenshot(page, '7-password-asked-again');
+      step('asked again');
+      await again.input.fill(vsftpd.password);
+      await page.keyboard.press('Enter');
+      await screenshot(page, '8-remember-password');
+      await quickPickRow(page, 'Remember').click();
+
+      await explorerRow(page, 'hello.txt').waitFor({ timeout: 30_000 });
+      step('files listed');
+      assert.equal(await explorerRow(page, 'site').count(), 1);
+      assert.equal(await quickInput(page).isVisible(), false, 'no third password prompt');
+      // The refused login is over, and VS Code's probes for .vscode/* files are no warning.
+      const item = statusBarItem(page, 'FTP:').first();
+      await item.waitFor();
+      assert.doesNotMatch((await item.getAttribute('class')) ?? '', /warning-kind/, 'the status bar item shows no warning');
+      await screenshot(page, '9-vsftpd-explorer');
+    });
+
+    it('does not ask again after a reload when the password was remembered', async () => {
+      await page.reload();
+      await explorerRow(page, 'hello.txt').waitFor({ timeout: 60_000 });
+      assert.equal(await quickInput(page).isVisible(), false, 'no password prompt');
+    });
+
+    it('saves an edit to the real server', async () => {
+      await openFileFromExplorer(page, 'hello.txt');
+      await focusEditor(page);
+      await page.keyboard.press('Control+Home');
+      await page.keyboard.type('Edited over FTP. ');
+      await saveWithCtrlS(page, 'hello.txt');
+      assert.equal(fs.readFileSync(path.join(vsftpd.root, 'hello.txt'), 'utf8'), 'Edited over FTP. Hello from vsftpd\n');
+    });
+
+    it('"FTP: Test Connection" shows a report of every step and a recommendation', async () => {
+      await setLogLevel(page, 'FTP Workspace', 'Trace');
+      await runCommand(page, 'FTP: Test Connection');
+      const report = await waitForWebviewText(page, /FTP connection test/);
+      for (const step of ['Connect and log in', 'EPSV', 'PASV', 'EPRT', 'PORT']) assert.match(report, new RegExp(step), `step ${step} in the report:\n${report}`);
+      assert.match(report, /Recommended mode: (passive|active)/i, report);
+      const summary = await waitForNotification(page, /passive|active/i);
+      assert.match(summary, /work/i, summary);
+      await editorTab(page, 'Preview Connection test vsftpd').waitFor();
+      // A report, not an unsaved document that asks to be saved on exit.
+      assert.equal(await page.locator('.tabs-container .tab.dirty').count(), 0, 'no dirty tab');
+      await screenshot(page, '10-test-connection-report', { publish: 'test-connection-report.png', idle: true });
+    });
+
+    it('never writes the password into the protocol log', async () => {
+      await runCommand(page, 'FTP: Show Protocol Log');
+      const shown = await filterOutput(page, 'PASS', /> PASS /);
+      assert.match(shown, /> PASS \*{4}/, `the masked PASS line:\n${shown}`);
+      assert.ok(!shown.includes(vsftpd.password), 'password in the Output panel');
+      const all = session.protocolLogFiles();
+      assert.match(all, /> PASS \*{4}/);
+      assert.ok(!all.includes(vsftpd.password), 'password in a log file');
+      assert.ok(!all.includes('not-the-password'), 'the wrong password in a log file');
+      await filterOutput(page, '');
+    });
   });
 });
+
+/** Closes the editor's suggestion list if it is open (or opens late, as it does on a busy machine). */
+async function closeSuggestions(page: Page): Promise<void> {
+  const widget = page.locator('.monaco-editor .suggest-widget.visible');
+  await widget.waitFor({ state: 'visible', timeout: 2_000 }).catch(() => {});
+  if (await widget.isVisible()) await page.keyboard.press('Escape');
+  await widget.waitFor({ state: 'hidden' });
+}
+
+/** Maximizes (or restores) the panel, as "View: Toggle Maximized Panel" does. */
+async function showMaximizedPanel(page: Page, maximized: boolean): Promise<void> {
+  const isMaximized = async () => (await page.locator('.monaco-workbench .part.editor').first().isVisible()) === false;
+  if ((await isMaximized()) !== maximized) await runCommand(page, 'View: Toggle Maximized Panel');
+}
+
+/** The text of the first webview (e.g. the Markdown preview) whose document matches `expect`. */
+async function waitForWebviewText(page: Page, expect: RegExp, timeoutMs = 60_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    for (const frame of page.frames().filter((f) => f.url().includes('/webview/'))) {
+      const text = await frame.locator('body').innerText({ timeout: 500 }).catch(() => '');
+      if (expect.test(text)) return text;
+    }
+    if (Date.now() > deadline) throw new Error(`no webview shows ${expect}`);
+    await page.waitForTimeout(250);
+  }
+}

@@ -13,6 +13,8 @@ import type * as DemoServerModule from '../../scripts/demo-server.mjs';
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
 export const SCREENSHOT_DIR = path.join(REPO_ROOT, 'test-results', 'screenshots');
+/** Screenshots the README shows; the e2e run refreshes them so they never fall behind the UI. */
+export const PUBLISHED_SCREENSHOT_DIR = path.join(REPO_ROOT, 'media', 'screenshots');
 
 // ES modules, loaded with require() (Node 20.19+); their paths are in the repository, not in out/.
 const loadCodeServer = () => import(path.join(REPO_ROOT, 'test', 'vscode', 'codeServer.mjs')) as Promise<typeof CodeServerModule>;
@@ -25,6 +27,8 @@ export interface E2eOptions {
   settings?: Record<string, unknown>;
   /** Start the embedded demo FTP server as profile `demo` (default true). */
   demo?: boolean;
+  /** More server profiles (`ftpWorkspace.servers` entries), after the demo's. */
+  profiles?: Record<string, unknown>[];
 }
 
 export interface E2eSession {
@@ -33,45 +37,112 @@ export interface E2eSession {
   /** The demo server when `demo` was on: its root folder is what `ftp://demo/` shows. */
   demo?: DemoServerModule.DemoServer;
   userDataDir: string;
+  /**
+   * Opens another VS Code window (a new browser context: its own extension host, its own secret
+   * storage) on the same code-server, e.g. on `ftp://other/`. Closed by `stop()`.
+   */
+  openWindow(folder: string): Promise<Page>;
+  /** Everything the "FTP Workspace" log channels of all windows wrote so far (their log files). */
+  protocolLogFiles(): string;
   stop(): Promise<void>;
 }
 
 /** Starts the demo FTP server, code-server with the extension installed, Chromium, and opens the folder. */
 export async function startE2e(options: E2eOptions = {}): Promise<E2eSession> {
-  const { startCodeServer, launchChromium, openWorkbench, installExtensionFolder } = await loadCodeServer();
+  const { startCodeServer, launchChromium, openWorkbench } = await loadCodeServer();
   const stops: Array<() => Promise<void>> = [];
   const stop = async () => {
     for (const s of stops.reverse()) await s().catch(() => {});
   };
   try {
     let demo: DemoServerModule.DemoServer | undefined;
-    const settings: Record<string, unknown> = {};
+    const profiles: Record<string, unknown>[] = [];
     if (options.demo ?? true) {
       const { startDemoServer } = await loadDemoServer();
       demo = await startDemoServer({ port: 0, pasvRange: [32000, 32049] });
       stops.push(() => demo!.stop());
-      settings['ftpWorkspace.servers'] = [{ name: 'demo', host: demo.host, port: demo.port, user: 'anonymous' }];
+      profiles.push({ name: 'demo', host: demo.host, port: demo.port, user: 'anonymous' });
     }
+    profiles.push(...(options.profiles ?? []));
+    const settings: Record<string, unknown> = {
+      // code-server sees every port our active mode listens on as a port to forward ("Ports 11").
+      'remote.autoForwardPorts': false,
+      ...(profiles.length ? { 'ftpWorkspace.servers': profiles } : {}),
+    };
     const server = await startCodeServer({ settings: { ...settings, ...options.settings } });
     stops.push(() => server.stop());
     // Installed before the page opens: code-server scans its extensions folder per window.
-    installExtensionFolder(server.extensionsDir);
+    installExtensionCopy(server.extensionsDir);
     const { browser, stop: stopBrowser } = await launchChromium({ chromiumBin: server.vscode.chromiumBin });
     stops.push(stopBrowser);
     const workbench = await openWorkbench({ server, browser, folder: options.folder ?? (demo ? 'ftp://demo/' : undefined) });
-    return { page: workbench.page, url: workbench.url, demo, userDataDir: server.userDataDir, stop };
+    const openWindow = async (folder: string) => {
+      const other = await openWorkbench({ server, browser, folder });
+      stops.push(() => other.close());
+      return other.page;
+    };
+    const protocolLogFiles = () =>
+      findFiles(path.join(server.userDataDir, 'logs'), (f) => path.basename(f) === 'FTP Workspace.log')
+        .map((f) => fs.readFileSync(f, 'utf8'))
+        .join('\n');
+    return { page: workbench.page, url: workbench.url, demo, userDataDir: server.userDataDir, openWindow, protocolLogFiles, stop };
   } catch (error) {
     await stop();
     throw error;
   }
 }
 
-/** Saves a PNG of the whole page to test-results/screenshots/NAME.png and returns its path. */
-export async function screenshot(page: Page, name: string): Promise<string> {
+/**
+ * Installs the extension as a user has it: a real folder `<publisher>.<name>-<version>` in the
+ * extensions folder, with copies of the packaged files. (Symbolic links into the repository make
+ * the extension host fail to tell which extension `require('vscode')` comes from: it then hands
+ * out the API of no extension, and e.g. the log channel lands under "nullExtensionDescription".)
+ */
+export function installExtensionCopy(extensionsDir: string, from = REPO_ROOT): string {
+  const manifest = JSON.parse(fs.readFileSync(path.join(from, 'package.json'), 'utf8')) as { publisher: string; name: string; version: string; main: string };
+  if (!fs.existsSync(path.join(from, manifest.main))) throw new Error(`${manifest.main} is missing in ${from}: build the extension first (npm run build)`);
+  const folder = path.join(extensionsDir, `${manifest.publisher}.${manifest.name}-${manifest.version}`.toLowerCase());
+  fs.rmSync(folder, { recursive: true, force: true });
+  fs.mkdirSync(folder, { recursive: true });
+  for (const entry of ['package.json', 'package.nls.json', 'dist', 'media', 'README.md', 'CHANGELOG.md', 'LICENSE']) {
+    const source = path.join(from, entry);
+    if (fs.existsSync(source)) fs.cpSync(source, path.join(folder, entry), { recursive: true, dereference: true });
+  }
+  return folder;
+}
+
+function findFiles(dir: string, accept: (file: string) => boolean): string[] {
+  if (!fs.existsSync(dir)) return [];
+  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const full = path.join(dir, e.name);
+    return e.isDirectory() ? findFiles(full, accept) : accept(full) ? [full] : [];
+  });
+}
+
+/**
+ * Saves a PNG of the whole page to test-results/screenshots/NAME.png and returns its path; with
+ * `publish`, also copies it to media/screenshots/PUBLISH (a README screenshot). The mouse is moved
+ * off the parts first so that no hover card covers what the picture is about; with `idle`, it also
+ * waits for progress bars to finish (not while a prompt holds everything up).
+ */
+export async function screenshot(page: Page, name: string, options: { publish?: string; idle?: boolean } = {}): Promise<string> {
   fs.mkdirSync(SCREENSHOT_DIR, { recursive: true });
   const file = path.join(SCREENSHOT_DIR, `${name.replace(/[^\w.-]+/g, '-')}.png`);
+  await settle(page, options.idle ?? false);
   await page.screenshot({ path: file });
+  if (options.publish) {
+    fs.mkdirSync(PUBLISHED_SCREENSHOT_DIR, { recursive: true });
+    fs.copyFileSync(file, path.join(PUBLISHED_SCREENSHOT_DIR, options.publish));
+  }
   return file;
+}
+
+/** Moves the mouse to an empty spot, waits for hover cards to go and, if `idle`, for progress bars. */
+export async function settle(page: Page, idle = false): Promise<void> {
+  const viewport = page.viewportSize() ?? { width: 1400, height: 900 };
+  await page.mouse.move(viewport.width - 4, Math.round(viewport.height / 2));
+  await page.locator('.monaco-hover:not(.hidden), .workbench-hover-container').first().waitFor({ state: 'hidden', timeout: 3_000 }).catch(() => {});
+  if (idle) await page.locator('.monaco-progress-container.active').first().waitFor({ state: 'hidden', timeout: 10_000 }).catch(() => {});
 }
 
 /** The Explorer row of a file or folder, by its name (the row's aria-label). */
@@ -98,9 +169,16 @@ export function activeEditor(page: Page): Locator {
   return page.locator('.editor-group-container.active .editor-instance .monaco-editor').first();
 }
 
+/** Gives the active editor the keyboard (a click into its text), as a user does before typing. */
+export async function focusEditor(page: Page): Promise<void> {
+  await activeEditor(page).locator('.view-lines').click();
+  // A string, evaluated in the page: this project compiles without the DOM library.
+  await page.waitForFunction("!!document.activeElement && !!document.activeElement.closest('.monaco-editor')");
+}
+
 /** Puts the cursor at the start of the active editor's document and types `text`. */
 export async function typeAtStart(page: Page, text: string): Promise<void> {
-  await activeEditor(page).locator('.view-lines').click();
+  await focusEditor(page);
   await page.keyboard.press('Control+Home');
   await page.keyboard.type(text);
 }
@@ -127,12 +205,49 @@ export async function clickStatusBarItem(page: Page, text: string | RegExp): Pro
   await statusBarItem(page, text).first().click();
 }
 
+/** The status bar item's text once it matches `text` (e.g. after a mode switch). */
+export async function waitForStatusBarItem(page: Page, text: string | RegExp, timeoutMs = 10_000): Promise<string> {
+  const item = statusBarItem(page, text).first();
+  await item.waitFor({ state: 'visible', timeout: timeoutMs });
+  return normalizeSpaces(await item.innerText()).trim();
+}
+
+/** The quick-input widget (command palette, quick pick, input box). */
+export function quickInput(page: Page): Locator {
+  return page.locator('.quick-input-widget');
+}
+
 /** Clicks the quick-input row (quick pick / command palette) whose label contains `label`. */
 export async function pickQuickInput(page: Page, label: string | RegExp): Promise<void> {
-  const widget = page.locator('.quick-input-widget');
+  const widget = quickInput(page);
   await widget.waitFor({ state: 'visible' });
   // Clicking the row, not pressing Enter right after typing: Enter can race the list's filtering.
   await widget.locator('.quick-input-list .monaco-list-row', { hasText: label }).first().click();
+}
+
+/**
+ * A quick-input row by its label alone (icons aside), not its description: "Passive" is not the
+ * "Active" row whose description mentions passive ports.
+ */
+export function quickPickRow(page: Page, label: string): Locator {
+  const exact = new RegExp(`^\\s*${label.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s*$`);
+  return quickInput(page)
+    .locator('.quick-input-list .monaco-list-row')
+    .filter({ has: page.locator('.label-name', { hasText: exact }) });
+}
+
+/** The rows of the visible quick pick: label (icons aside) and description. */
+export async function quickPickRows(page: Page): Promise<{ label: string; description: string }[]> {
+  const rows = quickInput(page).locator('.quick-input-list .monaco-list-row');
+  await rows.first().waitFor();
+  const result: { label: string; description: string }[] = [];
+  for (const row of await rows.all()) {
+    const label = normalizeSpaces(await row.locator('.label-name').first().innerText()).trim();
+    const descriptions = row.locator('.label-description');
+    const description = (await descriptions.count()) ? normalizeSpaces(await descriptions.first().innerText()).trim() : '';
+    result.push({ label, description });
+  }
+  return result;
 }
 
 /** Types into the visible quick input (an input box or a quick pick's filter) and presses Enter. */
@@ -160,9 +275,48 @@ export async function runCommand(page: Page, title: string): Promise<void> {
 export async function readOutputPanel(page: Page, channel: string): Promise<string> {
   await runCommand(page, 'Output: Show Output Channels...');
   await pickQuickInput(page, channel);
-  const lines = page.locator('.part.panel .output-view .monaco-editor .view-lines');
+  return outputPanelText(page);
+}
+
+/** The lines the Output panel shows now. */
+export async function outputPanelText(page: Page): Promise<string> {
+  const lines = outputView(page).locator('.monaco-editor .view-lines');
   await lines.waitFor({ state: 'visible' });
   return normalizeSpaces(await lines.innerText());
+}
+
+export function outputView(page: Page): Locator {
+  return page.locator('.part.panel .output-view');
+}
+
+/**
+ * Types into the Output view's filter box (the text every shown line must contain) and waits until
+ * the shown lines match `expect`, if given; an empty `text` clears the filter.
+ */
+export async function filterOutput(page: Page, text: string, expect?: RegExp, timeoutMs = 10_000): Promise<string> {
+  const filter = page.locator('.part.panel .viewpane-filter input, .part.panel .panel-action-tree-filter input').first();
+  await filter.fill(text);
+  if (!expect) return outputPanelText(page);
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const shown = await outputPanelText(page);
+    if (expect.test(shown) || Date.now() > deadline) return shown;
+    await page.waitForTimeout(200);
+  }
+}
+
+/**
+ * Sets the level of a log channel with "Developer: Set Log Level…" (as a user does to see the
+ * protocol log's Trace lines).
+ */
+export async function setLogLevel(page: Page, channel: string, level: 'Trace' | 'Debug' | 'Info' | 'Warning' | 'Error' | 'Off'): Promise<void> {
+  await runCommand(page, 'Developer: Set Log Level...');
+  await quickPickRow(page, channel).click();
+  // The same widget then lists the levels; wait for the channel list to go so as not to click the
+  // default level's row of the first list.
+  await quickPickRow(page, channel).waitFor({ state: 'detached' });
+  await quickPickRow(page, level).click();
+  await quickInput(page).waitFor({ state: 'hidden' });
 }
 
 /** Waits for a notification toast containing `text` and returns its message. */
@@ -170,6 +324,14 @@ export async function waitForNotification(page: Page, text: string | RegExp, tim
   const toast = page.locator('.notifications-toasts .notification-toast', { hasText: text }).first();
   await toast.waitFor({ state: 'visible', timeout: timeoutMs });
   return normalizeSpaces(await toast.innerText());
+}
+
+/** The input box (e.g. a password prompt) once visible, with its prompt text. */
+export async function waitForInputBox(page: Page, prompt: string | RegExp, timeoutMs = 30_000): Promise<{ input: Locator; message: string }> {
+  const widget = quickInput(page);
+  const message = widget.locator('.quick-input-message', { hasText: prompt });
+  await message.waitFor({ state: 'visible', timeout: timeoutMs });
+  return { input: widget.locator('.quick-input-box input'), message: normalizeSpaces(await message.innerText()) };
 }
 
 function normalizeSpaces(text: string): string {
