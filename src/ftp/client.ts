@@ -178,6 +178,7 @@ export class FtpClient extends EventEmitter {
   /** One operation at a time per session; the pool gives each caller its own session anyway. */
   private exclusive<T>(fn: () => Promise<T>): Promise<T> {
     const run = this.busy.then(async () => {
+      await this.settleDeferred();
       if (this.control.closed && !this.userClosed) await this.reconnect();
       return fn();
     });
@@ -186,6 +187,14 @@ export class FtpClient extends EventEmitter {
   }
 
   private userClosed = false;
+  /** A download's final reply, still owed by the server (see runTransfer). */
+  private deferred?: Promise<void>;
+
+  private async settleDeferred(): Promise<void> {
+    const d = this.deferred;
+    this.deferred = undefined;
+    await d;
+  }
 
   private async simple(command: string, context: CommandContext, ok: (r: Reply) => boolean = (r) => r.code < 400): Promise<Reply> {
     const r = await this.control.request(command);
@@ -220,6 +229,7 @@ export class FtpClient extends EventEmitter {
       const bytes = await runTransfer({
         control: this.control, settings: this.settings(), quirks: this.quirks,
         dataIdleTimeoutMs: this.options.dataIdleTimeoutMs, replyTimeoutMs: this.options.replyTimeoutMs, emit: this.emitEvent,
+        defer: (work) => { this.deferred = work; },
       }, mode, spec);
       this.lastMode = mode;
       if (this.mode === 'auto') this.modeMemory.set(this.serverKey, mode);
@@ -444,6 +454,7 @@ export class FtpClient extends EventEmitter {
   async close(): Promise<void> {
     this.userClosed = true;
     await this.busy;
+    await this.settleDeferred();
     await this.control.quit();
   }
 

@@ -72,7 +72,14 @@ export class ControlConnection {
     return out;
   }
 
-  onClose(listener: (err?: FtpError) => void): void { this.closeListeners.push(listener); }
+  /** Returns the unsubscribe function: transfers subscribe once each, and must not pile up. */
+  onClose(listener: (err?: FtpError) => void): () => void {
+    this.closeListeners.push(listener);
+    return () => {
+      const i = this.closeListeners.indexOf(listener);
+      if (i >= 0) this.closeListeners.splice(i, 1);
+    };
+  }
 
   private async connect(): Promise<void> {
     const { host, port, connectTimeoutMs } = this.options;

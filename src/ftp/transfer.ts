@@ -31,6 +31,8 @@ export interface TransferContext {
   dataIdleTimeoutMs: number;
   replyTimeoutMs: number;
   emit(event: FtpEvent): void;
+  /** Work the session must finish before its next command (a download's final reply). */
+  defer?(work: Promise<void>): void;
 }
 
 /** Thrown when the transfer failed before any byte moved: safe to retry in another mode. */
@@ -61,7 +63,7 @@ export async function runTransfer(ctx: TransferContext, mode: ConcreteMode, spec
   }
   spec.signal?.addEventListener('abort', onAbort, { once: true });
   const onControlClose = () => { socket?.destroy(new Error('control connection closed')); channel.close(); };
-  control.onClose(onControlClose);
+  const unsubscribe = control.onClose(onControlClose);
   try {
     if (!channel.commandSent) control.send(spec.command);
     const first = control.read(ctx.replyTimeoutMs + ctx.settings.dataConnectTimeoutMs);
@@ -107,14 +109,33 @@ export async function runTransfer(ctx: TransferContext, mode: ConcreteMode, spec
     }
     // A download pump ends quietly when the abort handler closed its socket: that is no success.
     if (spec.signal?.aborted) throw await abortTransfer(ctx, first);
-    const reply = await finalReply(control, first, ctx.replyTimeoutMs);
-    if (reply.code >= 400) throw transferReplyError(reply, spec.command, mode, 'data');
+    const preliminary = await first;
+    if (ctx.defer && spec.direction === 'download' && preliminary.code < 200 && announcedSize(preliminary.message) === bytes) {
+      // Every byte the server announced is here; its 226 only confirms that. Reading it before the
+      // next command instead of now saves a round trip per download. The socket stays open until
+      // then: with TLS the server waits for our close_notify before it answers.
+      const open = socket;
+      socket = undefined;
+      ctx.defer(control.read(ctx.replyTimeoutMs).then((reply) => {
+        if (reply.code >= 400) ctx.emit({ type: 'warning', id: control.id, message: `${spec.command}: all ${bytes} bytes arrived, but the server then answered ${reply.code} ${reply.message}` });
+      }, () => undefined).finally(() => open.destroy()));
+    } else {
+      const reply = await finalReply(control, first, ctx.replyTimeoutMs);
+      if (reply.code >= 400) throw transferReplyError(reply, spec.command, mode, 'data');
+    }
     ctx.emit({ type: 'transfer', id: control.id, direction: spec.direction, path: spec.path, bytes, ms: Date.now() - started, mode });
     return bytes;
   } finally {
+    unsubscribe();
     spec.signal?.removeEventListener('abort', onAbort);
     socket?.destroy();
   }
+}
+
+/** The size a 150 reply announces, e.g. vsftpd's and proftpd's "(10240 bytes)". */
+export function announcedSize(message: string): number | undefined {
+  const m = /\((\d+) bytes\)/i.exec(message);
+  return m ? Number(m[1]) : undefined;
 }
 
 async function finalReply(control: ControlConnection, first: Promise<Reply>, timeoutMs: number): Promise<Reply> {

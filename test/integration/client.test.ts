@@ -249,6 +249,25 @@ describe('FtpClient: FTPS, IPv6, NAT and fallback on vsftpd', function () {
     }
   }
 
+  for (const tls of [undefined, 'explicit'] as const) {
+    it(`returns a download once the announced bytes are in, and reads its 226 before the next command${tls ? ' (FTPS)' : ''}`, async () => {
+      const server = await start({ tls });
+      fs.writeFileSync(path.join(server.root, 'one.txt'), 'one');
+      fs.writeFileSync(path.join(server.root, 'two.txt'), 'two!');
+      await withClient(server, { mode: 'passive' }, async (c, events) => {
+        assert.equal((await c.readFile('/one.txt')).toString(), 'one');
+        const done = events.findIndex((e) => e.type === 'transfer');
+        const confirmed = events.findIndex((e) => e.type === 'reply' && e.code === 226);
+        assert.ok(done >= 0 && (confirmed < 0 || confirmed > done), 'the read resolved before the server confirmed it');
+        // The owed 226 must not be taken as the answer to what comes next.
+        assert.equal((await c.stat('/two.txt')).size, 4);
+        assert.equal((await c.readFile('/two.txt')).toString(), 'two!');
+        assert.equal(events.filter((e) => e.type === 'reply' && e.code === 226).length >= 1, true);
+        assert.ok(!events.some((e) => e.type === 'warning'), 'no transfer was reported failed afterwards');
+      });
+    });
+  }
+
   it('refuses an untrusted certificate, and accepts it when the user trusts it once', async () => {
     const server = await start({ tls: 'explicit' });
     await rejectsWith(FtpClient.connect(optionsFor(server, { tls: {} })), 'tls');
