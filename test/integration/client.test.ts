@@ -8,9 +8,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { FtpClient } from '../../src/ftp/client';
-import { FtpError } from '../../src/ftp/errors';
 import type { ConnectOptions, FtpEvent } from '../../src/ftp/types';
 import { startServer, stopAllServers, type RunningServer, type ServerKind, type ServerOptions } from '../support/realServers';
+import { rejectsWith } from '../support/assertions';
 
 const KINDS: ServerKind[] = ['vsftpd', 'proftpd', 'pure-ftpd'];
 
@@ -36,17 +36,6 @@ async function withClient<T>(server: RunningServer, extra: Partial<ConnectOption
 
 function dataOpens(events: FtpEvent[]) {
   return events.filter((e): e is Extract<FtpEvent, { type: 'data-open' }> => e.type === 'data-open');
-}
-
-async function rejectsWith(p: Promise<unknown>, kind: FtpError['kind']): Promise<FtpError> {
-  try {
-    await p;
-  } catch (e) {
-    assert.ok(e instanceof FtpError, `expected an FtpError, got ${String(e)}`);
-    assert.equal(e.kind, kind, `expected kind ${kind}, got ${e.kind}: ${e.message}`);
-    return e;
-  }
-  assert.fail(`expected a rejection of kind ${kind}`);
 }
 
 after(() => stopAllServers());

@@ -9,13 +9,13 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { FtpClient } from '../../src/ftp/client';
-import { FtpError } from '../../src/ftp/errors';
 import { ConnectionPool, type PoolEvent } from '../../src/ftp/pool';
 import type { ConcreteMode, ConnectOptions } from '../../src/ftp/types';
 import { RemoteFs } from '../../src/vscode/remoteFs';
 import { DropProxy } from '../support/dropProxy';
 import { FaultServer, sleep } from '../support/faultServer';
 import { startServer, stopAllServers, type RunningServer } from '../support/realServers';
+import { rejectsWith } from '../support/assertions';
 
 const MODES: ConcreteMode[] = ['passive', 'active'];
 
@@ -27,17 +27,6 @@ function optionsFor(server: Endpoint, extra: Partial<ConnectOptions> = {}): Conn
 
 function poolFor(server: Endpoint, extra: Partial<ConnectOptions> = {}, maxConnections = 2): ConnectionPool<FtpClient> {
   return new ConnectionPool<FtpClient>((mode) => FtpClient.connect(optionsFor(server, { ...extra, mode })), { maxConnections, mode: extra.mode ?? 'auto', busyRetryDelaysMs: [50, 100, 200] });
-}
-
-async function rejectsWith(p: Promise<unknown>, kind: FtpError['kind']): Promise<FtpError> {
-  try {
-    await p;
-  } catch (e) {
-    assert.ok(e instanceof FtpError, `expected an FtpError, got ${String(e)}`);
-    assert.equal(e.kind, kind, `expected kind ${kind}, got ${e.kind}: ${e.message}`);
-    return e;
-  }
-  assert.fail(`expected a rejection of kind ${kind}`);
 }
 
 /** Names of leftover safe-save temporaries on the fault server. */

@@ -10,22 +10,12 @@ import { ConnectionPool } from '../../src/ftp/pool';
 import type { ConnectOptions, FtpEvent } from '../../src/ftp/types';
 import { RemoteFs } from '../../src/vscode/remoteFs';
 import { FaultServer, type FaultServerOptions } from '../support/faultServer';
+import { rejectsWith } from '../support/assertions';
 
 interface Endpoint { host: string; port: number; user: string; password: string }
 
 function optionsFor(server: Endpoint, extra: Partial<ConnectOptions> = {}): ConnectOptions {
   return { host: server.host, port: server.port, user: server.user, password: server.password, connectTimeoutMs: 5000, replyTimeoutMs: 5000, dataConnectTimeoutMs: 2000, ...extra };
-}
-
-async function rejectsWith(p: Promise<unknown>, kind: FtpError['kind']): Promise<FtpError> {
-  try {
-    await p;
-  } catch (e) {
-    assert.ok(e instanceof FtpError, `expected an FtpError, got ${String(e)}`);
-    assert.equal(e.kind, kind, `expected kind ${kind}, got ${e.kind}: ${e.message}`);
-    return e;
-  }
-  assert.fail(`expected a rejection of kind ${kind}`);
 }
 
 describe('hostile server replies', function () {
