@@ -100,6 +100,17 @@ describe('ftp-workspace command line', function () {
     }
   });
 
+  for (const kind of ['vsftpd', 'proftpd'] as const) {
+    it(`diagnose reports both modes working on ${kind}`, async () => {
+      const other = await startServer(kind);
+      const r = await cli(['diagnose', other.url('/'), '--json'], other.password);
+      assert.equal(r.code, 0, r.stderr);
+      const d = JSON.parse(r.stdout) as { workingModes: string[]; recommendation: string; steps: { name: string; ok: boolean }[] };
+      assert.deepEqual(d.workingModes, ['passive', 'active']);
+      assert.equal(d.steps.filter((s) => s.ok).length, d.steps.length, JSON.stringify(d.steps));
+    });
+  }
+
   it('diagnose finds that only passive works when the server cannot connect back', async () => {
     const r = await cli(['diagnose', server.url('/'), '--active-address', '127.0.0.99'], server.password);
     assert.equal(r.code, 0, r.stderr);
