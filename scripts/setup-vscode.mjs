@@ -78,12 +78,15 @@ function isRoot() {
   return typeof process.getuid === 'function' && process.getuid() === 0;
 }
 
-/** Debian packages: chromium (the browser Playwright drives), ripgrep (search), krb5 headers (kerberos addon). */
+/** Debian packages: chromium (the browser Playwright drives), ripgrep (search), krb5 headers (kerberos addon), fonts. */
 function ensureSystemPackages(log) {
   const missing = [];
   if (!firstExisting(CHROMIUM_CANDIDATES)) missing.push('chromium');
   if (!firstExisting(RG_CANDIDATES)) missing.push('ripgrep');
   if (!fs.existsSync(GSSAPI_HEADER)) missing.push('libkrb5-dev');
+  // Fonts for readable screenshots: text, and the ✅ of the connection-test report.
+  if (!fs.existsSync('/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf')) missing.push('fonts-dejavu-core');
+  if (!fs.existsSync('/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf')) missing.push('fonts-noto-color-emoji');
   if (missing.length === 0) return;
   if (!isRoot() || !fs.existsSync('/usr/bin/apt-get')) {
     throw new Error(
