@@ -8,7 +8,7 @@ import { once } from 'node:events';
 import type { Readable, Writable } from 'node:stream';
 import type { ControlConnection } from './control';
 import { DataChannelError, prepare, transferReplyError, type DataChannelQuirks, type DataChannelSettings } from './dataChannel';
-import { FtpError, isFtpError } from './errors';
+import { FtpError } from './errors';
 import type { Reply } from './reply';
 import type { ConcreteMode, FtpEvent } from './types';
 
@@ -37,7 +37,7 @@ export interface TransferContext {
 
 /** Thrown when the transfer failed before any byte moved: safe to retry in another mode. */
 export function failedBeforeData(e: unknown): boolean {
-  return e instanceof DataChannelError || (isFtpError(e, 'data-channel') && (e as FtpError & { beforeData?: boolean }).beforeData === true);
+  return e instanceof DataChannelError;
 }
 
 export async function runTransfer(ctx: TransferContext, mode: ConcreteMode, spec: TransferSpec): Promise<number> {
