@@ -7,6 +7,10 @@
  * mode), each with a password login, plus the embedded demo server (ftp-srv, profile `demo`,
  * anonymous). The window opens a multi-root workspace with one folder per server.
  *
+ * A local folder (a fresh temp folder, absolute path in FTPW_TEST_LINKED_LOCAL) is linked to
+ * `ftp://vsftpd/linked` through `ftpWorkspace.links` in the user settings, with upload on save and
+ * ignore patterns (LINK_IGNORE), for the linked-folder tests (sync.test.ts).
+ *
  * Passwords never go into settings. The tests hand them to the extension through its public API
  * (`exports.setPassword`, src/vscode/api.ts); the extension host learns them from `env`, together
  * with each server's port and its folder on this disk (an independent view of what the server has).
@@ -18,6 +22,10 @@ import type * as DemoServerModule from '../../scripts/demo-server.mjs';
 import { startServer, type RunningServer } from '../support/realServers';
 import type { ExtensionTestSetup } from '../vscode/runExtensionTests';
 import { ENV, FOLDERS } from './servers';
+
+/** Where on the vsftpd server the linked folder goes, and what the link leaves out. */
+const LINK_REMOTE_PATH = '/linked';
+const LINK_IGNORE = ['*.log', 'build/'];
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
 
@@ -42,7 +50,11 @@ export async function setup(): Promise<ExtensionTestSetup> {
     const workspace = path.join(workspaceDir, 'ftp-servers.code-workspace');
     fs.writeFileSync(workspace, JSON.stringify({ folders: FOLDERS.map((f) => ({ uri: f.uri, name: f.name })) }, null, 2));
 
+    const linkedLocal = fs.mkdtempSync(path.join(os.tmpdir(), 'ftpw-ext-linked-'));
+    stops.push(async () => fs.rmSync(linkedLocal, { recursive: true, force: true }));
+
     const env: Record<string, string> = {
+      FTPW_TEST_LINKED_LOCAL: linkedLocal,
       FTPW_TEST_DEMO_HOST: demo.host,
       FTPW_TEST_DEMO_PORT: String(demo.port),
       FTPW_TEST_DEMO_ROOT: demo.root,
@@ -61,6 +73,7 @@ export async function setup(): Promise<ExtensionTestSetup> {
           { name: 'vsftpd', host: vsftpd.host, port: vsftpd.port, user: vsftpd.user, mode: 'passive' },
           { name: 'pureftpd', host: pureftpd.host, port: pureftpd.port, user: pureftpd.user, mode: 'active' },
         ],
+        'ftpWorkspace.links': [{ local: linkedLocal, remote: `ftp://vsftpd${LINK_REMOTE_PATH}`, ignore: [...LINK_IGNORE], uploadOnSave: true }],
       },
       env,
       teardown,

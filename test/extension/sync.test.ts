@@ -1,0 +1,198 @@
+/**
+ * A local folder linked to a folder on vsftpd (`ftpWorkspace.links`, written by setup.ts): upload
+ * on save, ignore patterns, the Upload / Download / Sync commands and the retry of failed uploads,
+ * in the real extension host. Local files are edited through text documents and saved as a user
+ * does; what the server got is read from its folder on this disk.
+ */
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { closeAllEditors, prepareServers, realServer, unique, waitFor, waitForLog } from './helpers';
+
+interface LinkSetting {
+  local: string;
+  remote: string;
+  ignore?: string[];
+  uploadOnSave?: boolean;
+}
+
+/** The link setup.ts configured: the test folder in FTPW_TEST_LINKED_LOCAL, on the vsftpd profile. */
+function testLink(): LinkSetting & { remoteDir: string } {
+  const local = process.env.FTPW_TEST_LINKED_LOCAL;
+  assert.ok(local, 'FTPW_TEST_LINKED_LOCAL is not set: run through test/vscode/runExtensionTests.ts with test/extension/setup.ts');
+  const links = vscode.workspace.getConfiguration('ftpWorkspace').get<LinkSetting[]>('links') ?? [];
+  const link = links.find((l) => l.local === local);
+  assert.ok(link, `ftpWorkspace.links has no link of ${local}: ${JSON.stringify(links)}`);
+  const m = /^ftp:\/\/vsftpd\/(.*)$/.exec(link.remote);
+  assert.ok(m, `the test link goes to the vsftpd profile, not ${link.remote}`);
+  return { ...link, remoteDir: m[1].replace(/\/+$/, '') };
+}
+
+describe('linked local folder ↔ vsftpd (sync)', function () {
+  this.timeout(60_000);
+  const server = realServer('vsftpd');
+  const { disk } = server;
+  let link: ReturnType<typeof testLink>;
+
+  /** Paths relative to the link's root, on each side. */
+  const localPath = (rel: string) => path.join(link.local, ...rel.split('/'));
+  const localUri = (rel: string) => vscode.Uri.file(localPath(rel));
+  const remote = (rel: string) => `${link.remoteDir}/${rel}`;
+  const putLocal = (rel: string, content: string, mtime?: number) => {
+    fs.mkdirSync(path.dirname(localPath(rel)), { recursive: true });
+    fs.writeFileSync(localPath(rel), content);
+    if (mtime !== undefined) fs.utimesSync(localPath(rel), mtime / 1000, mtime / 1000);
+  };
+  const onServer = (rel: string) => (disk.exists(remote(rel)) ? disk.text(remote(rel)) : undefined);
+  const waitOnServer = (rel: string, content: string, timeoutMs = 10_000) =>
+    waitFor(() => onServer(rel) === content, `${remote(rel)} on the server to read ${JSON.stringify(content)} (it reads ${JSON.stringify(onServer(rel))})`, timeoutMs);
+
+  /** Opens a local file, replaces its text in the editor and saves it, as a user does. */
+  async function editAndSave(rel: string, text: string): Promise<void> {
+    if (!fs.existsSync(localPath(rel))) putLocal(rel, '');
+    const document = await vscode.workspace.openTextDocument(localUri(rel));
+    const editor = await vscode.window.showTextDocument(document);
+    const all = new vscode.Range(document.positionAt(0), document.positionAt(document.getText().length));
+    assert.ok(await editor.edit((edit) => edit.replace(all, text)), `edit of ${rel} applied`);
+    assert.equal(await document.save(), true, `save of ${rel}`);
+    assert.equal(fs.readFileSync(localPath(rel), 'utf8'), text, `${rel} saved on this disk`);
+  }
+
+  before(async function () {
+    this.timeout(90_000);
+    await prepareServers();
+    link = testLink();
+  });
+  afterEach(() => closeAllEditors());
+
+  it('uploads a saved file of the linked folder to the server', async () => {
+    const dir = unique('save');
+    putLocal(`${dir}/index.html`, '<h1>old</h1>\n');
+    assert.equal(onServer(`${dir}/index.html`), undefined, 'writing a file outside the editor uploads nothing');
+
+    await editAndSave(`${dir}/index.html`, '<h1>saved in the editor</h1>\n');
+    await waitOnServer(`${dir}/index.html`, '<h1>saved in the editor</h1>\n');
+
+    await editAndSave(`${dir}/index.html`, '<h1>saved again</h1>\n');
+    await waitOnServer(`${dir}/index.html`, '<h1>saved again</h1>\n');
+  });
+
+  it('does not upload saved files the ignore patterns leave out (*.log, build/, node_modules/)', async () => {
+    assert.ok(link.ignore?.includes('*.log') && link.ignore.includes('build/'), `the test link ignores *.log and build/: ${JSON.stringify(link.ignore)}`);
+    const dir = unique('ignored');
+    const ignored = [`${dir}/debug.log`, `${dir}/build/bundle.js`, `${dir}/node_modules/pkg/index.js`];
+    for (const rel of ignored) await editAndSave(rel, `ignored ${rel}\n`);
+    // Saved last, uploaded through the same queue: once it is there, the ignored ones had their chance.
+    await editAndSave(`${dir}/kept.txt`, 'kept\n');
+    await waitOnServer(`${dir}/kept.txt`, 'kept\n');
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+
+    const uploaded = ignored.filter((rel) => disk.exists(remote(rel)));
+    assert.deepEqual(uploaded, [], 'ignored files were uploaded');
+    assert.deepEqual([...disk.list(remote(dir)).keys()], ['kept.txt']);
+  });
+
+  it('Upload of a folder (Uri argument) creates and updates files on the server, deletes nothing, skips ignored ones', async () => {
+    const dir = unique('upload');
+    const old = Date.UTC(2020, 0, 1);
+    disk.put(remote(`${dir}/changed.txt`), 'old on the server\n', old);
+    disk.put(remote(`${dir}/only-on-server.txt`), 'stays\n', old);
+    putLocal(`${dir}/changed.txt`, 'changed locally\n');
+    putLocal(`${dir}/new.txt`, 'new\n');
+    putLocal(`${dir}/sub/deeper/nested.txt`, 'nested\n');
+    putLocal(`${dir}/trace.log`, 'ignored\n');
+
+    await vscode.commands.executeCommand('ftpWorkspace.upload', localUri(dir));
+
+    assert.equal(onServer(`${dir}/changed.txt`), 'changed locally\n');
+    assert.equal(onServer(`${dir}/new.txt`), 'new\n');
+    assert.equal(onServer(`${dir}/sub/deeper/nested.txt`), 'nested\n');
+    assert.equal(onServer(`${dir}/only-on-server.txt`), 'stays\n', 'Upload never deletes on the server');
+    assert.equal(disk.exists(remote(`${dir}/trace.log`)), false, 'ignored file uploaded');
+  });
+
+  it('Download of a file and of a folder (Uri argument) brings the server\'s changes here', async () => {
+    const dir = unique('download');
+    putLocal(`${dir}/page.html`, 'local version\n');
+    await vscode.commands.executeCommand('ftpWorkspace.upload', localUri(`${dir}/page.html`));
+    assert.equal(onServer(`${dir}/page.html`), 'local version\n');
+
+    // Changed on the server after that sync (a later time than the upload's), not here.
+    disk.put(remote(`${dir}/page.html`), 'edited on the server\n', Date.now() + 120_000);
+    await vscode.commands.executeCommand('ftpWorkspace.download', localUri(`${dir}/page.html`));
+    assert.equal(fs.readFileSync(localPath(`${dir}/page.html`), 'utf8'), 'edited on the server\n');
+
+    disk.put(remote(`${dir}/assets/new.css`), 'body {}\n');
+    disk.put(remote(`${dir}/server.log`), 'ignored\n');
+    await vscode.commands.executeCommand('ftpWorkspace.download', localUri(dir));
+    assert.equal(fs.readFileSync(localPath(`${dir}/assets/new.css`), 'utf8'), 'body {}\n');
+    assert.equal(fs.existsSync(localPath(`${dir}/server.log`)), false, 'ignored file downloaded');
+  });
+
+  it('Sync Local → Remote does what the accepted preview lists: creates and updates, deletes only when ticked', async () => {
+    const dir = unique('sync');
+    const old = Date.UTC(2020, 0, 1);
+    disk.put(remote(`${dir}/changed.txt`), 'old on the server\n', old);
+    disk.put(remote(`${dir}/only-on-server.txt`), 'not ticked, so kept\n', old);
+    putLocal(`${dir}/changed.txt`, 'changed locally\n');
+    putLocal(`${dir}/added.txt`, 'added\n');
+
+    let settled = false;
+    const sync = Promise.resolve(vscode.commands.executeCommand('ftpWorkspace.syncToRemote', localUri(dir))).finally(() => (settled = true));
+    // The preview is a QuickPick: accept it with Enter's command once it is up (ticked: the recommended actions).
+    await waitFor(
+      async () => {
+        if (!settled) await vscode.commands.executeCommand('workbench.action.acceptSelectedQuickOpenItem');
+        return settled;
+      },
+      'Sync Local → Remote to finish after its preview is accepted',
+      20_000,
+    );
+    await sync;
+
+    assert.equal(onServer(`${dir}/changed.txt`), 'changed locally\n');
+    assert.equal(onServer(`${dir}/added.txt`), 'added\n');
+    assert.equal(onServer(`${dir}/only-on-server.txt`), 'not ticked, so kept\n', 'a deletion is never ticked by default');
+  });
+
+  it('keeps a failed upload pending and uploads it on Retry Failed Uploads', async () => {
+    const dir = unique('retry');
+    disk.mkdir(remote(dir));
+    putLocal(`${dir}/note.txt`, '');
+    // The FTP user cannot write into a folder only root may change: the upload fails on the server.
+    fs.chmodSync(disk.path(remote(dir)), 0o555);
+    try {
+      await editAndSave(`${dir}/note.txt`, 'written while the server refused\n');
+      const stor = new RegExp(`\\[([^\\]]+)\\] > STOR /${link.remoteDir}/${dir}/`);
+      await waitForLog((log) => refused(log, stor), `a refused STOR into /${link.remoteDir}/${dir}/`);
+      // Give the queue a moment to record the failure; nothing may arrive meanwhile.
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      assert.equal(onServer(`${dir}/note.txt`), undefined);
+    } finally {
+      fs.chmodSync(disk.path(remote(dir)), 0o755);
+    }
+    // Nothing retries it by itself (no save, no command): still missing a while later.
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    assert.equal(onServer(`${dir}/note.txt`), undefined, 'uploaded without a retry');
+
+    await vscode.commands.executeCommand('ftpWorkspace.retryUploads');
+    await waitOnServer(`${dir}/note.txt`, 'written while the server refused\n');
+  });
+});
+
+/** The log shows a STOR matching `stor` answered with a 5xx reply on the same connection. */
+function refused(log: string, stor: RegExp): boolean {
+  const lines = log.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const id = stor.exec(lines[i])?.[1];
+    if (!id) continue;
+    for (let j = i + 1; j < lines.length; j++) {
+      if (!lines[j].includes(`[${id}]`)) continue;
+      if (/\] < 5\d\d/.test(lines[j])) return true;
+      if (/\] < [12]\d\d/.test(lines[j])) continue;
+      break;
+    }
+  }
+  return false;
+}
