@@ -124,15 +124,20 @@ async function copy(link: LinkSide, action: SyncAction, uploads: Uploaded[], opt
   }
 }
 
+/** Already gone on the server is as good as deleted. */
+async function deleteRemoteIfPresent(link: LinkSide, path: string): Promise<void> {
+  try {
+    await link.remote.delete(remotePathOf(link.remoteRoot, path), { recursive: false });
+  } catch (err) {
+    if (!isFtpError(err, 'not-found')) throw err;
+  }
+}
+
 async function deleteFile(link: LinkSide, action: SyncAction): Promise<void> {
   if (action.target === 'local') {
     await fs.rm(localPathOf(link.localRoot, action.path), { force: true });
   } else {
-    try {
-      await link.remote.delete(remotePathOf(link.remoteRoot, action.path), { recursive: false });
-    } catch (err) {
-      if (!isFtpError(err, 'not-found')) throw err;
-    }
+    await deleteRemoteIfPresent(link, action.path);
   }
   link.state.delete(action.path);
 }
@@ -146,11 +151,7 @@ async function deleteDirectory(link: LinkSide, action: SyncAction): Promise<void
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     }
   } else {
-    try {
-      await link.remote.delete(remotePathOf(link.remoteRoot, action.path), { recursive: false });
-    } catch (err) {
-      if (!isFtpError(err, 'not-found')) throw err;
-    }
+    await deleteRemoteIfPresent(link, action.path);
   }
   link.state.deleteTree(action.path);
 }
