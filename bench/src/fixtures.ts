@@ -9,6 +9,9 @@ export interface Sizes {
   /** Folders of the walked tree (below its root) and files spread over them. */
   treeDirs: number;
   treeFiles: number;
+  /** The local tree the `sync` scenario uploads: folders below its root and files spread over them. */
+  syncDirs: number;
+  syncFiles: number;
   /** Bytes of the big file (loopback) and of the smaller one that shows whether memory grows with size. */
   bigBytes: number;
   mediumBytes: number;
@@ -19,6 +22,7 @@ export const PATHS: RemotePaths = {
   listDir: '/list',
   tree: '/tree',
   upDir: '/up',
+  syncDir: '/sync',
   big: '/big.bin',
 };
 export const MEDIUM_PATH = '/medium.bin';
@@ -26,6 +30,7 @@ export const MEDIUM_PATH = '/medium.bin';
 export function writeLatencyFixtures(root: string, sizes: Sizes): void {
   fs.writeFileSync(path.join(root, PATHS.small), pattern(10 * 1024));
   fs.mkdirSync(path.join(root, PATHS.upDir), { recursive: true });
+  fs.mkdirSync(path.join(root, PATHS.syncDir), { recursive: true });
   const list = path.join(root, PATHS.listDir);
   fs.mkdirSync(list, { recursive: true });
   for (let i = 0; i < sizes.listEntries; i++) {
@@ -38,7 +43,7 @@ export function writeLatencyFixtures(root: string, sizes: Sizes): void {
  * A two-level tree like a web project: the root holds `top` folders, each holding the same number
  * of subfolders, until `dirs` folders exist; files are dealt out evenly.
  */
-function writeTree(rootDir: string, dirs: number, files: number): void {
+export function writeTree(rootDir: string, dirs: number, files: number): void {
   const top = Math.max(1, Math.round(Math.sqrt(dirs)));
   const all: string[] = [rootDir];
   for (let t = 0; t < top && all.length <= dirs; t++) all.push(path.join(rootDir, `dir-${t}`));
@@ -70,4 +75,14 @@ function pattern(bytes: number): Buffer {
   const b = Buffer.alloc(bytes);
   for (let i = 0; i < bytes; i++) b[i] = (i * 31 + (i >> 8)) & 0xff;
   return b;
+}
+
+/** Files (not folders) below `dir`, counted on disk. */
+export function countFiles(dir: string): { dirs: number; files: number } {
+  const counts = { dirs: 0, files: 0 };
+  for (const e of fs.readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (e.isDirectory()) counts.dirs++;
+    else if (e.isFile()) counts.files++;
+  }
+  return counts;
 }

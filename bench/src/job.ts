@@ -1,6 +1,6 @@
 /** What the harness asks a client child process to do, and what it answers. */
 
-export type Scenario = 'connect' | 'list' | 'stat' | 'read' | 'save' | 'tree' | 'download' | 'upload';
+export type Scenario = 'connect' | 'list' | 'stat' | 'read' | 'save' | 'tree' | 'sync' | 'download' | 'upload';
 export type Tool = 'ours' | 'curl' | 'lftp' | 'basic-ftp';
 export type Security = 'plain' | 'tls';
 export type Mode = 'passive' | 'active';
@@ -20,6 +20,8 @@ export interface RemotePaths {
   listDir: string;
   tree: string;
   upDir: string;
+  /** Holds the empty folders the `sync` scenario uploads into. */
+  syncDir: string;
   big: string;
 }
 
@@ -38,6 +40,15 @@ export interface Job {
   localTarget?: string;
   /** Record the protocol events of the last run. */
   trace: boolean;
+  /** Sync: the local tree, and one empty server folder per run to upload it into. */
+  sync?: SyncJob;
+}
+
+export interface SyncJob {
+  localRoot: string;
+  remoteRoots: string[];
+  /** Folder for the sync records the runs write. */
+  stateDir: string;
 }
 
 export interface TraceLine {
@@ -52,7 +63,7 @@ export interface JobResult {
   /** Peak resident set size of the whole child process, KiB. */
   maxRssKb: number;
   bytes?: number;
-  /** Tree walk: folders and files seen. */
+  /** Tree walk: folders and files seen; sync: folders and files on the server's disk afterwards. */
   counts?: { dirs: number; files: number };
   trace?: TraceLine[];
   /** Connect: per run, ms from sending PASS to the 230 reply (mostly the server checking the password). */

@@ -10,7 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { startServer, stopAllServers, type RunningServer } from '../../test/support/realServers';
-import { MEDIUM_PATH, PATHS, writeBigFixtures, writeLatencyFixtures, writeLarge, type Sizes } from './fixtures';
+import { countFiles, MEDIUM_PATH, PATHS, writeBigFixtures, writeLatencyFixtures, writeLarge, writeTree, type Sizes } from './fixtures';
 import type { Job, JobResult, Mode, Scenario, Security, ServerRef, Tool } from './job';
 import { openLink, SERVER_ADDRESS, type Link } from './link';
 import { killAllChildren, runProcess } from './proc';
@@ -28,7 +28,9 @@ interface Options {
   parallel: number;
 }
 
-const LATENCY_SCENARIOS: Scenario[] = ['connect', 'list', 'stat', 'read', 'save', 'tree'];
+const LATENCY_SCENARIOS: Scenario[] = ['connect', 'list', 'stat', 'read', 'save', 'tree', 'sync'];
+/** A sync of 2,000 files takes minutes per client and mode: plain FTP only keeps the full run bearable. */
+const SYNC_SECURITIES: Security[] = ['plain'];
 const LOOPBACK_SCENARIOS: Scenario[] = ['download', 'upload'];
 const SECURITIES: Security[] = ['plain', 'tls'];
 const MODES: Mode[] = ['passive', 'active'];
@@ -66,9 +68,9 @@ function parseOptions(argv: string[]): Options {
 }
 
 function sizesFor(o: Options): Sizes {
-  if (o.smoke) return { listEntries: 20, treeDirs: 6, treeFiles: 30, bigBytes: 2 << 20, mediumBytes: 512 << 10 };
-  if (o.quick) return { listEntries: 1000, treeDirs: 40, treeFiles: 400, bigBytes: 20 << 20, mediumBytes: 4 << 20 };
-  return { listEntries: 1000, treeDirs: 200, treeFiles: 2000, bigBytes: 100 << 20, mediumBytes: 10 << 20 };
+  if (o.smoke) return { listEntries: 20, treeDirs: 6, treeFiles: 30, syncDirs: 6, syncFiles: 30, bigBytes: 2 << 20, mediumBytes: 512 << 10 };
+  if (o.quick) return { listEntries: 1000, treeDirs: 40, treeFiles: 400, syncDirs: 20, syncFiles: 200, bigBytes: 20 << 20, mediumBytes: 4 << 20 };
+  return { listEntries: 1000, treeDirs: 200, treeFiles: 2000, syncDirs: 200, syncFiles: 2000, bigBytes: 100 << 20, mediumBytes: 10 << 20 };
 }
 
 const log = (msg: string): void => { process.stderr.write(`${msg}\n`); };
@@ -106,6 +108,8 @@ async function main(): Promise<void> {
   workDir = fs.mkdtempSync(path.join(fs.existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir(), 'ftpwb-'));
   const localSmall = path.join(workDir, 'small.bin');
   fs.writeFileSync(localSmall, Buffer.alloc(10 * 1024, 0x62));
+  const syncLocal = path.join(workDir, 'sync-local');
+  if (want('sync') && !o.smoke) writeTree(syncLocal, sizes.syncDirs, sizes.syncFiles);
 
   const results: BenchResults = {
     date: new Date().toISOString(),
@@ -116,19 +120,21 @@ async function main(): Promise<void> {
     rows: [],
   };
   try {
-    if (LATENCY_SCENARIOS.some(want)) {
+    if (LATENCY_SCENARIOS.some((s) => want(s) && SECURITIES.some((security) => runsScenario(o, s, security)))) {
       log(`latency link: RTT ${o.rttMs} ms between two namespaces…`);
       link = await openLink(o.rttMs, benchDir);
       results.measuredRttMs = link.measuredRttMs;
       log(`ping across the link: ${link.measuredRttMs.toFixed(2)} ms average`);
       for (const security of SECURITIES) {
+        if (!LATENCY_SCENARIOS.some((s) => want(s) && runsScenario(o, s, security))) continue;
         const server = await startServer('vsftpd', { listenAddress: SERVER_ADDRESS, netns: link.serverNs, tls: security === 'tls' ? 'explicit' : undefined });
         prepare(server, () => writeLatencyFixtures(server.root, sizes));
         for (const mode of modesFor(o, security)) {
           for (const scenario of LATENCY_SCENARIOS.filter(want)) {
+            if (!runsScenario(o, scenario, security)) continue;
             if (scenario === 'connect') cheapPassword(server);
             await runAll(results, o, 'latency', scenario, security, mode, server, {
-              ns: link.clientNs, rttMs: link.measuredRttMs, localSmall, localSource: localSmall, localTarget: path.join(workDir, 'target.bin'),
+              ns: link.clientNs, rttMs: link.measuredRttMs, localSmall, localSource: localSmall, localTarget: path.join(workDir, 'target.bin'), syncLocal,
             });
           }
         }
@@ -167,6 +173,12 @@ async function main(): Promise<void> {
   log(`done in ${results.elapsedS} s: ${path.join(o.outDir, 'results.md')}`);
 }
 
+/** The smoke run leaves out sync (minutes at real sizes; the sync itself has integration tests). */
+function runsScenario(o: Options, scenario: Scenario, security: Security): boolean {
+  if (scenario === 'sync') return !o.smoke && SYNC_SECURITIES.includes(security);
+  return true;
+}
+
 /** The smoke run leaves out FTPS in active mode (the slowest variant) to stay short. */
 function modesFor(o: Options, security: Security): Mode[] {
   return o.smoke && security === 'tls' ? ['passive'] : MODES;
@@ -196,12 +208,15 @@ interface RunContext {
   localSmall: string;
   localSource: string;
   localTarget: string;
+  /** The local tree the sync scenario uploads. */
+  syncLocal?: string;
 }
 
 async function runAll(results: BenchResults, o: Options, group: Row['group'], scenario: Scenario, security: Security, mode: Mode, server: RunningServer, ctx: RunContext): Promise<void> {
   const tools: Tool[] = ['ours', 'basic-ftp', 'curl', 'lftp'];
   for (const tool of tools) {
     if (tool === 'basic-ftp' && mode === 'active') continue; // it has no active mode
+    if (scenario === 'sync' && (tool === 'basic-ftp' || tool === 'curl')) continue; // neither can upload a tree
     // The smoke run checks the harness, not curl's known active-FTPS hang (15 s per scenario).
     if (o.smoke && tool === 'curl' && security === 'tls' && mode === 'active') continue;
     await runOne(results, o, group, scenario, security, mode, server, tool, ctx);
@@ -216,33 +231,68 @@ async function runOne(
     host: server.host, port: server.port, user: server.user, password: server.password, tls: security === 'tls', fingerprint: server.certFingerprint256,
   };
   const paths = { ...PATHS, ...pathOverride };
-  const runs = scenario === 'tree' ? o.treeRuns : o.runs;
+  // Minutes per run: the long scenarios have their own, smaller count.
+  const runs = scenario === 'tree' || scenario === 'sync' ? o.treeRuns : o.runs;
   const size = sizeBytes ?? (group === 'loopback' ? results.sizes.bigBytes : undefined);
+  const syncTargets = scenario === 'sync' ? emptySyncFolders(server, paths.syncDir, `${tool}-${security}-${mode}`, runs) : [];
   let result: JobResult | undefined;
   if (tool === 'ours' || tool === 'basic-ftp') {
     const job: Job = {
       tool, scenario, server: ref, mode, runs, paths, parallel: o.parallel,
-      localSource: ctx.localSource, localTarget: ctx.localTarget, trace: group === 'latency' && scenario !== 'tree',
+      localSource: ctx.localSource, localTarget: ctx.localTarget, trace: group === 'latency' && scenario !== 'tree' && scenario !== 'sync',
+      sync: scenario === 'sync' ? { localRoot: ctx.syncLocal as string, remoteRoots: syncTargets, stateDir: path.join(workDir as string, 'sync-state') } : undefined,
     };
     result = await runJob(job, ctx.ns, scenario);
   } else {
     const runner: ToolRunner = tool === 'curl' ? curl : lftp;
-    const tctx: ToolContext = { server: ref, mode, runs, paths, ns: ctx.ns, rttMs: ctx.rttMs, benchDir, workDir: workDir as string, localSmall: ctx.localSmall, localSource: ctx.localSource, localTarget: ctx.localTarget };
+    const tctx: ToolContext = {
+      server: ref, mode, runs, paths, ns: ctx.ns, rttMs: ctx.rttMs, benchDir, workDir: workDir as string, localSmall: ctx.localSmall, localSource: ctx.localSource, localTarget: ctx.localTarget,
+      parallel: o.parallel, syncLocal: ctx.syncLocal, syncTargets,
+    };
     result = await runner(scenario, tctx);
   }
   if (!result) return;
+  if (scenario === 'sync') checkSynced(result, server, syncTargets, results.sizes);
   const row: Row = { group, scenario, security, mode, tool, times: result.times.map((t) => Math.round(t * 10) / 10), maxRssKb: result.maxRssKb, sizeBytes: size, error: result.error, trace: result.trace, loginMs: result.loginMs, counts: result.counts };
   results.rows.push(row);
   const med = median(row.times);
   const rtt = group === 'latency' ? results.measuredRttMs ?? 0 : 0;
-  const detail = med === undefined ? 'no result' : `${med.toFixed(1)} ms${rtt >= 1 ? ` (${(med / rtt).toFixed(1)} RTT)` : ''}${size && med ? `, ${(size / med / 1000).toFixed(0)} MB/s` : ''}`;
+  const detail = med === undefined ? 'no result' : `${med.toFixed(1)} ms${rtt >= 1 ? ` (${(med / rtt).toFixed(1)} RTT)` : ''}${size && med ? `, ${(size / med / 1000).toFixed(0)} MB/s` : ''}${scenario === 'sync' && row.counts ? `, server has ${row.counts.files} files in ${row.counts.dirs} folders` : ''}`;
   log(`  ${group} ${security} ${mode} ${scenario}${sizeBytes ? ` ${(sizeBytes / 1048576).toFixed(1)} MiB` : ''} ${tool}: ${detail}, RSS ${(row.maxRssKb / 1024).toFixed(0)} MiB${row.error ? ` — ${row.error}` : ''}`);
+}
+
+/** One new, empty server folder per run (on the server's disk, owned by the FTP user). */
+function emptySyncFolders(server: RunningServer, syncDir: string, prefix: string, runs: number): string[] {
+  const targets = Array.from({ length: runs }, (_, i) => `${syncDir}/${prefix}-${i + 1}`);
+  for (const t of targets) {
+    const dir = path.join(server.root, t);
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.mkdirSync(dir, { recursive: true });
+  }
+  server.giveToUser(syncDir.replace(/^\//, ''));
+  return targets;
+}
+
+/**
+ * A sync counts only if the server really has the whole tree: every run's folder is counted on
+ * the server's disk (not through FTP), then removed so the next client starts from the same state.
+ */
+function checkSynced(result: JobResult, server: RunningServer, targets: string[], sizes: Sizes): void {
+  for (const t of targets.slice(0, result.times.length)) {
+    const dir = path.join(server.root, t);
+    const counts = countFiles(dir);
+    result.counts = counts;
+    if (counts.files !== sizes.syncFiles || counts.dirs !== sizes.syncDirs) {
+      result.error ??= `the server has ${counts.files} files in ${counts.dirs} folders under ${t}, expected ${sizes.syncFiles} in ${sizes.syncDirs}`;
+    }
+  }
+  for (const t of targets) fs.rmSync(path.join(server.root, t), { recursive: true, force: true });
 }
 
 async function runJob(job: Job, ns: string | undefined, scenario: Scenario): Promise<JobResult> {
   const file = path.join(workDir as string, 'job.json');
   fs.writeFileSync(file, JSON.stringify(job), { mode: 0o600 });
-  const timeoutMs = scenario === 'tree' ? 900_000 : 60_000 + 60_000 * job.runs;
+  const timeoutMs = scenario === 'tree' || scenario === 'sync' ? 900_000 * Math.max(1, job.runs) : 60_000 + 60_000 * job.runs;
   const r = await runProcess(process.execPath, [runnerJs, file], { ns, timeoutMs });
   const line = r.stdout.trim().split('\n').pop() ?? '';
   try {

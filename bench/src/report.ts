@@ -51,6 +51,7 @@ const SCENARIO_TITLES: Record<Scenario, string> = {
   read: 'read a 10 KB file (warm)',
   save: 'save (upload) a 10 KB file (warm)',
   tree: 'walk the tree',
+  sync: 'sync a tree to an empty folder',
   download: 'download',
   upload: 'upload',
 };
@@ -173,7 +174,7 @@ function markdown(r: BenchResults, outDir: string): string {
   const o = r.options;
   L.push('# FTP Workspace — benchmark results', '');
   L.push(`Run ${r.date} (${r.elapsedS ?? '?'} s), \`npm run bench -- --rtt ${o.rttMs} --runs ${o.runs}${o.quick ? ' --quick' : ''}${o.smoke ? ' --smoke' : ''}${o.only ? ` --only ${(o.only as string[]).join(',')}` : ''}\`.`);
-  L.push(`Medians of ${o.runs} runs (tree walk: ${o.treeRuns}). Link RTT set to ${o.rttMs} ms, ${rtt !== undefined ? `measured ${rtt.toFixed(2)} ms with ping (the unit of "RTT" below)` : 'not measured'}.`);
+  L.push(`Medians of ${o.runs} runs (tree walk and sync: ${o.treeRuns}). Link RTT set to ${o.rttMs} ms, ${rtt !== undefined ? `measured ${rtt.toFixed(2)} ms with ping (the unit of "RTT" below)` : 'not measured'}.`);
   L.push(`Versions: ${Object.entries(r.versions).map(([k, v]) => `${k} ${v}`).join(', ')}.`);
   L.push(`Machine load average (1/5/15 min) at start ${r.loadAverage?.join(' / ') ?? '?'}, at end ${r.loadAverageAtEnd?.join(' / ') ?? '?'} on ${os.cpus().length} CPUs: other work shared the machine, so single numbers carry noise; the link forwarder runs with real-time priority, servers and clients at nice -10.`, '');
   L.push('## How it is measured', '');
@@ -183,6 +184,7 @@ function markdown(r: BenchResults, outDir: string): string {
     '- **Ours and basic-ftp** run in a child process of their own (so its peak RSS is theirs alone); the time is taken around the call (`FtpClient.connect`, `list`, `stat`, `readFile`, `upload`, `download`; basic-ftp `access`, `list`, `size`+`lastMod`, `downloadTo`, `uploadFrom`). Warm operations use one connection that already did the operation once.',
     '- **curl** (`--ftp-method nocwd`): its own per-transfer timer (`-w %{time_total}`) with several URLs in one invocation, so every measured transfer reuses the connection; connect + login from its `--trace-time` log (first "Trying" to the reply to PWD, the last step of its login); big files: total minus pre-transfer time. **lftp**: `!date` stamps between commands of one script (`cache:enable no`); connect + login is `quote NOOP` on a fresh connection minus one RTT; stat is `cls -l`, read is `cat`, tree is `find`.',
     `- Tree walk: ${r.sizes.treeDirs} folders below the root, ${r.sizes.treeFiles} files; ours uses the connection pool with ${o.parallel} connections (listings in parallel, as the Explorer or a search would), basic-ftp ${o.parallel} clients taking the next folder from a queue, lftp \`find\` one connection. Connects are included.`,
+    `- Sync (plain FTP only): a local tree of ${r.sizes.syncFiles} small files in ${r.sizes.syncDirs} folders uploaded to a new, empty server folder per run. Ours: the extension's "Sync local → remote" without its UI — both trees read, \`planSync\`, \`executePlan\` through RemoteFs on a fresh pool of ${o.parallel} connections (safe save, one listing per folder afterwards for the sync record), pool closed. lftp: \`mirror -R --parallel=${o.parallel} LOCAL REMOTE\` then \`close -a\` in one script (its defaults: it also sets each file's permissions). Connects are included; every run's folder is counted on the server's disk afterwards, a short count is a failure.`,
     "- The test user's password is re-hashed with SHA-512 for the run: with Debian's default yescrypt, vsftpd spends 0.3–1 s of CPU on every login here, which would drown the round trips of connect + login.",
     '- Cells: median ms (RTTs). Ratios are ours / theirs: below 1 means we are faster.',
     '',
@@ -194,12 +196,15 @@ function markdown(r: BenchResults, outDir: string): string {
     L.push(`## Round-trip bound work, ${security === 'plain' ? 'plain FTP' : 'explicit FTPS (TLS 1.3, session reuse required)'}`, '');
     L.push('| Scenario | Mode | ours | basic-ftp | curl | lftp | ours/basic-ftp | ours/curl | ours/lftp | ours peak RSS |');
     L.push('|---|---|---|---|---|---|---|---|---|---|');
-    for (const scenario of ['connect', 'list', 'stat', 'read', 'save', 'tree'] as Scenario[]) {
+    for (const scenario of ['connect', 'list', 'stat', 'read', 'save', 'tree', 'sync'] as Scenario[]) {
       for (const mode of ['passive', 'active'] as Mode[]) {
         const get = (tool: Tool) => rows.find((x) => x.scenario === scenario && x.mode === mode && x.tool === tool);
         const ours = get('ours');
         if (!ours && OTHERS.every((t) => !get(t))) continue;
-        const title = scenario === 'list' ? `list a folder of ${r.sizes.listEntries} entries` : scenario === 'tree' ? `walk ${r.sizes.treeDirs} folders / ${r.sizes.treeFiles} files` : SCENARIO_TITLES[scenario];
+        const title = scenario === 'list' ? `list a folder of ${r.sizes.listEntries} entries`
+          : scenario === 'tree' ? `walk ${r.sizes.treeDirs} folders / ${r.sizes.treeFiles} files`
+            : scenario === 'sync' ? `sync ${r.sizes.syncFiles} files / ${r.sizes.syncDirs} folders to an empty folder`
+              : SCENARIO_TITLES[scenario];
         L.push(`| ${title} | ${mode} | ${cell(ours, rtt)} | ${cell(get('basic-ftp'), rtt)} | ${cell(get('curl'), rtt)} | ${cell(get('lftp'), rtt)} | ${ratio(ours, get('basic-ftp'))} | ${ratio(ours, get('curl'))} | ${ratio(ours, get('lftp'))} | ${ours ? `${(ours.maxRssKb / 1024).toFixed(0)} MiB` : '—'} |`);
       }
     }

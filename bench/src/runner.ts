@@ -12,6 +12,12 @@ import * as basic from 'basic-ftp';
 import { FtpClient } from '../../src/ftp/client';
 import { ConnectionPool } from '../../src/ftp/pool';
 import type { ConnectOptions, FileEntry, FtpEvent } from '../../src/ftp/types';
+import { executePlan } from '../../src/sync/executor';
+import { IgnoreMatcher } from '../../src/sync/ignore';
+import { planSync } from '../../src/sync/planner';
+import { SyncState } from '../../src/sync/state';
+import { walkLocal, walkRemote } from '../../src/sync/trees';
+import { RemoteFs } from '../../src/vscode/remoteFs';
 import type { Job, JobResult, TraceLine } from './job';
 
 const SMALL_UPLOAD = Buffer.alloc(10 * 1024, 0x61);
@@ -116,6 +122,32 @@ async function ourTreeWalk(job: Job): Promise<{ dirs: number; files: number }> {
     await pool.close();
   }
   return counts;
+}
+
+/**
+ * "Sync local → remote" as the extension runs it: both trees read, a plan made, the recommended
+ * actions executed through RemoteFs (safe save, listing cache) on a fresh pool, the record saved.
+ */
+async function ourSync(job: Job, run: number): Promise<{ dirs: number; files: number }> {
+  const sync = job.sync as NonNullable<Job['sync']>;
+  const remoteRoot = sync.remoteRoots[run];
+  const pool = new ConnectionPool((mode) => FtpClient.connect({ ...ourOptions(job), mode }), { maxConnections: job.parallel, mode: job.mode });
+  const remote = new RemoteFs(pool);
+  try {
+    const ignore = new IgnoreMatcher([], false);
+    const state = await SyncState.load(`${sync.stateDir}/sync-${run}.json`, `${sync.localRoot} -> ${remoteRoot}`);
+    const [local, remoteTree] = await Promise.all([walkLocal(sync.localRoot, ignore), walkRemote(remote, remoteRoot, ignore, { concurrency: job.parallel })]);
+    const plan = planSync({ direction: 'toRemote', local, remote: remoteTree, record: state, ignore });
+    const chosen = plan.actions.filter((a) => a.recommended);
+    const result = await executePlan(plan, chosen, { localRoot: sync.localRoot, remoteRoot, remote, state, concurrency: job.parallel });
+    if (result.failed.length > 0 || result.skipped.length > 0) {
+      const first = result.failed[0];
+      throw new Error(`sync: ${result.failed.length} failed, ${result.skipped.length} skipped of ${chosen.length} actions${first ? `; ${first.action.id}: ${first.error.message}` : ''}`);
+    }
+    return { dirs: chosen.filter((a) => a.type === 'directory').length, files: chosen.filter((a) => a.type === 'file').length };
+  } finally {
+    await pool.close();
+  }
 }
 
 // ------------------------------------------------------------------ basic-ftp
@@ -230,6 +262,11 @@ async function run(job: Job): Promise<JobResult> {
       times.push(await timed(async () => {
         result.counts = await (job.tool === 'ours' ? ourTreeWalk(job) : basicTreeWalk(job));
       }));
+    }
+  } else if (job.scenario === 'sync') {
+    if (job.tool !== 'ours') throw new Error(`${job.tool} has no sync`);
+    for (let i = 0; i < job.runs; i++) {
+      times.push(await timed(async () => { result.counts = await ourSync(job, i); }));
     }
   } else {
     const session = await lib.connect(job, tracer);

@@ -26,6 +26,11 @@ export interface ToolContext {
   localSmall: string;
   localSource: string;
   localTarget: string;
+  /** Connections a tool may open at once (lftp mirror --parallel). */
+  parallel?: number;
+  /** Sync: the local tree and one empty server folder per run. */
+  syncLocal?: string;
+  syncTargets?: string[];
 }
 
 /** undefined: the tool cannot do this scenario. */
@@ -38,7 +43,7 @@ export type ToolRunner = (scenario: Scenario, ctx: ToolContext) => Promise<JobRe
  */
 function timeoutFor(command: string, scenario: Scenario, ctx: ToolContext): number {
   if (command === 'curl' && ctx.server.tls && ctx.mode === 'active') return 15_000;
-  if (scenario === 'tree') return 900_000 * Math.max(1, ctx.runs);
+  if (scenario === 'tree' || scenario === 'sync') return 900_000 * Math.max(1, ctx.runs);
   if (scenario === 'download' || scenario === 'upload') return 30_000 + 30_000 * ctx.runs;
   return 15_000 + 5_000 * ctx.runs;
 }
@@ -86,6 +91,7 @@ export const curl: ToolRunner = (scenario, ctx) => {
     case 'download': return curlBig(ctx, scenario, ['-o', ctx.localTarget, curlUrl(ctx, p.big)]);
     case 'upload': return curlBig(ctx, scenario, ['-T', ctx.localSource, curlUrl(ctx, `${p.upDir}/big-upload.bin`)]);
     case 'tree': return undefined; // curl cannot walk a tree
+    case 'sync': return undefined; // nor upload one
   }
 };
 
@@ -168,6 +174,8 @@ export const lftp: ToolRunner = (scenario, ctx) => {
     case 'read': return lftpRun(ctx, scenario, () => [`cat ${p.small} > /dev/null`]);
     case 'save': return lftpRun(ctx, scenario, (i) => [`put ${ctx.localSmall} -o ${p.upDir}/lftp-save-${i + 2}.bin`]);
     case 'tree': return lftpRun(ctx, scenario, () => [`find ${p.tree} > /dev/null`, 'close'], { warmUp: false, warm: false });
+    // Cold like ours: lftp opens its connections inside the timed part and closes them there.
+    case 'sync': return lftpRun(ctx, scenario, (i) => [`mirror -R --parallel=${ctx.parallel ?? 4} ${ctx.syncLocal} ${(ctx.syncTargets as string[])[i]}`, 'close -a'], { warmUp: false, warm: false });
     case 'download': return lftpRun(ctx, scenario, () => [`get ${p.big} -o ${ctx.localTarget}`], { before: [`!rm -f ${ctx.localTarget}`], warmUp: false });
     case 'upload': return lftpRun(ctx, scenario, () => [`put ${ctx.localSource} -o ${p.upDir}/big-upload.bin`], { warmUp: false });
   }
