@@ -188,7 +188,8 @@ function refused(log: string, stor: RegExp): boolean {
     const id = stor.exec(lines[i])?.[1];
     if (!id) continue;
     for (let j = i + 1; j < lines.length; j++) {
-      if (!lines[j].includes(`[${id}]`)) continue;
+      // Only this connection's replies count: data-channel notes may come between command and reply.
+      if (!lines[j].includes(`[${id}]`) || !/\] < \d\d\d/.test(lines[j])) continue;
       if (/\] < 5\d\d/.test(lines[j])) return true;
       if (/\] < [12]\d\d/.test(lines[j])) continue;
       break;
