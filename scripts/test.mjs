@@ -2,7 +2,7 @@
 // against real FTP servers, extension tests in a real VS Code, end-to-end — then prints one
 // "N passed, N failed" line. Anything that cannot be installed fails the run loudly.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -53,6 +53,12 @@ if (want('extension') || want('e2e')) step('VS Code runtime', 'node', ['scripts/
 step('build', 'npm', ['run', '--silent', 'build']);
 step('compile tests', 'npx', ['tsc', '-p', 'tsconfig.test.json']);
 step('lint', 'npx', ['eslint', 'src', 'test', 'scripts']);
+// The .vsix must keep building and stay small (README images are packaged, not fetched).
+if (step('package .vsix', 'npm', ['run', '--silent', 'package'], { fatal: false })) {
+  const size = statSync('ftp-workspace.vsix').size;
+  console.log(`ftp-workspace.vsix: ${(size / 1024).toFixed(0)} KiB`);
+  if (size > 1024 * 1024) problems.push(`ftp-workspace.vsix is ${(size / 1024).toFixed(0)} KiB, over 1 MiB`);
+}
 if (!isRoot) console.log('note: not root — the FTP servers need root to run; integration tests will fail if they cannot start.');
 
 if (want('unit')) mochaSuite('unit tests', ['out/test/unit/**/*.test.js'], 20000);
