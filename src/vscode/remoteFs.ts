@@ -142,6 +142,8 @@ export class RemoteFs {
     } else {
       const temp = tempNameFor(path);
       sent = await this.uploadOrClean(temp, data, transfer, true);
+      // Check the new copy before it replaces the old one: afterwards it would be too late.
+      await this.verifyUpload(temp, path, sent, data.length);
       await this.replace(temp, path);
     }
     this.cache.invalidate(path);
@@ -214,6 +216,21 @@ export class RemoteFs {
     } catch (err) {
       if (isFtpError(err, 'not-found')) return undefined;
       throw err;
+    }
+  }
+
+  /** Throws (and removes the temporary file) unless the server holds exactly what we sent. */
+  private async verifyUpload(temp: string, path: string, sent: number, expected: number): Promise<void> {
+    let size: number;
+    try {
+      size = (await this.pool.run((c) => c.stat(temp), { idempotent: true })).size;
+    } catch (err) {
+      await this.removeQuietly(temp);
+      throw err;
+    }
+    if ((size >= 0 && size !== expected) || sent !== expected) {
+      await this.removeQuietly(temp);
+      throw new FtpError('server', `The upload of ${path} was incomplete: sent ${sent} of ${expected} bytes, the server has ${size}; the file on the server was left as it was`);
     }
   }
 
