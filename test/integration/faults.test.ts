@@ -138,6 +138,20 @@ for (const mode of MODES) {
       assert.deepEqual(temps(server), []);
     });
 
+    it('safe save: a server that confirms an upload it stored only in part does not get it renamed over the target', async () => {
+      const remote = new RemoteFs(pool, { cacheTtlMs: 0 });
+      // A full disk or quota that truncates silently: the 226 comes, half the bytes are kept.
+      server.handleOnce('STOR', async (ctx) => {
+        await ctx.next();
+        const stored = server.files.get(ctx.arg);
+        if (stored) server.files.set(ctx.arg, stored.subarray(0, stored.length >> 1));
+      });
+      const err = await rejectsWith(remote.writeFile('/doc.txt', randomBytes(64 * 1024), { create: false, overwrite: true }), 'server');
+      assert.match(err.message, /incomplete/);
+      assert.ok(server.files.get('/doc.txt')!.equals(original), 'target untouched');
+      assert.deepEqual(temps(server), []);
+    });
+
     it('safe save: a connection lost at the rename leaves the original intact and removes the temporary file', async () => {
       const remote = new RemoteFs(pool, { cacheTtlMs: 0 });
       server.handleOnce('RNTO', (ctx) => ctx.session.drop());
