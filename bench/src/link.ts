@@ -6,6 +6,7 @@
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { isAlive } from '../../test/support/realServers';
 
 export const SERVER_ADDRESS = '198.18.0.1';
 export const CLIENT_ADDRESS = '198.18.0.2';
@@ -78,16 +79,7 @@ function removeStaleNamespaces(): void {
   const list = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' });
   for (const line of list.split('\n')) {
     const m = new RegExp(`^(${PREFIX}(\\d+)-\\w+)`).exec(line);
-    if (m && !alive(Number(m[2]))) ip(['netns', 'del', m[1]], true);
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
+    if (m && !isAlive(Number(m[2]))) ip(['netns', 'del', m[1]], true);
   }
 }
 

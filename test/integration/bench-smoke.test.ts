@@ -8,6 +8,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { isAlive } from '../support/realServers';
 
 interface Row {
   group: string;
@@ -92,16 +93,8 @@ describe('benchmark harness (npm run bench -- --smoke)', function () {
   it('leaves no network namespace behind', () => {
     // Named after the harness's pid; another bench may be running, so only those of dead processes count.
     const list = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout;
-    const orphans = [...list.matchAll(/ftpwb-(\d+)-\w+/g)].filter((m) => !alive(Number(m[1]))).map((m) => m[0]);
+    const orphans = [...list.matchAll(/ftpwb-(\d+)-\w+/g)].filter((m) => !isAlive(Number(m[1]))).map((m) => m[0]);
     assert.deepEqual(orphans, []);
   });
 });
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
