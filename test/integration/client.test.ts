@@ -245,9 +245,9 @@ describe('FtpClient: FTPS, IPv6, NAT and fallback on vsftpd', function () {
       fs.writeFileSync(path.join(server.root, 'two.txt'), 'two!');
       await withClient(server, { mode: 'passive' }, async (c, events) => {
         assert.equal((await c.readFile('/one.txt')).toString(), 'one');
-        const done = events.findIndex((e) => e.type === 'transfer');
-        const confirmed = events.findIndex((e) => e.type === 'reply' && e.code === 226);
-        assert.ok(done >= 0 && (confirmed < 0 || confirmed > done), 'the read resolved before the server confirmed it');
+        // On loopback the 226 may already be in the same packet, so event order proves nothing; what
+        // matters is that the read did not wait for it: the session still owes that reply.
+        assert.ok((c as unknown as { deferred?: Promise<void> }).deferred, 'the read resolved with the 226 still owed');
         // The owed 226 must not be taken as the answer to what comes next.
         assert.equal((await c.stat('/two.txt')).size, 4);
         assert.equal((await c.readFile('/two.txt')).toString(), 'two!');
