@@ -138,13 +138,17 @@ export class RemoteFs {
 
     let sent: number;
     if (!existing || this.safeSave === 'direct') {
-      sent = await this.uploadOrClean(path, data, transfer, !existing);
+      ({ sent } = await this.uploadOrClean(() => path, data, transfer, !existing));
     } else {
-      const temp = tempNameFor(path);
-      sent = await this.uploadOrClean(temp, data, transfer, true);
+      // Every attempt gets its own temporary name: a session whose connection dropped may still
+      // run the STOR it had already read (and truncate its file) after the retry has finished;
+      // with a shared name that could empty the retry's copy between its check and its rename.
+      const upload = await this.uploadOrClean(() => tempNameFor(path), data, transfer, true);
+      sent = upload.sent;
       // Check the new copy before it replaces the old one: afterwards it would be too late.
-      await this.verifyUpload(temp, path, sent, data.length);
-      await this.replace(temp, path);
+      await this.verifyUpload(upload.name, path, sent, data.length);
+      await this.replace(upload.name, path);
+      for (const stale of upload.earlier) await this.removeQuietly(stale);
     }
     this.cache.invalidate(path);
 
@@ -234,14 +238,25 @@ export class RemoteFs {
     }
   }
 
-  /** Uploads; on failure removes what was partly written (when it is ours to remove) and rethrows. */
-  private async uploadOrClean(path: string, data: Uint8Array, opts: TransferOptions, removeOnFailure: boolean): Promise<number> {
+  /**
+   * Uploads to the name `nameFor()` gives each attempt; on failure removes what was partly
+   * written (when it is ours to remove) and rethrows. Tells the name that took the upload and the
+   * names of earlier attempts.
+   */
+  private async uploadOrClean(nameFor: () => string, data: Uint8Array, opts: TransferOptions, removeOnFailure: boolean): Promise<{ sent: number; name: string; earlier: string[] }> {
+    const names: string[] = [];
     try {
       // Repeating a whole STOR is harmless, so a dropped connection is retried once.
-      return await this.pool.run((c) => c.upload(path, data, opts), { idempotent: true, signal: opts.signal });
+      const sent = await this.pool.run((c) => {
+        names.push(nameFor());
+        return c.upload(names[names.length - 1], data, opts);
+      }, { idempotent: true, signal: opts.signal });
+      return { sent, name: names[names.length - 1], earlier: [...new Set(names.slice(0, -1))].filter((n) => n !== names[names.length - 1]) };
     } catch (err) {
-      if (removeOnFailure) await this.removeQuietly(path);
-      this.cache.invalidate(path);
+      for (const name of new Set(names)) {
+        if (removeOnFailure) await this.removeQuietly(name);
+        this.cache.invalidate(name);
+      }
       throw err;
     }
   }

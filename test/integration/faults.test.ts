@@ -126,6 +126,26 @@ for (const mode of MODES) {
       assert.deepEqual(temps(server), []);
     });
 
+    it('safe save: a dropped session that still runs its STOR late cannot empty the retry\'s copy', async () => {
+      const remote = new RemoteFs(pool, { cacheTtlMs: 0 });
+      const next = randomBytes(200 * 1024);
+      let firstTemp = '';
+      server.handleOnce('STOR', (ctx) => {
+        firstTemp = ctx.arg;
+        return ctx.next({ dropAfterBytes: 50 * 1024 });
+      });
+      // The server had read the dropped session's STOR and runs it only now, just before the
+      // retry's rename: like vsftpd, it truncates that STOR's file before waiting for data.
+      server.handleOnce('RNFR', (ctx) => {
+        server.files.set(firstTemp, Buffer.alloc(0));
+        return ctx.next();
+      });
+      await remote.writeFile('/doc.txt', next, { create: false, overwrite: true });
+      assert.equal(server.count('STOR'), 2);
+      assert.ok(server.files.get('/doc.txt')!.equals(next), `the server has ${server.files.get('/doc.txt')?.length} bytes`);
+      assert.deepEqual(temps(server), [], 'the late STOR\'s file is cleaned up');
+    });
+
     it('safe save: uploads that keep breaking leave the original intact and no temporary file', async () => {
       const remote = new RemoteFs(pool, { cacheTtlMs: 0 });
       server.handle('STOR', (ctx) => ctx.next({ dropAfterBytes: 50 * 1024 }));
