@@ -25,7 +25,10 @@ export function activate(context: vscode.ExtensionContext): FtpWorkspaceApi {
     provider,
     vscode.workspace.registerFileSystemProvider('ftp', provider, { isCaseSensitive: true }),
     vscode.workspace.registerFileSystemProvider('ftps', provider, { isCaseSensitive: true }),
-    new SyncController(context, servers, (connection, error) => void commands.explainFailure(connection, error)),
+    new SyncController(context, servers, {
+      onFtpFailure: (connection, error) => void commands.explainFailure(connection, error),
+      onRemoteChanged: (changes) => provider.notifyChanged(changes),
+    }),
   );
   return createApi(servers);
 }

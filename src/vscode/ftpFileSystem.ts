@@ -25,6 +25,12 @@ interface Watched {
   snapshot?: Map<string, string>;
 }
 
+/** A remote file that changed outside the provider, e.g. by a linked folder's upload. */
+export interface RemoteChange {
+  uri: vscode.Uri;
+  change: 'written' | 'deleted';
+}
+
 export class FtpFileSystemProvider implements vscode.FileSystemProvider, vscode.Disposable {
   private readonly emitter = new vscode.EventEmitter<vscode.FileChangeEvent[]>();
   readonly onDidChangeFile = this.emitter.event;
@@ -131,6 +137,25 @@ export class FtpFileSystemProvider implements vscode.FileSystemProvider, vscode.
         : this.copyBetween(source, destination, from, to, options),
     );
     this.fireSoon({ type: vscode.FileChangeType.Changed, uri: parentOf(destination) }, { type: vscode.FileChangeType.Created, uri: destination });
+  }
+
+  /**
+   * Tells the editor that other parts of the extension changed these remote files (a linked
+   * folder's upload, download or sync), so open ftp:// editors and the Explorer show the server's
+   * copy without waiting for a poll.
+   */
+  notifyChanged(changes: readonly RemoteChange[]): void {
+    const events: vscode.FileChangeEvent[] = [];
+    const parents = new Map<string, vscode.Uri>();
+    for (const { uri, change } of changes) {
+      this.knownSizes.delete(uri.toString());
+      // A written file may be new: its folder's listing changed too (the Explorer re-reads it).
+      events.push({ type: change === 'written' ? vscode.FileChangeType.Changed : vscode.FileChangeType.Deleted, uri });
+      const parent = parentOf(uri);
+      parents.set(parent.toString(), parent);
+    }
+    for (const parent of parents.values()) events.push({ type: vscode.FileChangeType.Changed, uri: parent });
+    if (events.length) this.fireSoon(...events);
   }
 
   dispose(): void {

@@ -156,6 +156,86 @@ describe('linked local folder ↔ vsftpd (sync)', function () {
     assert.equal(onServer(`${dir}/only-on-server.txt`), 'not ticked, so kept\n', 'a deletion is never ticked by default');
   });
 
+  /** Runs a Sync command and accepts its preview (ticked: the recommended actions) once it is up. */
+  async function syncAccepting(command: 'ftpWorkspace.syncToRemote' | 'ftpWorkspace.syncToLocal', uri: vscode.Uri): Promise<void> {
+    let settled = false;
+    const sync = Promise.resolve(vscode.commands.executeCommand(command, uri)).finally(() => (settled = true));
+    await waitFor(
+      async () => {
+        if (!settled) await vscode.commands.executeCommand('workbench.action.acceptSelectedQuickOpenItem');
+        return settled;
+      },
+      `${command} to finish after its preview is accepted`,
+      20_000,
+    );
+    await sync;
+  }
+
+  it('Sync Remote → Local brings new and changed files here, deletes nothing unticked, and a second sync has nothing to do', async () => {
+    const dir = unique('pull');
+    const old = Date.UTC(2020, 0, 1);
+    putLocal(`${dir}/changed.txt`, 'old here\n', old);
+    putLocal(`${dir}/only-here.txt`, 'not ticked, so kept\n', old);
+    disk.put(remote(`${dir}/changed.txt`), 'changed on the server\n');
+    disk.put(remote(`${dir}/nested/added.txt`), 'added on the server\n');
+    disk.put(remote(`${dir}/server.log`), 'ignored\n');
+
+    await syncAccepting('ftpWorkspace.syncToLocal', localUri(dir));
+
+    assert.equal(fs.readFileSync(localPath(`${dir}/changed.txt`), 'utf8'), 'changed on the server\n');
+    assert.equal(fs.readFileSync(localPath(`${dir}/nested/added.txt`), 'utf8'), 'added on the server\n');
+    assert.equal(fs.readFileSync(localPath(`${dir}/only-here.txt`), 'utf8'), 'not ticked, so kept\n', 'a deletion is never ticked by default');
+    assert.equal(fs.existsSync(localPath(`${dir}/server.log`)), false, 'ignored file downloaded');
+
+    // The record of that sync makes the two sides equal but for the unticked deletion: a second
+    // sync changes nothing, whatever its preview offers.
+    const before = fs.statSync(localPath(`${dir}/changed.txt`)).mtimeMs;
+    await syncAccepting('ftpWorkspace.syncToLocal', localUri(dir));
+    assert.equal(fs.statSync(localPath(`${dir}/changed.txt`)).mtimeMs, before, 'downloaded again');
+    assert.equal(fs.existsSync(localPath(`${dir}/only-here.txt`)), true);
+  });
+
+  it('Compare with Remote opens the diff editor: the server\'s copy on the left, the local file on the right', async () => {
+    const dir = unique('compare');
+    putLocal(`${dir}/style.css`, 'body { color: red; }\n');
+    disk.put(remote(`${dir}/style.css`), 'body { color: blue; }\n');
+
+    await vscode.commands.executeCommand('ftpWorkspace.compareWithRemote', localUri(`${dir}/style.css`));
+
+    const tab = await waitFor(() => {
+      const input = vscode.window.tabGroups.activeTabGroup.activeTab?.input;
+      return input instanceof vscode.TabInputTextDiff ? input : undefined;
+    }, 'a diff editor to open');
+    assert.equal(tab.original.toString(), server.uri(remote(`${dir}/style.css`)).toString(), 'left: the ftp:// twin');
+    assert.equal(tab.modified.fsPath, localPath(`${dir}/style.css`), 'right: the local file');
+    const left = await vscode.workspace.openTextDocument(tab.original);
+    assert.equal(left.getText(), 'body { color: blue; }\n', 'the left side shows the server\'s copy');
+  });
+
+  it('an open ftp:// editor of a linked file shows what upload on save put on the server', async () => {
+    const dir = unique('twin');
+    disk.put(remote(`${dir}/page.html`), 'before\n');
+    putLocal(`${dir}/page.html`, 'before\n');
+    const twin = await vscode.workspace.openTextDocument(server.uri(remote(`${dir}/page.html`)));
+    assert.equal(twin.getText(), 'before\n');
+
+    await editAndSave(`${dir}/page.html`, 'after the save\n');
+    await waitOnServer(`${dir}/page.html`, 'after the save\n');
+    // No polling is set up (ftpWorkspace.pollInterval is 0): only the extension's own change event reloads it.
+    await waitFor(() => twin.getText() === 'after the save\n', `the ftp:// document to reload (it shows ${JSON.stringify(twin.getText())})`);
+  });
+
+  it('uploads a saved notebook of the linked folder too', async () => {
+    const dir = unique('notebook');
+    putLocal(`${dir}/analysis.ipynb`, JSON.stringify({ cells: [], metadata: {}, nbformat: 4, nbformat_minor: 5 }));
+    const notebook = await vscode.workspace.openNotebookDocument(localUri(`${dir}/analysis.ipynb`));
+    const edit = new vscode.WorkspaceEdit();
+    edit.set(notebook.uri, [vscode.NotebookEdit.insertCells(0, [new vscode.NotebookCellData(vscode.NotebookCellKind.Markup, '# saved from a notebook', 'markdown')])]);
+    assert.ok(await vscode.workspace.applyEdit(edit), 'notebook edit applied');
+    assert.equal(await notebook.save(), true, 'notebook saved');
+    await waitFor(() => onServer(`${dir}/analysis.ipynb`)?.includes('# saved from a notebook'), `the notebook on the server (it has ${JSON.stringify(onServer(`${dir}/analysis.ipynb`))})`, 10_000);
+  });
+
   it('keeps a failed upload pending and uploads it on Retry Failed Uploads', async () => {
     const dir = unique('retry');
     disk.mkdir(remote(dir));

@@ -17,6 +17,7 @@ import { downloadFile, remoteEntry, signatureOf, uploadChecked, UploadConflictEr
 import { relativeLocal, walkLocal, walkRemote } from '../../sync/trees';
 import { sameSignature } from '../../sync/types';
 import { UploadQueue } from '../../sync/uploadQueue';
+import type { RemoteChange } from '../ftpFileSystem';
 import { SECTION, type ServerConnection, type Servers } from '../servers';
 import { formatBytes, plural } from './format';
 import { createLink } from './linkCommand';
@@ -25,6 +26,13 @@ import { confirmDeletions, previewPlan } from './preview';
 import { UploadStatusItem } from './statusItem';
 
 const DIRECTION_TITLE: Record<Direction, string> = { toRemote: 'Sync Local → Remote', toLocal: 'Sync Remote → Local' };
+
+export interface SyncHooks {
+  /** Told about FTP failures worth explaining (data channel, login), as the provider does. */
+  onFtpFailure?: (connection: ServerConnection, error: FtpError) => void;
+  /** Told which ftp:// files this controller changed, so open editors of them can reload. */
+  onRemoteChanged?: (changes: RemoteChange[]) => void;
+}
 
 interface Target {
   link: Link;
@@ -47,8 +55,7 @@ export class SyncController implements vscode.Disposable {
   constructor(
     private readonly context: vscode.ExtensionContext,
     private readonly servers: Servers,
-    /** Told about FTP failures worth explaining (data channel, login), as the provider does. */
-    private readonly onFtpFailure: (connection: ServerConnection, error: FtpError) => void = () => undefined,
+    private readonly hooks: SyncHooks = {},
   ) {
     this.queue = new UploadQueue({
       upload: (file, signal) => this.uploadSaved(file, signal),
@@ -68,6 +75,7 @@ export class SyncController implements vscode.Disposable {
     this.disposables.push(
       this.status,
       vscode.workspace.onDidSaveTextDocument((doc) => this.onSaved(doc.uri)),
+      vscode.workspace.onDidSaveNotebookDocument((notebook) => this.onSaved(notebook.uri)),
       vscode.workspace.onDidChangeConfiguration((e) => {
         if (e.affectsConfiguration(`${SECTION}.links`)) this.reload();
       }),
@@ -206,7 +214,10 @@ export class SyncController implements vscode.Disposable {
           return this.downloadChecked(side, t, { signal: controller.signal, onProgress });
         },
       );
-      if (direction === 'toRemote' && outcome === 'uploaded') this.queue.forget(file);
+      if (direction === 'toRemote' && outcome === 'uploaded') {
+        this.queue.forget(file);
+        this.remoteChanged([{ uri: remoteUriOf(t.link, t.rel), change: 'written' }]);
+      }
       if (outcome !== 'skipped') vscode.window.setStatusBarMessage(`$(check) FTP: ${direction === 'toRemote' ? 'uploaded' : 'downloaded'} ${path.basename(file)}`, 4000);
     } catch (err) {
       if (err instanceof UploadConflictError || isFtpError(err, 'cancelled')) return;
@@ -275,7 +286,13 @@ export class SyncController implements vscode.Disposable {
     }
 
     const result = await this.execute(plan, chosen, side, connection, title);
-    if (result) this.report(t.link, title, plan, chosen, result, skipped);
+    if (!result) return;
+    this.remoteChanged(
+      result.done
+        .filter((a) => a.target === 'remote')
+        .map((a) => ({ uri: remoteUriOf(t.link, a.path), change: a.kind === 'delete' ? 'deleted' : 'written' })),
+    );
+    this.report(t.link, title, plan, chosen, result, skipped);
   }
 
   private async execute(plan: SyncPlan, actions: SyncAction[], side: LinkSide, connection: ServerConnection, title: string): Promise<ExecuteResult | undefined> {
@@ -376,7 +393,8 @@ export class SyncController implements vscode.Disposable {
     const rel = link && relativeLocal(link.localRoot, file);
     if (!link || !rel || link.matcher.ignores(rel)) return;
     const { side } = await this.sideOf(link);
-    await uploadChecked(side, rel, (entry) => this.askConflict(link, rel, entry, 'upload'), { signal });
+    const outcome = await uploadChecked(side, rel, (entry) => this.askConflict(link, rel, entry, 'upload'), { signal });
+    if (outcome === 'uploaded') this.remoteChanged([{ uri: remoteUriOf(link, rel), change: 'written' }]);
   }
 
   private uploadFailed(file: string, error: Error, first: boolean): void {
@@ -423,11 +441,15 @@ export class SyncController implements vscode.Disposable {
     return next;
   }
 
+  private remoteChanged(changes: RemoteChange[]): void {
+    if (changes.length > 0) this.hooks.onRemoteChanged?.(changes);
+  }
+
   /** Lets the data-channel and login advice of the rest of the extension see sync failures too. */
   private explain(link: Link, err: unknown): void {
     if (!isFtpError(err)) return;
     try {
-      this.onFtpFailure(this.servers.connectionFor(link.remoteUri), err);
+      this.hooks.onFtpFailure?.(this.servers.connectionFor(link.remoteUri), err);
     } catch {
       // A link to a server that is not configured: the error message says enough.
     }
