@@ -2,11 +2,11 @@
  * ftp-workspace: the extension's FTP core on the command line, for diagnosis, benchmarks and scripts.
  *   ftp-workspace ls|get|put|rm|mkdir|diagnose URL … [--mode passive|active|auto] …
  */
-import * as fs from 'node:fs';
 import { FtpClient } from './ftp/client';
 import { diagnose, formatDiagnosis } from './ftp/diagnose';
 import { FtpError } from './ftp/errors';
 import type { ConnectOptions, DataMode, FtpEvent } from './ftp/types';
+import { fileSink, fileSource } from './ftp/localFile';
 import { basename } from './ftp/remotePath';
 
 const USAGE = `Usage: ftp-workspace <command> [options]
@@ -176,7 +176,7 @@ async function run(argv: string[]): Promise<number> {
         const started = Date.now();
         let bytes: number;
         if (local) {
-          const file = fs.createWriteStream(local === '.' ? basename(t.path) : local);
+          const file = fileSink(local === '.' ? basename(t.path) : local);
           bytes = await c.download(t.path, file);
           await new Promise<void>((resolve, reject) => file.end((err?: Error | null) => (err ? reject(err) : resolve())));
         } else {
@@ -189,7 +189,7 @@ async function run(argv: string[]): Promise<number> {
     case 'put': {
       need(2);
       const t = await target(args.positional[1], args);
-      const source = fs.createReadStream(args.positional[0], { highWaterMark: 256 * 1024 });
+      const source = fileSource(args.positional[0]);
       await new Promise<void>((resolve, reject) => { source.once('open', () => resolve()); source.once('error', reject); });
       const c = await connect(t, args);
       try {

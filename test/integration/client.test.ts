@@ -5,9 +5,11 @@
 import * as assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { FtpClient } from '../../src/ftp/client';
+import { fileSink, fileSource } from '../../src/ftp/localFile';
 import type { ConnectOptions, FtpEvent } from '../../src/ftp/types';
 import { startServer, stopAllServers, type RunningServer, type ServerKind, type ServerOptions } from '../support/realServers';
 import { rejectsWith } from '../support/assertions';
@@ -111,6 +113,25 @@ for (const kind of KINDS) {
             assert.equal(await c.download(`${dir}/s.bin`, sink), data.length);
             assert.ok(Buffer.concat(got).equals(data));
           });
+        });
+
+        it('copies a local file larger than the file buffers to the server and back, byte for byte', async () => {
+          // 9 MiB: more than two 4 MiB write buffers and nine 1 MiB reads, with a ragged tail.
+          const data = randomBytes(9 * 1024 * 1024 + 12345);
+          const local = fs.mkdtempSync(path.join(os.tmpdir(), 'ftpw-big-'));
+          try {
+            fs.writeFileSync(path.join(local, 'up.bin'), data);
+            await withClient(server, { mode }, async (c) => {
+              assert.equal(await c.upload(`${dir}/big.bin`, fileSource(path.join(local, 'up.bin'))), data.length);
+              assert.ok(fs.readFileSync(path.join(server.root, dir, 'big.bin')).equals(data));
+              const sink = fileSink(path.join(local, 'down.bin'));
+              assert.equal(await c.download(`${dir}/big.bin`, sink), data.length);
+              await new Promise<void>((resolve, reject) => sink.end((err?: Error | null) => (err ? reject(err) : resolve())));
+            });
+            assert.ok(fs.readFileSync(path.join(local, 'down.bin')).equals(data));
+          } finally {
+            fs.rmSync(local, { recursive: true, force: true });
+          }
         });
 
         it('handles names with spaces, leading spaces and non-ASCII characters', async () => {
