@@ -6,7 +6,7 @@ import { FtpClient } from './ftp/client';
 import { diagnose, formatDiagnosis } from './ftp/diagnose';
 import { FtpError } from './ftp/errors';
 import type { ConnectOptions, DataMode, FtpEvent } from './ftp/types';
-import { fileSink, fileSource } from './ftp/localFile';
+import { closeSink, fileSink, fileSource } from './ftp/localFile';
 import { basename } from './ftp/remotePath';
 
 const USAGE = `Usage: ftp-workspace <command> [options]
@@ -178,7 +178,7 @@ async function run(argv: string[]): Promise<number> {
         if (local) {
           const file = fileSink(local === '.' ? basename(t.path) : local);
           bytes = await c.download(t.path, file);
-          await new Promise<void>((resolve, reject) => file.end((err?: Error | null) => (err ? reject(err) : resolve())));
+          await closeSink(file);
         } else {
           bytes = await c.download(t.path, process.stdout);
         }

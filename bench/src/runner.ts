@@ -10,7 +10,7 @@ import { performance } from 'node:perf_hooks';
 import { Readable, Writable } from 'node:stream';
 import * as basic from 'basic-ftp';
 import { FtpClient } from '../../src/ftp/client';
-import { fileSink, fileSource } from '../../src/ftp/localFile';
+import { closeSink, fileSink, fileSource } from '../../src/ftp/localFile';
 import { ConnectionPool } from '../../src/ftp/pool';
 import type { ConnectOptions, FileEntry, FtpEvent } from '../../src/ftp/types';
 import { executePlan } from '../../src/sync/executor';
@@ -100,7 +100,7 @@ const ours: Library = {
       download: async (p, file) => {
         const out = fileSink(file);
         const bytes = await client.download(p, out);
-        await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
+        await closeSink(out);
         return bytes;
       },
       upload: (file, p) => client.upload(p, fileSource(file)),

@@ -11,9 +11,14 @@ export const FILE_WRITE_BUFFER = 4 * 1024 * 1024;
 /** Size of each read from a file being uploaded. */
 export const FILE_READ_CHUNK = 1024 * 1024;
 
-/** A write stream for a download's target; end it (and await that) when the transfer is done. */
+/** A write stream for a download's target; `closeSink` it when the transfer is done. */
 export function fileSink(path: string): fs.WriteStream {
   return fs.createWriteStream(path, { highWaterMark: FILE_WRITE_BUFFER });
+}
+
+/** Ends a download's target and waits until its buffered bytes are on disk (or the write failed). */
+export function closeSink(sink: fs.WriteStream): Promise<void> {
+  return new Promise<void>((resolve, reject) => sink.end((err?: Error | null) => (err ? reject(err) : resolve())));
 }
 
 /** A read stream for an upload's source. */

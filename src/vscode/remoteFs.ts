@@ -251,7 +251,8 @@ export class RemoteFs {
         names.push(nameFor());
         return c.upload(names[names.length - 1], data, opts);
       }, { idempotent: true, signal: opts.signal });
-      return { sent, name: names[names.length - 1], earlier: [...new Set(names.slice(0, -1))].filter((n) => n !== names[names.length - 1]) };
+      const name = names[names.length - 1];
+      return { sent, name, earlier: names.filter((n) => n !== name) };
     } catch (err) {
       for (const name of new Set(names)) {
         if (removeOnFailure) await this.removeQuietly(name);

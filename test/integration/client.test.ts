@@ -9,7 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { FtpClient } from '../../src/ftp/client';
-import { fileSink, fileSource } from '../../src/ftp/localFile';
+import { closeSink, fileSink, fileSource } from '../../src/ftp/localFile';
 import type { ConnectOptions, FtpEvent } from '../../src/ftp/types';
 import { startServer, stopAllServers, type RunningServer, type ServerKind, type ServerOptions } from '../support/realServers';
 import { rejectsWith } from '../support/assertions';
@@ -126,7 +126,7 @@ for (const kind of KINDS) {
               assert.ok(fs.readFileSync(path.join(server.root, dir, 'big.bin')).equals(data));
               const sink = fileSink(path.join(local, 'down.bin'));
               assert.equal(await c.download(`${dir}/big.bin`, sink), data.length);
-              await new Promise<void>((resolve, reject) => sink.end((err?: Error | null) => (err ? reject(err) : resolve())));
+              await closeSink(sink);
             });
             assert.ok(fs.readFileSync(path.join(local, 'down.bin')).equals(data));
           } finally {
