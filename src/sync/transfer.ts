@@ -66,7 +66,10 @@ export async function recordUploads(link: LinkSide, uploads: readonly Uploaded[]
     for (const u of items) {
       const name = basename(remotePathOf(link.remoteRoot, u.path));
       const entry = entries?.find((e) => e.name === name && e.type === 'file');
-      link.state.set(u.path, { local: u.local, remote: entry ? signatureOf(entry) : u.written });
+      // A listed size other than the one written means someone changed the file in between:
+      // recording that as ours would let the next upload overwrite their change unasked.
+      const ours = entry && entry.size === u.local.size ? signatureOf(entry) : u.written;
+      link.state.set(u.path, { local: u.local, remote: ours });
     }
   }
   link.state.saveSoon();

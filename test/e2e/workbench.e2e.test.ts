@@ -6,11 +6,13 @@
  */
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Page } from 'playwright-core';
 import { startServer, type RunningServer } from '../support/realServers';
 import {
   E2eSession,
+  answerDialog,
   clickStatusBarItem,
   editorText,
   editorTab,
@@ -28,6 +30,8 @@ import {
   setLogLevel,
   startE2e,
   statusBarItem,
+  typeAtStart,
+  waitForDialog,
   waitForInputBox,
   waitForNotification,
   waitForStatusBarItem,
@@ -249,6 +253,111 @@ describe('FTP Workspace in VS Code, as a user (end to end)', function () {
     });
   });
 });
+
+describe('a local folder linked to a folder on the demo server (end to end)', function () {
+  this.timeout(120_000);
+  let session: E2eSession;
+  let page: Page;
+  let local: string;
+  let remoteDir: string;
+  const onServer = (name: string) => (fs.existsSync(path.join(remoteDir, name)) ? fs.readFileSync(path.join(remoteDir, name), 'utf8') : undefined);
+  const waitOnServer = async (name: string, expected: string | undefined, timeoutMs = 20_000) => {
+    const deadline = Date.now() + timeoutMs;
+    while (onServer(name) !== expected) {
+      if (Date.now() > deadline) {
+        const log = session.protocolLogFiles().split('\n').slice(-30).join('\n');
+        assert.fail(`${name} on the server reads ${JSON.stringify(onServer(name))}, not ${JSON.stringify(expected)}; the protocol log ends with:\n${log}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  };
+
+  before(async function () {
+    this.timeout(180_000);
+    local = fs.mkdtempSync(path.join(os.tmpdir(), 'ftpw-e2e-site-'));
+    fs.mkdirSync(path.join(local, '.vscode'));
+    fs.writeFileSync(
+      path.join(local, '.vscode', 'settings.json'),
+      JSON.stringify({ 'ftpWorkspace.links': [{ local: '.', remote: 'ftp://demo/linked-site', ignore: ['.vscode/'] }] }, null, 2),
+    );
+    fs.writeFileSync(path.join(local, 'index.html'), '<h1>Local</h1>\n');
+    // Its own VS Code, opened straight on the local folder: the save below races the extension's start.
+    session = await startE2e({ folder: local });
+    remoteDir = path.join(session.demo!.root, 'linked-site');
+  });
+  after(async () => {
+    await session?.stop();
+    fs.rmSync(local, { recursive: true, force: true });
+  });
+  afterEach(async function () {
+    if (this.currentTest?.state !== 'failed') return;
+    await screenshot(session.page, `FAILED ${this.currentTest.title}`).catch(() => undefined);
+    console.log(`the protocol log ends with:\n${session.protocolLogFiles().split('\n').slice(-80).join('\n')}`);
+  });
+
+  it('uploads a save made the moment the window opens, before the extension has started', async () => {
+    page = session.page;
+    // As fast as a user can: no waiting for the extension, which starts once the window has settled.
+    await explorerRow(page, 'index.html').waitFor({ timeout: 60_000 });
+    await openFileFromExplorer(page, 'index.html');
+    await typeAtStart(page, 'Saved at once. ');
+    await saveWithCtrlS(page, 'index.html');
+    step('saved right after opening');
+    await waitOnServer('index.html', 'Saved at once. <h1>Local</h1>\n');
+    // The record of this sync is taken from a listing right after the upload: let it be taken
+    // before the next test plays a colleague changing the file.
+    await page.waitForTimeout(1500);
+  });
+
+  it('asks before overwriting a server copy changed since the last sync: Compare keeps it pending, Overwrite uploads', async () => {
+    fs.writeFileSync(path.join(remoteDir, 'index.html'), '<h1>Changed on the server by a colleague</h1>\n');
+    await typeAtStart(page, 'Second edit. ');
+    await saveWithCtrlS(page, 'index.html');
+    const asked = await waitForDialog(page, /changed on the server since your last sync/);
+    assert.match(asked.text, /index\.html changed on the server since your last sync of it/, asked.text);
+    for (const button of ['Overwrite', 'Compare', 'Skip']) assert.match(asked.text, new RegExp(button), `a ${button} button: ${asked.text}`);
+    await screenshot(page, '11-upload-conflict', { publish: 'upload-conflict.png' });
+
+    await answerDialog(asked.dialog, 'Compare');
+    await editorTab(page, 'index.html (server ↔ local)').waitFor();
+    assert.equal(onServer('index.html'), '<h1>Changed on the server by a colleague</h1>\n', 'Compare overwrote the server copy');
+    // Still pending: the status bar item says so, and a retry asks again.
+    await waitForStatusBarItem(page, /FTP .*1/);
+    await runCommand(page, 'FTP: Retry Failed Uploads');
+    await answerDialog((await waitForDialog(page, /changed on the server since your last sync/)).dialog, 'Overwrite');
+    await waitOnServer('index.html', 'Second edit. Saved at once. <h1>Local</h1>\n');
+  });
+
+  it('Sync Local → Remote previews every change and deletes a server file only when ticked and confirmed', async () => {
+    fs.writeFileSync(path.join(local, 'about.html'), '<h1>About</h1>\n');
+    fs.writeFileSync(path.join(remoteDir, 'old.html'), 'only on the server\n');
+    await runCommand(page, 'FTP: Sync Local → Remote…');
+    await quickPickRow(page, 'about.html').waitFor({ timeout: 30_000 });
+    const description = async (label: string) => normalize(await quickPickRow(page, label).locator('.label-description').first().innerText());
+    assert.match(await description('about.html'), /^create on the server · 15 B$/);
+    assert.match(await description('old.html'), /^delete on the server$/);
+    assert.equal(await quickInput(page).locator('.monaco-list-row', { hasText: '.vscode' }).count(), 0, 'the ignored .vscode/ is listed');
+    // The deletion is offered unticked; tick it, as a user who wants the server cleaned up.
+    const deletion = quickPickRow(page, 'old.html');
+    assert.equal(await deletion.getAttribute('aria-checked'), 'false', 'the deletion is ticked by default');
+    await deletion.click();
+    assert.equal(await deletion.getAttribute('aria-checked'), 'true', 'the deletion row did not tick');
+    await screenshot(page, '12-sync-preview', { publish: 'sync-preview.png' });
+    await page.keyboard.press('Enter');
+
+    const confirm = await waitForDialog(page, /Delete 1 item\(s\) on the server\?/);
+    assert.match(confirm.text, /old\.html/, confirm.text);
+    await answerDialog(confirm.dialog, 'Delete');
+    await waitOnServer('about.html', '<h1>About</h1>\n');
+    await waitOnServer('old.html', undefined);
+    const done = await waitForNotification(page, /FTP Sync Local → Remote: .*(created|deleted|nothing)/);
+    assert.match(done, /1 created, 1 deleted/, done);
+  });
+});
+
+function normalize(text: string): string {
+  return text.replace(/\u00a0/g, ' ').trim();
+}
 
 /** Closes the editor's suggestion list if it is open (or opens late, as it does on a busy machine). */
 async function closeSuggestions(page: Page): Promise<void> {

@@ -341,3 +341,16 @@ function normalizeSpaces(text: string): string {
 function cssString(value: string): string {
   return value.replace(/\\/g, '\\\\').replace(/"/g, '\\"');
 }
+
+/** A modal dialog (e.g. `showWarningMessage(…, { modal: true })`) once visible, with its text. */
+export async function waitForDialog(page: Page, text: string | RegExp, timeoutMs = 20_000): Promise<{ dialog: Locator; text: string }> {
+  const dialog = page.locator('.monaco-dialog-box', { hasText: text }).first();
+  await dialog.waitFor({ state: 'visible', timeout: timeoutMs });
+  return { dialog, text: normalizeSpaces(await dialog.innerText()) };
+}
+
+/** Clicks a dialog's button by its label and waits for the dialog to close. */
+export async function answerDialog(dialog: Locator, button: string): Promise<void> {
+  await dialog.locator('.dialog-buttons .monaco-button', { hasText: new RegExp(`^\\s*${button}\\s*$`) }).first().click();
+  await dialog.waitFor({ state: 'detached' });
+}

@@ -8,7 +8,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { closeAllEditors, prepareServers, realServer, unique, waitFor, waitForLog } from './helpers';
+import { closeAllEditors, prepareServers, protocolLog, realServer, unique, waitFor, waitForLog } from './helpers';
 
 interface LinkSetting {
   local: string;
@@ -234,6 +234,33 @@ describe('linked local folder ↔ vsftpd (sync)', function () {
     assert.ok(await vscode.workspace.applyEdit(edit), 'notebook edit applied');
     assert.equal(await notebook.save(), true, 'notebook saved');
     await waitFor(() => onServer(`${dir}/analysis.ipynb`)?.includes('# saved from a notebook'), `the notebook on the server (it has ${JSON.stringify(onServer(`${dir}/analysis.ipynb`))})`, 10_000);
+  });
+
+  it('uploads a file saved in a custom editor (no text document, no save event) too', async () => {
+    // The bytes editor of test/fixtures/custom-editor saves as image and hex editors do: through
+    // vscode.workspace.fs, with nothing but its tab's dirty mark to show the save.
+    const rel = `${unique('custom')}/picture.bytes`;
+    putLocal(rel, 'before;');
+    const uri = localUri(rel);
+    await vscode.commands.executeCommand('vscode.openWith', uri, 'ftpwTest.bytes');
+    const tab = () => vscode.window.tabGroups.all.flatMap((g) => g.tabs).find((t) => t.input instanceof vscode.TabInputCustom && t.input.uri.toString() === uri.toString());
+    await waitFor(() => tab(), `a custom-editor tab of ${rel}`);
+    await vscode.commands.executeCommand('ftpwTest.bytes.append', uri, 'drawn;');
+    await waitFor(() => tab()?.isDirty, `the tab of ${rel} to be dirty`);
+    await vscode.commands.executeCommand('workbench.action.files.save');
+    await waitFor(() => tab()?.isDirty === false && fs.readFileSync(localPath(rel), 'utf8') === 'before;drawn;', `${rel} saved by the custom editor`);
+    await waitOnServer(rel, 'before;drawn;');
+
+    // Reverted, the tab is clean again without a save: nothing may be uploaded.
+    const stors = async () => (await protocolLog()).split('\n').filter((line) => line.includes(`> STOR /${link.remoteDir}/${path.posix.dirname(rel)}/`)).length;
+    const before = await waitFor(async () => (await stors()) || false, `the upload's STOR in the protocol log`);
+    await vscode.commands.executeCommand('ftpwTest.bytes.append', uri, 'reverted;');
+    await waitFor(() => tab()?.isDirty, `the tab of ${rel} dirty again`);
+    await vscode.commands.executeCommand('workbench.action.files.revert');
+    await waitFor(() => tab()?.isDirty === false, `the tab of ${rel} reverted`);
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    assert.equal(await stors(), before, 'a revert uploaded the file');
+    assert.equal(onServer(rel), 'before;drawn;');
   });
 
   it('keeps a failed upload pending and uploads it on Retry Failed Uploads', async () => {

@@ -91,7 +91,8 @@ async function main(): Promise<number> {
     const grep = argValue('--grep') ?? process.env.FTPW_EXT_GREP;
     await runTests({
       vscodeExecutablePath,
-      extensionDevelopmentPath: REPO_ROOT,
+      // Our extension, and a custom editor of bytes that saves without a text document (test/fixtures).
+      extensionDevelopmentPath: [REPO_ROOT, path.join(REPO_ROOT, 'test', 'fixtures', 'custom-editor')],
       extensionTestsPath,
       launchArgs: [
         ...openArgs(setup),

@@ -10,6 +10,7 @@ import { isFtpError, type FtpError } from '../../ftp/errors';
 import type { FileEntry } from '../../ftp/types';
 import { executePlan, type ExecuteResult, type SyncProgress } from '../../sync/executor';
 import { findLink } from '../../sync/linkConfig';
+import { localSignature } from '../../sync/localFiles';
 import { planSync, summarize, type Direction, type SyncAction, type SyncPlan } from '../../sync/planner';
 import { RemoteDirs } from '../../sync/remoteDirs';
 import { SyncState } from '../../sync/state';
@@ -23,6 +24,7 @@ import { formatBytes, plural } from './format';
 import { createLink } from './linkCommand';
 import { readLinks, remoteUriOf, type Link, type LinkProblem } from './links';
 import { confirmDeletions, previewPlan } from './preview';
+import { SaveEvents, savedBeforeActivation } from './saves';
 import { UploadStatusItem } from './statusItem';
 
 const DIRECTION_TITLE: Record<Direction, string> = { toRemote: 'Sync Local → Remote', toLocal: 'Sync Remote → Local' };
@@ -74,8 +76,7 @@ export class SyncController implements vscode.Disposable {
     register('ftpWorkspace.retryUploads', () => this.retryUploads());
     this.disposables.push(
       this.status,
-      vscode.workspace.onDidSaveTextDocument((doc) => this.onSaved(doc.uri)),
-      vscode.workspace.onDidSaveNotebookDocument((notebook) => this.onSaved(notebook.uri)),
+      new SaveEvents((uri) => this.onSaved(uri)),
       vscode.workspace.onDidChangeConfiguration((e) => {
         if (e.affectsConfiguration(`${SECTION}.links`)) this.reload();
       }),
@@ -84,6 +85,7 @@ export class SyncController implements vscode.Disposable {
       { dispose: () => this.queue.dispose() },
     );
     this.reload();
+    void this.uploadEarlySaves();
   }
 
   dispose(): void {
@@ -169,7 +171,7 @@ export class SyncController implements vscode.Disposable {
     }
     if (this.links.length === 1) return this.links[0];
     const choice = await vscode.window.showQuickPick(
-      this.links.map((link) => ({ label: vscode.workspace.asRelativePath(link.localRoot), description: `↔ ${link.remoteUri.toString(true)}`, link })),
+      this.links.map((link) => ({ label: folderLabel(link.localRoot), description: `↔ ${link.remoteUri.toString(true)}`, link })),
       { placeHolder: 'Linked folder' },
     );
     return choice?.link;
@@ -182,7 +184,7 @@ export class SyncController implements vscode.Disposable {
     if (!created) return;
     this.reload();
     const choice = await vscode.window.showInformationMessage(
-      `Linked ${vscode.workspace.asRelativePath(created.local)} to ${created.remote.toString(true)}.`,
+      `Linked ${folderLabel(created.local.fsPath)} to ${created.remote.toString(true)}.`,
       'Sync Remote → Local…',
       'Sync Local → Remote…',
     );
@@ -242,13 +244,15 @@ export class SyncController implements vscode.Disposable {
   }
 
   private async sync(direction: Direction, uri?: vscode.Uri): Promise<void> {
-    const [t] = await this.targets(uri);
+    // From the palette a sync is of a whole link, not of the file that happens to be open.
+    const link = uri ? undefined : await this.pickLink();
+    const [t] = link ? [{ link, rel: '', isFile: false }] : uri ? await this.targets(uri) : [];
     if (t) await this.runSync(direction, t, { deletions: true, preview: 'always' });
   }
 
   /** Plan (reading both sides), preview, confirm, run with progress, report. */
   private async runSync(direction: Direction, t: Target, how: { deletions: boolean; preview: 'always' | 'if-conflicts' }): Promise<void> {
-    const scopeLabel = t.rel === '' ? vscode.workspace.asRelativePath(t.link.localRoot) : t.rel;
+    const scopeLabel = t.rel === '' ? folderLabel(t.link.localRoot) : t.rel;
     const title = how.deletions ? `${DIRECTION_TITLE[direction]}: ${scopeLabel}` : `${direction === 'toRemote' ? 'Upload' : 'Download'}: ${scopeLabel}`;
     let side: LinkSide;
     let connection: ServerConnection;
@@ -387,6 +391,22 @@ export class SyncController implements vscode.Disposable {
     this.queue.enqueue(uri.fsPath);
   }
 
+  /** Saves made before activation reached no listener: upload those the sync record does not know yet. */
+  private async uploadEarlySaves(): Promise<void> {
+    for (const { uri } of await savedBeforeActivation()) {
+      const link = findLink(this.links, uri.fsPath);
+      const rel = link && relativeLocal(link.localRoot, uri.fsPath);
+      if (!link?.uploadOnSave || !rel) continue;
+      try {
+        const rec = (await this.stateOf(link)).get(rel);
+        if (rec && sameSignature(await localSignature(uri.fsPath), rec.local)) continue;
+      } catch {
+        continue;
+      }
+      this.onSaved(uri);
+    }
+  }
+
   private async uploadSaved(file: string, signal: AbortSignal): Promise<void> {
     // The link may have been removed or changed since the save: the current settings decide.
     const link = findLink(this.links, file);
@@ -462,6 +482,12 @@ async function isFile(p: string): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/** A local folder as the Explorer names it: a workspace folder by its name, others relative to one. */
+function folderLabel(folder: string): string {
+  const root = vscode.workspace.workspaceFolders?.find((f) => f.uri.scheme === 'file' && path.resolve(f.uri.fsPath) === path.resolve(folder));
+  return root ? root.name : vscode.workspace.asRelativePath(folder);
 }
 
 async function folderOf(uri: vscode.Uri): Promise<vscode.Uri> {
