@@ -102,7 +102,13 @@ export async function executePlan(plan: SyncPlan, actions: readonly SyncAction[]
     await runParallel(fileDeletes, concurrency, (a) => run(a, () => deleteFile(link, a)), signal);
     for (const a of dirDeletes) await run(a, () => deleteDirectory(link, a));
   } finally {
-    if (uploads.length > 0) await recordUploads(link, uploads);
+    if (uploads.length > 0) {
+      // One listing per folder, in parallel; an upload the listing contradicts did not succeed.
+      for (const { path, error } of await recordUploads(link, uploads, concurrency)) {
+        const i = result.done.findIndex((a) => a.path === path && a.type === 'file' && a.target === 'remote');
+        if (i >= 0) result.failed.push({ action: result.done.splice(i, 1)[0], error });
+      }
+    }
     result.skipped.push(...actions.filter((a) => !started.has(a)));
     result.cancelled = !!signal?.aborted;
     await options.state.save();
@@ -117,7 +123,7 @@ async function makeDirectory(link: LinkSide, action: SyncAction): Promise<void> 
 
 async function copy(link: LinkSide, action: SyncAction, uploads: Uploaded[], opts: { signal?: AbortSignal; onProgress: (n: number) => void }): Promise<void> {
   if (action.target === 'remote') {
-    uploads.push(await uploadFile(link, action.path, opts));
+    uploads.push(await uploadFile(link, action.path, { ...opts, expectAbsent: action.kind === 'create' }));
   } else {
     if (!action.source) throw new Error(`${action.path}: nothing to download`);
     await downloadFile(link, action.path, signatureOf(action.source), opts);
