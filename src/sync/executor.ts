@@ -2,7 +2,13 @@
  * Runs the chosen actions of a plan: folders first (parents before children), then the file
  * copies in parallel through the pool, then deletions (files, then folders deepest first). Reports
  * files and bytes as they move; an abort stops new work and cancels transfers in flight. The
- * record of the last sync is updated for every action that completed, even when others failed.
+ * record of the last sync is updated for every action that completed, even when others failed,
+ * from one listing per folder uploaded into (in parallel); a listing that shows another size than
+ * was sent turns the action into a failure.
+ *
+ * A file created where nothing can be (a folder this run made, or one whose fresh listing lacks the
+ * name) is stored straight under its name: one transfer, no stat, no rename. Anything else that
+ * goes up — updates, and creates where a file appeared after the plan — uses the safe save.
  */
 import * as fs from 'node:fs/promises';
 import { isFtpError } from '../ftp/errors';
