@@ -191,7 +191,10 @@ export class RemoteFs {
     try {
       await this.pool.run((c) => c.mkdir(path));
     } catch (err) {
-      if (await this.statOrUndefined(path).catch(() => undefined)) throw new FtpError('exists', `${path} already exists`);
+      // Refused (not cut off: then whether our MKD made it is unknown): "already there" is the
+      // usual reason, and only a look tells it from the others.
+      const refused = isFtpError(err) && err.code !== undefined && err.code >= 450;
+      if (refused && (await this.statOrUndefined(path).catch(() => undefined))) throw new FtpError('exists', `${path} already exists`);
       throw err;
     } finally {
       this.cache.invalidate(path);
