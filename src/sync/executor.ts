@@ -2,7 +2,13 @@
  * Runs the chosen actions of a plan: folders first (parents before children), then the file
  * copies in parallel through the pool, then deletions (files, then folders deepest first). Reports
  * files and bytes as they move; an abort stops new work and cancels transfers in flight. The
- * record of the last sync is updated for every action that completed, even when others failed.
+ * record of the last sync is updated for every action that completed, even when others failed,
+ * from one listing per folder uploaded into (in parallel); a listing that shows another size than
+ * was sent turns the action into a failure.
+ *
+ * A file created where nothing can be (a folder this run made, or one whose fresh listing lacks the
+ * name) is stored straight under its name: one transfer, no stat, no rename. Anything else that
+ * goes up — updates, and creates where a file appeared after the plan — uses the safe save.
  */
 import * as fs from 'node:fs/promises';
 import { isFtpError } from '../ftp/errors';
@@ -102,7 +108,13 @@ export async function executePlan(plan: SyncPlan, actions: readonly SyncAction[]
     await runParallel(fileDeletes, concurrency, (a) => run(a, () => deleteFile(link, a)), signal);
     for (const a of dirDeletes) await run(a, () => deleteDirectory(link, a));
   } finally {
-    if (uploads.length > 0) await recordUploads(link, uploads);
+    if (uploads.length > 0) {
+      // One listing per folder, in parallel; an upload the listing contradicts did not succeed.
+      for (const { path, error } of await recordUploads(link, uploads, concurrency)) {
+        const i = result.done.findIndex((a) => a.path === path && a.type === 'file' && a.target === 'remote');
+        if (i >= 0) result.failed.push({ action: result.done.splice(i, 1)[0], error });
+      }
+    }
     result.skipped.push(...actions.filter((a) => !started.has(a)));
     result.cancelled = !!signal?.aborted;
     await options.state.save();
@@ -117,7 +129,7 @@ async function makeDirectory(link: LinkSide, action: SyncAction): Promise<void> 
 
 async function copy(link: LinkSide, action: SyncAction, uploads: Uploaded[], opts: { signal?: AbortSignal; onProgress: (n: number) => void }): Promise<void> {
   if (action.target === 'remote') {
-    uploads.push(await uploadFile(link, action.path, opts));
+    uploads.push(await uploadFile(link, action.path, { ...opts, expectAbsent: action.kind === 'create' }));
   } else {
     if (!action.source) throw new Error(`${action.path}: nothing to download`);
     await downloadFile(link, action.path, signatureOf(action.source), opts);

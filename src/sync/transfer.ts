@@ -1,6 +1,8 @@
 /**
  * Copying one file of a link either way and recording the result, shared by the sync executor and
- * the upload-on-save queue. Uploads go through RemoteFs.writeFile, the editor's own safe save.
+ * the upload-on-save queue. Uploads go through RemoteFs.writeFile, the editor's own safe save,
+ * except a sync's new files where the server surely has nothing yet: those are stored straight
+ * under their names (RemoteFs.createFile), as nothing there could be left half-written.
  *
  * What gets recorded for the server's side is what a listing shows, not what the upload's stat
  * said: plans are made from listings, and servers without MLSD list times to the minute while
@@ -12,6 +14,7 @@ import { basename, dirname } from '../ftp/remotePath';
 import type { FileEntry, TransferOptions } from '../ftp/types';
 import { localSignature, writeLocalFile } from './localFiles';
 import type { RemoteDirs } from './remoteDirs';
+import { runParallel } from './parallel';
 import type { SyncState } from './state';
 import { listFresh, localPathOf, remotePathOf } from './trees';
 import { sameSignature, type RelPath, type Signature, type SyncRemote } from './types';
@@ -28,35 +31,58 @@ export interface LinkSide {
 export interface Uploaded {
   path: RelPath;
   local: Signature;
-  /** From the upload's own stat, used only if the folder cannot be listed afterwards. */
-  written: Signature;
+  /** Bytes sent: a listing that shows another size afterwards means the server does not hold them. */
+  bytes: number;
+  /** From the safe save's own stat, used only if the folder cannot be listed afterwards. */
+  written?: Signature;
 }
 
 export function signatureOf(e: { size: number; mtime?: number }): Signature {
   return e.mtime === undefined ? { size: e.size } : { size: e.size, mtime: e.mtime };
 }
 
+export interface UploadOptions extends TransferOptions {
+  /**
+   * The plan expects no file at the target (a `create` action). If `link.dirs` confirms it (the
+   * folder was made by this run, or a fresh listing lacks the name), the file is stored straight
+   * under its name with no stat before or after, and recordUploads checks its size in the
+   * listing; otherwise it goes through the safe save like any other upload.
+   */
+  expectAbsent?: boolean;
+}
+
 /** Uploads one local file over (or as) its remote twin; call recordUploads afterwards. */
-export async function uploadFile(link: LinkSide, rel: RelPath, opts: TransferOptions = {}): Promise<Uploaded> {
+export async function uploadFile(link: LinkSide, rel: RelPath, opts: UploadOptions = {}): Promise<Uploaded> {
   const file = localPathOf(link.localRoot, rel);
   // Stat before reading: if the file changes while it is read, the record holds the older time
   // and the next sync sees a change — the safe way round.
   const local = await localSignature(file);
   const data = await fs.readFile(file);
   const target = remotePathOf(link.remoteRoot, rel);
+  const transfer: TransferOptions = { signal: opts.signal, onProgress: opts.onProgress };
   await link.dirs.ensure(dirname(target));
-  const written = await link.remote.writeFile(target, data, { create: true, overwrite: true, signal: opts.signal, onProgress: opts.onProgress });
-  return { path: rel, local, written: signatureOf(written) };
+  if (opts.expectAbsent && (await link.dirs.isAbsent(target))) {
+    return { path: rel, local, bytes: await link.remote.createFile(target, data, transfer) };
+  }
+  const written = await link.remote.writeFile(target, data, { create: true, overwrite: true, ...transfer });
+  return { path: rel, local, bytes: data.length, written: signatureOf(written) };
 }
 
-/** Records uploaded files with their remote signatures from one fresh listing per folder. */
-export async function recordUploads(link: LinkSide, uploads: readonly Uploaded[]): Promise<void> {
+/**
+ * Records uploaded files with their remote signatures from one fresh listing per folder, folders
+ * `concurrency` at a time. Returns the uploads the listing contradicts (another size than was
+ * sent): those are recorded with the size sent only, so the next sync or upload sees the server's
+ * copy as changed and asks instead of overwriting it. A file the listing does
+ * not show (a server hiding dot files) keeps the safe save's own stat, or stays unrecorded.
+ */
+export async function recordUploads(link: LinkSide, uploads: readonly Uploaded[], concurrency = 4): Promise<{ path: RelPath; error: Error }[]> {
   const byDir = new Map<string, Uploaded[]>();
   for (const u of uploads) {
     const dir = dirname(remotePathOf(link.remoteRoot, u.path));
     byDir.set(dir, [...(byDir.get(dir) ?? []), u]);
   }
-  for (const [dir, items] of byDir) {
+  const contradicted: { path: RelPath; error: Error }[] = [];
+  await runParallel([...byDir], concurrency, async ([dir, items]) => {
     let entries: FileEntry[] | undefined;
     try {
       entries = await listFresh(link.remote, dir);
@@ -64,15 +90,25 @@ export async function recordUploads(link: LinkSide, uploads: readonly Uploaded[]
       entries = undefined;
     }
     for (const u of items) {
-      const name = basename(remotePathOf(link.remoteRoot, u.path));
-      const entry = entries?.find((e) => e.name === name && e.type === 'file');
-      // A listed size other than the one written means someone changed the file in between:
-      // recording that as ours would let the next upload overwrite their change unasked.
-      const ours = entry && entry.size === u.local.size ? signatureOf(entry) : u.written;
-      link.state.set(u.path, { local: u.local, remote: ours });
+      const target = remotePathOf(link.remoteRoot, u.path);
+      const entry = entries?.find((e) => e.name === basename(target) && e.type === 'file');
+      if (entry && entry.size >= 0 && entry.size !== u.bytes) {
+        // Cut short, or someone changed it in between. Recording the listing as ours would let the
+        // next upload overwrite their change unasked; recording what we sent makes it a change to ask about.
+        link.state.set(u.path, { local: u.local, remote: { size: u.bytes } });
+        contradicted.push({
+          path: u.path,
+          error: new FtpError('server', `After the upload of ${target} the server lists ${entry.size} bytes, not the ${u.bytes} sent: the upload was cut short, or someone else changed the file meanwhile`),
+        });
+      } else if (entry || u.written) {
+        link.state.set(u.path, { local: u.local, remote: entry ? signatureOf(entry) : u.written! });
+      } else {
+        link.state.delete(u.path);
+      }
     }
-  }
+  });
   link.state.saveSoon();
+  return contradicted;
 }
 
 /** Downloads one remote file over (or as) its local twin and records it. */
@@ -150,6 +186,7 @@ export async function uploadChecked(
     if (decision === 'keep-pending') throw new UploadConflictError(rel);
   }
   const uploaded = await uploadFile(link, rel, opts);
-  await recordUploads(link, [uploaded]);
+  const [contradicted] = await recordUploads(link, [uploaded]);
+  if (contradicted) throw contradicted.error;
   return 'uploaded';
 }

@@ -26,6 +26,8 @@ export interface SyncRemote {
   list(path: string): Promise<FileEntry[]>;
   readFile(path: string, opts?: TransferOptions): Promise<Buffer>;
   writeFile(path: string, data: Uint8Array, opts: TransferOptions & { create: boolean; overwrite: boolean }): Promise<FileEntry & { created: boolean }>;
+  /** Stores a file known to be absent straight under its name (no safe save, no stat); resolves with the bytes sent. */
+  createFile(path: string, data: Uint8Array, opts?: TransferOptions): Promise<number>;
   createDirectory(path: string): Promise<void>;
   delete(path: string, opts: { recursive: boolean }): Promise<void>;
   readonly cache: { invalidate(path: string): void };

@@ -164,10 +164,41 @@ export class RemoteFs {
     return { ...after, created: !existing };
   }
 
+  /**
+   * Uploads a file the caller knows is not on the server (in a folder it has just made, or one a
+   * fresh listing shows without that name): STOR straight to the name, no stat before or after —
+   * one transfer where writeFile needs a stat, the transfer and another stat. A failure removes
+   * what was partly written. Resolves with the bytes sent once the server confirmed the transfer
+   * (226); the size the server holds is for the caller to check in a listing of the folder (the
+   * sync lists each folder it uploaded into). Where a file may exist use writeFile: a failed STOR
+   * over it would leave it half-written.
+   */
+  async createFile(path: string, data: Uint8Array, opts: TransferOptions = {}): Promise<number> {
+    try {
+      const { sent } = await this.uploadOrClean(() => path, data, { signal: opts.signal, onProgress: opts.onProgress }, true);
+      if (sent !== data.length) {
+        await this.removeQuietly(path);
+        throw new FtpError('server', `The upload of ${path} was incomplete: sent ${sent} of ${data.length} bytes`);
+      }
+      return sent;
+    } finally {
+      this.cache.invalidate(path);
+    }
+  }
+
+  /** MKD first: making a new folder, the usual case, is one round trip; only a refusal needs a look. */
   async createDirectory(path: string): Promise<void> {
-    if (await this.statOrUndefined(path)) throw new FtpError('exists', `${path} already exists`);
-    await this.pool.run((c) => c.mkdir(path));
-    this.cache.invalidate(path);
+    try {
+      await this.pool.run((c) => c.mkdir(path));
+    } catch (err) {
+      // Refused (not cut off: then whether our MKD made it is unknown): "already there" is the
+      // usual reason, and only a look tells it from the others.
+      const refused = isFtpError(err) && err.code !== undefined && err.code >= 450;
+      if (refused && (await this.statOrUndefined(path).catch(() => undefined))) throw new FtpError('exists', `${path} already exists`);
+      throw err;
+    } finally {
+      this.cache.invalidate(path);
+    }
   }
 
   async delete(path: string, opts: { recursive: boolean }): Promise<void> {

@@ -7,10 +7,16 @@
 import * as assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { FtpClient } from '../../src/ftp/client';
 import { ConnectionPool, type PoolEvent } from '../../src/ftp/pool';
 import type { ConcreteMode, ConnectOptions } from '../../src/ftp/types';
+import { executePlan } from '../../src/sync/executor';
+import { IgnoreMatcher } from '../../src/sync/ignore';
+import { planSync, type SyncPlan } from '../../src/sync/planner';
+import { SyncState } from '../../src/sync/state';
+import { walkLocal, walkRemote } from '../../src/sync/trees';
 import { RemoteFs } from '../../src/vscode/remoteFs';
 import { DropProxy } from '../support/dropProxy';
 import { FaultServer, sleep } from '../support/faultServer';
@@ -184,6 +190,87 @@ for (const mode of MODES) {
     });
   });
 }
+
+describe('sync of new files, stored straight under their names (fault server)', function () {
+  this.timeout(30_000);
+  let server: FaultServer;
+  let pool: ConnectionPool<FtpClient>;
+  let remote: RemoteFs;
+  let work: string;
+
+  beforeEach(async () => {
+    server = await FaultServer.start({ files: { '/site/': '' } });
+    pool = poolFor(server, { mode: 'passive' }, 2);
+    remote = new RemoteFs(pool, { cacheTtlMs: 5000 });
+    work = fs.mkdtempSync(path.join(os.tmpdir(), 'ftpw-faults-sync-'));
+  });
+  afterEach(async () => {
+    await pool.close();
+    await server.stop();
+    fs.rmSync(work, { recursive: true, force: true });
+  });
+
+  /** A local tree under `work/local`, planned toward the server's /site. */
+  async function planFor(files: Record<string, Buffer>): Promise<{ plan: SyncPlan; state: SyncState; localRoot: string }> {
+    const localRoot = path.join(work, 'local');
+    for (const [rel, data] of Object.entries(files)) {
+      fs.mkdirSync(path.dirname(path.join(localRoot, rel)), { recursive: true });
+      fs.writeFileSync(path.join(localRoot, rel), data);
+    }
+    const ignore = new IgnoreMatcher([], false);
+    const state = await SyncState.load(path.join(work, 'state.json'), 'faults');
+    const [local, remoteTree] = await Promise.all([walkLocal(localRoot, ignore), walkRemote(remote, '/site', ignore)]);
+    return { plan: planSync({ direction: 'toRemote', local, remote: remoteTree, record: state, ignore }), state, localRoot };
+  }
+
+  it('a dropped upload is retried and ends complete; one that keeps breaking leaves nothing under the name', async () => {
+    const data = randomBytes(300 * 1024);
+    server.handleOnce('STOR', (ctx) => ctx.next({ dropAfterBytes: 100 * 1024 }));
+    assert.equal(await remote.createFile('/site/a.bin', data), data.length);
+    assert.ok(server.files.get('/site/a.bin')!.equals(data));
+    assert.equal(server.count('STOR'), 2);
+
+    server.handle('STOR', (ctx) => ctx.next({ dropAfterBytes: 50 * 1024 }));
+    await rejectsWith(remote.createFile('/site/b.bin', data), 'connection-lost');
+    assert.equal(server.files.has('/site/b.bin'), false, 'the partial file is removed');
+  });
+
+  it('an upload the server confirms but keeps only in part is a failed action, recorded as what was sent', async () => {
+    const whole = randomBytes(64 * 1024);
+    const { plan, state, localRoot } = await planFor({ 'new/whole.bin': whole, 'new/cut.bin': randomBytes(64 * 1024) });
+    server.handle('STOR', async (ctx) => {
+      await ctx.next();
+      const stored = server.files.get(ctx.arg);
+      if (stored && ctx.arg.endsWith('cut.bin')) server.files.set(ctx.arg, stored.subarray(0, stored.length >> 1));
+    });
+    const result = await executePlan(plan, plan.actions, { localRoot, remoteRoot: '/site', remote, state });
+    assert.deepEqual(result.done.map((a) => a.id).sort(), ['create:new', 'create:new/whole.bin']);
+    assert.deepEqual(result.failed.map((f) => f.action.id), ['create:new/cut.bin']);
+    assert.match(result.failed[0].error.message, /lists 32768 bytes, not the 65536 sent/);
+    // Not the listing's signature: the server's copy must look changed to the next sync or upload.
+    assert.deepEqual(state.get('new/cut.bin')?.remote, { size: 64 * 1024 });
+    assert.equal(state.get('new/whole.bin')?.remote.size, whole.length);
+    assert.equal(server.count('RNTO'), 0, 'new files in a new folder need no rename');
+    assert.deepEqual(server.commands.filter((c) => ['SIZE', 'MDTM', 'MLST'].includes(c.verb)).map((c) => c.arg), [], 'nor a stat');
+  });
+
+  it('a cancelled sync leaves no partial file under a new name and records only what completed', async () => {
+    const { plan, state, localRoot } = await planFor({ 'a-small.txt': Buffer.from('small'), 'b-big.bin': randomBytes(16 * 1024 * 1024) });
+    server.handle('STOR', (ctx) => (ctx.arg.endsWith('big.bin') ? ctx.next({ slowRead: true, chunkBytes: 16 * 1024, intervalMs: 50 }) : ctx.next()));
+    const controller = new AbortController();
+    const running = executePlan(plan, plan.actions, { localRoot, remoteRoot: '/site', remote, state, signal: controller.signal, concurrency: 1 });
+    while (!server.files.has('/site/b-big.bin')) await sleep(20);
+    await sleep(200);
+    controller.abort();
+    const result = await running;
+    assert.equal(result.cancelled, true);
+    assert.deepEqual(result.done.map((a) => a.id), ['create:a-small.txt']);
+    assert.deepEqual(result.skipped.map((a) => a.id), ['create:b-big.bin']);
+    assert.equal(server.files.has('/site/b-big.bin'), false, 'the partial upload is removed');
+    assert.equal(state.get('b-big.bin'), undefined);
+    assert.deepEqual(state.get('a-small.txt')?.remote.size, 5);
+  });
+});
 
 describe('slow servers: timeouts and cancel (fault server)', function () {
   this.timeout(30_000);

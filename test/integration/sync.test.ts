@@ -11,6 +11,7 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { FtpClient } from '../../src/ftp/client';
+import type { FtpEvent } from '../../src/ftp/types';
 import { ConnectionPool } from '../../src/ftp/pool';
 import { executePlan, type SyncProgress } from '../../src/sync/executor';
 import { IgnoreMatcher } from '../../src/sync/ignore';
@@ -81,10 +82,16 @@ for (const kind of KINDS) {
     let serverRoot: string;
     let state: SyncState;
     let work: string;
+    /** Commands sent on the pool's connections since the last `sent()` call. */
+    const commands: string[] = [];
+    const sent = () => commands.splice(0);
 
     before(async () => {
       server = await startServer(kind);
       remote = remoteFsFor(server, server);
+      remote.pool.on('event', (e: FtpEvent) => {
+        if (e.type === 'command') commands.push(e.text);
+      });
       work = fs.mkdtempSync(path.join(os.tmpdir(), 'ftpw-sync-'));
       localRoot = path.join(work, 'local');
       fs.mkdirSync(localRoot);
@@ -100,6 +107,21 @@ for (const kind of KINDS) {
     async function plan(direction: Direction, start = ''): Promise<SyncPlan> {
       const [local, remoteTree] = await Promise.all([walkLocal(localRoot, ignore, { start }), walkRemote(remote, REMOTE_ROOT, ignore, { start })]);
       return planSync({ direction, local, remote: remoteTree, record: state, ignore, scope: start });
+    }
+
+    /** The record holds for the server's side exactly what a listing shows (plans compare with listings). */
+    async function assertRecordIsListing(paths: string[]): Promise<void> {
+      const listed = await walkRemote(remote, REMOTE_ROOT, ignore);
+      for (const p of paths) {
+        const entry = listed.get(p);
+        assert.ok(entry, `${p} is listed`);
+        assert.deepEqual(state.get(p)?.remote, entry.mtime === undefined ? { size: entry.size } : { size: entry.size, mtime: entry.mtime }, `${p}: record = listing`);
+      }
+    }
+
+    /** STOR and RNTO commands by target name, in order, ignoring everything else. */
+    function stores(cmds: string[]): string[] {
+      return cmds.filter((c) => /^(STOR|RNTO) /.test(c)).map((c) => c.replace(/\.ftpw-[0-9a-f]+\.tmp$/, '.TEMP').replace(`${REMOTE_ROOT}/`, '')).sort();
     }
 
     async function run(p: SyncPlan, ids = p.actions.filter((a) => a.recommended).map((a) => a.id), onProgress?: (p: SyncProgress) => void) {
@@ -130,8 +152,16 @@ for (const kind of KINDS) {
         'create name with spaces ü.txt checked',
       ]);
       let last: SyncProgress | undefined;
+      sent();
       await run(p, undefined, (progress) => (last = progress));
       assert.deepEqual(snapshot(serverRoot), snapshot(localRoot));
+      // Into folders the sync made itself (the root too: it did not exist), straight under the
+      // names, with no stat before or after: the listing afterwards tells what the server holds.
+      const files = ['css/site.css', 'img/logo.png', 'index.html', 'name with spaces ü.txt'];
+      const cmds = sent();
+      assert.deepEqual(stores(cmds), files.map((f) => `STOR ${f}`));
+      assert.deepEqual(cmds.filter((c) => /^(SIZE|MDTM|MLST) /.test(c) && files.some((f) => c.endsWith(f))), [], 'no stat of a new file');
+      await assertRecordIsListing(files);
       assert.equal(fs.existsSync(path.join(serverRoot, 'node_modules')), false);
       assert.equal(fs.existsSync(path.join(serverRoot, 'debug.log')), false);
       assert.deepEqual(last && [last.filesDone, last.bytesDone], [8, last?.bytesTotal]);
@@ -151,13 +181,39 @@ for (const kind of KINDS) {
 
       const p = await plan('toRemote');
       assert.deepEqual(describePlan(p), ['delete css/site.css', 'update img/logo.png checked', 'update index.html checked', 'create js/ checked', 'create js/app.js checked']);
+      sent();
       await run(p);
+      // Updates through a temporary name and a rename, the new file into the new folder directly.
+      assert.deepEqual(stores(sent()), ['RNTO img/logo.png', 'RNTO index.html', 'STOR .index.html.TEMP', 'STOR img/.logo.png.TEMP', 'STOR js/app.js']);
+      await assertRecordIsListing(['img/logo.png', 'index.html', 'js/app.js']);
+      assert.equal(fs.readdirSync(path.join(serverRoot, 'img')).filter((n) => n.includes('.ftpw-')).length, 0, 'no temporary file left');
       assert.equal(fs.readFileSync(path.join(serverRoot, 'index.html'), 'utf8'), '<h1>Hello, world</h1>\n');
       assert.ok(fs.existsSync(path.join(serverRoot, 'css/site.css')), 'an unticked deletion is not done');
 
       const again = await plan('toRemote');
       assert.deepEqual(describePlan(again), ['delete css/site.css']);
       await run(again, again.actions.map((a) => a.id));
+      assert.deepEqual(snapshot(serverRoot), snapshot(localRoot));
+    });
+
+    it('stores a new file into an existing folder directly, unless one appeared there after the plan', async () => {
+      write(localRoot, 'js/lib.js', 'export {};\n');
+      write(localRoot, 'js/late.js', 'mine\n');
+      const p = await plan('toRemote');
+      assert.deepEqual(describePlan(p), ['create js/late.js checked', 'create js/lib.js checked']);
+      // Someone else puts a file where the plan saw none: it is replaced the safe way.
+      write(serverRoot, 'js/late.js', 'theirs, written after the plan\n');
+      server.giveToUser();
+      sent();
+      await run(p);
+      assert.deepEqual(stores(sent()), ['RNTO js/late.js', 'STOR js/.late.js.TEMP', 'STOR js/lib.js']);
+      assert.equal(fs.readFileSync(path.join(serverRoot, 'js/late.js'), 'utf8'), 'mine\n');
+      await assertRecordIsListing(['js/late.js', 'js/lib.js']);
+      assert.deepEqual(describePlan(await plan('toRemote')), []);
+      fs.rmSync(path.join(localRoot, 'js/lib.js'));
+      fs.rmSync(path.join(localRoot, 'js/late.js'));
+      const cleanup = await plan('toRemote');
+      await run(cleanup, cleanup.actions.map((a) => a.id));
       assert.deepEqual(snapshot(serverRoot), snapshot(localRoot));
     });
 
