@@ -35,6 +35,8 @@ export class ControlConnection {
   private replies: Reply[] = [];
   private waiters: Waiter[] = [];
   private failure?: FtpError;
+  /** Commands of this tick are being batched into one write. */
+  private corked = false;
   private closeListeners: ((err?: FtpError) => void)[] = [];
   private secrets: string[] = [];
   /** TLS session of the control connection, reused on data connections (vsftpd require_ssl_reuse). */
@@ -194,6 +196,19 @@ export class ControlConnection {
     }
     if (this.failure) throw this.failure;
     this.options.emit({ type: 'command', id: this.id, text: maskCommand(command) });
+    // Commands sent together (USER+PASS, FEAT+TYPE, EPSV+RETR) leave in one write, so in one
+    // packet: servers that handle each packet on its own, such as ftp-srv, otherwise run them at
+    // once and interleave their replies (a 200 inside a multi-line 211), and the client waits for
+    // a reply that was swallowed.
+    if (!this.corked) {
+      const socket = this.socket;
+      this.corked = true;
+      socket.cork();
+      process.nextTick(() => {
+        this.corked = false;
+        socket.uncork();
+      });
+    }
     this.socket.write(command + '\r\n', 'utf8');
   }
 

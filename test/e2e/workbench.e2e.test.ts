@@ -24,6 +24,7 @@ import {
   quickInput,
   quickPickRow,
   quickPickRows,
+  restartDemoServer,
   runCommand,
   saveWithCtrlS,
   screenshot,
@@ -259,6 +260,8 @@ describe('a local folder linked to a folder on the demo server (end to end)', fu
   let session: E2eSession;
   let page: Page;
   let local: string;
+  let demoRoot: string;
+  let restarted: Awaited<ReturnType<typeof restartDemoServer>> | undefined;
   let remoteDir: string;
   const onServer = (name: string) => (fs.existsSync(path.join(remoteDir, name)) ? fs.readFileSync(path.join(remoteDir, name), 'utf8') : undefined);
   const waitOnServer = async (name: string, expected: string | undefined, timeoutMs = 20_000) => {
@@ -281,18 +284,21 @@ describe('a local folder linked to a folder on the demo server (end to end)', fu
       JSON.stringify({ 'ftpWorkspace.links': [{ local: '.', remote: 'ftp://demo/linked-site', ignore: ['.vscode/'] }] }, null, 2),
     );
     fs.writeFileSync(path.join(local, 'index.html'), '<h1>Local</h1>\n');
+    // The demo server's files outlive it: one test stops the server and starts it again.
+    demoRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'ftpw-e2e-demo-'));
     // Its own VS Code, opened straight on the local folder: the save below races the extension's start.
-    session = await startE2e({ folder: local });
-    remoteDir = path.join(session.demo!.root, 'linked-site');
+    session = await startE2e({ folder: local, demoRoot });
+    remoteDir = path.join(demoRoot, 'linked-site');
   });
   after(async () => {
     await session?.stop();
-    fs.rmSync(local, { recursive: true, force: true });
+    await restarted?.stop();
+    for (const dir of [local, demoRoot]) if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });
   afterEach(async function () {
     if (this.currentTest?.state !== 'failed') return;
     await screenshot(session.page, `FAILED ${this.currentTest.title}`).catch(() => undefined);
-    console.log(`the protocol log ends with:\n${session.protocolLogFiles().split('\n').slice(-80).join('\n')}`);
+    console.log(`the protocol log ends with:\n${session.protocolLogFiles().split('\n').slice(-40).join('\n')}`);
   });
 
   it('uploads a save made the moment the window opens, before the extension has started', async () => {
@@ -352,6 +358,24 @@ describe('a local folder linked to a folder on the demo server (end to end)', fu
     await waitOnServer('old.html', undefined);
     const done = await waitForNotification(page, /FTP Sync Local → Remote: .*(created|deleted|nothing)/);
     assert.match(done, /1 created, 1 deleted/, done);
+  });
+
+  it('keeps a save pending while the server is down, says so once, and uploads it on Retry Now when it is back', async () => {
+    await session.demo!.stop();
+    await runCommand(page, 'View: Close All Editors');
+    await openFileFromExplorer(page, 'index.html');
+    await typeAtStart(page, 'Offline edit. ');
+    await saveWithCtrlS(page, 'index.html');
+    const told = await waitForNotification(page, /could not upload index\.html/, 60_000);
+    assert.match(told, /stays pending/, told);
+    assert.match(await waitForStatusBarItem(page, /FTP .*1/), /FTP/);
+    await screenshot(page, '13-upload-pending', { publish: 'upload-pending.png' });
+    assert.equal(onServer('index.html'), 'Second edit. Saved at once. <h1>Local</h1>\n');
+
+    restarted = await restartDemoServer(session.demo!);
+    await page.locator('.notifications-toasts .notification-toast', { hasText: 'could not upload index.html' }).locator('.monaco-button', { hasText: 'Retry Now' }).click();
+    await waitOnServer('index.html', 'Offline edit. Second edit. Saved at once. <h1>Local</h1>\n');
+    await statusBarItem(page, /FTP .*1/).first().waitFor({ state: 'hidden' });
   });
 });
 

@@ -20,6 +20,18 @@ export const PUBLISHED_SCREENSHOT_DIR = path.join(REPO_ROOT, 'media', 'screensho
 const loadCodeServer = () => import(path.join(REPO_ROOT, 'test', 'vscode', 'codeServer.mjs')) as Promise<typeof CodeServerModule>;
 const loadDemoServer = () => import(path.join(REPO_ROOT, 'scripts', 'demo-server.mjs')) as Promise<typeof DemoServerModule>;
 
+const DEMO_PASV_RANGE: [number, number] = [32000, 32049];
+
+/**
+ * Starts the demo server again where `demo` ran (same address, port and root, no reseeding), e.g.
+ * after stopping it to play a server that went away. Give it a root of your own, or stopping the
+ * first one removed its files.
+ */
+export async function restartDemoServer(demo: DemoServerModule.DemoServer): Promise<DemoServerModule.DemoServer> {
+  const { startDemoServer } = await loadDemoServer();
+  return startDemoServer({ host: demo.host, port: demo.port, root: demo.root, pasvRange: demo.pasvRange, seed: false });
+}
+
 export interface E2eOptions {
   /** Folder to open (a path or a URI such as `ftp://demo/`). Default: `ftp://demo/` on the demo server. */
   folder?: string;
@@ -27,6 +39,8 @@ export interface E2eOptions {
   settings?: Record<string, unknown>;
   /** Start the embedded demo FTP server as profile `demo` (default true). */
   demo?: boolean;
+  /** The demo server's root folder (default: a new one, removed when the server stops; seeded either way). */
+  demoRoot?: string;
   /** More server profiles (`ftpWorkspace.servers` entries), after the demo's. */
   profiles?: Record<string, unknown>[];
 }
@@ -59,7 +73,7 @@ export async function startE2e(options: E2eOptions = {}): Promise<E2eSession> {
     const profiles: Record<string, unknown>[] = [];
     if (options.demo ?? true) {
       const { startDemoServer } = await loadDemoServer();
-      demo = await startDemoServer({ port: 0, pasvRange: [32000, 32049] });
+      demo = await startDemoServer({ port: 0, pasvRange: DEMO_PASV_RANGE, root: options.demoRoot });
       stops.push(() => demo!.stop());
       profiles.push({ name: 'demo', host: demo.host, port: demo.port, user: 'anonymous' });
     }

@@ -59,6 +59,16 @@ for (const mode of MODES) {
       await server.stop();
     });
 
+    // Pipelining is what saves the round trips; ftp-srv (the demo server, in another process) is
+    // what showed that they must also leave in one write — the e2e runs hung without that.
+    it('pipelines USER+PASS, FEAT+TYPE and the data-channel command with RETR: each pair reaches the server in one read', async () => {
+      await pool.run((c) => c.readFile('/small.txt'), { idempotent: true });
+      const together = (...verbs: string[]) => server.reads.some((r) => verbs.every((v) => r.includes(v)));
+      assert.ok(together('USER', 'PASS'), `USER and PASS in one read: ${JSON.stringify(server.reads)}`);
+      assert.ok(together('FEAT', 'TYPE'), `FEAT and TYPE in one read: ${JSON.stringify(server.reads)}`);
+      assert.ok(together(mode === 'passive' ? 'EPSV' : 'EPRT', 'RETR'), `the data-channel command and RETR in one read: ${JSON.stringify(server.reads)}`);
+    });
+
     it('retries a download cut after 64 KB once, on a new connection, and gets every byte', async () => {
       server.handleOnce('RETR', (ctx) => ctx.next({ dropAfterBytes: 64 * 1024, chunkBytes: 16 * 1024 }));
       const data = await pool.run((c) => c.readFile('/big.bin'), { idempotent: true });

@@ -331,6 +331,8 @@ export class FaultServer {
   readonly dirs = new Set<string>(['/']);
   /** Every command received, in order, with the session it came on (PASS arguments included). */
   readonly commands: { session: number; verb: string; arg: string }[] = [];
+  /** The verbs of the commands each read of a control socket brought, in order (how the client batched them). */
+  readonly reads: string[][] = [];
   readonly sessions: Session[] = [];
   readonly dataConnections: DataConnectionRecord[] = [];
   faultsInjected = 0;
@@ -440,10 +442,13 @@ export class FaultServer {
     socket.on('data', (chunk: Buffer) => {
       buffer += chunk.toString('utf8');
       let nl: number;
+      const read: string[] = [];
       while ((nl = buffer.indexOf('\r\n')) >= 0) {
         queue.push(buffer.slice(0, nl));
+        read.push(buffer.slice(0, nl).split(' ')[0].toUpperCase());
         buffer = buffer.slice(nl + 2);
       }
+      if (read.length > 0) this.reads.push(read);
       void work();
     });
   }
