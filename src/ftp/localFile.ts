@@ -229,9 +229,11 @@ function dropBytes(buffers: Buffer[], n: number): Buffer[] {
 
 /**
  * Reads a regular file for an upload (positional reads, so each reader starts at byte 0), ahead of
- * the socket: two block reads are in flight at a time, so the disk (or page cache) and the thread
- * pool keep up while the main thread sends. A block is read into again only after `release`, once
- * the socket has taken its bytes, which also bounds what waits in the socket's queue.
+ * the socket: the next block is read while the main thread sends the last one. A block is read
+ * into again only after `release`, once the socket has taken its bytes, which also bounds what waits
+ * in the socket's queue. `readsInFlight` > 1 lets a slow disk work on several blocks at once; on
+ * loopback from the page cache, two measured no better than one (the copies compete for 2 cores
+ * with the server), and smaller blocks (128–256 KiB) were slower than 1 MiB.
  */
 export class BlockFileReader {
   private readonly blocks: Buffer[] = [];
@@ -246,7 +248,7 @@ export class BlockFileReader {
   private done = false;
   private wake: (() => void) | undefined;
 
-  constructor(private readonly file: FileHandle, private readonly blockSize = FILE_BLOCK, blocks = FILE_BLOCKS, private readonly readsInFlight = 2) {
+  constructor(private readonly file: FileHandle, private readonly blockSize = FILE_BLOCK, blocks = FILE_BLOCKS, private readonly readsInFlight = 1) {
     for (let i = 0; i < blocks; i++) this.blocks.push(Buffer.allocUnsafe(blockSize));
     this.free.push(...this.blocks);
     this.readAhead();

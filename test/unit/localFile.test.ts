@@ -106,14 +106,14 @@ describe('BlockFileWriter and BlockFileReader', () => {
     }
   });
 
-  for (const size of [0, 1, BLOCK, 5 * BLOCK + 3]) {
-    it(`reads a ${size}-byte file block by block, reusing at most its blocks`, async () => {
+  for (const [size, inFlight] of [[0, 1], [1, 1], [BLOCK, 1], [5 * BLOCK + 3, 1], [BLOCK, 3], [7 * BLOCK + 3, 3]]) {
+    it(`reads a ${size}-byte file block by block, ${inFlight} read(s) at a time, reusing at most its blocks`, async () => {
       const data = randomBytes(size);
       const source = path.join(dir, 'in.bin');
       fs.writeFileSync(source, data);
       const file = await fs.promises.open(source, 'r');
       try {
-        const reader = new BlockFileReader(file, BLOCK, 3);
+        const reader = new BlockFileReader(file, BLOCK, 3, inFlight);
         const got: Buffer[] = [];
         const held: Buffer[] = [];
         for (;;) {
