@@ -16,7 +16,7 @@ import type { ControlConnection } from './control';
 import { stripMapped } from './control';
 import { FtpError, errorFromReply } from './errors';
 import type { DirectRead } from './localFile';
-import { sameFingerprint, serverNameFor } from './tlsTrust';
+import { connectPreferring, sameFingerprint, serverNameFor } from './tlsTrust';
 import type { Reply } from './reply';
 import type { ConcreteMode, FtpEvent } from './types';
 
@@ -343,13 +343,14 @@ async function finish(ctx: Context, socket: net.Socket, mode: ConcreteMode, comm
   }
   const secure = await new Promise<tls.TLSSocket>((resolve, reject) => {
     const timer = setTimeout(() => { socket.destroy(); reject(new DataChannelError(mode, 'TLS handshake on the data connection timed out.', false)); }, ctx.settings.dataConnectTimeoutMs);
-    const s = tls.connect({
+    // The control connection's group first: vsftpd would otherwise ask again (HelloRetryRequest, +1 RTT).
+    const s = connectPreferring({
       socket,
       session: ctx.control.sessionForData,
       servername: serverNameFor(ctx.settings.host),
       rejectUnauthorized: false,
       minVersion: ctx.settings.minTlsVersion ?? 'TLSv1.2',
-    }, () => { clearTimeout(timer); s.removeAllListeners('error'); keepErrors(s); resolve(s); });
+    }, ctx.control.tlsGroup, () => { clearTimeout(timer); s.removeAllListeners('error'); keepErrors(s); resolve(s); });
     s.once('error', (err) => {
       clearTimeout(timer);
       socket.destroy();
