@@ -6,9 +6,11 @@
  * disk write but the memory: every 64 KiB socket read lands in a freshly allocated buffer that
  * only the GC frees, so 100 MiB means 1,600 allocations, page faults on new heap pages and an RSS
  * that grows with the file. Reading the data socket straight into reused blocks (`onread`, see
- * `directRead`) took a download from ~120 ms to ~55–80 ms here, with half the CPU time; blocks for
- * uploads avoid `fs.ReadStream`'s fresh buffer per read likewise. Memory is FILE_BLOCKS × FILE_BLOCK
- * whatever the file size.
+ * `directRead`) took a download from ~120 ms to ~55–80 ms here, with half the CPU time. Uploads
+ * read into the blocks instead of `fs.ReadStream`'s fresh buffer per read (a smaller gain: there the
+ * file read and the send compete for the CPU, see bench/findings.md). What we hold is bounded by
+ * FILE_BLOCKS × FILE_BLOCK whatever the file size; sockets that allocate their own chunks (TLS,
+ * accepted active ones) still leave those to the GC.
  *
  * `fileSink`/`fileSource` remain for callers that need a stream (any Writable/Readable works with
  * `download`/`upload`).
