@@ -211,7 +211,8 @@ export function pumpTo(dest: Writable, onProgress?: (bytes: number) => void): (s
 
 /**
  * Download pump into a file, in reused blocks (see localFile.ts): a direct socket reads straight
- * into them, any other socket's chunks are copied in. Resolves once every byte is in the file.
+ * into them, any other socket's chunks are gathered and written together. Resolves once every
+ * byte is in the file.
  */
 export function pumpToFile(writer: BlockFileWriter, onProgress?: (bytes: number) => void): (socket: net.Socket, direct: boolean) => Promise<number> {
   return (socket, direct) => new Promise<number>((resolve, reject) => {
