@@ -6,7 +6,8 @@ import { FtpClient } from './ftp/client';
 import { diagnose, formatDiagnosis } from './ftp/diagnose';
 import { FtpError } from './ftp/errors';
 import type { ConnectOptions, DataMode, FtpEvent } from './ftp/types';
-import { closeSink, fileSink, fileSource } from './ftp/localFile';
+import * as fs from 'node:fs';
+import { fileSource } from './ftp/localFile';
 import { basename } from './ftp/remotePath';
 
 const USAGE = `Usage: ftp-workspace <command> [options]
@@ -176,9 +177,8 @@ async function run(argv: string[]): Promise<number> {
         const started = Date.now();
         let bytes: number;
         if (local) {
-          const file = fileSink(local === '.' ? basename(t.path) : local);
-          bytes = await c.download(t.path, file);
-          await closeSink(file);
+          // Blocks written at the file's own position: a FIFO or device works as well as a file.
+          bytes = await c.downloadToFile(t.path, local === '.' ? basename(t.path) : local);
         } else {
           bytes = await c.download(t.path, process.stdout);
         }
@@ -189,12 +189,17 @@ async function run(argv: string[]): Promise<number> {
     case 'put': {
       need(2);
       const t = await target(args.positional[1], args);
-      const source = fileSource(args.positional[0]);
-      await new Promise<void>((resolve, reject) => { source.once('open', () => resolve()); source.once('error', reject); });
+      const local = args.positional[0];
+      // Fail on a missing or unreadable file before connecting. A regular file goes in blocks (uploadFromFile), anything else as a stream.
+      const regular = fs.statSync(local).isFile();
+      fs.accessSync(local, fs.constants.R_OK);
+      const source = regular ? undefined : fileSource(local);
+      if (source) await new Promise<void>((resolve, reject) => { source.once('open', () => resolve()); source.once('error', reject); });
       const c = await connect(t, args);
       try {
         const started = Date.now();
-        const bytes = await c.upload(t.path.endsWith('/') ? t.path + basename(args.positional[0]) : t.path, source);
+        const remote = t.path.endsWith('/') ? t.path + basename(local) : t.path;
+        const bytes = source ? await c.upload(remote, source) : await c.uploadFromFile(remote, local);
         if (json) out(JSON.stringify({ bytes, ms: Date.now() - started, mode: c.lastMode }));
       } finally { await c.close(); }
       return 0;
@@ -249,3 +254,4 @@ run(process.argv.slice(2)).then((code) => { process.exitCode = code; }, (err: un
     process.exitCode = 1;
   }
 });
+

@@ -10,7 +10,6 @@ import { performance } from 'node:perf_hooks';
 import { Readable, Writable } from 'node:stream';
 import * as basic from 'basic-ftp';
 import { FtpClient } from '../../src/ftp/client';
-import { closeSink, fileSink, fileSource } from '../../src/ftp/localFile';
 import { ConnectionPool } from '../../src/ftp/pool';
 import type { ConnectOptions, FileEntry, FtpEvent } from '../../src/ftp/types';
 import { executePlan } from '../../src/sync/executor';
@@ -97,13 +96,9 @@ const ours: Library = {
       stat: async (p) => { await client.stat(p); },
       read: async (p) => (await client.readFile(p)).length,
       save: async (p, bytes) => { await client.upload(p, bytes); },
-      download: async (p, file) => {
-        const out = fileSink(file);
-        const bytes = await client.download(p, out);
-        await closeSink(out);
-        return bytes;
-      },
-      upload: (file, p) => client.upload(p, fileSource(file)),
+      // As the CLI's get and put do.
+      download: (p, file) => client.downloadToFile(p, file),
+      upload: (file, p) => client.uploadFromFile(p, file),
       remove: (p) => client.remove(p).catch(() => undefined),
       close: () => client.close(),
     };

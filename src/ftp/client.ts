@@ -11,7 +11,8 @@ import { FtpError, errorFromReply, isFtpError, type CommandContext } from './err
 import { parseList, parseMdtm, parseMlsd, parseMlstReply, parseSize } from './listing';
 import { parseFeatures, type Reply } from './reply';
 import { assertSafePath, basename, dirname, join, normalize } from './remotePath';
-import { failedBeforeData, pumpFrom, pumpTo, pumpToBuffer, runTransfer, type TransferSpec } from './transfer';
+import { BlockFileReader, BlockFileWriter, openSource, openTarget } from './localFile';
+import { failedBeforeData, pumpFrom, pumpFromFile, pumpTo, pumpToBuffer, pumpToFile, runTransfer, type TransferSpec } from './transfer';
 import type { ConcreteMode, ConnectOptions, DataMode, FileEntry, FtpEvent, TransferOptions } from './types';
 
 let nextId = 1;
@@ -334,6 +335,42 @@ export class FtpClient extends EventEmitter {
       command: `RETR ${p}`, direction: 'download', path: p, pump: pumpTo(dest, opts.onProgress), signal: opts.signal,
       preamble: opts.offset ? `REST ${opts.offset}` : undefined,
     }, true));
+  }
+
+  /**
+   * Downloads into a local regular file (created or truncated; with `offset`, resumed: written from
+   * there on). Faster and leaner than `download` with a file stream: the data moves in a few reused
+   * blocks, straight from the socket where possible (see localFile.ts). Resolves once the bytes are
+   * in the file.
+   */
+  async downloadToFile(path: string, localPath: string, opts: TransferOptions & { offset?: number } = {}): Promise<number> {
+    const p = checked(path);
+    const file = await openTarget(localPath, opts.offset);
+    const writer = new BlockFileWriter(file, opts.offset);
+    try {
+      return await this.exclusive(() => this.transfer({
+        command: `RETR ${p}`, direction: 'download', path: p, pump: pumpToFile(writer, opts.onProgress), directRead: writer.directRead,
+        signal: opts.signal, preamble: opts.offset ? `REST ${opts.offset}` : undefined,
+      }, true));
+    } finally {
+      // A write may still be in flight after a failure: it must not meet a closed file.
+      await writer.settle();
+      await file.close();
+    }
+  }
+
+  /** Uploads a local regular file, read in reused blocks one ahead of the socket. */
+  async uploadFromFile(path: string, localPath: string, opts: TransferOptions & { append?: boolean } = {}): Promise<number> {
+    const p = checked(path);
+    const file = await openSource(localPath);
+    try {
+      return await this.exclusive(() => this.transfer({
+        command: `${opts.append ? 'APPE' : 'STOR'} ${p}`, direction: 'upload', path: p,
+        pump: pumpFromFile(() => new BlockFileReader(file), opts.onProgress, opts.signal), signal: opts.signal,
+      }, true));
+    } finally {
+      await file.close();
+    }
   }
 
   async readFile(path: string, opts: TransferOptions = {}): Promise<Buffer> {

@@ -7,8 +7,21 @@ import * as net from 'node:net';
 import * as tls from 'node:tls';
 import { FtpError } from './errors';
 import { ReplyParser, type Reply } from './reply';
-import { checkCertificate, serverNameFor } from './tlsTrust';
+import { checkCertificate, connectPreferring, negotiatedGroup, serverNameFor } from './tlsTrust';
 import type { FtpEvent, TlsOptions } from './types';
+
+/**
+ * The key-exchange group each server (host:port) chose, so that the next connection to it offers
+ * that group first and skips a HelloRetryRequest (see preferGroup). Bounded: a few servers at most.
+ */
+const tlsGroups = new Map<string, string>();
+
+function rememberGroup(key: string, group: string | undefined): void {
+  if (!group || tlsGroups.get(key) === group) return;
+  tlsGroups.delete(key);
+  tlsGroups.set(key, group);
+  if (tlsGroups.size > 64) tlsGroups.delete(tlsGroups.keys().next().value as string);
+}
 
 interface Waiter {
   resolve(r: Reply): void;
@@ -41,6 +54,8 @@ export class ControlConnection {
   private secrets: string[] = [];
   /** TLS session of the control connection, reused on data connections (vsftpd require_ssl_reuse). */
   tlsSession?: Buffer;
+  /** The key-exchange group the server chose on this connection: offered first on data connections. */
+  tlsGroup?: string;
   /** Address of the server as seen on the control connection: the only peer data connections may use. */
   peerAddress = '';
   localAddress = '';
@@ -96,7 +111,7 @@ export class ControlConnection {
         if (err) reject(connectError(err, host, port)); else resolve(s);
       };
       const s: net.Socket = this.options.implicitTls
-        ? tls.connect({ host, port, servername: serverNameFor(host), rejectUnauthorized: false, minVersion: this.options.tls?.minVersion ?? 'TLSv1.2' }, () => done())
+        ? connectPreferring({ host, port, servername: serverNameFor(host), rejectUnauthorized: false, minVersion: this.options.tls?.minVersion ?? 'TLSv1.2' }, tlsGroups.get(`${host}:${port}`), () => done())
         : net.connect({ host, port }, () => done());
       s.once('error', done);
       this.captureSession(s);
@@ -124,6 +139,8 @@ export class ControlConnection {
 
   private async afterHandshake(socket: tls.TLSSocket): Promise<void> {
     await checkCertificate(socket, this.options.host, this.options.tls).catch((e) => { this.destroy(); throw e; });
+    this.tlsGroup = negotiatedGroup(socket);
+    rememberGroup(`${this.options.host}:${this.options.port}`, this.tlsGroup);
     this.options.emit({
       type: 'tls', id: this.id, channel: 'control', protocol: socket.getProtocol() ?? '?',
       cipher: socket.getCipher()?.name ?? '?', resumed: socket.isSessionReused(), authorized: socket.authorized,
@@ -139,7 +156,7 @@ export class ControlConnection {
     const { host, connectTimeoutMs } = this.options;
     const secure = await new Promise<tls.TLSSocket>((resolve, reject) => {
       const timer = setTimeout(() => { raw.destroy(); reject(new FtpError('timeout', `TLS handshake with ${host} timed out.`)); }, connectTimeoutMs);
-      const s = tls.connect({ socket: raw, servername: serverNameFor(host), rejectUnauthorized: false, minVersion: this.options.tls?.minVersion ?? 'TLSv1.2' }, () => {
+      const s = connectPreferring({ socket: raw, servername: serverNameFor(host), rejectUnauthorized: false, minVersion: this.options.tls?.minVersion ?? 'TLSv1.2' }, tlsGroups.get(`${host}:${this.options.port}`), () => {
         clearTimeout(timer); s.removeAllListeners('error'); resolve(s);
       });
       this.captureSession(s);

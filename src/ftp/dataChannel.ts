@@ -15,7 +15,8 @@ import * as tls from 'node:tls';
 import type { ControlConnection } from './control';
 import { stripMapped } from './control';
 import { FtpError, errorFromReply } from './errors';
-import { sameFingerprint, serverNameFor } from './tlsTrust';
+import type { DirectRead } from './localFile';
+import { connectPreferring, sameFingerprint, serverNameFor } from './tlsTrust';
 import type { Reply } from './reply';
 import type { ConcreteMode, FtpEvent } from './types';
 
@@ -47,6 +48,8 @@ export interface PreparedChannel {
   readonly mode: ConcreteMode;
   /** The transfer command went out together with EPSV/PASV/EPRT/PORT (one round trip saved). */
   readonly commandSent: boolean;
+  /** The socket reads into the caller's `DirectRead` memory: it emits no 'data' events. */
+  readonly direct: boolean;
   /** The connected (and, for FTPS, TLS-wrapped) data socket. Call after sending the transfer command. */
   socket(): Promise<net.Socket>;
   close(): void;
@@ -66,9 +69,13 @@ interface Context {
   emit(event: FtpEvent): void;
 }
 
-/** `pipeline`: the caller allows sending `command` along with the mode command. */
-export async function prepare(mode: ConcreteMode, ctx: Context, command: string, pipeline = true): Promise<PreparedChannel> {
-  return mode === 'passive' ? preparePassive(ctx, command, pipeline) : prepareActive(ctx, command, pipeline);
+/**
+ * `pipeline`: the caller allows sending `command` along with the mode command. `directRead`: a
+ * download's memory to read into, used where Node allows it — a plain passive socket, which we
+ * create ourselves (TLS reads through its own buffers; an accepted active socket cannot be given one).
+ */
+export async function prepare(mode: ConcreteMode, ctx: Context, command: string, pipeline = true, directRead?: DirectRead): Promise<PreparedChannel> {
+  return mode === 'passive' ? preparePassive(ctx, command, pipeline, ctx.settings.secure ? undefined : directRead) : prepareActive(ctx, command, pipeline);
 }
 
 type ModeCommand = 'EPSV' | 'PASV' | 'EPRT' | 'PORT';
@@ -122,7 +129,7 @@ async function afterFailedConnect(control: ControlConnection, mode: ConcreteMode
 
 // ---------------------------------------------------------------- passive
 
-async function preparePassive(ctx: Context, command: string, pipeline: boolean): Promise<PreparedChannel> {
+async function preparePassive(ctx: Context, command: string, pipeline: boolean, directRead: DirectRead | undefined): Promise<PreparedChannel> {
   const { control, settings, quirks } = ctx;
   const ipv6 = net.isIPv6(control.peerAddress);
   let host = control.peerAddress;
@@ -156,7 +163,7 @@ async function preparePassive(ctx: Context, command: string, pipeline: boolean):
     }
   }
   const target = `${host}:${port}`;
-  const socket = await connectData(host, port, settings.dataConnectTimeoutMs).catch((err: Error) => {
+  const socket = await connectData(host, port, settings.dataConnectTimeoutMs, directRead).catch((err: Error) => {
     const failure = new DataChannelError('passive',
       `Could not open the passive data connection to ${target} (${(err as NodeJS.ErrnoException).code ?? err.message}) — a firewall may block the server's passive ports; try active mode.`,
       true, err);
@@ -166,6 +173,7 @@ async function preparePassive(ctx: Context, command: string, pipeline: boolean):
   return {
     mode: 'passive',
     commandSent,
+    direct: directRead !== undefined,
     socket: async () => finish(ctx, socket, 'passive', `${via} ${command.split(' ')[0]}`),
     close: () => socket.destroy(),
   };
@@ -177,9 +185,9 @@ function outOfStepIf(commandSent: boolean, control: ControlConnection, err: Data
   return err;
 }
 
-function connectData(host: string, port: number, timeoutMs: number): Promise<net.Socket> {
+function connectData(host: string, port: number, timeoutMs: number, onread?: DirectRead): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
-    const s = net.connect({ host, port });
+    const s = net.connect({ host, port, onread });
     const timer = setTimeout(() => { s.destroy(); reject(Object.assign(new Error(`no connection within ${timeoutMs / 1000} s`), { code: 'ETIMEDOUT' })); }, timeoutMs);
     const onError = (e: Error) => { clearTimeout(timer); reject(e); };
     s.once('connect', () => { clearTimeout(timer); s.off('error', onError); keepErrors(s); resolve(s); });
@@ -255,6 +263,7 @@ async function prepareActive(ctx: Context, command: string, pipeline: boolean): 
     return {
       mode: 'active',
       commandSent,
+      direct: false,
       socket: async () => {
         const s = await accepted;
         return finish(ctx, s, 'active', `${via} ${command.split(' ')[0]}`);
@@ -334,13 +343,14 @@ async function finish(ctx: Context, socket: net.Socket, mode: ConcreteMode, comm
   }
   const secure = await new Promise<tls.TLSSocket>((resolve, reject) => {
     const timer = setTimeout(() => { socket.destroy(); reject(new DataChannelError(mode, 'TLS handshake on the data connection timed out.', false)); }, ctx.settings.dataConnectTimeoutMs);
-    const s = tls.connect({
+    // The control connection's group first: vsftpd would otherwise ask again (HelloRetryRequest, +1 RTT).
+    const s = connectPreferring({
       socket,
       session: ctx.control.sessionForData,
       servername: serverNameFor(ctx.settings.host),
       rejectUnauthorized: false,
       minVersion: ctx.settings.minTlsVersion ?? 'TLSv1.2',
-    }, () => { clearTimeout(timer); s.removeAllListeners('error'); keepErrors(s); resolve(s); });
+    }, ctx.control.tlsGroup, () => { clearTimeout(timer); s.removeAllListeners('error'); keepErrors(s); resolve(s); });
     s.once('error', (err) => {
       clearTimeout(timer);
       socket.destroy();

@@ -46,3 +46,41 @@ export function sameFingerprint(a: string, b: string): boolean {
 export function serverNameFor(host: string): string | undefined {
   return isIP(host) ? undefined : host;
 }
+
+// ---------------------------------------------------------------- key-exchange group
+
+/** Key-exchange groups that both OpenSSL (Node) and BoringSSL (Electron) know, in OpenSSL's default order. */
+const GROUPS = ['X25519', 'P-256', 'P-384', 'P-521'];
+/** getEphemeralKeyInfo() names → group-list names. */
+const GROUP_NAMES: Record<string, string> = { x25519: 'X25519', prime256v1: 'P-256', 'p-256': 'P-256', secp384r1: 'P-384', 'p-384': 'P-384', secp521r1: 'P-521', 'p-521': 'P-521' };
+
+/** The key-exchange group a client TLS socket negotiated, as a group-list name; undefined if not known. */
+export function negotiatedGroup(socket: tls.TLSSocket): string | undefined {
+  const info = socket.getEphemeralKeyInfo() as { name?: unknown } | null;
+  return typeof info?.name === 'string' ? GROUP_NAMES[info.name.toLowerCase()] : undefined;
+}
+
+/**
+ * tls.connect options that put `group` first. A TLS 1.3 ClientHello carries a key share for its
+ * first group only (X25519 by default); a server that does not take that group answers with a
+ * HelloRetryRequest, one more round trip per handshake. vsftpd 3.0.3 does this on every
+ * connection: it allows only P-256 (seen with `openssl s_client -msg`: two ServerHellos). The
+ * group the server chose on the control connection is the one to offer on its data connections.
+ */
+export function preferGroup(group: string | undefined): { ecdhCurve?: string } {
+  if (!group || group === GROUPS[0] || !GROUPS.includes(group)) return {};
+  return { ecdhCurve: [group, ...GROUPS.filter((g) => g !== group)].join(':') };
+}
+
+/** tls.connect with `group` offered first; without it if this TLS library refuses the list. */
+export function connectPreferring(options: tls.ConnectionOptions, group: string | undefined, onSecure?: () => void): tls.TLSSocket {
+  const preferred = preferGroup(group);
+  if (preferred.ecdhCurve) {
+    try {
+      return tls.connect({ ...options, ...preferred }, onSecure);
+    } catch {
+      // A group name this build does not know: the default list still works, one round trip slower.
+    }
+  }
+  return tls.connect(options, onSecure);
+}

@@ -9,6 +9,7 @@ import type { Readable, Writable } from 'node:stream';
 import type { ControlConnection } from './control';
 import { DataChannelError, prepare, transferReplyError, type DataChannelQuirks, type DataChannelSettings } from './dataChannel';
 import { FtpError } from './errors';
+import type { BlockFileReader, BlockFileWriter, DirectRead } from './localFile';
 import type { Reply } from './reply';
 import type { ConcreteMode, FtpEvent } from './types';
 
@@ -17,8 +18,13 @@ export interface TransferSpec {
   command: string;
   direction: 'download' | 'upload' | 'list';
   path: string;
-  /** Moves the bytes once the data socket is open; resolves with the byte count. */
-  pump(socket: net.Socket): Promise<number>;
+  /**
+   * Moves the bytes once the data socket is open; resolves with the byte count. `direct`: the
+   * socket reads into `directRead` (no 'data' events).
+   */
+  pump(socket: net.Socket, direct: boolean): Promise<number>;
+  /** A download's own memory for the data socket to read into, where the socket allows it. */
+  directRead?: DirectRead;
   signal?: AbortSignal;
   /** Sent before the transfer command in the same round trip (e.g. "REST 100"). */
   preamble?: string;
@@ -45,7 +51,7 @@ export async function runTransfer(ctx: TransferContext, mode: ConcreteMode, spec
   const started = Date.now();
   if (spec.signal?.aborted) throw cancelled();
   // REST must come right before its RETR: no pipelining then.
-  const channel = await prepare(mode, ctx, spec.command, !spec.preamble);
+  const channel = await prepare(mode, ctx, spec.command, !spec.preamble, spec.directRead);
   if (spec.preamble) {
     const r = await control.request(spec.preamble).catch((e: unknown) => { channel.close(); throw e; });
     if (r.code >= 400) {
@@ -93,7 +99,7 @@ export async function runTransfer(ctx: TransferContext, mode: ConcreteMode, spec
       // Reset before the pump could listen: its events are gone, so it would wait forever.
       const pumped = socket.destroyed
         ? Promise.reject(socket.errored ?? new Error('the data connection closed before the transfer started'))
-        : spec.pump(socket);
+        : spec.pump(socket, channel.direct);
       bytes = await Promise.race([pumped, refused]);
     } catch (e) {
       if (e instanceof FtpError && !(e instanceof DataChannelError) && e.code !== undefined) throw e;
@@ -204,6 +210,32 @@ export function pumpTo(dest: Writable, onProgress?: (bytes: number) => void): (s
 }
 
 /**
+ * Download pump into a file, in reused blocks (see localFile.ts): a direct socket reads straight
+ * into them, any other socket's chunks are gathered and written together. Resolves once every
+ * byte is in the file.
+ */
+export function pumpToFile(writer: BlockFileWriter, onProgress?: (bytes: number) => void): (socket: net.Socket, direct: boolean) => Promise<number> {
+  return (socket, direct) => new Promise<number>((resolve, reject) => {
+    let settled = false;
+    const fail = (err: Error) => { if (!settled) { settled = true; reject(err); } };
+    const done = () => {
+      if (settled) return;
+      settled = true;
+      writer.finish().then(() => resolve(writer.received), reject);
+    };
+    writer.onProgress = onProgress;
+    writer.onSpace = () => socket.resume();
+    writer.onError = (err) => { socket.destroy(); fail(err); };
+    if (!direct) socket.on('data', (chunk: Buffer) => { if (!writer.write(chunk)) socket.pause(); });
+    socket.once('end', () => { endOurSide(socket); done(); });
+    socket.once('error', fail);
+    socket.once('close', (hadError) => { if (!hadError) done(); });
+    // A direct socket reads from its connect on: a short file may have ended before we listened.
+    if (socket.readableEnded) { endOurSide(socket); done(); }
+  });
+}
+
+/**
  * The server ended the data: answer at once with our own end (with TLS, our close_notify), since
  * servers such as vsftpd send the final 226 only after the shutdown completes.
  */
@@ -252,6 +284,37 @@ export function pumpFrom(source: Readable | Uint8Array, onProgress?: (bytes: num
         if (!socket.write(buf) && socket.writableLength >= BUFFER_LIMIT) await Promise.race([once(socket, 'drain'), closed]);
         onProgress?.(bytes);
       }
+    }
+    socket.end();
+    await closed;
+    return bytes;
+  };
+}
+
+/**
+ * Upload pump from a file read in reused blocks, one block ahead of the socket. The blocks bound
+ * what is queued on the socket (a block is read into again only once the socket has sent it).
+ */
+export function pumpFromFile(open: () => BlockFileReader, onProgress?: (bytes: number) => void, signal?: AbortSignal): (socket: net.Socket) => Promise<number> {
+  return async (socket) => {
+    let bytes = 0;
+    let isClosed = false;
+    const closed = new Promise<void>((resolve, reject) => {
+      socket.once('close', (hadError) => { isClosed = true; if (hadError) reject(new Error('data connection reset')); else resolve(); });
+      socket.once('error', reject);
+    });
+    closed.catch(() => undefined);
+    socket.resume();
+    // A reader per attempt: a retry in the other mode starts again at the file's first byte.
+    const reader = open();
+    for (;;) {
+      if (signal?.aborted) throw new Error('aborted');
+      const piece = await Promise.race([reader.next(), closed.then(() => null)]);
+      if (piece === null || (isClosed && piece !== undefined)) throw new Error('the data connection closed before the upload was complete');
+      if (piece === undefined) break;
+      bytes += piece.length;
+      socket.write(piece, () => reader.release(piece));
+      onProgress?.(bytes);
     }
     socket.end();
     await closed;

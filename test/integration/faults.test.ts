@@ -344,6 +344,55 @@ describe('slow servers: timeouts and cancel (fault server)', function () {
       }
     });
 
+    it(`fails a stalled download to a file after the data idle timeout, and cancels one promptly (${mode})`, async () => {
+      const local = fs.mkdtempSync(path.join(os.tmpdir(), 'ftpw-faults-'));
+      const client = await FtpClient.connect(optionsFor(server, { mode, dataIdleTimeoutMs: 400 }));
+      try {
+        server.handleOnce('RETR', (ctx) => ctx.next({ stallAfterBytes: 10_000, chunkBytes: 5000 }));
+        await rejectsWith(client.downloadToFile('/big.bin', path.join(local, 'a.bin')), 'timeout');
+        server.handleOnce('RETR', (ctx) => ctx.next({ chunkBytes: 2000, intervalMs: 20 }));
+        const controller = new AbortController();
+        let progress = 0;
+        const read = client.downloadToFile('/big.bin', path.join(local, 'b.bin'), { signal: controller.signal, onProgress: (b) => { progress = b; } });
+        await sleep(300);
+        const started = Date.now();
+        controller.abort();
+        await rejectsWith(read, 'cancelled');
+        assert.ok(Date.now() - started < 1000, 'cancelled within a second');
+        assert.ok(progress > 0 && progress < big.length, `progress ${progress}`);
+        assert.equal(await client.downloadToFile('/big.bin', path.join(local, 'c.bin')), big.length);
+        assert.ok(fs.readFileSync(path.join(local, 'c.bin')).equals(big), 'the client still works');
+      } finally {
+        client.destroy();
+        fs.rmSync(local, { recursive: true, force: true });
+      }
+    });
+
+    it(`cancels an upload from a file to a slow server promptly and stays usable (${mode})`, async () => {
+      const local = fs.mkdtempSync(path.join(os.tmpdir(), 'ftpw-faults-'));
+      const pool = poolFor(server, { mode }, 1);
+      try {
+        const data = randomBytes(16 * 1024 * 1024);
+        fs.writeFileSync(path.join(local, 'up.bin'), data);
+        server.handleOnce('STOR', (ctx) => ctx.next({ slowRead: true, chunkBytes: 16 * 1024, intervalMs: 50 }));
+        const controller = new AbortController();
+        const write = pool.run((c) => c.uploadFromFile('/up.bin', path.join(local, 'up.bin'), { signal: controller.signal }), { idempotent: true, signal: controller.signal });
+        await sleep(300);
+        const started = Date.now();
+        controller.abort();
+        await rejectsWith(write, 'cancelled');
+        assert.ok(Date.now() - started < 1500, 'cancelled within 1.5 s');
+        assert.ok(server.files.get('/up.bin')!.length < data.length);
+        const small = Buffer.from('fine');
+        fs.writeFileSync(path.join(local, 'small.bin'), small);
+        await pool.run((c) => c.uploadFromFile('/up2.bin', path.join(local, 'small.bin')), { idempotent: true });
+        assert.equal(server.files.get('/up2.bin')?.toString(), 'fine');
+      } finally {
+        await pool.close();
+        fs.rmSync(local, { recursive: true, force: true });
+      }
+    });
+
     it(`cancels an upload to a slow server promptly and stays usable (${mode})`, async () => {
       const pool = poolFor(server, { mode }, 1);
       try {
