@@ -369,7 +369,7 @@ describe('a local folder linked to a folder on the demo server (end to end)', fu
     const told = await waitForNotification(page, /could not upload index\.html/, 60_000);
     assert.match(told, /stays pending/, told);
     assert.match(await waitForStatusBarItem(page, /FTP .*1/), /FTP/);
-    await screenshot(page, '13-upload-pending', { publish: 'upload-pending.png' });
+    await screenshot(page, '13-upload-pending');
     assert.equal(onServer('index.html'), 'Second edit. Saved at once. <h1>Local</h1>\n');
 
     restarted = await restartDemoServer(session.demo!);
