@@ -90,6 +90,16 @@ export interface TransferOptions {
   onProgress?: (bytes: number) => void;
 }
 
+/**
+ * What an upload sends: bytes in memory (an editor's save), or a local file of a known size read
+ * in blocks as it goes (a sync of big files must not hold them in memory).
+ */
+export type UploadSource = Uint8Array | { file: string; size: number };
+
+export function sourceSize(source: UploadSource): number {
+  return source instanceof Uint8Array ? source.length : source.size;
+}
+
 /** Events emitted by the core for logging; secrets are already masked. */
 export type FtpEvent =
   | { type: 'connect'; id: string; host: string; port: number; address?: string; tls: boolean }

@@ -4,12 +4,15 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import type { Signature } from './types';
 
-/** Writes to a temporary sibling, then renames it over `file` (creating parent folders). */
-export async function writeLocalFile(file: string, data: Uint8Array): Promise<Signature> {
+/**
+ * Lets `write` fill a temporary sibling of `file`, then renames it over `file` (creating parent
+ * folders): a failed or cancelled download leaves the old file as it was.
+ */
+export async function writeLocalFile(file: string, write: (temp: string) => Promise<unknown>): Promise<Signature> {
   await fs.mkdir(path.dirname(file), { recursive: true });
   const temp = path.join(path.dirname(file), `.${path.basename(file)}.ftpw-${randomBytes(6).toString('hex')}.tmp`);
   try {
-    await fs.writeFile(temp, data);
+    await write(temp);
     await fs.rename(temp, file);
   } catch (err) {
     await fs.rm(temp, { force: true });

@@ -11,13 +11,16 @@
 import * as fs from 'node:fs/promises';
 import { FtpError } from '../ftp/errors';
 import { basename, dirname } from '../ftp/remotePath';
-import type { FileEntry, TransferOptions } from '../ftp/types';
+import { sourceSize, type FileEntry, type TransferOptions, type UploadSource } from '../ftp/types';
 import { localSignature, writeLocalFile } from './localFiles';
 import type { RemoteDirs } from './remoteDirs';
 import { runParallel } from './parallel';
 import type { SyncState } from './state';
 import { listFresh, localPathOf, remotePathOf } from './trees';
 import { sameSignature, type RelPath, type Signature, type SyncRemote } from './types';
+
+/** Files up to this size are read into memory for an upload; bigger ones stream from the disk. */
+const IN_MEMORY_MAX = 1024 * 1024;
 
 export interface LinkSide {
   localRoot: string;
@@ -57,7 +60,8 @@ export async function uploadFile(link: LinkSide, rel: RelPath, opts: UploadOptio
   // Stat before reading: if the file changes while it is read, the record holds the older time
   // and the next sync sees a change — the safe way round.
   const local = await localSignature(file);
-  const data = await fs.readFile(file);
+  // Small files in one read; big ones are read in blocks as they go, never whole in memory.
+  const data: UploadSource = local.size <= IN_MEMORY_MAX ? await fs.readFile(file) : { file, size: local.size };
   const target = remotePathOf(link.remoteRoot, rel);
   const transfer: TransferOptions = { signal: opts.signal, onProgress: opts.onProgress };
   await link.dirs.ensure(dirname(target));
@@ -65,7 +69,7 @@ export async function uploadFile(link: LinkSide, rel: RelPath, opts: UploadOptio
     return { path: rel, local, bytes: await link.remote.createFile(target, data, transfer) };
   }
   const written = await link.remote.writeFile(target, data, { create: true, overwrite: true, ...transfer });
-  return { path: rel, local, bytes: data.length, written: signatureOf(written) };
+  return { path: rel, local, bytes: sourceSize(data), written: signatureOf(written) };
 }
 
 /**
@@ -113,8 +117,7 @@ export async function recordUploads(link: LinkSide, uploads: readonly Uploaded[]
 
 /** Downloads one remote file over (or as) its local twin and records it. */
 export async function downloadFile(link: LinkSide, rel: RelPath, remoteSignature: Signature, opts: TransferOptions = {}): Promise<void> {
-  const data = await link.remote.readFile(remotePathOf(link.remoteRoot, rel), opts);
-  const local = await writeLocalFile(localPathOf(link.localRoot, rel), data);
+  const local = await writeLocalFile(localPathOf(link.localRoot, rel), (temp) => link.remote.downloadToFile(remotePathOf(link.remoteRoot, rel), temp, opts));
   link.state.set(rel, { local, remote: remoteSignature });
   link.state.saveSoon();
 }

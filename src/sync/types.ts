@@ -1,5 +1,5 @@
 /** Shared shapes of the sync logic. No `vscode` import anywhere under src/sync. */
-import type { FileEntry, TransferOptions } from '../ftp/types';
+import type { FileEntry, TransferOptions, UploadSource } from '../ftp/types';
 
 /** Path relative to a link's root: POSIX separators, no leading slash, never `.` or `..`. */
 export type RelPath = string;
@@ -24,10 +24,11 @@ export type Tree = Map<RelPath, TreeEntry>;
  */
 export interface SyncRemote {
   list(path: string): Promise<FileEntry[]>;
-  readFile(path: string, opts?: TransferOptions): Promise<Buffer>;
-  writeFile(path: string, data: Uint8Array, opts: TransferOptions & { create: boolean; overwrite: boolean }): Promise<FileEntry & { created: boolean }>;
+  /** Downloads into a local file, written as it arrives; resolves with the bytes received. */
+  downloadToFile(path: string, localPath: string, opts?: TransferOptions): Promise<number>;
+  writeFile(path: string, data: UploadSource, opts: TransferOptions & { create: boolean; overwrite: boolean }): Promise<FileEntry & { created: boolean }>;
   /** Stores a file known to be absent straight under its name (no safe save, no stat); resolves with the bytes sent. */
-  createFile(path: string, data: Uint8Array, opts?: TransferOptions): Promise<number>;
+  createFile(path: string, data: UploadSource, opts?: TransferOptions): Promise<number>;
   createDirectory(path: string): Promise<void>;
   delete(path: string, opts: { recursive: boolean }): Promise<void>;
   readonly cache: { invalidate(path: string): void };

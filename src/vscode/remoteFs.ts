@@ -7,7 +7,7 @@ import type { Readable } from 'node:stream';
 import { FtpError, isFtpError } from '../ftp/errors';
 import type { ConnectionPool, PooledClient } from '../ftp/pool';
 import { basename, dirname, join, tempNameFor } from '../ftp/remotePath';
-import type { FileEntry, TransferOptions } from '../ftp/types';
+import { sourceSize, type FileEntry, type TransferOptions, type UploadSource } from '../ftp/types';
 import { ListingCache } from './listingCache';
 
 /** The part of FtpClient the file operations use. */
@@ -16,6 +16,8 @@ export interface RemoteClient extends PooledClient {
   stat(path: string): Promise<FileEntry>;
   readFile(path: string, opts?: TransferOptions): Promise<Buffer>;
   upload(path: string, source: Readable | Uint8Array, opts?: TransferOptions & { append?: boolean }): Promise<number>;
+  uploadFromFile(path: string, localPath: string, opts?: TransferOptions): Promise<number>;
+  downloadToFile(path: string, localPath: string, opts?: TransferOptions): Promise<number>;
   mkdir(path: string, opts?: { recursive?: boolean }): Promise<void>;
   removeDir(path: string, opts?: { recursive?: boolean }): Promise<void>;
   remove(path: string): Promise<void>;
@@ -123,18 +125,24 @@ export class RemoteFs {
     return this.pool.run((c) => c.readFile(path, opts), { idempotent: true, signal: opts.signal });
   }
 
+  /** Downloads into a local file (written in blocks, never whole in memory); returns the bytes. */
+  async downloadToFile(path: string, localPath: string, opts: TransferOptions = {}): Promise<number> {
+    return this.pool.run((c) => c.downloadToFile(path, localPath, opts), { idempotent: true, signal: opts.signal });
+  }
+
   /**
    * Saves `data` at `path`. With safe save an existing file is replaced only once the new content
    * is fully on the server: upload to a temporary name, then rename over the target. A failure
    * leaves the target as it was and throws (the editor stays dirty).
    */
-  async writeFile(path: string, data: Uint8Array, opts: WriteOptions): Promise<RemoteStat & { created: boolean }> {
+  async writeFile(path: string, data: UploadSource, opts: WriteOptions): Promise<RemoteStat & { created: boolean }> {
     const cachedEntry = this.cache.lookup(path);
     const existing = await this.statOrUndefined(path);
     if (existing?.type === 'directory') throw new RemoteFsError('is-directory', `${path} is a folder`);
     if (!existing && !opts.create) throw notFound(path);
     if (existing && !opts.overwrite) throw new FtpError('exists', `${path} already exists`);
     const transfer: TransferOptions = { signal: opts.signal, onProgress: opts.onProgress };
+    const size = sourceSize(data);
 
     let sent: number;
     if (!existing || this.safeSave === 'direct') {
@@ -146,15 +154,15 @@ export class RemoteFs {
       const upload = await this.uploadOrClean(() => tempNameFor(path), data, transfer, true);
       sent = upload.sent;
       // Check the new copy before it replaces the old one: afterwards it would be too late.
-      await this.verifyUpload(upload.name, path, sent, data.length);
+      await this.verifyUpload(upload.name, path, sent, size);
       await this.replace(upload.name, path);
       for (const stale of upload.earlier) await this.removeQuietly(stale);
     }
     this.cache.invalidate(path);
 
     const after = await this.statFromServer(path);
-    if ((after.size >= 0 && after.size !== data.length) || sent !== data.length) {
-      throw new FtpError('server', `The upload of ${path} was incomplete: sent ${sent} of ${data.length} bytes, the server has ${after.size}`);
+    if ((after.size >= 0 && after.size !== size) || sent !== size) {
+      throw new FtpError('server', `The upload of ${path} was incomplete: sent ${sent} of ${size} bytes, the server has ${after.size}`);
     }
     const permissions = existing?.permissions ?? (cachedEntry.kind === 'entry' ? cachedEntry.entry.permissions : undefined);
     if (existing && this.safeSave === 'rename' && permissions !== undefined && after.permissions !== permissions) {
@@ -173,12 +181,12 @@ export class RemoteFs {
    * sync lists each folder it uploaded into). Where a file may exist use writeFile: a failed STOR
    * over it would leave it half-written.
    */
-  async createFile(path: string, data: Uint8Array, opts: TransferOptions = {}): Promise<number> {
+  async createFile(path: string, data: UploadSource, opts: TransferOptions = {}): Promise<number> {
     try {
       const { sent } = await this.uploadOrClean(() => path, data, { signal: opts.signal, onProgress: opts.onProgress }, true);
-      if (sent !== data.length) {
+      if (sent !== sourceSize(data)) {
         await this.removeQuietly(path);
-        throw new FtpError('server', `The upload of ${path} was incomplete: sent ${sent} of ${data.length} bytes`);
+        throw new FtpError('server', `The upload of ${path} was incomplete: sent ${sent} of ${sourceSize(data)} bytes`);
       }
       return sent;
     } finally {
@@ -274,13 +282,14 @@ export class RemoteFs {
    * written (when it is ours to remove) and rethrows. Tells the name that took the upload and the
    * names of earlier attempts.
    */
-  private async uploadOrClean(nameFor: () => string, data: Uint8Array, opts: TransferOptions, removeOnFailure: boolean): Promise<{ sent: number; name: string; earlier: string[] }> {
+  private async uploadOrClean(nameFor: () => string, data: UploadSource, opts: TransferOptions, removeOnFailure: boolean): Promise<{ sent: number; name: string; earlier: string[] }> {
     const names: string[] = [];
     try {
       // Repeating a whole STOR is harmless, so a dropped connection is retried once.
       const sent = await this.pool.run((c) => {
         names.push(nameFor());
-        return c.upload(names[names.length - 1], data, opts);
+        const name = names[names.length - 1];
+        return data instanceof Uint8Array ? c.upload(name, data, opts) : c.uploadFromFile(name, data.file, opts);
       }, { idempotent: true, signal: opts.signal });
       const name = names[names.length - 1];
       return { sent, name, earlier: names.filter((n) => n !== name) };

@@ -5,7 +5,7 @@
  * the queue while the server is down, and the conflict check before an upload.
  */
 import * as assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
@@ -194,6 +194,33 @@ for (const kind of KINDS) {
       assert.deepEqual(describePlan(again), ['delete css/site.css']);
       await run(again, again.actions.map((a) => a.id));
       assert.deepEqual(snapshot(serverRoot), snapshot(localRoot));
+    });
+
+    it('moves files too big to hold in memory in blocks, both ways, byte for byte (create, update, download)', async () => {
+      const sha = (file: string) => createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+      const big = randomBytes(3 * 1024 * 1024 + 17);
+      write(localRoot, 'media/video.bin', big);
+      await run(await plan('toRemote'));
+      assert.equal(sha(path.join(serverRoot, 'media/video.bin')), sha(path.join(localRoot, 'media/video.bin')), 'created on the server');
+
+      const changed = Buffer.concat([big.subarray(0, 1024 * 1024), randomBytes(2 * 1024 * 1024)]);
+      write(localRoot, 'media/video.bin', changed);
+      sent();
+      await run(await plan('toRemote'));
+      assert.deepEqual(stores(sent()), ['RNTO media/video.bin', 'STOR media/.video.bin.TEMP'], 'an update still goes through a temporary name');
+      assert.equal(sha(path.join(serverRoot, 'media/video.bin')), sha(path.join(localRoot, 'media/video.bin')), 'updated on the server');
+      await assertRecordIsListing(['media/video.bin']);
+
+      const theirs = randomBytes(5 * 1024 * 1024 + 3);
+      fs.writeFileSync(path.join(serverRoot, 'media/video.bin'), theirs);
+      const down = await plan('toLocal');
+      assert.deepEqual(describePlan(down), ['update media/video.bin checked']);
+      await run(down);
+      assert.equal(sha(path.join(localRoot, 'media/video.bin')), createHash('sha256').update(theirs).digest('hex'), 'downloaded');
+      assert.deepEqual(fs.readdirSync(path.join(localRoot, 'media')), ['video.bin'], 'no temporary file left here');
+      fs.rmSync(path.join(localRoot, 'media'), { recursive: true });
+      fs.rmSync(path.join(serverRoot, 'media'), { recursive: true });
+      state.deleteTree('media');
     });
 
     it('stores a new file into an existing folder directly, unless one appeared there after the plan', async () => {

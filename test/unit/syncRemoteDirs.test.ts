@@ -27,7 +27,7 @@ class FakeRemote implements SyncRemote {
     this.made.push(path);
     this.folders.set(path, new Set());
   }
-  readFile(): Promise<Buffer> { throw new Error('not used'); }
+  downloadToFile(): Promise<number> { throw new Error('not used'); }
   writeFile(): Promise<FileEntry & { created: boolean }> { throw new Error('not used'); }
   createFile(): Promise<number> { throw new Error('not used'); }
   delete(): Promise<void> { throw new Error('not used'); }
