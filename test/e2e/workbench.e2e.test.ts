@@ -1,7 +1,9 @@
 /**
  * End to end, as a user: VS Code (code-server) in Chromium with the extension installed, folders
  * on FTP servers opened from server profiles — the embedded demo server (anonymous) in one window,
- * a real vsftpd that wants a password in another. Every step leaves a screenshot in
+ * a real vsftpd that wants a password in another — and, in a VS Code of its own, a local folder
+ * linked to the demo server (upload on save, the conflict question, the sync preview, a server that
+ * goes away and comes back). Every step leaves a screenshot in
  * test-results/screenshots/; the README's are refreshed in media/screenshots/.
  */
 import * as assert from 'node:assert/strict';
