@@ -362,7 +362,7 @@ describe('a local folder linked to a folder on the demo server (end to end)', fu
     assert.match(done, /1 created, 1 deleted/, done);
   });
 
-  it('keeps a save pending while the server is down, says so once, and uploads it on Retry Now when it is back', async () => {
+  it('keeps a save pending while the server is down, across a reload of the window, and uploads it on Retry Now when the server is back', async () => {
     await session.demo!.stop();
     await runCommand(page, 'View: Close All Editors');
     await openFileFromExplorer(page, 'index.html');
@@ -373,6 +373,12 @@ describe('a local folder linked to a folder on the demo server (end to end)', fu
     assert.match(await waitForStatusBarItem(page, /FTP .*1/), /FTP/);
     await screenshot(page, '13-upload-pending');
     assert.equal(onServer('index.html'), 'Second edit. Saved at once. <h1>Local</h1>\n');
+
+    // Closing the window does not forget it: after a reload it is tried again, and told again.
+    await page.reload();
+    await explorerRow(page, 'index.html').waitFor({ timeout: 60_000 });
+    const again = await waitForNotification(page, /could not upload index\.html/, 60_000);
+    assert.match(again, /stays pending/, again);
 
     restarted = await restartDemoServer(session.demo!);
     await page.locator('.notifications-toasts .notification-toast', { hasText: 'could not upload index.html' }).locator('.monaco-button', { hasText: 'Retry Now' }).click();

@@ -27,6 +27,9 @@ import { confirmDeletions, previewPlan } from './preview';
 import { SaveEvents, savedBeforeActivation } from './saves';
 import { UploadStatusItem } from './statusItem';
 
+/** workspaceState key: local files whose upload on save had not succeeded yet. */
+const PENDING_KEY = 'ftpWorkspace.pendingUploads';
+
 const DIRECTION_TITLE: Record<Direction, string> = { toRemote: 'Sync Local → Remote', toLocal: 'Sync Remote → Local' };
 
 export interface SyncHooks {
@@ -61,7 +64,11 @@ export class SyncController implements vscode.Disposable {
   ) {
     this.queue = new UploadQueue({
       upload: (file, signal) => this.uploadSaved(file, signal),
-      onChange: () => this.status.update(this.queue.items()),
+      onChange: () => {
+        const items = this.queue.items();
+        this.status.update(items);
+        void this.context.workspaceState.update(PENDING_KEY, items.map((i) => i.key));
+      },
       onFailure: (file, error, first) => this.uploadFailed(file, error, first),
       // A held-back conflict is asked about again when that file is saved or on Retry, not on every save.
       retryOnEnqueue: (item) => !(item.error instanceof UploadConflictError),
@@ -85,6 +92,8 @@ export class SyncController implements vscode.Disposable {
       { dispose: () => this.queue.dispose() },
     );
     this.reload();
+    // Uploads still pending when the window closed are not forgotten: they go again now.
+    for (const file of this.context.workspaceState.get<string[]>(PENDING_KEY, [])) this.onSaved(vscode.Uri.file(file));
     void this.uploadEarlySaves();
   }
 
