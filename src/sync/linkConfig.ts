@@ -11,6 +11,7 @@ export interface LinkSetting {
   remote: string;
   ignore?: string[];
   uploadOnSave?: boolean;
+  uploadOnChange?: boolean;
 }
 
 export interface LinkConfig {
@@ -22,6 +23,8 @@ export interface LinkConfig {
   remotePath: string;
   ignore: string[];
   uploadOnSave: boolean;
+  /** Also upload files other programs create or change (a build, a git checkout); off by default. */
+  uploadOnChange: boolean;
 }
 
 export type ParsedLink = { ok: true; link: LinkConfig } | { ok: false; error: string };
@@ -60,6 +63,7 @@ export function parseLinkSetting(raw: unknown, baseFolder: string | undefined): 
       remotePath: remotePath.replace(/\/+$/, '') || '/',
       ignore,
       uploadOnSave: v.uploadOnSave !== false,
+      uploadOnChange: v.uploadOnChange === true,
     },
   };
 }

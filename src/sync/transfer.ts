@@ -98,8 +98,9 @@ export async function recordUploads(link: LinkSide, uploads: readonly Uploaded[]
       const entry = entries?.find((e) => e.name === basename(target) && e.type === 'file');
       if (entry && entry.size >= 0 && entry.size !== u.bytes) {
         // Cut short, or someone changed it in between. Recording the listing as ours would let the
-        // next upload overwrite their change unasked; recording what we sent makes it a change to ask about.
-        link.state.set(u.path, { local: u.local, remote: { size: u.bytes } });
+        // next upload overwrite their change unasked; recording what we sent makes it a change to
+        // ask about, and a local side that matches no file keeps the next save from being skipped.
+        link.state.set(u.path, { local: { size: -1 }, remote: { size: u.bytes } });
         contradicted.push({
           path: u.path,
           error: new FtpError('server', `After the upload of ${target} the server lists ${entry.size} bytes, not the ${u.bytes} sent: the upload was cut short, or someone else changed the file meanwhile`),

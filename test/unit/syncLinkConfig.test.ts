@@ -6,7 +6,7 @@ describe('link settings', () => {
     const r = parseLinkSetting({ local: 'public/', remote: 'ftp://My-Site/var/www%20root/', ignore: ['*.map', 3] }, '/home/me/project');
     assert.deepEqual(r, {
       ok: true,
-      link: { localRoot: '/home/me/project/public', scheme: 'ftp', authority: 'My-Site', remotePath: '/var/www root', ignore: ['*.map'], uploadOnSave: true },
+      link: { localRoot: '/home/me/project/public', scheme: 'ftp', authority: 'My-Site', remotePath: '/var/www root', ignore: ['*.map'], uploadOnSave: true, uploadOnChange: false },
     });
   });
 
@@ -17,6 +17,13 @@ describe('link settings', () => {
     assert.equal(r.link.scheme, 'ftps');
     assert.equal(r.link.remotePath, '/');
     assert.equal(r.link.uploadOnSave, false);
+  });
+
+  it('uploads on changes by other programs only when asked to', () => {
+    const on = parseLinkSetting({ local: '/srv/site', remote: 'ftp://prod', uploadOnChange: true }, undefined);
+    assert.ok(on.ok && on.link.uploadOnChange && on.link.uploadOnSave);
+    const off = parseLinkSetting({ local: '/srv/site', remote: 'ftp://prod', uploadOnChange: 'yes' }, undefined);
+    assert.ok(off.ok && !off.link.uploadOnChange, 'only true turns it on');
   });
 
   it('refuses a password in the location, without repeating it', () => {

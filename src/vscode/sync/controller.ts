@@ -20,6 +20,7 @@ import { sameSignature } from '../../sync/types';
 import { UploadQueue } from '../../sync/uploadQueue';
 import type { RemoteChange } from '../ftpFileSystem';
 import { SECTION, type ServerConnection, type Servers } from '../servers';
+import { watchFolder } from './changeWatcher';
 import { formatBytes, plural } from './format';
 import { createLink } from './linkCommand';
 import { readLinks, remoteUriOf, type Link, type LinkProblem } from './links';
@@ -48,6 +49,8 @@ interface Target {
 
 export class SyncController implements vscode.Disposable {
   private links: Link[] = [];
+  /** File watchers of the links that upload changes made by other programs. */
+  private watchers: vscode.Disposable[] = [];
   private readonly states = new Map<string, Promise<SyncState>>();
   private readonly queue: UploadQueue;
   private readonly status = new UploadStatusItem();
@@ -98,7 +101,7 @@ export class SyncController implements vscode.Disposable {
   }
 
   dispose(): void {
-    for (const d of this.disposables) d.dispose();
+    for (const d of [...this.disposables, ...this.watchers]) d.dispose();
     for (const state of this.states.values()) void state.then((s) => s.save()).catch(() => undefined);
   }
 
@@ -107,8 +110,22 @@ export class SyncController implements vscode.Disposable {
   private reload(): void {
     const { links, problems } = readLinks();
     this.links = links;
+    this.watch();
     void vscode.commands.executeCommand('setContext', 'ftpWorkspace.hasLinks', links.length > 0);
     this.reportProblems(problems);
+  }
+
+  private watch(): void {
+    for (const w of this.watchers) w.dispose();
+    this.watchers = this.links
+      .filter((link) => link.uploadOnChange)
+      .map((link) =>
+        watchFolder(
+          link.localRoot,
+          (file) => void this.changedOnDisk(vscode.Uri.file(file)),
+          (message) => void vscode.window.showWarningMessage(`FTP: ${message}. Changes made by other programs are not uploaded; use Upload or Sync Local → Remote.`),
+        ),
+      );
   }
 
   private reportProblems(problems: LinkProblem[]): void {
@@ -400,6 +417,25 @@ export class SyncController implements vscode.Disposable {
     this.queue.enqueue(uri.fsPath);
   }
 
+  /**
+   * A file written by another program (or by a save: the queue makes that one upload). A new
+   * folder is read whole: files written into it before the watcher got to it send no event.
+   */
+  private async changedOnDisk(uri: vscode.Uri): Promise<void> {
+    const link = uri.scheme === 'file' ? findLink(this.links, uri.fsPath) : undefined;
+    const rel = link && relativeLocal(link.localRoot, uri.fsPath);
+    if (!link?.uploadOnChange || !rel) return;
+    const st = await fs.stat(uri.fsPath).catch(() => undefined);
+    if (!st || link.matcher.ignores(rel, st.isDirectory())) return;
+    if (st.isFile()) {
+      this.queue.enqueue(uri.fsPath);
+      return;
+    }
+    if (!st.isDirectory()) return;
+    const tree = await walkLocal(link.localRoot, link.matcher, { start: rel }).catch(() => undefined);
+    for (const [child, entry] of tree ?? []) if (entry.type === 'file') this.queue.enqueue(path.join(link.localRoot, ...child.split('/')));
+  }
+
   /** Saves made before activation reached no listener: upload those the sync record does not know yet. */
   private async uploadEarlySaves(): Promise<void> {
     for (const { uri } of await savedBeforeActivation()) {
@@ -422,6 +458,10 @@ export class SyncController implements vscode.Disposable {
     const rel = link && relativeLocal(link.localRoot, file);
     if (!link || !rel || link.matcher.ignores(rel)) return;
     const { side } = await this.sideOf(link);
+    // Already on the server as it is now (saved without a change, or just downloaded): nothing to send.
+    const rec = side.state.get(rel);
+    const now = rec && (await localSignature(file).catch(() => undefined));
+    if (now && sameSignature(now, rec.local)) return;
     const outcome = await uploadChecked(side, rel, (entry) => this.askConflict(link, rel, entry, 'upload'), { signal });
     if (outcome === 'uploaded') this.remoteChanged([{ uri: remoteUriOf(link, rel), change: 'written' }]);
   }

@@ -40,8 +40,9 @@ export async function createLink(servers: Servers, initial?: vscode.Uri): Promis
   if (ignoreText === undefined) return undefined;
   const uploadOnSave = await vscode.window.showQuickPick(
     [
-      { label: 'Upload on save', description: 'Each saved file goes to the server at once', value: true },
-      { label: 'Upload only when I ask', description: 'Use Upload or Sync Local → Remote', value: false },
+      { label: 'Upload on save', description: 'Each saved file goes to the server at once', value: true, onChange: false },
+      { label: 'Upload on save and on changes', description: 'Also files other programs write here (a build, git)', value: true, onChange: true },
+      { label: 'Upload only when I ask', description: 'Use Upload or Sync Local → Remote', value: false, onChange: false },
     ],
     { title: `${TITLE} (5/5)`, ignoreFocusOut: true },
   );
@@ -55,6 +56,7 @@ export async function createLink(servers: Servers, initial?: vscode.Uri): Promis
     remote: remote.toString(true),
     ignore: ignoreText.split(',').map((s) => s.trim()).filter(Boolean),
     uploadOnSave: uploadOnSave.value,
+    ...(uploadOnSave.onChange ? { uploadOnChange: true } : {}),
   };
   const config = vscode.workspace.getConfiguration(SECTION, inWorkspace ? folder.uri : undefined);
   const inspected = config.inspect<LinkSetting[]>(LINKS_KEY);
