@@ -7,7 +7,7 @@ import type * as net from 'node:net';
 import { once } from 'node:events';
 import type { Readable, Writable } from 'node:stream';
 import type { ControlConnection } from './control';
-import { DataChannelError, prepare, transferReplyError, type DataChannelQuirks, type DataChannelSettings } from './dataChannel';
+import { DataChannelError, prepare, transferReplyError, type DataChannelQuirks, type DataChannelSettings, type PassiveInAdvance } from './dataChannel';
 import { FtpError } from './errors';
 import type { BlockFileReader, BlockFileWriter, DirectRead } from './localFile';
 import type { Reply } from './reply';
@@ -28,6 +28,8 @@ export interface TransferSpec {
   signal?: AbortSignal;
   /** Sent before the transfer command in the same round trip (e.g. "REST 100"). */
   preamble?: string;
+  /** The pump cannot run twice (a stream source): no connection opened in advance, which may be stale. */
+  oneShot?: boolean;
 }
 
 export interface TransferContext {
@@ -39,6 +41,10 @@ export interface TransferContext {
   emit(event: FtpEvent): void;
   /** Work the session must finish before its next command (a download's final reply). */
   defer?(work: Promise<void>): void;
+  /** A passive data connection opened in advance, used (or closed) by this transfer. */
+  inAdvance?: PassiveInAdvance;
+  /** Set by runTransfer: the transfer went over `inAdvance`. */
+  usedInAdvance?: boolean;
 }
 
 /** Thrown when the transfer failed before any byte moved: safe to retry in another mode. */
@@ -51,7 +57,11 @@ export async function runTransfer(ctx: TransferContext, mode: ConcreteMode, spec
   const started = Date.now();
   if (spec.signal?.aborted) throw cancelled();
   // REST must come right before its RETR: no pipelining then.
-  const channel = await prepare(mode, ctx, spec.command, !spec.preamble, spec.directRead);
+  const inAdvance = ctx.inAdvance;
+  ctx.inAdvance = undefined;
+  if (mode !== 'passive') inAdvance?.close();
+  const channel = await prepare(mode, ctx, spec.command, !spec.preamble, spec.directRead, inAdvance);
+  ctx.usedInAdvance = channel.inAdvance === true;
   if (spec.preamble) {
     const r = await control.request(spec.preamble).catch((e: unknown) => { channel.close(); throw e; });
     if (r.code >= 400) {
