@@ -232,24 +232,26 @@ export class FtpClient extends EventEmitter {
   }
 
   /**
-   * After a passive transfer: EPSV (or PASV) goes out now and the data connect starts when it is
-   * answered. Its reply is read before the next command (it is part of `deferred`); the connect is
-   * not waited for. Sent at once, not after a download's owed 226: every announced byte is in,
-   * so the server has finished writing and closed its end, and it answers the EPSV right behind
-   * the 226 — a round trip less for back-to-back transfers. The send and the reply's read are
-   * queued synchronously, so commands sent later get their own replies.
+   * During a passive transfer's end (see TransferContext.openNext): EPSV (or PASV) goes out now and
+   * the data connect starts when it is answered. Its reply is read before the next command (it is
+   * part of `deferred`); the connect is not waited for. It goes out at the data connection's end,
+   * before the 226: the server has closed its side, so it is done with the data, and answers the
+   * EPSV right behind the 226 — a round trip less for back-to-back transfers. The send
+   * and the reply's read are queued synchronously, so commands sent later get their own replies.
    */
-  private openInAdvance(): void {
+  private openInAdvance(): Promise<Reply | undefined> {
     const control = this.control;
-    if (this.options.passiveInAdvance === false || this.userClosed || control.closed || this.nextMode !== 'passive') return;
+    if (this.options.passiveInAdvance === false || this.userClosed || control.closed || this.nextMode !== 'passive') return Promise.resolve(undefined);
     this.dropInAdvance();
     const before = this.deferred ?? Promise.resolve();
-    const opening = openPassiveInAdvance({ control, settings: this.settings(), quirks: this.quirks, emit: this.emitEvent }).then((ready) => {
+    let reply: Reply | undefined;
+    const opening = openPassiveInAdvance({ control, settings: this.settings(), quirks: this.quirks, emit: this.emitEvent }, (r) => { reply = r; }).then((ready) => {
       // Closed meanwhile (close(), destroy(), the server): nothing may stay open.
       if (ready && (control !== this.control || control.closed || this.userClosed)) ready.close();
       else this.inAdvance = ready;
     }, () => undefined);
     this.deferred = Promise.all([before, opening]).then(() => undefined);
+    return opening.then(() => reply);
   }
 
   private async transfer(spec: TransferSpec, retryable: boolean): Promise<number> {
@@ -264,6 +266,7 @@ export class FtpClient extends EventEmitter {
         dataIdleTimeoutMs: this.options.dataIdleTimeoutMs, replyTimeoutMs: this.options.replyTimeoutMs, emit: this.emitEvent,
         defer: (work) => { this.deferred = work; },
         inAdvance,
+        openNext: mode === 'passive' && retryable ? () => this.openInAdvance() : undefined,
       };
       let bytes: number;
       try {
@@ -278,7 +281,6 @@ export class FtpClient extends EventEmitter {
       }
       this.lastMode = mode;
       if (this.mode === 'auto') this.modeMemory.set(this.serverKey, mode);
-      if (mode === 'passive' && retryable) this.openInAdvance();
       return bytes;
     };
     const ready = this.inAdvance;

@@ -42,6 +42,11 @@ export interface DataChannelQuirks {
    * otherwise run the RETR in its default active mode.
    */
   confirmed: Set<'EPSV' | 'PASV' | 'EPRT' | 'PORT'>;
+  /**
+   * The server answered a command sent after a transfer's data ended before the transfer's own
+   * final reply (ftp-srv): the next EPSV in advance waits for that reply.
+   */
+  repliesOutOfOrder?: boolean;
 }
 
 export interface PreparedChannel {
@@ -89,9 +94,11 @@ export async function prepare(mode: ConcreteMode, ctx: Context, command: string,
 /**
  * A passive data connection opened after a transfer, while the session waits for its next command:
  * the server's EPSV/PASV reply is read, the TCP connect may still be under way. The next transfer
- * command then goes out alone (1 round trip instead of EPSV + connect + command). Plain TCP only:
- * with FTPS the TLS handshake runs when the connection is used (`finish`), with the control
- * connection's session as always.
+ * command then goes out alone (1 round trip instead of EPSV + connect + command). Only the TCP
+ * connection is made in advance: with FTPS the TLS handshake runs when the connection is used
+ * (`finish`, resuming the control connection's session as always; vsftpd starts its side only once
+ * it accepts the connection, at the transfer command). Like every passive connection it goes to
+ * the control peer's address unless the user trusts PASV addresses.
  */
 export interface PassiveInAdvance {
   readonly via: 'EPSV' | 'PASV';
@@ -108,12 +115,13 @@ export interface PassiveInAdvance {
  * command known to work here (FEAT or an earlier success); resolves undefined when the server says
  * anything but yes — the reply was read, so the control connection stays in step.
  */
-export async function openPassiveInAdvance(ctx: Context): Promise<PassiveInAdvance | undefined> {
+export async function openPassiveInAdvance(ctx: Context, seen?: (reply: Reply) => void): Promise<PassiveInAdvance | undefined> {
   const { control, settings, quirks } = ctx;
   const ipv6 = net.isIPv6(control.peerAddress);
   const via = !quirks.skipEpsv ? 'EPSV' : 'PASV';
   if (!quirks.confirmed.has(via) || (via === 'PASV' && ipv6)) return undefined;
   const r = await control.request(via);
+  seen?.(r);
   let host = control.peerAddress;
   let port: number | undefined;
   if (via === 'EPSV') {

@@ -45,6 +45,13 @@ export interface TransferContext {
   inAdvance?: PassiveInAdvance;
   /** Set by runTransfer: the transfer went over `inAdvance`. */
   usedInAdvance?: boolean;
+  /**
+   * Called once the server is done with this data connection — its end came: a download's or
+   * listing's data ended, an upload's socket closed after our last byte, so it has left its
+   * transfer loop — and the read of the transfer's final reply is queued, so that a command sent
+   * now is answered after it. Resolves with the reply that command got.
+   */
+  openNext?(): Promise<Reply | undefined>;
 }
 
 /** Thrown when the transfer failed before any byte moved: safe to retry in another mode. */
@@ -135,9 +142,23 @@ export async function runTransfer(ctx: TransferContext, mode: ConcreteMode, spec
       ctx.defer(control.read(ctx.replyTimeoutMs).then((reply) => {
         if (reply.code >= 400) ctx.emit({ type: 'warning', id: control.id, message: `${spec.command}: all ${bytes} bytes arrived, but the server then answered ${reply.code} ${reply.message}` });
       }, () => undefined).finally(() => open.destroy()));
+      if (!ctx.quirks.repliesOutOfOrder) void ctx.openNext?.();
     } else {
-      const reply = await finalReply(control, first, ctx.replyTimeoutMs);
+      // Queued before openNext sends anything, so the final reply is still read first.
+      const final = preliminary.code < 200 ? control.read(ctx.replyTimeoutMs) : Promise.resolve(preliminary);
+      const next = preliminary.code < 200 && !ctx.quirks.repliesOutOfOrder ? ctx.openNext?.() : undefined;
+      let reply = await final;
+      if (next && (reply.code === 229 || reply.code === 227)) {
+        // The server answered the EPSV sent at the data's end before this transfer (ftp-srv runs
+        // commands that come in separate reads concurrently): the transfer's own reply is the one
+        // the EPSV's read got. From now on that EPSV waits for the final reply.
+        ctx.quirks.repliesOutOfOrder = true;
+        const own = await next;
+        if (!own) throw new FtpError('connection-lost', `${spec.command.split(' ')[0]} ${spec.path}: no final reply.`, { mode });
+        reply = own;
+      }
       if (reply.code >= 400) throw transferReplyError(reply, spec.command, mode, 'data');
+      if (!next) void ctx.openNext?.();
     }
     ctx.emit({ type: 'transfer', id: control.id, direction: spec.direction, path: spec.path, bytes, ms: Date.now() - started, mode });
     return bytes;

@@ -469,4 +469,24 @@ describe('FtpClient against the embedded demo server (ftp-srv)', function () {
       await client.close();
     }
   });
+
+  // ftp-srv runs commands that arrive in separate reads concurrently, so the EPSV sent at a
+  // transfer's data end can be answered before the transfer's 226: the replies must still be
+  // matched to their commands, and an upload's failure must not be lost.
+  it('keeps replies matched when the EPSV sent in advance is answered before the transfer\'s 226', async () => {
+    const events: FtpEvent[] = [];
+    const client = await FtpClient.connect({ host: demo.host, port: demo.port, mode: 'passive', onEvent: (e) => events.push(e) });
+    try {
+      const index = await client.readFile('/index.html');
+      for (let i = 0; i < 5; i++) {
+        assert.ok((await client.readFile('/index.html')).equals(index));
+        assert.ok((await client.list('/')).some((e) => e.name === 'index.html'));
+        assert.equal((await client.stat('/index.html')).type, 'file');
+      }
+      await rejectsWith(client.readFile('/no-such-file.txt'), 'not-found');
+      assert.ok((await client.readFile('/index.html')).equals(index));
+    } finally {
+      await client.close();
+    }
+  });
 });

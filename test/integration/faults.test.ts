@@ -635,6 +635,34 @@ describe('passive data connection opened in advance (fault server)', function ()
     }
   });
 
+  it('matches replies when the server answers the EPSV sent at the data\'s end before the transfer\'s own reply (as ftp-srv can), and keeps an upload\'s failure', async () => {
+    await withClient({}, async (c, events) => {
+      await c.readFile('/a.txt');
+      await settle(c);
+      server.handleOnce('STOR', async ({ session, next }) => {
+        const reply = session.reply.bind(session);
+        session.reply = (line: string) => { if (!line.startsWith('226')) reply(line); };
+        const readsBefore = server.reads.length;
+        await next();
+        session.reply = reply;
+        // Like a server running commands concurrently: the EPSV that came meanwhile is answered
+        // first, then the STOR's own (here failing) reply.
+        while (!server.reads.slice(readsBefore).some((r) => r.includes('EPSV'))) await sleep(5);
+        const port = await session.openPassive();
+        reply(`229 Entering Extended Passive Mode (|||${port}|)`);
+        reply('552 Disk full.');
+        server.handleOnce('EPSV', () => undefined);
+      });
+      await assert.rejects(c.upload('/full.txt', Buffer.from('no room')), (e: Error) => /552/.test(e.message));
+      assert.equal((await c.readFile('/b.txt')).toString(), 'bee', 'in step afterwards');
+      assert.ok((c as unknown as { quirks: { repliesOutOfOrder?: boolean } }).quirks.repliesOutOfOrder);
+      await c.upload('/ok.txt', Buffer.from('fine'));
+      assert.equal(server.files.get('/ok.txt')?.toString(), 'fine');
+      assert.equal(server.sessions.length, 1);
+      assert.ok(inAdvance(events) >= 1);
+    });
+  });
+
   it('does not send a stream upload over a prepared connection (a stale one would consume the stream)', async () => {
     await withClient({}, async (c, events) => {
       await c.readFile('/a.txt');
