@@ -110,6 +110,10 @@ export interface PassiveInAdvance {
   close(): void;
 }
 
+/** A connection opened in advance is used only this long after; the pool closes idle sessions at 60 s by default. */
+const IN_ADVANCE_MAX_AGE_MS = 60_000;
+const IN_ADVANCE_KEEPALIVE_MS = 10_000;
+
 /**
  * Sends EPSV (or PASV where EPSV is known not to work) and starts the connect. Only with a mode
  * command known to work here (FEAT or an earlier success); resolves undefined when the server says
@@ -138,14 +142,18 @@ export async function openPassiveInAdvance(ctx: Context, seen?: (reply: Reply) =
   let socket: net.Socket | undefined;
   let failed = false;
   let closed = false;
+  const since = Date.now();
   const connecting = connectData(host, port, settings.dataConnectTimeoutMs).then((s) => {
     if (closed) { s.destroy(); return undefined; }
+    // An idle connection through NAT or a stateful firewall can be forgotten there while both ends
+    // still think it open; keepalive probes keep the mapping, and an old one is not used at all.
+    s.setKeepAlive(true, IN_ADVANCE_KEEPALIVE_MS);
     socket = s;
     return s;
   }, () => { failed = true; return undefined; });
   return {
     via, target: `${host}:${port}`, socket: connecting,
-    alive: () => !closed && !failed && (socket === undefined || !(socket.destroyed || socket.readableEnded)),
+    alive: () => !closed && !failed && Date.now() - since < IN_ADVANCE_MAX_AGE_MS && (socket === undefined || !(socket.destroyed || socket.readableEnded)),
     close: () => { closed = true; socket?.destroy(); },
   };
 }
