@@ -6,13 +6,13 @@
 import { EventEmitter } from 'node:events';
 import type { Readable, Writable } from 'node:stream';
 import { ControlConnection } from './control';
-import type { DataChannelQuirks, DataChannelSettings } from './dataChannel';
+import { openPassiveInAdvance, type DataChannelQuirks, type DataChannelSettings, type PassiveInAdvance } from './dataChannel';
 import { FtpError, errorFromReply, isFtpError, type CommandContext } from './errors';
 import { parseList, parseMdtm, parseMlsd, parseMlstReply, parseSize } from './listing';
 import { parseFeatures, type Reply } from './reply';
 import { assertSafePath, basename, dirname, join, normalize } from './remotePath';
 import { BlockFileReader, BlockFileWriter, openSource, openTarget } from './localFile';
-import { failedBeforeData, pumpFrom, pumpFromFile, pumpTo, pumpToBuffer, pumpToFile, runTransfer, type TransferSpec } from './transfer';
+import { failedBeforeData, pumpFrom, pumpFromFile, pumpTo, pumpToBuffer, pumpToFile, runTransfer, type TransferContext, type TransferSpec } from './transfer';
 import type { ConcreteMode, ConnectOptions, DataMode, FileEntry, FtpEvent, TransferOptions } from './types';
 
 let nextId = 1;
@@ -82,7 +82,7 @@ export class FtpClient extends EventEmitter {
     this.control = control;
     control.addSecret(o.password);
     control.addSecret(o.account);
-    control.onClose((err) => this.emit('close', err));
+    control.onClose((err) => { this.dropInAdvance(); this.emit('close', err); });
     try {
       await this.greet();
       if (o.security === 'explicit') await this.authTls();
@@ -223,21 +223,71 @@ export class FtpClient extends EventEmitter {
     return this.mode === 'auto' ? this.modeMemory.get(this.serverKey) ?? 'passive' : this.mode;
   }
 
+  /** The passive data connection opened in advance, if any (see PassiveInAdvance). */
+  private inAdvance?: PassiveInAdvance;
+
+  private dropInAdvance(): void {
+    this.inAdvance?.close();
+    this.inAdvance = undefined;
+  }
+
+  /**
+   * During a passive transfer's end (see TransferContext.openNext): EPSV (or PASV) goes out now and
+   * the data connect starts when it is answered. Its reply is read before the next command (it is
+   * part of `deferred`); the connect is not waited for. It goes out at the data connection's end,
+   * before the 226: the server has closed its side, so it is done with the data, and answers the
+   * EPSV right behind the 226 — a round trip less for back-to-back transfers. The send
+   * and the reply's read are queued synchronously, so commands sent later get their own replies.
+   */
+  private openInAdvance(): Promise<Reply | undefined> {
+    const control = this.control;
+    if (this.options.passiveInAdvance === false || this.userClosed || control.closed || this.nextMode !== 'passive') return Promise.resolve(undefined);
+    this.dropInAdvance();
+    const before = this.deferred ?? Promise.resolve();
+    let reply: Reply | undefined;
+    const opening = openPassiveInAdvance({ control, settings: this.settings(), quirks: this.quirks, emit: this.emitEvent }, (r) => { reply = r; }).then((ready) => {
+      // Closed meanwhile (close(), destroy(), the server): nothing may stay open.
+      if (ready && (control !== this.control || control.closed || this.userClosed)) ready.close();
+      else this.inAdvance = ready;
+    }, () => undefined);
+    this.deferred = Promise.all([before, opening]).then(() => undefined);
+    return opening.then(() => reply);
+  }
+
   private async transfer(spec: TransferSpec, retryable: boolean): Promise<number> {
+    // A transfer right after another in the same operation (a recursive removal's listings): the
+    // connection that one opened in advance is ready once its EPSV is answered.
+    await this.settleDeferred();
     const first = this.nextMode;
-    const attempt = async (mode: ConcreteMode) => {
+    const attempt = async (mode: ConcreteMode, inAdvance?: PassiveInAdvance) => {
       if (this.control.closed) await this.reconnect();
-      const bytes = await runTransfer({
+      const ctx: TransferContext = {
         control: this.control, settings: this.settings(), quirks: this.quirks,
         dataIdleTimeoutMs: this.options.dataIdleTimeoutMs, replyTimeoutMs: this.options.replyTimeoutMs, emit: this.emitEvent,
         defer: (work) => { this.deferred = work; },
-      }, mode, spec);
+        inAdvance,
+        openNext: mode === 'passive' && retryable ? () => this.openInAdvance() : undefined,
+      };
+      let bytes: number;
+      try {
+        bytes = await runTransfer(ctx, mode, spec);
+      } catch (e) {
+        // The connection opened in advance was dead after all (the server closed its listener or
+        // forgot it, and answered 425): the same transfer again with a fresh EPSV, no error shown.
+        if (!ctx.usedInAdvance || !failedBeforeData(e)) throw e;
+        this.emitEvent({ type: 'warning', id: this.id, message: `The data connection opened in advance could not be used (${(e as Error).message}); opening a new one.` });
+        if (this.control.closed) await this.reconnect();
+        bytes = await runTransfer({ ...ctx, control: this.control, inAdvance: undefined }, mode, spec);
+      }
       this.lastMode = mode;
       if (this.mode === 'auto') this.modeMemory.set(this.serverKey, mode);
       return bytes;
     };
+    const ready = this.inAdvance;
+    this.inAdvance = undefined;
+    if (spec.oneShot) ready?.close();
     try {
-      return await attempt(first);
+      return await attempt(first, spec.oneShot ? undefined : ready);
     } catch (e) {
       if (this.mode !== 'auto' || !retryable || !failedBeforeData(e)) throw e;
       const other: ConcreteMode = first === 'passive' ? 'active' : 'passive';
@@ -386,7 +436,7 @@ export class FtpClient extends EventEmitter {
     const p = checked(path);
     return this.exclusive(() => this.transfer({
       command: `${opts.append ? 'APPE' : 'STOR'} ${p}`, direction: 'upload', path: p,
-      pump: pumpFrom(source, opts.onProgress, opts.signal), signal: opts.signal,
+      pump: pumpFrom(source, opts.onProgress, opts.signal), signal: opts.signal, oneShot: !(source instanceof Uint8Array),
     }, true));
   }
 
@@ -463,6 +513,7 @@ export class FtpClient extends EventEmitter {
   async probe(variant: 'EPSV' | 'PASV' | 'EPRT' | 'PORT', path = '/'): Promise<number> {
     const p = checked(path);
     return this.exclusive(async () => {
+      this.dropInAdvance();
       const saved = { ...this.quirks };
       const savedMode = this.mode;
       const mode: ConcreteMode = variant === 'EPSV' || variant === 'PASV' ? 'passive' : 'active';
@@ -492,11 +543,13 @@ export class FtpClient extends EventEmitter {
     this.userClosed = true;
     await this.busy;
     await this.settleDeferred();
+    this.dropInAdvance();
     await this.control.quit();
   }
 
   destroy(err?: Error): void {
     this.userClosed = true;
+    this.dropInAdvance();
     this.control.destroy(err instanceof FtpError ? err : undefined);
   }
 }

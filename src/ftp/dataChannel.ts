@@ -42,6 +42,11 @@ export interface DataChannelQuirks {
    * otherwise run the RETR in its default active mode.
    */
   confirmed: Set<'EPSV' | 'PASV' | 'EPRT' | 'PORT'>;
+  /**
+   * The server answered a command sent after a transfer's data ended before the transfer's own
+   * final reply (ftp-srv): the next EPSV in advance waits for that reply.
+   */
+  repliesOutOfOrder?: boolean;
 }
 
 export interface PreparedChannel {
@@ -50,6 +55,8 @@ export interface PreparedChannel {
   readonly commandSent: boolean;
   /** The socket reads into the caller's `DirectRead` memory: it emits no 'data' events. */
   readonly direct: boolean;
+  /** Over a passive connection opened in advance (see PassiveInAdvance). */
+  readonly inAdvance?: boolean;
   /** The connected (and, for FTPS, TLS-wrapped) data socket. Call after sending the transfer command. */
   socket(): Promise<net.Socket>;
   close(): void;
@@ -74,8 +81,111 @@ interface Context {
  * download's memory to read into, used where Node allows it — a plain passive socket, which we
  * create ourselves (TLS reads through its own buffers; an accepted active socket cannot be given one).
  */
-export async function prepare(mode: ConcreteMode, ctx: Context, command: string, pipeline = true, directRead?: DirectRead): Promise<PreparedChannel> {
+export async function prepare(mode: ConcreteMode, ctx: Context, command: string, pipeline = true, directRead?: DirectRead, ready?: PassiveInAdvance): Promise<PreparedChannel> {
+  if (mode === 'passive' && ready) {
+    const channel = useInAdvance(ctx, ready, command, pipeline);
+    if (channel) return channel;
+  }
   return mode === 'passive' ? preparePassive(ctx, command, pipeline, ctx.settings.secure ? undefined : directRead) : prepareActive(ctx, command, pipeline);
+}
+
+// ---------------------------------------------------------------- passive, opened in advance
+
+/**
+ * A passive data connection opened after a transfer, while the session waits for its next command:
+ * the server's EPSV/PASV reply is read, the TCP connect may still be under way. The next transfer
+ * command then goes out alone (1 round trip instead of EPSV + connect + command). Only the TCP
+ * connection is made in advance: with FTPS the TLS handshake runs when the connection is used
+ * (`finish`, resuming the control connection's session as always; vsftpd starts its side only once
+ * it accepts the connection, at the transfer command). Like every passive connection it goes to
+ * the control peer's address unless the user trusts PASV addresses.
+ */
+export interface PassiveInAdvance {
+  readonly via: 'EPSV' | 'PASV';
+  readonly target: string;
+  /** The connected socket, or undefined if the connect failed. */
+  readonly socket: Promise<net.Socket | undefined>;
+  /** Still usable: connecting, or connected and neither closed nor reset by the server. */
+  alive(): boolean;
+  close(): void;
+}
+
+/** A connection opened in advance is used only this long after; the pool closes idle sessions at 60 s by default. */
+const IN_ADVANCE_MAX_AGE_MS = 60_000;
+const IN_ADVANCE_KEEPALIVE_MS = 10_000;
+
+/**
+ * Sends EPSV (or PASV where EPSV is known not to work) and starts the connect. Only with a mode
+ * command known to work here (FEAT or an earlier success); resolves undefined when the server says
+ * anything but yes — the reply was read, so the control connection stays in step.
+ */
+export async function openPassiveInAdvance(ctx: Context, seen?: (reply: Reply) => void): Promise<PassiveInAdvance | undefined> {
+  const { control, settings, quirks } = ctx;
+  const ipv6 = net.isIPv6(control.peerAddress);
+  const via = !quirks.skipEpsv ? 'EPSV' : 'PASV';
+  if (!quirks.confirmed.has(via) || (via === 'PASV' && ipv6)) return undefined;
+  const r = await control.request(via);
+  seen?.(r);
+  let host = control.peerAddress;
+  let port: number | undefined;
+  if (via === 'EPSV') {
+    if (r.code !== 229) return undefined;
+    port = parseEpsv(r.message);
+  } else {
+    if (r.code !== 227) return undefined;
+    const t = parsePasv(r.message);
+    // Same rule as preparePassive: the control peer unless the user trusts the PASV address.
+    if (t && settings.trustPasvAddress && !isBogusPasvAddress(t.host, control.peerAddress)) host = t.host;
+    port = t?.port;
+  }
+  if (port === undefined) return undefined;
+  let socket: net.Socket | undefined;
+  let failed = false;
+  let closed = false;
+  const since = Date.now();
+  const connecting = connectData(host, port, settings.dataConnectTimeoutMs).then((s) => {
+    if (closed) { s.destroy(); return undefined; }
+    // An idle connection through NAT or a stateful firewall can be forgotten there while both ends
+    // still think it open; keepalive probes keep the mapping, and an old one is not used at all.
+    s.setKeepAlive(true, IN_ADVANCE_KEEPALIVE_MS);
+    socket = s;
+    return s;
+  }, () => { failed = true; return undefined; });
+  return {
+    via, target: `${host}:${port}`, socket: connecting,
+    alive: () => !closed && !failed && Date.now() - since < IN_ADVANCE_MAX_AGE_MS && (socket === undefined || !(socket.destroyed || socket.readableEnded)),
+    close: () => { closed = true; socket?.destroy(); },
+  };
+}
+
+/**
+ * The transfer command over a connection opened in advance, or undefined (closed here) when it is
+ * dead or cannot be used (a REST preamble must come between the mode command and the transfer).
+ * If it turns out dead after the command went out, the server answers 425 (in step), or the
+ * connect failed and the session is given up (out of step); both are DataChannelErrors, which the
+ * client retries with a fresh EPSV (after a reconnect in the second case).
+ */
+function useInAdvance(ctx: Context, ready: PassiveInAdvance, command: string, pipeline: boolean): PreparedChannel | undefined {
+  if (!pipeline || !ready.alive()) {
+    ready.close();
+    return undefined;
+  }
+  const { control } = ctx;
+  control.send(command);
+  // The command went out and no connection will come: the server waits for one, out of step.
+  const socket = ready.socket.then((s) => {
+    if (s) return s;
+    throw new DataChannelError('passive', `The data connection opened in advance to ${ready.target} did not come about.`, false);
+  });
+  socket.catch(() => undefined);
+  return {
+    mode: 'passive',
+    commandSent: true,
+    direct: false,
+    inAdvance: true,
+    socket: async () => finish(ctx, await socket, 'passive', `${ready.via} (in advance) ${command.split(' ')[0]}`),
+    close: () => ready.close(),
+  };
 }
 
 type ModeCommand = 'EPSV' | 'PASV' | 'EPRT' | 'PORT';

@@ -7,7 +7,7 @@ import type * as net from 'node:net';
 import { once } from 'node:events';
 import type { Readable, Writable } from 'node:stream';
 import type { ControlConnection } from './control';
-import { DataChannelError, prepare, transferReplyError, type DataChannelQuirks, type DataChannelSettings } from './dataChannel';
+import { DataChannelError, prepare, transferReplyError, type DataChannelQuirks, type DataChannelSettings, type PassiveInAdvance } from './dataChannel';
 import { FtpError } from './errors';
 import type { BlockFileReader, BlockFileWriter, DirectRead } from './localFile';
 import type { Reply } from './reply';
@@ -28,6 +28,8 @@ export interface TransferSpec {
   signal?: AbortSignal;
   /** Sent before the transfer command in the same round trip (e.g. "REST 100"). */
   preamble?: string;
+  /** The pump cannot run twice (a stream source): no connection opened in advance, which may be stale. */
+  oneShot?: boolean;
 }
 
 export interface TransferContext {
@@ -39,6 +41,17 @@ export interface TransferContext {
   emit(event: FtpEvent): void;
   /** Work the session must finish before its next command (a download's final reply). */
   defer?(work: Promise<void>): void;
+  /** A passive data connection opened in advance, used (or closed) by this transfer. */
+  inAdvance?: PassiveInAdvance;
+  /** Set by runTransfer: the transfer went over `inAdvance`. */
+  usedInAdvance?: boolean;
+  /**
+   * Called once the server is done with this data connection — its end came: a download's or
+   * listing's data ended, an upload's socket closed after our last byte, so it has left its
+   * transfer loop — and the read of the transfer's final reply is queued, so that a command sent
+   * now is answered after it. Resolves with the reply that command got.
+   */
+  openNext?(): Promise<Reply | undefined>;
 }
 
 /** Thrown when the transfer failed before any byte moved: safe to retry in another mode. */
@@ -51,7 +64,11 @@ export async function runTransfer(ctx: TransferContext, mode: ConcreteMode, spec
   const started = Date.now();
   if (spec.signal?.aborted) throw cancelled();
   // REST must come right before its RETR: no pipelining then.
-  const channel = await prepare(mode, ctx, spec.command, !spec.preamble, spec.directRead);
+  const inAdvance = ctx.inAdvance;
+  ctx.inAdvance = undefined;
+  if (mode !== 'passive') inAdvance?.close();
+  const channel = await prepare(mode, ctx, spec.command, !spec.preamble, spec.directRead, inAdvance);
+  ctx.usedInAdvance = channel.inAdvance === true;
   if (spec.preamble) {
     const r = await control.request(spec.preamble).catch((e: unknown) => { channel.close(); throw e; });
     if (r.code >= 400) {
@@ -125,9 +142,23 @@ export async function runTransfer(ctx: TransferContext, mode: ConcreteMode, spec
       ctx.defer(control.read(ctx.replyTimeoutMs).then((reply) => {
         if (reply.code >= 400) ctx.emit({ type: 'warning', id: control.id, message: `${spec.command}: all ${bytes} bytes arrived, but the server then answered ${reply.code} ${reply.message}` });
       }, () => undefined).finally(() => open.destroy()));
+      if (!ctx.quirks.repliesOutOfOrder) void ctx.openNext?.();
     } else {
-      const reply = await finalReply(control, first, ctx.replyTimeoutMs);
+      // Queued before openNext sends anything, so the final reply is still read first.
+      const final = preliminary.code < 200 ? control.read(ctx.replyTimeoutMs) : Promise.resolve(preliminary);
+      const next = preliminary.code < 200 && !ctx.quirks.repliesOutOfOrder ? ctx.openNext?.() : undefined;
+      let reply = await final;
+      if (next && (reply.code === 229 || reply.code === 227)) {
+        // The server answered the EPSV sent at the data's end before this transfer (ftp-srv runs
+        // commands that come in separate reads concurrently): the transfer's own reply is the one
+        // the EPSV's read got. From now on that EPSV waits for the final reply.
+        ctx.quirks.repliesOutOfOrder = true;
+        const own = await next;
+        if (!own) throw new FtpError('connection-lost', `${spec.command.split(' ')[0]} ${spec.path}: no final reply.`, { mode });
+        reply = own;
+      }
       if (reply.code >= 400) throw transferReplyError(reply, spec.command, mode, 'data');
+      if (!next) void ctx.openNext?.();
     }
     ctx.emit({ type: 'transfer', id: control.id, direction: spec.direction, path: spec.path, bytes, ms: Date.now() - started, mode });
     return bytes;

@@ -71,6 +71,11 @@ export interface ConnectOptions {
   dataConnectTimeoutMs?: number;
   /** A transfer with no bytes moving for this long fails. Default 60000. */
   dataIdleTimeoutMs?: number;
+  /**
+   * After a passive transfer, send EPSV/PASV and open the next data connection at once, so the
+   * next transfer on this session needs one round trip less or two (default true).
+   */
+  passiveInAdvance?: boolean;
   /** Shared store of which concrete mode worked per server, for auto mode. */
   modeMemory?: ModeMemory;
   /** Connection id used in events; assigned if absent. */

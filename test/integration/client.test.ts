@@ -229,6 +229,33 @@ for (const kind of KINDS) {
       });
     }
 
+    it('opens the next passive data connection in advance and uses it, with other commands and idle time in between', async () => {
+      fs.mkdirSync(path.join(server.root, 'adv'));
+      server.giveToUser('adv');
+      const data = randomBytes(10 * 1024);
+      fs.writeFileSync(path.join(server.root, 'adv', 'a.bin'), data);
+      await withClient(server, { mode: 'passive' }, async (c, events) => {
+        assert.ok((await c.readFile('/adv/a.bin')).equals(data));
+        // Prepared now; each step below is a command the server gets while its listener waits.
+        assert.ok((await c.readFile('/adv/a.bin')).equals(data), 'read right after');
+        assert.equal((await c.stat('/adv/a.bin')).size, data.length);
+        await c.noop();
+        await c.cwd('/adv');
+        await c.upload('/adv/b.bin', data);
+        await c.rename('/adv/b.bin', '/adv/c.bin');
+        await c.mkdir('/adv/d');
+        assert.ok((await c.readFile('/adv/c.bin')).equals(data), 'read after SIZE/MDTM/CWD/NOOP/RNFR/RNTO/MKD');
+        await c.remove('/adv/c.bin');
+        await new Promise((r) => setTimeout(r, 3000));
+        assert.deepEqual((await c.list('/adv')).map((e) => e.name).sort(), ['a.bin', 'd'], 'listing after DELE and 3 s idle');
+        const opens = dataOpens(events);
+        const used = opens.filter((o) => o.command.includes('in advance')).length;
+        const warnings = events.filter((e) => e.type === 'warning').map((e) => (e as { message: string }).message);
+        assert.equal(used, opens.length - 1, `all but the first transfer used a prepared connection: ${opens.map((o) => o.command).join(', ')}; ${warnings.join('; ')}`);
+        assert.deepEqual(warnings, []);
+      });
+    });
+
     it('refuses a name with CR/LF before anything reaches the wire', async () => {
       await withClient(server, {}, async (c, events) => {
         const before = events.length;
@@ -321,6 +348,24 @@ describe('FtpClient: FTPS, IPv6, NAT and fallback on vsftpd', function () {
       });
     });
   }
+
+  it('opens the next passive data connection in advance over FTPS too, resuming the TLS session on it', async () => {
+    const server = await start({ tls: 'explicit' });
+    const data = randomBytes(10 * 1024);
+    fs.writeFileSync(path.join(server.root, 'adv.bin'), data);
+    server.giveToUser();
+    await withClient(server, { mode: 'passive' }, async (c, events) => {
+      for (let i = 0; i < 3; i++) assert.ok((await c.readFile('/adv.bin')).equals(data));
+      await c.upload('/adv-up.bin', data);
+      assert.ok(fs.readFileSync(path.join(server.root, 'adv-up.bin')).equals(data));
+      await c.stat('/adv.bin');
+      assert.ok((await c.readFile('/adv-up.bin')).equals(data));
+      const opens = dataOpens(events);
+      assert.equal(opens.filter((o) => o.command.includes('in advance')).length, opens.length - 1, opens.map((o) => o.command).join(', '));
+      for (const o of opens) assert.equal(o.resumed, true);
+      assert.ok(!events.some((e) => e.type === 'warning'));
+    });
+  });
 
   it('refuses an untrusted certificate, and accepts it when the user trusts it once', async () => {
     const server = await start({ tls: 'explicit' });
@@ -420,6 +465,26 @@ describe('FtpClient against the embedded demo server (ftp-srv)', function () {
       assert.equal((await client.stat('/index.html')).type, 'file');
       await rejectsWith(client.readFile('/no-such-file.txt'), 'not-found');
       await rejectsWith(client.stat('/no-such-file.txt'), 'not-found');
+    } finally {
+      await client.close();
+    }
+  });
+
+  // ftp-srv runs commands that arrive in separate reads concurrently, so the EPSV sent at a
+  // transfer's data end can be answered before the transfer's 226: the replies must still be
+  // matched to their commands, and an upload's failure must not be lost.
+  it('keeps replies matched when the EPSV sent in advance is answered before the transfer\'s 226', async () => {
+    const events: FtpEvent[] = [];
+    const client = await FtpClient.connect({ host: demo.host, port: demo.port, mode: 'passive', onEvent: (e) => events.push(e) });
+    try {
+      const index = await client.readFile('/index.html');
+      for (let i = 0; i < 5; i++) {
+        assert.ok((await client.readFile('/index.html')).equals(index));
+        assert.ok((await client.list('/')).some((e) => e.name === 'index.html'));
+        assert.equal((await client.stat('/index.html')).type, 'file');
+      }
+      await rejectsWith(client.readFile('/no-such-file.txt'), 'not-found');
+      assert.ok((await client.readFile('/index.html')).equals(index));
     } finally {
       await client.close();
     }

@@ -11,7 +11,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { FtpClient } from '../../src/ftp/client';
 import { ConnectionPool, type PoolEvent } from '../../src/ftp/pool';
-import type { ConcreteMode, ConnectOptions } from '../../src/ftp/types';
+import { Readable } from 'node:stream';
+import type { ConcreteMode, ConnectOptions, FtpEvent } from '../../src/ftp/types';
 import { executePlan } from '../../src/sync/executor';
 import { IgnoreMatcher } from '../../src/sync/ignore';
 import { planSync, type SyncPlan } from '../../src/sync/planner';
@@ -515,4 +516,161 @@ describe('a real server that allows 2 connections per address (vsftpd max_per_ip
       }
     });
   }
+});
+
+describe('passive data connection opened in advance (fault server)', function () {
+  this.timeout(30_000);
+  let server: FaultServer;
+  const data = Buffer.from('in advance\n'.repeat(500));
+
+  beforeEach(async () => { server = await FaultServer.start({ files: { '/a.txt': data, '/b.txt': 'bee' } }); });
+  afterEach(() => server.stop());
+
+  async function withClient<T>(extra: Partial<ConnectOptions>, fn: (c: FtpClient, events: FtpEvent[]) => Promise<T>): Promise<T> {
+    const events: FtpEvent[] = [];
+    const client = await FtpClient.connect(optionsFor(server, { mode: 'passive', onEvent: (e) => events.push(e), ...extra }));
+    try { return await fn(client, events); } finally { await client.close(); }
+  }
+  const inAdvance = (events: FtpEvent[]) => events.filter((e) => e.type === 'data-open' && e.command.includes('in advance')).length;
+  const warnings = (events: FtpEvent[]) => events.filter((e) => e.type === 'warning').map((e) => (e as { message: string }).message);
+  const openSocket = (c: FtpClient) => (c as unknown as { inAdvance?: { socket: Promise<import('node:net').Socket | undefined> } }).inAdvance?.socket;
+  const settle = (c: FtpClient) => (c as unknown as { deferred?: Promise<void> }).deferred;
+
+  it('sends the next EPSV after a transfer, and the next transfer command goes out alone over that connection', async () => {
+    await withClient({}, async (c, events) => {
+      assert.ok((await c.readFile('/a.txt')).equals(data));
+      await settle(c);
+      assert.equal(server.count('EPSV'), 2, 'one for the read, one opened in advance');
+      const before = server.reads.length;
+      assert.equal((await c.readFile('/b.txt')).toString(), 'bee');
+      assert.equal(inAdvance(events), 1);
+      assert.ok(server.reads.slice(before).some((r) => r[0] === 'RETR'), `RETR without EPSV: ${JSON.stringify(server.reads.slice(before))}`);
+      await c.upload('/up.txt', Buffer.from('up'));
+      assert.equal(server.files.get('/up.txt')?.toString(), 'up');
+      assert.ok((await c.list('/')).some((e) => e.name === 'up.txt'));
+      assert.equal(inAdvance(events), 3, 'read, upload and listing each used the connection opened before');
+      assert.deepEqual(warnings(events), []);
+    });
+  });
+
+  it('keeps the session in step when other commands come first (SIZE, MDTM, CWD, NOOP, RNFR/RNTO, DELE, MKD)', async () => {
+    await withClient({}, async (c, events) => {
+      await c.readFile('/a.txt');
+      assert.equal((await c.stat('/a.txt')).size, data.length);
+      await c.noop();
+      await c.cwd('/');
+      await c.rename('/b.txt', '/c.txt');
+      await c.mkdir('/d');
+      await c.upload('/e.txt', Buffer.from('e'));
+      await c.remove('/e.txt');
+      assert.equal((await c.readFile('/c.txt')).toString(), 'bee');
+      assert.equal(inAdvance(events), 2);
+      assert.deepEqual(warnings(events), []);
+    });
+  });
+
+  it('falls back to a fresh EPSV when the server closed the prepared connection (accept timeout)', async () => {
+    await withClient({}, async (c, events) => {
+      await c.readFile('/a.txt');
+      await settle(c);
+      const socket = await openSocket(c);
+      assert.ok(socket, 'a connection was opened in advance');
+      const closed = new Promise((r) => socket.once('close', r));
+      server.sessions[0].dropPassive();
+      await closed;
+      assert.equal((await c.readFile('/b.txt')).toString(), 'bee');
+      assert.equal(inAdvance(events), 0);
+      assert.equal(server.sessions.length, 1, 'same session');
+      await settle(c);
+      assert.equal(server.count('EPSV'), 4, 'read, in advance, fresh, in advance again');
+    });
+  });
+
+  it('retries with a fresh EPSV when the server forgot the prepared connection and answers 425, for reads and uploads', async () => {
+    await withClient({}, async (c, events) => {
+      await c.readFile('/a.txt');
+      await settle(c);
+      server.sessions[0].forgetPassive();
+      assert.equal((await c.readFile('/b.txt')).toString(), 'bee');
+      await settle(c);
+      server.sessions[0].forgetPassive();
+      await c.upload('/up.txt', Buffer.from('uploaded'));
+      assert.equal(server.files.get('/up.txt')?.toString(), 'uploaded');
+      assert.equal(warnings(events).filter((m) => m.includes('opened in advance')).length, 2, warnings(events).join('\n'));
+      assert.equal(server.sessions.length, 1, 'no reconnect: a 425 leaves the session in step');
+      assert.ok((await c.readFile('/a.txt')).equals(data));
+    });
+  });
+
+  it('reconnects and retries when the prepared connect turns out failed after the RETR went out', async () => {
+    await withClient({}, async (c, events) => {
+      await c.readFile('/a.txt');
+      await settle(c);
+      // Pretend the connect failed after the RETR went out: the server would wait for a connection
+      // (out of step), so the session is given up and the read runs again on a new one.
+      const ready = (c as unknown as { inAdvance: { socket: Promise<unknown> } }).inAdvance;
+      (ready as { socket: Promise<unknown> }).socket = Promise.resolve(undefined);
+      assert.equal((await c.readFile('/b.txt')).toString(), 'bee');
+      assert.ok(warnings(events).some((m) => m.includes('opened in advance')));
+    });
+  });
+
+  it('closes the prepared connection with the session, and never opens one in active mode or with passiveInAdvance: false', async () => {
+    let socket: import('node:net').Socket | undefined;
+    await withClient({}, async (c) => {
+      await c.readFile('/a.txt');
+      await settle(c);
+      socket = await openSocket(c);
+    });
+    assert.ok(socket?.destroyed, 'closed on close()');
+    for (const extra of [{ mode: 'active' as const }, { passiveInAdvance: false }]) {
+      const before = server.count('EPSV');
+      await withClient(extra, async (c, events) => {
+        await c.readFile('/a.txt');
+        await c.readFile('/b.txt');
+        await settle(c);
+        assert.equal(inAdvance(events), 0);
+      });
+      assert.equal(server.count('EPSV') - before, extra.mode === 'active' ? 0 : 2);
+    }
+  });
+
+  it('matches replies when the server answers the EPSV sent at the data\'s end before the transfer\'s own reply (as ftp-srv can), and keeps an upload\'s failure', async () => {
+    await withClient({}, async (c, events) => {
+      await c.readFile('/a.txt');
+      await settle(c);
+      server.handleOnce('STOR', async ({ session, next }) => {
+        const reply = session.reply.bind(session);
+        session.reply = (line: string) => { if (!line.startsWith('226')) reply(line); };
+        const readsBefore = server.reads.length;
+        await next();
+        session.reply = reply;
+        // Like a server running commands concurrently: the EPSV that came meanwhile is answered
+        // first, then the STOR's own (here failing) reply.
+        while (!server.reads.slice(readsBefore).some((r) => r.includes('EPSV'))) await sleep(5);
+        const port = await session.openPassive();
+        reply(`229 Entering Extended Passive Mode (|||${port}|)`);
+        reply('552 Disk full.');
+        server.handleOnce('EPSV', () => undefined);
+      });
+      await assert.rejects(c.upload('/full.txt', Buffer.from('no room')), (e: Error) => /552/.test(e.message));
+      assert.equal((await c.readFile('/b.txt')).toString(), 'bee', 'in step afterwards');
+      assert.ok((c as unknown as { quirks: { repliesOutOfOrder?: boolean } }).quirks.repliesOutOfOrder);
+      await c.upload('/ok.txt', Buffer.from('fine'));
+      assert.equal(server.files.get('/ok.txt')?.toString(), 'fine');
+      assert.equal(server.sessions.length, 1);
+      assert.ok(inAdvance(events) >= 1);
+    });
+  });
+
+  it('does not send a stream upload over a prepared connection (a stale one would consume the stream)', async () => {
+    await withClient({}, async (c, events) => {
+      await c.readFile('/a.txt');
+      await settle(c);
+      server.sessions[0].forgetPassive();
+      await c.upload('/s.txt', Readable.from([Buffer.from('stream')]));
+      assert.equal(server.files.get('/s.txt')?.toString(), 'stream');
+      assert.equal(inAdvance(events), 0);
+    });
+  });
 });

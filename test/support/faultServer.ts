@@ -161,6 +161,21 @@ export class Session {
     this.active = { host, port };
   }
 
+  /** Closes the passive listener and any data connection already made to it (a server's accept timeout). */
+  dropPassive(): void {
+    this.closePassive();
+  }
+
+  /**
+   * Forgets the passive listener without closing anything: the client's connection stays open,
+   * but the next transfer command gets "425 Use PORT or PASV first".
+   */
+  forgetPassive(): void {
+    const forgotten = this.passive;
+    this.passive = undefined;
+    if (forgotten) this.socket.once('close', () => { for (const srv of forgotten.servers) srv.close(); void forgotten.socket.then((c) => c.destroy()); });
+  }
+
   private closePassive(): void {
     for (const s of this.passive?.servers ?? []) s.close();
     this.passive?.socket.then((s) => s.destroy(), () => undefined);
