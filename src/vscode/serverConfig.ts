@@ -24,6 +24,7 @@ export interface ServerProfile {
   replyTimeout?: number;
   dataTimeout?: number;
   transferIdleTimeout?: number;
+  passiveInAdvance?: boolean;
 }
 
 /** Global defaults (settings `ftpWorkspace.*`), applied where a profile is silent. */
@@ -37,6 +38,7 @@ export interface ServerDefaults {
   replyTimeout: number;
   dataTimeout: number;
   transferIdleTimeout: number;
+  passiveInAdvance: boolean;
 }
 
 export const DEFAULTS: ServerDefaults = {
@@ -49,6 +51,7 @@ export const DEFAULTS: ServerDefaults = {
   replyTimeout: 30,
   dataTimeout: 10,
   transferIdleTimeout: 60,
+  passiveInAdvance: true,
 };
 
 export interface ResolvedServer {
@@ -201,6 +204,7 @@ function build(
     replyTimeoutMs: seconds(p.replyTimeout, d.replyTimeout),
     dataConnectTimeoutMs: seconds(p.dataTimeout, d.dataTimeout),
     dataIdleTimeoutMs: seconds(p.transferIdleTimeout, d.transferIdleTimeout),
+    passiveInAdvance: typeof p.passiveInAdvance === 'boolean' ? p.passiveInAdvance : d.passiveInAdvance,
   };
   if (p.account) options.account = p.account;
   return {

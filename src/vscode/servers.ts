@@ -80,6 +80,7 @@ export class Servers implements vscode.Disposable {
       replyTimeout: c.get<number>('replyTimeout', DEFAULTS.replyTimeout),
       dataTimeout: c.get<number>('dataTimeout', DEFAULTS.dataTimeout),
       transferIdleTimeout: c.get<number>('transferIdleTimeout', DEFAULTS.transferIdleTimeout),
+      passiveInAdvance: c.get<boolean>('passiveInAdvance', DEFAULTS.passiveInAdvance),
     };
   }
 

@@ -45,8 +45,11 @@ describe('server configuration', () => {
   });
 
   it('applies defaults and a run-time mode override', () => {
-    const s = resolveServer('ftp', 'host', [], { mode: 'passive', poolSize: 3, activeAddress: '203.0.113.9', activePortRange: '', trustPasvAddress: false, connectTimeout: 5, replyTimeout: 6, dataTimeout: 7, transferIdleTimeout: 8 });
+    const s = resolveServer('ftp', 'host', [], { mode: 'passive', poolSize: 3, activeAddress: '203.0.113.9', activePortRange: '', trustPasvAddress: false, connectTimeout: 5, replyTimeout: 6, dataTimeout: 7, transferIdleTimeout: 8, passiveInAdvance: false });
     assert.equal(s.mode, 'passive');
+    assert.equal(s.options.passiveInAdvance, false, 'the data connection in advance turned off by the setting');
+    assert.equal(resolveServer('ftp', 'host', []).options.passiveInAdvance, true, 'on by default');
+    assert.equal(resolveServer('ftp', 'p', [{ name: 'p', host: 'h', passiveInAdvance: false }]).options.passiveInAdvance, false, 'a profile turns it off');
     assert.equal(s.poolSize, 3);
     assert.equal(s.options.activeAddress, '203.0.113.9');
     assert.equal(s.options.connectTimeoutMs, 5000);
