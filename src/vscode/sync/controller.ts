@@ -436,20 +436,12 @@ export class SyncController implements vscode.Disposable {
     for (const [child, entry] of tree ?? []) if (entry.type === 'file') this.queue.enqueue(path.join(link.localRoot, ...child.split('/')));
   }
 
-  /** Saves made before activation reached no listener: upload those the sync record does not know yet. */
+  /**
+   * Saves made before activation reached no listener: queue them as saves. uploadSaved skips
+   * those the sync record already holds as they are.
+   */
   private async uploadEarlySaves(): Promise<void> {
-    for (const { uri } of await savedBeforeActivation()) {
-      const link = findLink(this.links, uri.fsPath);
-      const rel = link && relativeLocal(link.localRoot, uri.fsPath);
-      if (!link?.uploadOnSave || !rel) continue;
-      try {
-        const rec = (await this.stateOf(link)).get(rel);
-        if (rec && sameSignature(await localSignature(uri.fsPath), rec.local)) continue;
-      } catch {
-        continue;
-      }
-      this.onSaved(uri);
-    }
+    for (const uri of await savedBeforeActivation()) this.onSaved(uri);
   }
 
   private async uploadSaved(file: string, signal: AbortSignal): Promise<void> {

@@ -58,16 +58,16 @@ export class SaveEvents implements vscode.Disposable {
  * Open, unmodified documents whose file was written after this extension host started: saved in
  * the first seconds of the window, before activation, when no save event could reach us.
  */
-export async function savedBeforeActivation(): Promise<{ uri: vscode.Uri; mtime: number }[]> {
+export async function savedBeforeActivation(): Promise<vscode.Uri[]> {
   const hostStarted = Date.now() - process.uptime() * 1000;
   const candidates = [
     ...vscode.workspace.textDocuments.filter((d) => !d.isDirty).map((d) => d.uri),
     ...vscode.workspace.notebookDocuments.filter((n) => !n.isDirty).map((n) => n.uri),
   ].filter((uri) => uri.scheme === 'file');
-  const out: { uri: vscode.Uri; mtime: number }[] = [];
+  const out: vscode.Uri[] = [];
   for (const uri of candidates) {
     const mtime = await mtimeOf(uri);
-    if (mtime !== undefined && mtime >= hostStarted) out.push({ uri, mtime });
+    if (mtime !== undefined && mtime >= hostStarted) out.push(uri);
   }
   return out;
 }
