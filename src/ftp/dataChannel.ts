@@ -83,7 +83,7 @@ interface Context {
  */
 export async function prepare(mode: ConcreteMode, ctx: Context, command: string, pipeline = true, directRead?: DirectRead, ready?: PassiveInAdvance): Promise<PreparedChannel> {
   if (mode === 'passive' && ready) {
-    const channel = useInAdvance(ctx, ready, command, pipeline);
+    const channel = useInAdvance(ctx, ready, command, pipeline, directRead);
     if (channel) return channel;
   }
   return mode === 'passive' ? preparePassive(ctx, command, pipeline, ctx.settings.secure ? undefined : directRead) : prepareActive(ctx, command, pipeline);
@@ -105,6 +105,8 @@ export interface PassiveInAdvance {
   readonly target: string;
   /** The connected socket, or undefined if the connect failed. */
   readonly socket: Promise<net.Socket | undefined>;
+  /** A plain socket's reads, which a download may still take over (see LateDirectRead). */
+  readonly reads?: LateDirectRead;
   /** Still usable: connecting, or connected and neither closed nor reset by the server. */
   alive(): boolean;
   close(): void;
@@ -143,7 +145,9 @@ export async function openPassiveInAdvance(ctx: Context, seen?: (reply: Reply) =
   let failed = false;
   let closed = false;
   const since = Date.now();
-  const connecting = connectData(host, port, settings.dataConnectTimeoutMs).then((s) => {
+  const reads = settings.secure ? undefined : new LateDirectRead();
+  const connecting = connectData(host, port, settings.dataConnectTimeoutMs, reads).then((s) => {
+    if (reads) reads.socket = s;
     if (closed) { s.destroy(); return undefined; }
     // An idle connection through NAT or a stateful firewall can be forgotten there while both ends
     // still think it open; keepalive probes keep the mapping, and an old one is not used at all.
@@ -152,7 +156,7 @@ export async function openPassiveInAdvance(ctx: Context, seen?: (reply: Reply) =
     return s;
   }, () => { failed = true; return undefined; });
   return {
-    via, target: `${host}:${port}`, socket: connecting,
+    via, target: `${host}:${port}`, socket: connecting, reads,
     alive: () => !closed && !failed && Date.now() - since < IN_ADVANCE_MAX_AGE_MS && (socket === undefined || !(socket.destroyed || socket.readableEnded)),
     close: () => { closed = true; socket?.destroy(); },
   };
@@ -165,12 +169,14 @@ export async function openPassiveInAdvance(ctx: Context, seen?: (reply: Reply) =
  * connect failed and the session is given up (out of step); both are DataChannelErrors, which the
  * client retries with a fresh EPSV (after a reconnect in the second case).
  */
-function useInAdvance(ctx: Context, ready: PassiveInAdvance, command: string, pipeline: boolean): PreparedChannel | undefined {
+function useInAdvance(ctx: Context, ready: PassiveInAdvance, command: string, pipeline: boolean, directRead: DirectRead | undefined): PreparedChannel | undefined {
   if (!pipeline || !ready.alive()) {
     ready.close();
     return undefined;
   }
   const { control } = ctx;
+  const direct = directRead !== undefined && ready.reads !== undefined;
+  if (direct) (ready.reads as LateDirectRead).target = directRead;
   control.send(command);
   // The command went out and no connection will come: the server waits for one, out of step.
   const socket = ready.socket.then((s) => {
@@ -181,10 +187,46 @@ function useInAdvance(ctx: Context, ready: PassiveInAdvance, command: string, pi
   return {
     mode: 'passive',
     commandSent: true,
-    direct: false,
+    direct,
     inAdvance: true,
     socket: async () => finish(ctx, await socket, 'passive', `${ready.via} (in advance) ${command.split(' ')[0]}`),
     close: () => ready.close(),
+  };
+}
+
+/**
+ * The reads of a plain passive connection opened in advance, before anyone knows what it will
+ * carry. A download to a file takes them over (`target`): the socket then reads straight into the
+ * download's blocks, as a passive socket opened for it would — through Node's stream buffers every
+ * read would be a fresh allocation, which made the download after a first one half as fast (the
+ * heap grows under it). Anything else gets each read as the socket's own chunk, exactly as a socket
+ * without `onread` hands it out.
+ */
+export class LateDirectRead implements DirectRead {
+  target?: DirectRead;
+  socket?: net.Socket;
+  private readonly spare = Buffer.allocUnsafe(64 * 1024);
+
+  // Arrow functions: Node calls these with the socket as `this`.
+  readonly buffer = (): Uint8Array => this.target?.buffer() ?? this.spare;
+
+  readonly callback = (n: number, buf: Uint8Array): boolean => {
+    const target = this.target;
+    if (!target) {
+      // What Node does for a socket without onread: a chunk of its own, pushed to the stream.
+      return this.socket?.push(Buffer.from(buf.subarray(0, n))) ?? true;
+    }
+    if (buf !== this.spare) return target.callback(n, buf);
+    // Node read into our memory once more after the download took over: hand the bytes on as if read into its own.
+    let more = true;
+    for (let off = 0; off < n;) {
+      const into = target.buffer();
+      const k = Math.min(into.length, n - off);
+      into.set(buf.subarray(off, off + k));
+      more = target.callback(k, into);
+      off += k;
+    }
+    return more;
   };
 }
 

@@ -256,6 +256,41 @@ for (const kind of KINDS) {
       });
     });
 
+    it('downloads to a file over a connection opened in advance straight into the file\'s blocks, as over a fresh one', async () => {
+      fs.mkdirSync(path.join(server.root, 'adv-file'));
+      // Several blocks and a ragged end, so reads cross block edges.
+      const data = randomBytes(3 * 1024 * 1024 + 12345);
+      fs.writeFileSync(path.join(server.root, 'adv-file', 'big.bin'), data);
+      const local = fs.mkdtempSync(path.join(os.tmpdir(), 'ftpw-adv-'));
+      const prepared = (c: FtpClient) => (c as unknown as { inAdvance?: { socket: Promise<import('node:net').Socket | undefined> } }).inAdvance?.socket;
+      const settled = (c: FtpClient) => (c as unknown as { deferred?: Promise<void> }).deferred;
+      try {
+        await withClient(server, { mode: 'passive' }, async (c, events) => {
+          // Stream chunks of the prepared socket: what Node allocates per read when nothing takes the reads.
+          const chunksOfNextSocket = async () => {
+            await settled(c);
+            const socket = await prepared(c);
+            assert.ok(socket, 'a connection was opened in advance');
+            const counted = { chunks: 0 };
+            const push = socket.push.bind(socket);
+            socket.push = (chunk: unknown, encoding?: BufferEncoding) => { if (chunk) counted.chunks++; return push(chunk, encoding); };
+            return counted;
+          };
+          await c.downloadToFile('/adv-file/big.bin', path.join(local, 'first.bin'));
+          let counted = await chunksOfNextSocket();
+          await c.downloadToFile('/adv-file/big.bin', path.join(local, 'second.bin'));
+          assert.ok(fs.readFileSync(path.join(local, 'second.bin')).equals(data), 'the second download is whole and in order');
+          assert.equal(counted.chunks, 0, 'every read went straight into the file\'s blocks');
+          counted = await chunksOfNextSocket();
+          assert.ok((await c.readFile('/adv-file/big.bin')).equals(data), 'a read into memory over a prepared connection');
+          assert.ok(counted.chunks > 0, 'a read into memory gets the socket\'s chunks');
+          assert.equal(dataOpens(events).filter((o) => o.command.includes('in advance')).length, 2);
+        });
+      } finally {
+        fs.rmSync(local, { recursive: true, force: true });
+      }
+    });
+
     it('refuses a name with CR/LF before anything reaches the wire', async () => {
       await withClient(server, {}, async (c, events) => {
         const before = events.length;
