@@ -402,6 +402,43 @@ describe('FtpClient: FTPS, IPv6, NAT and fallback on vsftpd', function () {
     });
   });
 
+  it('downloads to a file over FTPS straight into the file\'s blocks, over a fresh data connection and one opened in advance', async () => {
+    const server = await start({ tls: 'explicit' });
+    const data = randomBytes(3 * 1024 * 1024 + 777);
+    fs.writeFileSync(path.join(server.root, 'big.bin'), data);
+    const local = fs.mkdtempSync(path.join(os.tmpdir(), 'ftpw-tls-file-'));
+    // Decrypted chunks pushed into data sockets' streams: what Node allocates per TLS record when
+    // nothing takes the reads (a socket that wraps a connected one cannot be given `onread`).
+    const { TLSSocket } = await import('node:tls');
+    const push = TLSSocket.prototype.push;
+    const [low, high] = server.pasvPorts;
+    let chunks = 0;
+    TLSSocket.prototype.push = function (this: InstanceType<typeof TLSSocket>, chunk: unknown, encoding?: BufferEncoding) {
+      const dataSocket = this.remotePort !== undefined && this.remotePort >= low && this.remotePort <= high;
+      if (chunk && dataSocket) chunks++;
+      return push.call(this, chunk, encoding);
+    };
+    try {
+      await withClient(server, { mode: 'passive' }, async (c, events) => {
+        for (const name of ['fresh.bin', 'in-advance.bin']) {
+          chunks = 0;
+          await c.downloadToFile('/big.bin', path.join(local, name));
+          assert.ok(fs.readFileSync(path.join(local, name)).equals(data), `${name} is whole and in order`);
+          assert.equal(chunks, 0, `${name}: every read went straight into the file's blocks`);
+        }
+        chunks = 0;
+        assert.ok((await c.readFile('/big.bin')).equals(data), 'a read into memory');
+        assert.ok(chunks > 0, 'a read into memory gets the socket\'s chunks');
+        const opens = dataOpens(events);
+        assert.deepEqual(opens.map((o) => o.command.includes('in advance')), [false, true, true]);
+        for (const o of opens) assert.equal(o.resumed, true, 'each data connection resumed the control TLS session');
+      });
+    } finally {
+      TLSSocket.prototype.push = push;
+      fs.rmSync(local, { recursive: true, force: true });
+    }
+  });
+
   it('refuses an untrusted certificate, and accepts it when the user trusts it once', async () => {
     const server = await start({ tls: 'explicit' });
     await rejectsWith(FtpClient.connect(optionsFor(server, { tls: {} })), 'tls');
