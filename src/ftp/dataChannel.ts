@@ -354,7 +354,7 @@ function connectData(ctx: Context, host: string, port: number, onread?: DirectRe
       const handshake = new Promise<void>((done, failed) => {
         s.once('secureConnect', () => done());
         s.once('error', failed);
-        s.once('close', () => failed(new Error('the connection closed during the TLS handshake')));
+        s.once('close', () => failed(new Error(HANDSHAKE_CUT)));
       });
       handshake.catch(() => undefined);
       handshakes.set(s, handshake);
@@ -504,6 +504,8 @@ function keepErrors(socket: net.Socket): void {
   socket.on('error', () => undefined);
 }
 
+const HANDSHAKE_CUT = 'the connection closed during the TLS handshake';
+
 /** The TLS handshakes of data sockets that are TLS sockets from their connect on (see connectData). */
 const handshakes = new WeakMap<net.Socket, Promise<void>>();
 
@@ -535,7 +537,11 @@ async function finish(ctx: Context, socket: net.Socket, mode: ConcreteMode, comm
     const fail = (err: Error) => {
       clearTimeout(timer);
       socket.destroy();
-      reject(new FtpError('tls', `TLS on the data connection failed: ${err.message}`, { mode, cause: err }));
+      // Cut before the handshake ended (a connection opened in advance whose listener the server
+      // dropped): a data-channel failure, which the client retries on a fresh connection.
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ECONNRESET' || code === 'EPIPE' || err.message === HANDSHAKE_CUT) reject(new DataChannelError(mode, `The data connection closed during its TLS handshake (${err.message}).`, false, err));
+      else reject(new FtpError('tls', `TLS on the data connection failed: ${err.message}`, { mode, cause: err }));
     };
     const begun = handshakes.get(socket);
     if (begun) {
