@@ -52,7 +52,7 @@ step('FTP servers', 'bash', ['scripts/install-ftp-servers.sh']);
 if (want('extension') || want('e2e')) step('VS Code runtime', 'node', ['scripts/setup-vscode.mjs']);
 step('build', 'npm', ['run', '--silent', 'build']);
 step('compile tests', 'npx', ['tsc', '-p', 'tsconfig.test.json']);
-step('lint', 'npx', ['eslint', 'src', 'test', 'scripts']);
+step('lint', 'npx', ['eslint', 'src', 'test', 'scripts', 'bench']);
 // The .vsix must keep building and stay small (README images are packaged, not fetched).
 if (step('package .vsix', 'npm', ['run', '--silent', 'package'], { fatal: false })) {
   const size = statSync('ftp-workspace.vsix').size;

@@ -1,6 +1,18 @@
 /** What the harness asks a client child process to do, and what it answers. */
 
-export type Scenario = 'connect' | 'list' | 'stat' | 'read' | 'save' | 'tree' | 'sync' | 'download' | 'upload';
+export type Scenario = 'connect' | 'list' | 'stat' | 'read' | 'save' | 'read-idle' | 'save-idle' | 'tree' | 'sync' | 'download' | 'upload';
+
+/**
+ * The untimed pause before each run of `read-idle` and `save-idle`: what a session sees in an
+ * editor, where a person opens or saves a file now and then, not in a tight loop. Far more than
+ * the few round trips a session needs to settle after a transfer, far less than the pool's idle close.
+ */
+export const EDITOR_PAUSE_MS = 500;
+
+/** The timed operation of a scenario: `read-idle` times a read, `save-idle` a save. */
+export function operationOf(scenario: Scenario): Scenario {
+  return scenario === 'read-idle' ? 'read' : scenario === 'save-idle' ? 'save' : scenario;
+}
 export type Tool = 'ours' | 'curl' | 'lftp' | 'basic-ftp';
 export type Security = 'plain' | 'tls';
 export type Mode = 'passive' | 'active';
@@ -40,6 +52,8 @@ export interface Job {
   localTarget?: string;
   /** Record the protocol events of the last run. */
   trace: boolean;
+  /** Unmeasured runs before the measured ones (default 1). */
+  warmUps?: number;
   /** Sync: the local tree, and one empty server folder per run to upload it into. */
   sync?: SyncJob;
 }

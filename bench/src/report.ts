@@ -2,7 +2,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { Mode, Scenario, Security, Tool, TraceLine } from './job';
+import { EDITOR_PAUSE_MS, type Mode, type Scenario, type Security, type Tool, type TraceLine } from './job';
 import type { Sizes } from './fixtures';
 
 export interface Row {
@@ -48,8 +48,10 @@ const SCENARIO_TITLES: Record<Scenario, string> = {
   connect: 'connect + login (cold)',
   list: 'list a folder of 1,000 entries',
   stat: 'stat a file',
-  read: 'read a 10 KB file (warm)',
-  save: 'save (upload) a 10 KB file (warm)',
+  read: 'read a 10 KB file (warm, back to back)',
+  save: 'save (upload) a 10 KB file (warm, back to back)',
+  'read-idle': `read a 10 KB file (warm, ${EDITOR_PAUSE_MS / 1000} s after the last operation, as in an editor)`,
+  'save-idle': `save (upload) a 10 KB file (warm, ${EDITOR_PAUSE_MS / 1000} s after the last operation, as in an editor)`,
   tree: 'walk the tree',
   sync: 'sync a tree to an empty folder',
   download: 'download',
@@ -97,9 +99,13 @@ function evaluateTargets(r: BenchResults): TargetResult[] {
   const rtts = (ms: number | undefined): string => (ms === undefined || !rtt ? 'n/a' : `${(ms / rtt).toFixed(2)} RTT (${ms.toFixed(0)} ms)`);
   const usable = rtt !== undefined && rtt >= 1;
   for (const security of ['plain', 'tls'] as Security[]) {
-    for (const [scenario, limit] of [['read', 3], ['save', 4]] as const) {
+    // Both ways of being warm: in an editor's rhythm, and in a loop with no pause at all.
+    for (const [scenario, limit] of [['read-idle', 3], ['read', 3], ['save-idle', 4], ['save', 4]] as const) {
       const m = med(find(r, { group: 'latency', tool: 'ours', scenario, security, mode: 'passive' }));
-      out.push({ target: `warm ${scenario === 'read' ? 'read of a 10 KB file' : 'save of a 10 KB file'} ≤ ${limit} RTT (passive)`, variant: security, value: rtts(m), limit: `${limit} RTT`, met: m === undefined || !usable ? undefined : m / (rtt as number) <= limit });
+      if (m === undefined && !find(r, { scenario })) continue;
+      const what = scenario.startsWith('read') ? 'read of a 10 KB file' : 'save of a 10 KB file';
+      const when = scenario.endsWith('idle') ? `after ${EDITOR_PAUSE_MS / 1000} s (editor)` : 'back to back';
+      out.push({ target: `warm ${what} ≤ ${limit} RTT (passive)`, variant: `${security}, ${when}`, value: rtts(m), limit: `${limit} RTT`, met: m === undefined || !usable ? undefined : m / (rtt as number) <= limit });
     }
   }
   for (const security of ['plain', 'tls'] as Security[]) {
@@ -125,11 +131,11 @@ function evaluateTargets(r: BenchResults): TargetResult[] {
         const ours = med(oursRow);
         const theirs = med(curlRow);
         if (ours === undefined && theirs === undefined) continue;
-        const ratio = ours && theirs ? theirs / ours : undefined;
+        const ratio = throughputRatio(oursRow, curlRow);
         out.push({
           target: `${scenario} of ${mib(r.sizes.bigBytes)} ≥ 90% of curl's throughput`, variant: `${security} ${mode}`,
-          value: ratio === undefined ? (curlRow?.error ? `curl failed: ${curlRow.error}` : 'n/a') : `${(ratio * 100).toFixed(0)}% (${mbps(r.sizes.bigBytes, ours)} vs ${mbps(r.sizes.bigBytes, theirs)})`,
-          limit: '90%', met: ratio === undefined ? undefined : ratio >= 0.9,
+          value: ratio === undefined ? (curlRow?.error ? `curl failed: ${curlRow.error}` : 'n/a') : `${pct(ratio.median)} (runs ${pct(ratio.min)}–${pct(ratio.max)}; medians ${mbps(r.sizes.bigBytes, ours)} vs ${mbps(r.sizes.bigBytes, theirs)})`,
+          limit: '90%', met: ratio === undefined ? undefined : ratio.median >= 0.9,
         });
         const medium = r.rows.find((x) => x.group === 'loopback' && x.tool === 'ours' && x.scenario === scenario && x.security === security && x.mode === mode && x.sizeBytes === r.sizes.mediumBytes);
         if (oursRow && medium && !oursRow.error && !medium.error) {
@@ -144,6 +150,23 @@ function evaluateTargets(r: BenchResults): TargetResult[] {
     }
   }
   return out;
+}
+
+/**
+ * Our throughput over theirs, run by run, for runs made in turn (see runAll in main.ts): each
+ * pair saw the same machine, so the median of the pairs' ratios holds still where a ratio of two
+ * medians taken minutes apart would swing with the machine.
+ */
+export function throughputRatio(ours: Row | undefined, theirs: Row | undefined): { median: number; min: number; max: number } | undefined {
+  if (!ours || !theirs || ours.error || theirs.error) return undefined;
+  const n = Math.min(ours.times.length, theirs.times.length);
+  const ratios = Array.from({ length: n }, (_, i) => theirs.times[i] / ours.times[i]).filter((x) => Number.isFinite(x) && x > 0);
+  const m = median(ratios);
+  return m === undefined ? undefined : { median: m, min: Math.min(...ratios), max: Math.max(...ratios) };
+}
+
+function pct(x: number): string {
+  return `${(x * 100).toFixed(0)}%`;
 }
 
 function mib(bytes: number): string {
@@ -181,7 +204,7 @@ function markdown(r: BenchResults, outDir: string): string {
   L.push(
     '- **Latency link**: vsftpd runs in one network namespace, every client in another; the namespaces are joined only by a TUN device in each and `bench/link/delay.py`, which holds every packet for RTT/2 (this kernel has no `sch_netem`). No default route, only 198.18.0.1 ↔ 198.18.0.2.',
     '- **Loopback**: big files, vsftpd on 127.0.0.1, downloads written to a file in /dev/shm.',
-    '- **Ours and basic-ftp** run in a child process of their own (so its peak RSS is theirs alone); the time is taken around the call (`FtpClient.connect`, `list`, `stat`, `readFile`, `upload`, `download`; basic-ftp `access`, `list`, `size`+`lastMod`, `downloadTo`, `uploadFrom`). Warm operations use one connection that already did the operation once.',
+    '- **Ours and basic-ftp** run in a child process of their own (so its peak RSS is theirs alone); the time is taken around the call (`FtpClient.connect`, `list`, `stat`, `readFile`, `upload`, `download`; basic-ftp `access`, `list`, `size`+`lastMod`, `downloadTo`, `uploadFrom`). Warm operations use one connection that already did the operation once; "back to back" runs them with no pause between, "as in an editor" with ' + `${EDITOR_PAUSE_MS / 1000} s between (untimed; curl: \`--rate\`, lftp: \`!sleep\`), as a person opening or saving files does.`,
     '- **curl** (`--ftp-method nocwd`): its own per-transfer timer (`-w %{time_total}`) with several URLs in one invocation, so every measured transfer reuses the connection; connect + login from its `--trace-time` log (first "Trying" to the reply to PWD, the last step of its login); big files: total minus pre-transfer time. **lftp**: `!date` stamps between commands of one script (`cache:enable no`); connect + login is `quote NOOP` on a fresh connection minus one RTT; stat is `cls -l`, read is `cat`, tree is `find`.',
     `- Tree walk: ${r.sizes.treeDirs} folders below the root, ${r.sizes.treeFiles} files; ours uses the connection pool with ${o.parallel} connections (listings in parallel, as the Explorer or a search would), basic-ftp ${o.parallel} clients taking the next folder from a queue, lftp \`find\` one connection. Connects are included.`,
     `- Sync (plain FTP only): a local tree of ${r.sizes.syncFiles} small files in ${r.sizes.syncDirs} folders uploaded to a new, empty server folder per run. Ours: the extension's "Sync local → remote" without its UI — both trees read, \`planSync\`, \`executePlan\` through RemoteFs on a fresh pool of ${o.parallel} connections (new files into folders the sync made go straight to their names, replacements through the safe save; one listing per folder afterwards, in parallel, checks sizes and gives the sync record), pool closed. lftp: \`mirror -R --parallel=${o.parallel} LOCAL REMOTE\` then \`close -a\` in one script (its defaults: it also sets each file's permissions). Connects are included; every run's folder is counted on the server's disk afterwards, a short count is a failure.`,
@@ -196,7 +219,7 @@ function markdown(r: BenchResults, outDir: string): string {
     L.push(`## Round-trip bound work, ${security === 'plain' ? 'plain FTP' : 'explicit FTPS (TLS 1.3, session reuse required)'}`, '');
     L.push('| Scenario | Mode | ours | basic-ftp | curl | lftp | ours/basic-ftp | ours/curl | ours/lftp | ours peak RSS |');
     L.push('|---|---|---|---|---|---|---|---|---|---|');
-    for (const scenario of ['connect', 'list', 'stat', 'read', 'save', 'tree', 'sync'] as Scenario[]) {
+    for (const scenario of ['connect', 'list', 'stat', 'read-idle', 'read', 'save-idle', 'save', 'tree', 'sync'] as Scenario[]) {
       for (const mode of ['passive', 'active'] as Mode[]) {
         const get = (tool: Tool) => rows.find((x) => x.scenario === scenario && x.mode === mode && x.tool === tool);
         const ours = get('ours');
@@ -216,7 +239,7 @@ function markdown(r: BenchResults, outDir: string): string {
   const loop = r.rows.filter((x) => x.group === 'loopback');
   if (loop.length > 0) {
     L.push(`## Big files on loopback (${mib(r.sizes.bigBytes)})`, '');
-    L.push('Throughput = bytes / time of the transfer itself (after login). RSS = peak of the whole process.', '');
+    L.push(`Throughput = bytes / time of the transfer itself (after login), median of ${o.runs} runs. The tools take turns, one run each (ours, basic-ftp, curl, lftp, then again; ours and basic-ftp in a process that moved the file twice before, unmeasured), and "ours/curl" is the median of the ${o.runs} run-by-run ratios. RSS = peak of the whole process.`, '');
     L.push('| Transfer | Security | Mode | ours | curl | lftp | basic-ftp | ours/curl throughput | ours RSS (' + mib(r.sizes.mediumBytes) + ' → ' + mib(r.sizes.bigBytes) + ') | curl RSS | lftp RSS | basic-ftp RSS |');
     L.push('|---|---|---|---|---|---|---|---|---|---|---|---|');
     for (const scenario of ['download', 'upload'] as Scenario[]) {
@@ -228,9 +251,8 @@ function markdown(r: BenchResults, outDir: string): string {
           if (!ours) continue;
           const tp = (row: Row | undefined) => (!row ? '—' : row.error ? 'failed¹' : mbps(r.sizes.bigBytes, med(row)));
           const rss = (row: Row | undefined) => (!row || row.error ? '—' : `${(row.maxRssKb / 1024).toFixed(0)} MiB`);
-          const c = med(get('curl'));
-          const oMed = med(ours);
-          L.push(`| ${scenario} | ${security} | ${mode} | ${tp(ours)} | ${tp(get('curl'))} | ${tp(get('lftp'))} | ${tp(get('basic-ftp'))} | ${c && oMed ? `${((c / oMed) * 100).toFixed(0)}%` : '—'} | ${rss(medium)} → ${rss(ours)} | ${rss(get('curl'))} | ${rss(get('lftp'))} | ${rss(get('basic-ftp'))} |`);
+          const vsCurl = throughputRatio(ours, get('curl'));
+          L.push(`| ${scenario} | ${security} | ${mode} | ${tp(ours)} | ${tp(get('curl'))} | ${tp(get('lftp'))} | ${tp(get('basic-ftp'))} | ${vsCurl ? pct(vsCurl.median) : '—'} | ${rss(medium)} → ${rss(ours)} | ${rss(get('curl'))} | ${rss(get('lftp'))} | ${rss(get('basic-ftp'))} |`);
         }
       }
     }
@@ -252,7 +274,7 @@ function markdown(r: BenchResults, outDir: string): string {
     L.push('');
   }
 
-  const traced = r.rows.filter((x) => x.trace && x.trace.length > 0 && (x.tool === 'ours' || (x.tool === 'basic-ftp' && x.security === 'plain')) && ['connect', 'read', 'save', 'stat', 'list'].includes(x.scenario));
+  const traced = r.rows.filter((x) => x.trace && x.trace.length > 0 && (x.tool === 'ours' || (x.tool === 'basic-ftp' && x.security === 'plain')) && ['connect', 'read', 'save', 'read-idle', 'save-idle', 'stat', 'list'].includes(x.scenario));
   if (traced.length > 0 && rtt) {
     L.push('## Protocol traces (last run; time since the call began, in RTTs)', '');
     L.push('Where the round trips go. `>` sent, `<` received, `*` local event.', '');

@@ -18,7 +18,7 @@ import { planSync } from '../../src/sync/planner';
 import { SyncState } from '../../src/sync/state';
 import { walkLocal, walkRemote } from '../../src/sync/trees';
 import { RemoteFs } from '../../src/vscode/remoteFs';
-import type { Job, JobResult, TraceLine } from './job';
+import { EDITOR_PAUSE_MS, operationOf, type Job, type JobResult, type TraceLine } from './job';
 
 const SMALL_UPLOAD = Buffer.alloc(10 * 1024, 0x61);
 
@@ -273,8 +273,11 @@ async function run(job: Job): Promise<JobResult> {
     try {
       const op = opFor(job, session);
       const prepare = prepareFor(job, session);
-      await prepare();
-      await op(-1); // warm-up, not measured
+      // Warm-up, not measured: the first transfers of a process compile its code paths and grow its heap.
+      for (let w = 0; w < (job.warmUps ?? 1); w++) {
+        await prepare();
+        await op(-1 - w);
+      }
       for (let i = 0; i < job.runs; i++) {
         await prepare();
         if (last(i)) tracer?.begin();
@@ -299,17 +302,19 @@ function prepareFor(job: Job, s: Session): () => Promise<void> {
   switch (job.scenario) {
     case 'download': return async () => { fs.rmSync(job.localTarget as string, { force: true }); };
     case 'upload': return () => s.remove(`${job.paths.upDir}/big-upload.bin`);
+    case 'read-idle':
+    case 'save-idle': return () => new Promise((resolve) => setTimeout(resolve, EDITOR_PAUSE_MS));
     default: return async () => undefined;
   }
 }
 
 function opFor(job: Job, s: Session): (i: number) => Promise<unknown> {
   const p = job.paths;
-  switch (job.scenario) {
+  switch (operationOf(job.scenario)) {
     case 'list': return () => s.list(p.listDir);
     case 'stat': return () => s.stat(p.small);
     case 'read': return () => s.read(p.small);
-    case 'save': return (i) => s.save(`${p.upDir}/save-${i + 1}.bin`, SMALL_UPLOAD);
+    case 'save': return (i) => s.save(`${p.upDir}/${job.scenario}-${i + 1}.bin`, SMALL_UPLOAD);
     case 'download': return () => s.download(p.big, job.localTarget as string);
     case 'upload': return () => s.upload(job.localSource as string, `${p.upDir}/big-upload.bin`);
     default: throw new Error(`no operation for ${job.scenario}`);

@@ -11,7 +11,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { python } from './link';
 import { runProcess, type ProcResult } from './proc';
-import type { JobResult, Mode, RemotePaths, Scenario, ServerRef } from './job';
+import { EDITOR_PAUSE_MS, type JobResult, type Mode, type RemotePaths, type Scenario, type ServerRef } from './job';
 
 export interface ToolContext {
   server: ServerRef;
@@ -88,6 +88,9 @@ export const curl: ToolRunner = (scenario, ctx) => {
     case 'stat': return curlWarm(ctx, scenario, () => ['-I', '-o', '/dev/null', curlUrl(ctx, p.small)]);
     case 'read': return curlWarm(ctx, scenario, () => ['-o', '/dev/null', curlUrl(ctx, p.small)]);
     case 'save': return curlWarm(ctx, scenario, (i) => ['-T', ctx.localSmall, curlUrl(ctx, `${p.upDir}/curl-save-${i + 2}.bin`)]);
+    // --rate spaces the starts of serial transfers: each waits ≥ EDITOR_PAUSE_MS after the last ended.
+    case 'read-idle': return curlWarm(ctx, scenario, () => ['-o', '/dev/null', curlUrl(ctx, p.small)], curlPause(ctx));
+    case 'save-idle': return curlWarm(ctx, scenario, (i) => ['-T', ctx.localSmall, curlUrl(ctx, `${p.upDir}/curl-save-idle-${i + 2}.bin`)], curlPause(ctx));
     case 'download': return curlBig(ctx, scenario, ['-o', ctx.localTarget, curlUrl(ctx, p.big)]);
     case 'upload': return curlBig(ctx, scenario, ['-T', ctx.localSource, curlUrl(ctx, `${p.upDir}/big-upload.bin`)]);
     case 'tree': return undefined; // curl cannot walk a tree
@@ -112,9 +115,16 @@ async function curlConnect(ctx: ToolContext): Promise<JobResult> {
   return { times, maxRssKb };
 }
 
+/** curl's --rate: at most one transfer start per this many ms, enough for a pause of EDITOR_PAUSE_MS after each. */
+function curlPause(ctx: ToolContext): string[] {
+  // A warm read or save takes at most ~12 RTT for curl (FTPS, see results.md).
+  const perMinute = Math.max(1, Math.floor(60_000 / (EDITOR_PAUSE_MS + 12 * ctx.rttMs)));
+  return ['--rate', `${perMinute}/m`];
+}
+
 /** runs+1 transfers on one connection; the first (connect + login) is not counted. */
-async function curlWarm(ctx: ToolContext, scenario: Scenario, transfer: (i: number) => string[]): Promise<JobResult> {
-  const args = [...curlBase(ctx), '-w', 'TIME %{time_total}\\n'];
+async function curlWarm(ctx: ToolContext, scenario: Scenario, transfer: (i: number) => string[], global: string[] = []): Promise<JobResult> {
+  const args = [...global, ...curlBase(ctx), '-w', 'TIME %{time_total}\\n'];
   for (let i = -1; i < ctx.runs; i++) {
     if (i >= 0) args.push('--next', ...curlBase(ctx), '-w', 'TIME %{time_total}\\n');
     args.push(...transfer(i));
@@ -164,6 +174,10 @@ function lftpHeader(ctx: ToolContext): string[] {
 
 const STAMP = '!date +%s%N';
 
+function lftpPause(): string {
+  return `!sleep ${EDITOR_PAUSE_MS / 1000}`;
+}
+
 export const lftp: ToolRunner = (scenario, ctx) => {
   const p = ctx.paths;
   switch (scenario) {
@@ -173,6 +187,8 @@ export const lftp: ToolRunner = (scenario, ctx) => {
     case 'stat': return lftpRun(ctx, scenario, () => [`cls -l ${p.small} > /dev/null`]);
     case 'read': return lftpRun(ctx, scenario, () => [`cat ${p.small} > /dev/null`]);
     case 'save': return lftpRun(ctx, scenario, (i) => [`put ${ctx.localSmall} -o ${p.upDir}/lftp-save-${i + 2}.bin`]);
+    case 'read-idle': return lftpRun(ctx, scenario, () => [`cat ${p.small} > /dev/null`], { before: [lftpPause()] });
+    case 'save-idle': return lftpRun(ctx, scenario, (i) => [`put ${ctx.localSmall} -o ${p.upDir}/lftp-save-idle-${i + 2}.bin`], { before: [lftpPause()] });
     case 'tree': return lftpRun(ctx, scenario, () => [`find ${p.tree} > /dev/null`, 'close'], { warmUp: false, warm: false });
     // Cold like ours: lftp opens its connections inside the timed part and closes them there.
     case 'sync': return lftpRun(ctx, scenario, (i) => [`mirror -R --parallel=${ctx.parallel ?? 4} ${ctx.syncLocal} ${(ctx.syncTargets as string[])[i]}`, 'close -a'], { warmUp: false, warm: false });

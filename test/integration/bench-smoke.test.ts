@@ -24,7 +24,7 @@ interface Row {
 }
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
-const LATENCY = ['connect', 'list', 'stat', 'read', 'save', 'tree'];
+const LATENCY = ['connect', 'list', 'stat', 'read', 'save', 'read-idle', 'save-idle', 'tree'];
 const LOOPBACK = ['download', 'upload'];
 
 describe('benchmark harness (npm run bench -- --smoke)', function () {
@@ -87,6 +87,10 @@ describe('benchmark harness (npm run bench -- --smoke)', function () {
     assert.match(markdown, /## Round-trip bound work, explicit FTPS/);
     assert.match(markdown, /## Big files on loopback/);
     assert.match(markdown, /## Targets/);
+    // Warm reads and saves are judged both in an editor's rhythm and back to back.
+    for (const variant of ['after 0.5 s (editor)', 'back to back']) {
+      assert.match(markdown, new RegExp(`warm read of a 10 KB file ≤ 3 RTT \\(passive\\) \\| plain, ${variant.replace(/[().]/g, '\\$&')}`));
+    }
     assert.match(markdown, /\| walk 6 folders \/ 30 files \| passive \| [\d.]+ ms/);
   });
 
