@@ -286,6 +286,27 @@ describe('linked local folder ↔ vsftpd (sync)', function () {
     await vscode.commands.executeCommand('ftpWorkspace.retryUploads');
     await waitOnServer(`${dir}/note.txt`, 'written while the server refused\n');
   });
+
+  it('uploads a save that failed under a wrong server profile once the profile is fixed, without another save', async () => {
+    const dir = unique('profile');
+    disk.mkdir(remote(dir));
+    const config = () => vscode.workspace.getConfiguration('ftpWorkspace');
+    const profiles = config().inspect<Array<{ name: string; security?: string }>>('servers')?.globalValue ?? [];
+    assert.ok(profiles.some((p) => p.name === 'vsftpd'), 'the vsftpd profile is in the user settings');
+    // FTPS asked of a server without it: every login fails at AUTH TLS (same host, port and user,
+    // so the stored password still applies and nobody is asked for one).
+    await config().update('servers', profiles.map((p) => (p.name === 'vsftpd' ? { ...p, security: 'explicit' } : p)), vscode.ConfigurationTarget.Global);
+    try {
+      await editAndSave(`${dir}/note.txt`, 'saved while the profile was wrong\n');
+      await waitForLog((log) => /\] > AUTH TLS/.test(log), 'an AUTH TLS in the log');
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      assert.equal(onServer(`${dir}/note.txt`), undefined);
+    } finally {
+      await config().update('servers', profiles, vscode.ConfigurationTarget.Global);
+    }
+    // Fixed: no save, no Retry — the pending upload goes under the new settings.
+    await waitOnServer(`${dir}/note.txt`, 'saved while the profile was wrong\n');
+  });
 });
 
 /** The log shows a STOR matching `stor` answered with a 5xx reply on the same connection. */

@@ -56,6 +56,13 @@ export class SyncController implements vscode.Disposable {
   private readonly status = new UploadStatusItem();
   private readonly disposables: vscode.Disposable[] = [];
   private failureShown = false;
+  /**
+   * Counts changes of the extension's settings. An upload that failed under older settings (a
+   * wrong profile, since fixed — or settings the window delivered late, as code-server can) goes
+   * again at once instead of waiting for the next save.
+   */
+  private settingsVersion = 0;
+  private readonly attemptedUnder = new Map<string, number>();
   private lastProblems = '';
   /** Conflict questions one at a time: two modal dialogs at once would hide each other. */
   private prompts: Promise<unknown> = Promise.resolve();
@@ -73,6 +80,7 @@ export class SyncController implements vscode.Disposable {
         void this.context.workspaceState.update(PENDING_KEY, items.map((i) => i.key));
       },
       onFailure: (file, error, first) => this.uploadFailed(file, error, first),
+      onSuccess: (file) => this.attemptedUnder.delete(file),
       // A held-back conflict is asked about again when that file is saved or on Retry, not on every save.
       retryOnEnqueue: (item) => !(item.error instanceof UploadConflictError),
     });
@@ -89,6 +97,7 @@ export class SyncController implements vscode.Disposable {
       new SaveEvents((uri) => this.onSaved(uri)),
       vscode.workspace.onDidChangeConfiguration((e) => {
         if (e.affectsConfiguration(`${SECTION}.links`)) this.reload();
+        if (e.affectsConfiguration(SECTION)) this.settingsChanged();
       }),
       vscode.workspace.onDidChangeWorkspaceFolders(() => this.reload()),
       vscode.workspace.onDidGrantWorkspaceTrust(() => this.reload()),
@@ -444,7 +453,15 @@ export class SyncController implements vscode.Disposable {
     for (const uri of await savedBeforeActivation()) this.onSaved(uri);
   }
 
+  /** Failed uploads go again under the new settings (conflicts wait for their question, as ever). */
+  private settingsChanged(): void {
+    this.settingsVersion++;
+    const failed = this.queue.failed.filter((i) => !(i.error instanceof UploadConflictError)).map((i) => i.key);
+    if (failed.length > 0) this.queue.retry(failed);
+  }
+
   private async uploadSaved(file: string, signal: AbortSignal): Promise<void> {
+    this.attemptedUnder.set(file, this.settingsVersion);
     // The link may have been removed or changed since the save: the current settings decide.
     const link = findLink(this.links, file);
     const rel = link && relativeLocal(link.localRoot, file);
@@ -461,6 +478,13 @@ export class SyncController implements vscode.Disposable {
   private uploadFailed(file: string, error: Error, first: boolean): void {
     const link = findLink(this.links, file);
     if (link) this.explain(link, error);
+    // The settings changed while it ran: its failure may be theirs, so it goes again under the new ones.
+    const stale = this.attemptedUnder.get(file) !== this.settingsVersion;
+    this.attemptedUnder.delete(file);
+    if (stale && !(error instanceof UploadConflictError)) {
+      this.queue.retry([file]);
+      return;
+    }
     // A conflict was just asked about; a repeated failure was already told.
     if (error instanceof UploadConflictError || !first || this.failureShown) return;
     // Others failing already means the user was told about this outage.
