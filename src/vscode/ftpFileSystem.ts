@@ -49,9 +49,18 @@ export class FtpFileSystemProvider implements vscode.FileSystemProvider, vscode.
     /** Told about failures worth explaining to the user (data channel, login). */
     private readonly onFailure: (connection: ServerConnection, error: FtpError) => void = () => undefined,
   ) {
-    this.configListener = vscode.workspace.onDidChangeConfiguration((e) => {
-      if (e.affectsConfiguration(`${SECTION}.pollInterval`)) this.schedulePolling();
-    });
+    this.configListener = vscode.Disposable.from(
+      vscode.workspace.onDidChangeConfiguration((e) => {
+        if (e.affectsConfiguration(`${SECTION}.pollInterval`)) this.schedulePolling();
+      }),
+      // A server's settings changed (a profile fixed, or user settings that reached a new window
+      // late, as in code-server): what the Explorer shows of ftp:// folders may have come from the
+      // old ones — an empty folder after a failed connect — and it does not ask again by itself.
+      servers.onDidChangeServerSettings(() => {
+        if (!vscode.workspace.workspaceFolders?.some((f) => f.uri.scheme === 'ftp' || f.uri.scheme === 'ftps')) return;
+        void Promise.resolve(vscode.commands.executeCommand('workbench.files.action.refreshFilesExplorer')).catch(() => undefined);
+      }),
+    );
   }
 
   // --- FileSystemProvider, in the interface's order

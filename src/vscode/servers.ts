@@ -41,6 +41,7 @@ export class Servers implements vscode.Disposable {
   private readonly created = new vscode.EventEmitter<ServerConnection>();
   private readonly changed = new vscode.EventEmitter<ServerConnection | undefined>();
   private readonly warnings = new vscode.EventEmitter<{ connection: ServerConnection; message: string }>();
+  private readonly rebuilt = new vscode.EventEmitter<void>();
   private readonly certificatePrompts = new Map<string, Promise<boolean>>();
   private readonly loginFailedAt = new Map<string, { at: number; error: FtpError }>();
   private readonly disposables: vscode.Disposable[] = [];
@@ -49,6 +50,8 @@ export class Servers implements vscode.Disposable {
   /** Fires when a pool's state changes (size, activity, mode, error) or servers are reconfigured. */
   readonly onDidChangeState = this.changed.event;
   readonly onWarning = this.warnings.event;
+  /** Settings changed where a server is (profile, host, port, security…): its connections were dropped. */
+  readonly onDidChangeServerSettings = this.rebuilt.event;
 
   constructor(private readonly context: vscode.ExtensionContext) {
     this.passwords = new Passwords(context.secrets);
@@ -56,6 +59,7 @@ export class Servers implements vscode.Disposable {
       this.created,
       this.changed,
       this.warnings,
+      this.rebuilt,
       vscode.workspace.onDidChangeConfiguration((e) => {
         if (e.affectsConfiguration(SECTION)) this.reconfigure();
       }),
@@ -306,6 +310,7 @@ export class Servers implements vscode.Disposable {
   /** Settings changed: pools whose connection settings changed are closed and rebuilt on next use. */
   private reconfigure(): void {
     const c = vscode.workspace.getConfiguration(SECTION);
+    let rebuilt = false;
     for (const connection of this.all()) {
       connection.fs.configure({ cacheTtlMs: c.get<number>('cacheTtl', 5) * 1000, safeSave: c.get<SafeSave>('safeSave', 'rename') });
       let fresh: ResolvedServer | undefined;
@@ -324,8 +329,10 @@ export class Servers implements vscode.Disposable {
         continue;
       }
       void this.disconnect(connection);
+      rebuilt = true;
     }
     this.changed.fire(undefined);
+    if (rebuilt) this.rebuilt.fire();
   }
 }
 
