@@ -63,6 +63,8 @@ export class SyncController implements vscode.Disposable {
    */
   private settingsVersion = 0;
   private readonly attemptedUnder = new Map<string, number>();
+  /** Sent again because the settings changed under them: their next failure is told as a first one. */
+  private readonly retriedForSettings = new Set<string>();
   private lastProblems = '';
   /** Conflict questions one at a time: two modal dialogs at once would hide each other. */
   private prompts: Promise<unknown> = Promise.resolve();
@@ -80,7 +82,10 @@ export class SyncController implements vscode.Disposable {
         void this.context.workspaceState.update(PENDING_KEY, items.map((i) => i.key));
       },
       onFailure: (file, error, first) => this.uploadFailed(file, error, first),
-      onSuccess: (file) => this.attemptedUnder.delete(file),
+      onSuccess: (file) => {
+        this.attemptedUnder.delete(file);
+        this.retriedForSettings.delete(file);
+      },
       // A held-back conflict is asked about again when that file is saved or on Retry, not on every save.
       retryOnEnqueue: (item) => !(item.error instanceof UploadConflictError),
     });
@@ -482,11 +487,13 @@ export class SyncController implements vscode.Disposable {
     const stale = this.attemptedUnder.get(file) !== this.settingsVersion;
     this.attemptedUnder.delete(file);
     if (stale && !(error instanceof UploadConflictError)) {
+      if (first) this.retriedForSettings.add(file);
       this.queue.retry([file]);
       return;
     }
+    const told = !first && !this.retriedForSettings.delete(file);
     // A conflict was just asked about; a repeated failure was already told.
-    if (error instanceof UploadConflictError || !first || this.failureShown) return;
+    if (error instanceof UploadConflictError || told || this.failureShown) return;
     // Others failing already means the user was told about this outage.
     if (this.queue.failed.some((i) => i.key !== file && !(i.error instanceof UploadConflictError))) return;
     this.failureShown = true;
