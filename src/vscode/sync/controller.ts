@@ -30,6 +30,8 @@ import { UploadStatusItem } from './statusItem';
 
 /** workspaceState key: local files whose upload on save had not succeeded yet. */
 const PENDING_KEY = 'ftpWorkspace.pendingUploads';
+/** Waits before an upload that could not reach the server goes again by itself: the 1st, 2nd, … time. */
+const AUTO_RETRY_MS = [3_000, 10_000, 30_000, 60_000];
 
 const DIRECTION_TITLE: Record<Direction, string> = { toRemote: 'Sync Local → Remote', toLocal: 'Sync Remote → Local' };
 
@@ -65,6 +67,8 @@ export class SyncController implements vscode.Disposable {
   private readonly attemptedUnder = new Map<string, number>();
   /** Sent again because the settings changed under them: their next failure is told as a first one. */
   private readonly retriedForSettings = new Set<string>();
+  /** Uploads that could not reach the server, tried again by themselves (see AUTO_RETRY_MS). */
+  private readonly autoRetries = new Map<string, NodeJS.Timeout>();
   private lastProblems = '';
   /** Conflict questions one at a time: two modal dialogs at once would hide each other. */
   private prompts: Promise<unknown> = Promise.resolve();
@@ -115,6 +119,7 @@ export class SyncController implements vscode.Disposable {
   }
 
   dispose(): void {
+    for (const timer of this.autoRetries.values()) clearTimeout(timer);
     for (const d of [...this.disposables, ...this.watchers]) d.dispose();
     for (const state of this.states.values()) void state.then((s) => s.save()).catch(() => undefined);
   }
@@ -491,6 +496,7 @@ export class SyncController implements vscode.Disposable {
       this.queue.retry([file]);
       return;
     }
+    this.retryLater(file, error);
     const told = !first && !this.retriedForSettings.delete(file);
     // A conflict was just asked about; a repeated failure was already told.
     if (error instanceof UploadConflictError || told || this.failureShown) return;
@@ -506,6 +512,21 @@ export class SyncController implements vscode.Disposable {
         this.failureShown = false;
         if (choice) this.retryUploads();
       });
+  }
+
+  /**
+   * The server could not be reached (down, network, a name not resolved — or, in a new code-server
+   * window, settings that reach the extension late): the upload goes again by itself, ever less
+   * often, until it succeeds or the user acts. A refusal by the server (a reply) waits for them.
+   */
+  private retryLater(file: string, error: Error): void {
+    if (!isFtpError(error) || !['connect', 'connection-lost', 'timeout'].includes(error.kind)) return;
+    const failures = this.queue.items().find((i) => i.key === file)?.failures ?? 1;
+    clearTimeout(this.autoRetries.get(file));
+    this.autoRetries.set(file, setTimeout(() => {
+      this.autoRetries.delete(file);
+      this.queue.retry([file]);
+    }, AUTO_RETRY_MS[Math.min(failures, AUTO_RETRY_MS.length) - 1]));
   }
 
   // --- helpers
