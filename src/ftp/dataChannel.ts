@@ -106,7 +106,7 @@ export interface PassiveInAdvance {
   /** The connected socket, or undefined if the connect failed. */
   readonly socket: Promise<net.Socket | undefined>;
   /** The socket's reads, which a download may still take over (see LateDirectRead). */
-  readonly reads?: LateDirectRead;
+  readonly reads: LateDirectRead;
   /** Still usable: connecting, or connected and neither closed nor reset by the server. */
   alive(): boolean;
   close(): void;
@@ -175,8 +175,8 @@ function useInAdvance(ctx: Context, ready: PassiveInAdvance, command: string, pi
     return undefined;
   }
   const { control } = ctx;
-  const direct = directRead !== undefined && ready.reads !== undefined;
-  if (direct) (ready.reads as LateDirectRead).target = directRead;
+  const direct = directRead !== undefined;
+  if (direct) ready.reads.target = directRead;
   control.send(command);
   // The command went out and no connection will come: the server waits for one, out of step.
   const socket = ready.socket.then((s) => {

@@ -472,6 +472,9 @@ export class SyncController implements vscode.Disposable {
 
   private async uploadSaved(file: string, signal: AbortSignal): Promise<void> {
     this.attemptedUnder.set(file, this.settingsVersion);
+    // This attempt replaces any retry still scheduled for it (after a save or Retry).
+    clearTimeout(this.autoRetries.get(file));
+    this.autoRetries.delete(file);
     // The link may have been removed or changed since the save: the current settings decide.
     const link = findLink(this.links, file);
     const rel = link && relativeLocal(link.localRoot, file);
@@ -522,7 +525,6 @@ export class SyncController implements vscode.Disposable {
   private retryLater(file: string, error: Error): void {
     if (!isFtpError(error) || !['connect', 'connection-lost', 'timeout'].includes(error.kind)) return;
     const failures = this.queue.items().find((i) => i.key === file)?.failures ?? 1;
-    clearTimeout(this.autoRetries.get(file));
     this.autoRetries.set(file, setTimeout(() => {
       this.autoRetries.delete(file);
       this.queue.retry([file]);
