@@ -14,6 +14,20 @@ export default tseslint.config(
     },
   },
   {
+    // The layers (docs/architecture.md): src/ftp → src/remote → src/sync → src/vscode. Nothing below
+    // the glue imports `vscode`, and no layer imports one above it.
+    files: ['src/ftp/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { paths: ['vscode'], patterns: ['**/remote/**', '**/sync/**', '**/vscode/**'] }] },
+  },
+  {
+    files: ['src/remote/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { paths: ['vscode'], patterns: ['**/sync/**', '**/vscode/**'] }] },
+  },
+  {
+    files: ['src/sync/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { paths: ['vscode'], patterns: ['**/vscode/**'] }] },
+  },
+  {
     // Mocha loads reporters with require(): these stay CommonJS.
     files: ['**/*.js'],
     languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly', module: 'writable', __dirname: 'readonly' } },

@@ -17,7 +17,7 @@ import { IgnoreMatcher } from '../../src/sync/ignore';
 import { planSync } from '../../src/sync/planner';
 import { SyncState } from '../../src/sync/state';
 import { walkLocal, walkRemote } from '../../src/sync/trees';
-import { RemoteFs } from '../../src/vscode/remoteFs';
+import { RemoteFs } from '../../src/remote/remoteFs';
 import { EDITOR_PAUSE_MS, operationOf, type Job, type JobResult, type TraceLine } from './job';
 
 const SMALL_UPLOAD = Buffer.alloc(10 * 1024, 0x61);

@@ -19,7 +19,7 @@ export interface TreeEntry extends Signature {
 export type Tree = Map<RelPath, TreeEntry>;
 
 /**
- * The remote file operations sync needs. RemoteFs (src/vscode/remoteFs.ts) has them all, so syncs
+ * The remote file operations sync needs. RemoteFs (src/remote/remoteFs.ts) has them all, so syncs
  * use the same pool, listing cache and safe save (temporary upload + rename) as the editor.
  */
 export interface SyncRemote {

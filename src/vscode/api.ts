@@ -6,7 +6,7 @@
  * password, never read one back.
  */
 import * as vscode from 'vscode';
-import { needsPassword } from './serverConfig';
+import { needsPassword } from '../remote/serverConfig';
 import type { Servers } from './servers';
 
 export interface FtpWorkspaceApi {

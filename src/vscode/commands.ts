@@ -7,7 +7,7 @@ import { diagnose, type Diagnosis } from '../ftp/diagnose';
 import type { FtpError } from '../ftp/errors';
 import type { DataMode, Security } from '../ftp/types';
 import type { ProtocolLog } from './protocolLog';
-import { isDataMode, isValidProfileName, needsPassword, parseAuthority, type ServerProfile } from './serverConfig';
+import { isDataMode, isValidProfileName, needsPassword, parseAuthority, type ServerProfile } from '../remote/serverConfig';
 import { SECTION, type ServerConnection, type Servers } from './servers';
 import { currentFtpUri, FTP_SCHEMES, type StatusBar } from './statusBar';
 

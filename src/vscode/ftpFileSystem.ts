@@ -6,8 +6,8 @@
 import * as vscode from 'vscode';
 import { isFtpError, type FtpError } from '../ftp/errors';
 import type { TransferOptions } from '../ftp/types';
-import { RemoteFsError, type RemoteStat } from './remoteFs';
-import { ServerConfigError } from './serverConfig';
+import { RemoteFsError, type RemoteStat } from '../remote/remoteFs';
+import { ServerConfigError } from '../remote/serverConfig';
 import type { ServerConnection, Servers } from './servers';
 import { SECTION } from './servers';
 

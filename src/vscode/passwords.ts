@@ -4,7 +4,7 @@
  * prompt is not repeated for a while: VS Code stats files in bursts and must not open a dialog each.
  */
 import * as vscode from 'vscode';
-import { passwordKey, type ResolvedServer } from './serverConfig';
+import { passwordKey, type ResolvedServer } from '../remote/serverConfig';
 
 export interface Candidate {
   password: string;

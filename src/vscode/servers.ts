@@ -8,7 +8,7 @@ import { FtpError, isFtpError } from '../ftp/errors';
 import { ConnectionPool } from '../ftp/pool';
 import type { CertificateInfo, ConcreteMode, ConnectOptions, DataMode, FtpEvent, ModeMemory } from '../ftp/types';
 import { Passwords } from './passwords';
-import { RemoteFs, type SafeSave } from './remoteFs';
+import { RemoteFs, type SafeSave } from '../remote/remoteFs';
 import {
   DEFAULTS,
   certificateKey,
@@ -19,7 +19,7 @@ import {
   type ResolvedServer,
   type ServerDefaults,
   type ServerProfile,
-} from './serverConfig';
+} from '../remote/serverConfig';
 
 export const SECTION = 'ftpWorkspace';
 const MODE_MEMORY_KEY = 'ftpWorkspace.modeMemory';

@@ -18,7 +18,7 @@ import { IgnoreMatcher } from '../../src/sync/ignore';
 import { planSync, type SyncPlan } from '../../src/sync/planner';
 import { SyncState } from '../../src/sync/state';
 import { walkLocal, walkRemote } from '../../src/sync/trees';
-import { RemoteFs } from '../../src/vscode/remoteFs';
+import { RemoteFs } from '../../src/remote/remoteFs';
 import { DropProxy } from '../support/dropProxy';
 import { FaultServer, sleep } from '../support/faultServer';
 import { startServer, stopAllServers, type RunningServer } from '../support/realServers';

@@ -8,7 +8,7 @@ import { FtpClient } from '../../src/ftp/client';
 import { FtpError } from '../../src/ftp/errors';
 import { ConnectionPool } from '../../src/ftp/pool';
 import type { ConnectOptions, FtpEvent } from '../../src/ftp/types';
-import { RemoteFs } from '../../src/vscode/remoteFs';
+import { RemoteFs } from '../../src/remote/remoteFs';
 import { FaultServer, type FaultServerOptions } from '../support/faultServer';
 import { rejectsWith } from '../support/assertions';
 

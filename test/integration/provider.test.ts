@@ -10,7 +10,7 @@ import { FtpClient } from '../../src/ftp/client';
 import { FtpError } from '../../src/ftp/errors';
 import { ConnectionPool, type PoolEvent } from '../../src/ftp/pool';
 import type { ConnectOptions, DataMode } from '../../src/ftp/types';
-import { RemoteFs, RemoteFsError } from '../../src/vscode/remoteFs';
+import { RemoteFs, RemoteFsError } from '../../src/remote/remoteFs';
 import { startServer, stopAllServers, type RunningServer, type ServerKind } from '../support/realServers';
 
 const KINDS: ServerKind[] = ['vsftpd', 'proftpd', 'pure-ftpd'];

@@ -21,7 +21,7 @@ import { FtpClient } from '../../src/ftp/client';
 import { isFtpError } from '../../src/ftp/errors';
 import { ConnectionPool } from '../../src/ftp/pool';
 import type { FtpEvent } from '../../src/ftp/types';
-import { RemoteFs } from '../../src/vscode/remoteFs';
+import { RemoteFs } from '../../src/remote/remoteFs';
 import { DropProxy } from '../support/dropProxy';
 import { startServer, stopAllServers, type RunningServer } from '../support/realServers';
 

@@ -21,7 +21,7 @@ import { SyncState } from '../../src/sync/state';
 import { uploadChecked, UploadConflictError, type LinkSide } from '../../src/sync/transfer';
 import { walkLocal, walkRemote } from '../../src/sync/trees';
 import { UploadQueue } from '../../src/sync/uploadQueue';
-import { RemoteFs } from '../../src/vscode/remoteFs';
+import { RemoteFs } from '../../src/remote/remoteFs';
 import { startServer, stopAllServers, type RunningServer, type ServerKind } from '../support/realServers';
 
 const KINDS: ServerKind[] = ['vsftpd', 'pure-ftpd'];

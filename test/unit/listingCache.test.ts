@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
 import type { FileEntry } from '../../src/ftp/types';
-import { ListingCache } from '../../src/vscode/listingCache';
+import { ListingCache } from '../../src/remote/listingCache';
 
 const file = (name: string): FileEntry => ({ name, type: 'file', size: 1 });
 const dir = (name: string): FileEntry => ({ name, type: 'directory', size: 0 });

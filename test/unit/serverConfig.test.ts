@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { parseAuthority, parsePortRange, passwordKey, remotePathFor, resolveServer, ServerConfigError, type ServerProfile } from '../../src/vscode/serverConfig';
+import { parseAuthority, parsePortRange, passwordKey, remotePathFor, resolveServer, ServerConfigError, type ServerProfile } from '../../src/remote/serverConfig';
 
 const profiles: ServerProfile[] = [
   { name: 'web', host: 'ftp.example.com', user: 'bob', security: 'explicit', mode: 'active', remoteRoot: '/var/www/', poolSize: 4, activePortRange: '50000-50010' },
