@@ -142,6 +142,8 @@ function logEvent(e: FtpEvent): void {
       case 'transfer': return `* ${e.direction} ${e.path}: ${e.bytes} bytes in ${e.ms} ms (${e.mode})`;
       case 'close': return `* closed${e.reason ? `: ${e.reason}` : ''}`;
       case 'warning': return `! ${e.message}`;
+      case 'in-advance': return `* data connection in advance (${e.via}) to ${e.target}: ${e.state}${e.reason ? ` (${e.reason})` : ''}`;
+      case 'learned': return `* learned: ${e.detail}`;
     }
   })();
   process.stderr.write(line.split('\n').map((l) => `[${e.id}] ${printable(l)}\n`).join(''));

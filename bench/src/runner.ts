@@ -73,6 +73,8 @@ function describe(e: FtpEvent): string {
     case 'transfer': return `* ${e.direction} done, ${e.bytes} bytes`;
     case 'close': return '* closed';
     case 'warning': return `! ${e.message}`;
+    case 'in-advance': return `* data connection in advance ${e.state}`;
+    case 'learned': return `* learned ${e.what}`;
   }
 }
 

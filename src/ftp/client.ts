@@ -6,12 +6,14 @@
 import { EventEmitter } from 'node:events';
 import type { Readable, Writable } from 'node:stream';
 import { ControlConnection } from './control';
-import { openPassiveInAdvance, type DataChannelQuirks, type DataChannelSettings, type PassiveInAdvance } from './dataChannel';
+import type { DataChannelSettings } from './dataChannel';
+import { DataChannelProvider } from './dataChannelProvider';
 import { FtpError, errorFromReply, isFtpError, type CommandContext } from './errors';
 import { parseList, parseMdtm, parseMlsd, parseMlstReply, parseSize } from './listing';
 import { parseFeatures, type Reply } from './reply';
 import { assertSafePath, basename, dirname, join, normalize } from './remotePath';
 import { BlockFileReader, BlockFileWriter, openSource, openTarget } from './localFile';
+import { OwedReplies } from './owedReplies';
 import { failedBeforeData, pumpFrom, pumpFromFile, pumpTo, pumpToBuffer, pumpToFile, runTransfer, type TransferContext, type TransferSpec } from './transfer';
 import type { ConcreteMode, ConnectOptions, DataMode, FileEntry, FtpEvent, TransferOptions } from './types';
 
@@ -37,10 +39,12 @@ export class FtpClient extends EventEmitter {
 
   private control!: ControlConnection;
   private readonly options: Required<Pick<ConnectOptions, 'host' | 'port' | 'user' | 'password' | 'security' | 'connectTimeoutMs' | 'replyTimeoutMs' | 'dataConnectTimeoutMs' | 'dataIdleTimeoutMs'>> & ConnectOptions;
-  private quirks: DataChannelQuirks = { skipEpsv: false, skipEprt: false, confirmed: new Set() };
+  /** Data connections, and what the server was found to accept for them; outlives reconnects. */
+  private readonly channels: DataChannelProvider;
+  /** Replies the server still owes that no caller waits for (see OwedReplies). */
+  private readonly owed = new OwedReplies();
   private listAll = true;
   private busy: Promise<unknown> = Promise.resolve();
-  private secureData = false;
 
   private constructor(options: ConnectOptions) {
     super();
@@ -60,6 +64,12 @@ export class FtpClient extends EventEmitter {
     this.serverKey = `${options.host}:${this.options.port}`;
     this.mode = options.mode ?? 'auto';
     if (options.onEvent) this.on('event', options.onEvent);
+    this.channels = new DataChannelProvider({
+      settings: this.settings(),
+      quirks: { skipEpsv: options.disableEpsv === true, skipEprt: options.disableEprt === true, confirmed: new Set() },
+      inAdvance: options.passiveInAdvance !== false,
+      emit: this.emitEvent,
+    });
   }
 
   /** Connects and logs in; rejects with a typed FtpError (connect, tls, login, busy, timeout…). */
@@ -82,7 +92,7 @@ export class FtpClient extends EventEmitter {
     this.control = control;
     control.addSecret(o.password);
     control.addSecret(o.account);
-    control.onClose((err) => { this.dropInAdvance(); this.emit('close', err); });
+    control.onClose((err) => { this.channels.drop(); this.emit('close', err); });
     try {
       await this.greet();
       if (o.security === 'explicit') await this.authTls();
@@ -146,7 +156,7 @@ export class FtpClient extends EventEmitter {
     for (const c of batch) control.send(c);
     const replies = await Promise.all(batch.map(() => control.read()));
     this.features = parseFeatures(replies[0]);
-    for (const name of ['EPSV', 'EPRT'] as const) if (this.features.has(name)) this.quirks.confirmed.add(name);
+    for (const name of ['EPSV', 'EPRT'] as const) if (this.features.has(name)) this.channels.quirks.confirmed.add(name);
     batch.forEach((c, i) => {
       const r = replies[i];
       if (c === 'TYPE I' && r.code >= 400) throw errorFromReply(r, c);
@@ -158,9 +168,9 @@ export class FtpClient extends EventEmitter {
       // RFC 2640; some servers list UTF8 and still answer 504: the reply does not matter, so it is
       // not waited for (the read below keeps the reply queue in step).
       control.send('OPTS UTF8 ON');
-      control.read().catch(() => undefined);
+      this.owed.add('reply to OPTS UTF8 ON', control.read());
     }
-    this.secureData = control.isTls;
+    this.channels.attach(control, control.isTls);
     const sock = control.tlsSocket;
     if (sock) {
       this.tlsInfo = {
@@ -179,7 +189,7 @@ export class FtpClient extends EventEmitter {
   /** One operation at a time per session; the pool gives each caller its own session anyway. */
   private exclusive<T>(fn: () => Promise<T>): Promise<T> {
     const run = this.busy.then(async () => {
-      await this.settleDeferred();
+      await this.owed.settle();
       if (this.control.closed && !this.userClosed) await this.reconnect();
       return fn();
     });
@@ -188,13 +198,18 @@ export class FtpClient extends EventEmitter {
   }
 
   private userClosed = false;
-  /** A download's final reply, still owed by the server (see runTransfer). */
-  private deferred?: Promise<void>;
 
-  private async settleDeferred(): Promise<void> {
-    const d = this.deferred;
-    this.deferred = undefined;
-    await d;
+  /**
+   * Replies the server still owes this session that no caller waits for (a download's final 226,
+   * the EPSV of the connection opened in advance), oldest first. Each is read before the next command.
+   */
+  get owedReplies(): string[] {
+    return this.owed.pending;
+  }
+
+  /** Resolves once the replies owed so far have come (the next command waits for this anyway). */
+  settled(): Promise<void> {
+    return this.owed.settle();
   }
 
   private async simple(command: string, context: CommandContext, ok: (r: Reply) => boolean = (r) => r.code < 400): Promise<Reply> {
@@ -210,7 +225,7 @@ export class FtpClient extends EventEmitter {
     return {
       host: o.host, trustPasvAddress: o.trustPasvAddress ?? false, activeAddress: o.activeAddress,
       activeListenAddress: o.activeListenAddress, activePortRange: o.activePortRange,
-      dataConnectTimeoutMs: o.dataConnectTimeoutMs, secure: this.secureData, minTlsVersion: o.tls?.minVersion,
+      dataConnectTimeoutMs: o.dataConnectTimeoutMs, secure: false, minTlsVersion: o.tls?.minVersion,
     };
   }
 
@@ -223,77 +238,63 @@ export class FtpClient extends EventEmitter {
     return this.mode === 'auto' ? this.modeMemory.get(this.serverKey) ?? 'passive' : this.mode;
   }
 
-  /** The passive data connection opened in advance, if any (see PassiveInAdvance). */
-  private inAdvance?: PassiveInAdvance;
-
-  private dropInAdvance(): void {
-    this.inAdvance?.close();
-    this.inAdvance = undefined;
+  /**
+   * During a passive transfer's end (see TransferContext.openNext): EPSV goes out now, before the
+   * 226 — the server has closed its side of the data, so it is done with it and answers the EPSV
+   * right behind the 226: a round trip less for back-to-back transfers. Its reply is owed to the
+   * session; the connect is not waited for.
+   */
+  private openNext(): Promise<Reply | undefined> {
+    if (this.userClosed || this.nextMode !== 'passive') return Promise.resolve(undefined);
+    const opening = this.channels.openNext();
+    this.owed.add('reply to EPSV (data connection in advance)', opening);
+    return opening;
   }
 
   /**
-   * During a passive transfer's end (see TransferContext.openNext): EPSV (or PASV) goes out now and
-   * the data connect starts when it is answered. Its reply is read before the next command (it is
-   * part of `deferred`); the connect is not waited for. It goes out at the data connection's end,
-   * before the 226: the server has closed its side, so it is done with the data, and answers the
-   * EPSV right behind the 226 — a round trip less for back-to-back transfers. The send
-   * and the reply's read are queued synchronously, so commands sent later get their own replies.
+   * One transfer with the session's data-channel policy: the mode the user chose (auto: the one
+   * that worked last), a connection opened in advance when there is one, and — for a failure before
+   * any data moved — the same transfer again on a fresh connection, then in the other mode (auto).
+   * A diagnostic probe gives its own provider and mode instead: no fallback, nothing remembered.
    */
-  private openInAdvance(): Promise<Reply | undefined> {
-    const control = this.control;
-    if (this.options.passiveInAdvance === false || this.userClosed || control.closed || this.nextMode !== 'passive') return Promise.resolve(undefined);
-    this.dropInAdvance();
-    const before = this.deferred ?? Promise.resolve();
-    let reply: Reply | undefined;
-    const opening = openPassiveInAdvance({ control, settings: this.settings(), quirks: this.quirks, emit: this.emitEvent }, (r) => { reply = r; }).then((ready) => {
-      // Closed meanwhile (close(), destroy(), the server): nothing may stay open.
-      if (ready && (control !== this.control || control.closed || this.userClosed)) ready.close();
-      else this.inAdvance = ready;
-    }, () => undefined);
-    this.deferred = Promise.all([before, opening]).then(() => undefined);
-    return opening.then(() => reply);
-  }
-
-  private async transfer(spec: TransferSpec, retryable: boolean): Promise<number> {
+  private async transfer(spec: TransferSpec, probe?: { channels: DataChannelProvider; mode: ConcreteMode }): Promise<number> {
+    const channels = probe?.channels ?? this.channels;
     // A transfer right after another in the same operation (a recursive removal's listings): the
     // connection that one opened in advance is ready once its EPSV is answered.
-    await this.settleDeferred();
-    const first = this.nextMode;
-    const attempt = async (mode: ConcreteMode, inAdvance?: PassiveInAdvance) => {
+    await this.owed.settle();
+    const first = probe?.mode ?? this.nextMode;
+    const attempt = async (mode: ConcreteMode, reuse: boolean): Promise<number> => {
+      if (spec.signal?.aborted) throw new FtpError('cancelled', 'The transfer was cancelled.');
       if (this.control.closed) await this.reconnect();
+      const channel = await channels.open(mode, { command: spec.command, pipeline: !spec.preamble, directRead: spec.directRead, reuse: reuse && !spec.oneShot });
       const ctx: TransferContext = {
-        control: this.control, settings: this.settings(), quirks: this.quirks,
-        dataIdleTimeoutMs: this.options.dataIdleTimeoutMs, replyTimeoutMs: this.options.replyTimeoutMs, emit: this.emitEvent,
-        defer: (work) => { this.deferred = work; },
-        inAdvance,
-        openNext: mode === 'passive' && retryable ? () => this.openInAdvance() : undefined,
+        control: this.control, quirks: channels.quirks, emit: this.emitEvent,
+        dataConnectTimeoutMs: this.options.dataConnectTimeoutMs, dataIdleTimeoutMs: this.options.dataIdleTimeoutMs, replyTimeoutMs: this.options.replyTimeoutMs,
+        openNext: mode === 'passive' && !probe ? () => this.openNext() : undefined,
       };
-      let bytes: number;
       try {
-        bytes = await runTransfer(ctx, mode, spec);
+        const { bytes, owedFinal } = await runTransfer(ctx, channel, spec);
+        if (owedFinal) this.owed.add(`final reply to ${spec.command}`, owedFinal);
+        return bytes;
       } catch (e) {
         // The connection opened in advance was dead after all (the server closed its listener or
         // forgot it, and answered 425): the same transfer again with a fresh EPSV, no error shown.
-        if (!ctx.usedInAdvance || !failedBeforeData(e)) throw e;
+        if (!channel.inAdvance || !failedBeforeData(e)) throw e;
         this.emitEvent({ type: 'warning', id: this.id, message: `The data connection opened in advance could not be used (${(e as Error).message}); opening a new one.` });
-        if (this.control.closed) await this.reconnect();
-        bytes = await runTransfer({ ...ctx, control: this.control, inAdvance: undefined }, mode, spec);
+        return attempt(mode, false);
       }
-      this.lastMode = mode;
-      if (this.mode === 'auto') this.modeMemory.set(this.serverKey, mode);
-      return bytes;
     };
-    const ready = this.inAdvance;
-    this.inAdvance = undefined;
-    if (spec.oneShot) ready?.close();
+    let bytes: number;
+    let used = first;
     try {
-      return await attempt(first, spec.oneShot ? undefined : ready);
+      bytes = await attempt(first, true);
     } catch (e) {
-      if (this.mode !== 'auto' || !retryable || !failedBeforeData(e)) throw e;
+      if (this.mode !== 'auto' || probe || !failedBeforeData(e)) throw e;
       const other: ConcreteMode = first === 'passive' ? 'active' : 'passive';
       this.emitEvent({ type: 'data-fallback', id: this.id, from: first, to: other, reason: (e as Error).message });
       try {
-        return await attempt(other);
+        bytes = await attempt(other, false);
+        used = other;
       } catch (e2) {
         if (isFtpError(e2, 'data-channel')) {
           throw new FtpError('data-channel', `Data connection failed in both modes. Passive: ${first === 'passive' ? (e as Error).message : (e2 as Error).message} Active: ${first === 'active' ? (e as Error).message : (e2 as Error).message}`, { cause: e2 });
@@ -301,6 +302,11 @@ export class FtpClient extends EventEmitter {
         throw e2;
       }
     }
+    if (!probe) {
+      this.lastMode = used;
+      if (this.mode === 'auto') this.modeMemory.set(this.serverKey, used);
+    }
+    return bytes;
   }
 
   // ------------------------------------------------------------ operations
@@ -330,7 +336,7 @@ export class FtpClient extends EventEmitter {
     const mlsd = this.features.has('MLST');
     const run = async (command: string) => {
       const chunks: Buffer[] = [];
-      await this.transfer({ command, direction: 'list', path, pump: pumpToBuffer(chunks, opts.onProgress), signal: opts.signal }, true);
+      await this.transfer({ command, direction: 'list', path, pump: pumpToBuffer(chunks, opts.onProgress), signal: opts.signal });
       return Buffer.concat(chunks).toString('utf8');
     };
     if (mlsd) return parseMlsd(await run(`MLSD ${path}`));
@@ -384,7 +390,7 @@ export class FtpClient extends EventEmitter {
     return this.exclusive(() => this.transfer({
       command: `RETR ${p}`, direction: 'download', path: p, pump: pumpTo(dest, opts.onProgress), signal: opts.signal,
       preamble: opts.offset ? `REST ${opts.offset}` : undefined,
-    }, true));
+    }));
   }
 
   /**
@@ -401,7 +407,7 @@ export class FtpClient extends EventEmitter {
       return await this.exclusive(() => this.transfer({
         command: `RETR ${p}`, direction: 'download', path: p, pump: pumpToFile(writer, opts.onProgress), directRead: writer.directRead,
         signal: opts.signal, preamble: opts.offset ? `REST ${opts.offset}` : undefined,
-      }, true));
+      }));
     } finally {
       // A write may still be in flight after a failure: it must not meet a closed file.
       await writer.settle();
@@ -417,7 +423,7 @@ export class FtpClient extends EventEmitter {
       return await this.exclusive(() => this.transfer({
         command: `${opts.append ? 'APPE' : 'STOR'} ${p}`, direction: 'upload', path: p,
         pump: pumpFromFile(() => new BlockFileReader(file), opts.onProgress, opts.signal), signal: opts.signal,
-      }, true));
+      }));
     } finally {
       await file.close();
     }
@@ -427,7 +433,7 @@ export class FtpClient extends EventEmitter {
     const p = checked(path);
     return this.exclusive(async () => {
       const chunks: Buffer[] = [];
-      await this.transfer({ command: `RETR ${p}`, direction: 'download', path: p, pump: pumpToBuffer(chunks, opts.onProgress), signal: opts.signal }, true);
+      await this.transfer({ command: `RETR ${p}`, direction: 'download', path: p, pump: pumpToBuffer(chunks, opts.onProgress), signal: opts.signal });
       return Buffer.concat(chunks);
     });
   }
@@ -437,7 +443,7 @@ export class FtpClient extends EventEmitter {
     return this.exclusive(() => this.transfer({
       command: `${opts.append ? 'APPE' : 'STOR'} ${p}`, direction: 'upload', path: p,
       pump: pumpFrom(source, opts.onProgress, opts.signal), signal: opts.signal, oneShot: !(source instanceof Uint8Array),
-    }, true));
+    }));
   }
 
   async mkdir(path: string, opts: { recursive?: boolean } = {}): Promise<void> {
@@ -508,29 +514,24 @@ export class FtpClient extends EventEmitter {
 
   /**
    * Diagnostics: one listing of `path` through exactly one data-channel command (EPSV, PASV, EPRT
-   * or PORT), without fallback. Resolves with the milliseconds it took.
+   * or PORT), without fallback, on a throwaway copy of what the session knows about the server:
+   * what a probe finds changes nothing for the session's own transfers. Resolves with the
+   * milliseconds it took.
    */
   async probe(variant: 'EPSV' | 'PASV' | 'EPRT' | 'PORT', path = '/'): Promise<number> {
     const p = checked(path);
     return this.exclusive(async () => {
-      this.dropInAdvance();
-      const saved = { ...this.quirks };
-      const savedMode = this.mode;
+      this.channels.drop('a diagnostic probe');
+      const channels = this.channels.forProbe(variant);
       const mode: ConcreteMode = variant === 'EPSV' || variant === 'PASV' ? 'passive' : 'active';
-      this.quirks = { skipEpsv: variant === 'PASV', skipEprt: variant === 'PORT', confirmed: saved.confirmed };
-      this.mode = mode;
       const started = Date.now();
-      try {
-        const chunks: Buffer[] = [];
-        await this.transfer({ command: this.features.has('MLST') ? `MLSD ${p}` : `LIST ${p}`, direction: 'list', path: p, pump: pumpToBuffer(chunks) }, false);
-        if ((variant === 'EPSV' && this.quirks.skipEpsv) || (variant === 'EPRT' && this.quirks.skipEprt)) {
-          throw new FtpError('unsupported', `The server does not support ${variant}.`);
-        }
-        return Date.now() - started;
-      } finally {
-        this.quirks = { skipEpsv: saved.skipEpsv || (variant === 'EPSV' && this.quirks.skipEpsv), skipEprt: saved.skipEprt || (variant === 'EPRT' && this.quirks.skipEprt), confirmed: saved.confirmed };
-        this.mode = savedMode;
+      const spec: TransferSpec = { command: this.features.has('MLST') ? `MLSD ${p}` : `LIST ${p}`, direction: 'list', path: p, pump: pumpToBuffer([]) };
+      await this.transfer(spec, { channels, mode });
+      // Refused, and the provider went on with PASV/PORT: that variant does not work here.
+      if ((variant === 'EPSV' && channels.quirks.skipEpsv) || (variant === 'EPRT' && channels.quirks.skipEprt)) {
+        throw new FtpError('unsupported', `The server does not support ${variant}.`);
       }
+      return Date.now() - started;
     });
   }
 
@@ -542,14 +543,14 @@ export class FtpClient extends EventEmitter {
   async close(): Promise<void> {
     this.userClosed = true;
     await this.busy;
-    await this.settleDeferred();
-    this.dropInAdvance();
+    await this.owed.settle();
+    this.channels.drop();
     await this.control.quit();
   }
 
   destroy(err?: Error): void {
     this.userClosed = true;
-    this.dropInAdvance();
+    this.channels.drop();
     this.control.destroy(err instanceof FtpError ? err : undefined);
   }
 }

@@ -143,7 +143,7 @@ export class ControlConnection {
     rememberGroup(`${this.options.host}:${this.options.port}`, this.tlsGroup);
     this.options.emit({
       type: 'tls', id: this.id, channel: 'control', protocol: socket.getProtocol() ?? '?',
-      cipher: socket.getCipher()?.name ?? '?', resumed: socket.isSessionReused(), authorized: socket.authorized,
+      cipher: socket.getCipher()?.name ?? '?', resumed: socket.isSessionReused(), authorized: socket.authorized, group: this.tlsGroup,
     });
   }
 

@@ -9,6 +9,9 @@
  * Active: we listen and the server connects to us (EPRT, else PORT). Only the control peer may
  * connect; anyone else is dropped. The transfer command must be sent before the server connects,
  * which is why this layer hands back a "prepared" channel whose socket is awaited later.
+ *
+ * These are fresh connections, one per transfer; the connection opened in advance, and the choice
+ * between it and a fresh one, live in dataChannelProvider.ts.
  */
 import * as net from 'node:net';
 import * as tls from 'node:tls';
@@ -69,165 +72,11 @@ export class DataChannelError extends FtpError {
   }
 }
 
-interface Context {
+export interface Context {
   control: ControlConnection;
   settings: DataChannelSettings;
   quirks: DataChannelQuirks;
   emit(event: FtpEvent): void;
-}
-
-/**
- * `pipeline`: the caller allows sending `command` along with the mode command. `directRead`: a
- * download's memory to read into, used where Node allows it — a passive socket, plain or TLS, which
- * we create ourselves (an accepted active socket cannot be given one).
- */
-export async function prepare(mode: ConcreteMode, ctx: Context, command: string, pipeline = true, directRead?: DirectRead, ready?: PassiveInAdvance): Promise<PreparedChannel> {
-  if (mode === 'passive' && ready) {
-    const channel = useInAdvance(ctx, ready, command, pipeline, directRead);
-    if (channel) return channel;
-  }
-  return mode === 'passive' ? preparePassive(ctx, command, pipeline, directRead) : prepareActive(ctx, command, pipeline);
-}
-
-// ---------------------------------------------------------------- passive, opened in advance
-
-/**
- * A passive data connection opened after a transfer, while the session waits for its next command:
- * the server's EPSV/PASV reply is read, the TCP connect may still be under way. The next transfer
- * command then goes out alone (1 round trip instead of EPSV + connect + command). With FTPS our
- * ClientHello goes out right after the connect too, resuming the control connection's session as
- * always; the server answers it only once it accepts the connection, at the transfer command
- * (vsftpd), so the handshake ends when the connection is used. Like every passive connection it
- * goes to the control peer's address unless the user trusts PASV addresses.
- */
-export interface PassiveInAdvance {
-  readonly via: 'EPSV' | 'PASV';
-  readonly target: string;
-  /** The connected socket, or undefined if the connect failed. */
-  readonly socket: Promise<net.Socket | undefined>;
-  /** The socket's reads, which a download may still take over (see LateDirectRead). */
-  readonly reads: LateDirectRead;
-  /** Still usable: connecting, or connected and neither closed nor reset by the server. */
-  alive(): boolean;
-  close(): void;
-}
-
-/** A connection opened in advance is used only this long after; the pool closes idle sessions at 60 s by default. */
-const IN_ADVANCE_MAX_AGE_MS = 60_000;
-const IN_ADVANCE_KEEPALIVE_MS = 10_000;
-
-/**
- * Sends EPSV (or PASV where EPSV is known not to work) and starts the connect. Only with a mode
- * command known to work here (FEAT or an earlier success); resolves undefined when the server says
- * anything but yes — the reply was read, so the control connection stays in step.
- */
-export async function openPassiveInAdvance(ctx: Context, seen?: (reply: Reply) => void): Promise<PassiveInAdvance | undefined> {
-  const { control, settings, quirks } = ctx;
-  const ipv6 = net.isIPv6(control.peerAddress);
-  const via = !quirks.skipEpsv ? 'EPSV' : 'PASV';
-  if (!quirks.confirmed.has(via) || (via === 'PASV' && ipv6)) return undefined;
-  const r = await control.request(via);
-  seen?.(r);
-  let host = control.peerAddress;
-  let port: number | undefined;
-  if (via === 'EPSV') {
-    if (r.code !== 229) return undefined;
-    port = parseEpsv(r.message);
-  } else {
-    if (r.code !== 227) return undefined;
-    const t = parsePasv(r.message);
-    // Same rule as preparePassive: the control peer unless the user trusts the PASV address.
-    if (t && settings.trustPasvAddress && !isBogusPasvAddress(t.host, control.peerAddress)) host = t.host;
-    port = t?.port;
-  }
-  if (port === undefined) return undefined;
-  let socket: net.Socket | undefined;
-  let failed = false;
-  let closed = false;
-  const since = Date.now();
-  const reads = new LateDirectRead();
-  const connecting = connectData(ctx, host, port, reads).then((s) => {
-    reads.socket = s;
-    if (closed) { s.destroy(); return undefined; }
-    // An idle connection through NAT or a stateful firewall can be forgotten there while both ends
-    // still think it open; keepalive probes keep the mapping, and an old one is not used at all.
-    s.setKeepAlive(true, IN_ADVANCE_KEEPALIVE_MS);
-    socket = s;
-    return s;
-  }, () => { failed = true; return undefined; });
-  return {
-    via, target: `${host}:${port}`, socket: connecting, reads,
-    alive: () => !closed && !failed && Date.now() - since < IN_ADVANCE_MAX_AGE_MS && (socket === undefined || !(socket.destroyed || socket.readableEnded)),
-    close: () => { closed = true; socket?.destroy(); },
-  };
-}
-
-/**
- * The transfer command over a connection opened in advance, or undefined (closed here) when it is
- * dead or cannot be used (a REST preamble must come between the mode command and the transfer).
- * If it turns out dead after the command went out, the server answers 425 (in step), or the
- * connect failed and the session is given up (out of step); both are DataChannelErrors, which the
- * client retries with a fresh EPSV (after a reconnect in the second case).
- */
-function useInAdvance(ctx: Context, ready: PassiveInAdvance, command: string, pipeline: boolean, directRead: DirectRead | undefined): PreparedChannel | undefined {
-  if (!pipeline || !ready.alive()) {
-    ready.close();
-    return undefined;
-  }
-  const { control } = ctx;
-  const direct = directRead !== undefined;
-  if (direct) ready.reads.target = directRead;
-  control.send(command);
-  // The command went out and no connection will come: the server waits for one, out of step.
-  const socket = ready.socket.then((s) => {
-    if (s) return s;
-    throw new DataChannelError('passive', `The data connection opened in advance to ${ready.target} did not come about.`, false);
-  });
-  socket.catch(() => undefined);
-  return {
-    mode: 'passive',
-    commandSent: true,
-    direct,
-    inAdvance: true,
-    socket: async () => finish(ctx, await socket, 'passive', `${ready.via} (in advance) ${command.split(' ')[0]}`),
-    close: () => ready.close(),
-  };
-}
-
-/**
- * The reads of a passive connection opened in advance, before anyone knows what it will carry. A
- * download to a file takes them over (`target`): the socket then reads straight into the
- * download's blocks, as a passive socket opened for it would — through Node's stream buffers every
- * read would be a fresh allocation, which made the download after a first one half as fast (the
- * heap grows under it). Anything else gets each read as the socket's own chunk, exactly as a socket
- * without `onread` hands it out.
- */
-export class LateDirectRead implements DirectRead {
-  target?: DirectRead;
-  socket?: net.Socket;
-  private readonly spare = Buffer.allocUnsafe(64 * 1024);
-
-  // Arrow functions: Node calls these with the socket as `this`.
-  readonly buffer = (): Uint8Array => this.target?.buffer() ?? this.spare;
-
-  readonly callback = (n: number, buf: Uint8Array): boolean => {
-    const target = this.target;
-    if (!target) {
-      // What Node does for a socket without onread: a chunk of its own, pushed to the stream.
-      return this.socket?.push(Buffer.from(buf.subarray(0, n))) ?? true;
-    }
-    if (buf !== this.spare) return target.callback(n, buf);
-    // Node read into our memory once more after the download took over: hand the bytes on as if read into its own.
-    let more = true;
-    for (let off = 0; off < n;) {
-      const into = target.buffer();
-      const k = Math.min(into.length, n - off);
-      into.set(buf.subarray(off, off + k));
-      more = target.callback(k, into);
-      off += k;
-    }
-    return more;
-  };
 }
 
 type ModeCommand = 'EPSV' | 'PASV' | 'EPRT' | 'PORT';
@@ -281,7 +130,7 @@ async function afterFailedConnect(control: ControlConnection, mode: ConcreteMode
 
 // ---------------------------------------------------------------- passive
 
-async function preparePassive(ctx: Context, command: string, pipeline: boolean, directRead: DirectRead | undefined): Promise<PreparedChannel> {
+export async function preparePassive(ctx: Context, command: string, pipeline: boolean, directRead: DirectRead | undefined): Promise<PreparedChannel> {
   const { control, settings, quirks } = ctx;
   const ipv6 = net.isIPv6(control.peerAddress);
   let host = control.peerAddress;
@@ -296,6 +145,7 @@ async function preparePassive(ctx: Context, command: string, pipeline: boolean, 
       if (port === undefined) throw outOfStepIf(commandSent, control, new DataChannelError('passive', `The server's EPSV reply is malformed: "${r.message.slice(0, 100)}"`, !commandSent, undefined, r.code, r.text));
     } else if (r.code >= 500 && r.code < 600) {
       quirks.skipEpsv = true;
+      ctx.emit({ type: 'learned', id: control.id, what: 'no-epsv', detail: `EPSV refused (${r.code} ${r.message}); using PASV from now on` });
     } else {
       throw closing(r, 'EPSV') ?? new DataChannelError('passive', `EPSV failed: ${r.code} ${r.message}`, true, undefined, r.code, r.text);
     }
@@ -344,7 +194,7 @@ function outOfStepIf(commandSent: boolean, control: ControlConnection, err: Data
  * download) to a TLS socket that makes its own connection, not to one that wraps a connected socket.
  * Resolves once the TCP connection is up.
  */
-function connectData(ctx: Context, host: string, port: number, onread?: DirectRead): Promise<net.Socket> {
+export function connectData(ctx: Context, host: string, port: number, onread?: DirectRead): Promise<net.Socket> {
   const { settings, control } = ctx;
   const timeoutMs = settings.dataConnectTimeoutMs;
   return new Promise((resolve, reject) => {
@@ -403,7 +253,7 @@ function isPrivateV4(a: string): boolean {
 
 // ---------------------------------------------------------------- active
 
-async function prepareActive(ctx: Context, command: string, pipeline: boolean): Promise<PreparedChannel> {
+export async function prepareActive(ctx: Context, command: string, pipeline: boolean): Promise<PreparedChannel> {
   const { control, settings, quirks } = ctx;
   const listenAddress = settings.activeListenAddress ?? control.localAddress;
   const server = await listen(listenAddress, settings.activePortRange).catch((err: Error) => {
@@ -422,7 +272,10 @@ async function prepareActive(ctx: Context, command: string, pipeline: boolean): 
       const { reply: r, commandSent: sent } = await askMode(ctx, 'EPRT', `EPRT |${family}|${advertised}|${port}|`, command, pipeline, 200);
       commandSent = sent;
       if (r.code === 200) ok = true;
-      else if (r.code === 500 || r.code === 502 || r.code === 504) quirks.skipEprt = true;
+      else if (r.code === 500 || r.code === 502 || r.code === 504) {
+        quirks.skipEprt = true;
+        ctx.emit({ type: 'learned', id: control.id, what: 'no-eprt', detail: `EPRT refused (${r.code} ${r.message}); using PORT from now on` });
+      }
       else throw closing(r, 'EPRT') ?? new DataChannelError('active', `The server refused active mode: EPRT answered ${r.code} ${r.message} — try passive mode.`, true, undefined, r.code, r.text);
     }
     if (!ok) {
@@ -525,7 +378,7 @@ function dataTls(ctx: Context): tls.ConnectionOptions {
   };
 }
 
-async function finish(ctx: Context, socket: net.Socket, mode: ConcreteMode, command: string): Promise<net.Socket> {
+export async function finish(ctx: Context, socket: net.Socket, mode: ConcreteMode, command: string): Promise<net.Socket> {
   socket.setNoDelay(true);
   const local = `${stripMapped(socket.localAddress ?? '')}:${socket.localPort}`;
   const remote = `${stripMapped(socket.remoteAddress ?? '')}:${socket.remotePort}`;

@@ -1,17 +1,20 @@
 /**
- * One transfer over one data connection: the command, its preliminary and final replies, and the
+ * One transfer over one data channel: the command, its preliminary and final replies, and the
  * bytes in between. In active mode the 150, the incoming connection and even the 226 may arrive in
- * any order, so each is awaited independently; replies are buffered by the control connection.
+ * any order, so each is awaited on its own; the control connection buffers replies. The steps, in
+ * the order a reader meets them in `Transfer.run`: the command goes out (unless it went with the
+ * mode command), the data socket comes (or the server refuses: 550, 425), the data moves, the final
+ * reply is read — or, for a download whose every announced byte is in, left owed to the session.
  */
 import type * as net from 'node:net';
 import { once } from 'node:events';
 import type { Readable, Writable } from 'node:stream';
 import type { ControlConnection } from './control';
-import { DataChannelError, prepare, transferReplyError, type DataChannelQuirks, type DataChannelSettings, type PassiveInAdvance } from './dataChannel';
+import { DataChannelError, transferReplyError, type DataChannelQuirks, type PreparedChannel } from './dataChannel';
 import { FtpError } from './errors';
 import type { BlockFileReader, BlockFileWriter, DirectRead } from './localFile';
 import type { Reply } from './reply';
-import type { ConcreteMode, FtpEvent } from './types';
+import type { FtpEvent } from './types';
 
 export interface TransferSpec {
   /** The command that moves data, e.g. "RETR /a.txt". */
@@ -26,25 +29,21 @@ export interface TransferSpec {
   /** A download's own memory for the data socket to read into, where the socket allows it. */
   directRead?: DirectRead;
   signal?: AbortSignal;
-  /** Sent before the transfer command in the same round trip (e.g. "REST 100"). */
+  /** Sent right before the transfer command (e.g. "REST 100"); the command then goes out alone. */
   preamble?: string;
   /** The pump cannot run twice (a stream source): no connection opened in advance, which may be stale. */
   oneShot?: boolean;
 }
 
+/** What a transfer is given; nothing in it is written by the transfer. */
 export interface TransferContext {
   control: ControlConnection;
-  settings: DataChannelSettings;
+  /** What the server was found to do; the transfer may learn `repliesOutOfOrder`. */
   quirks: DataChannelQuirks;
+  dataConnectTimeoutMs: number;
   dataIdleTimeoutMs: number;
   replyTimeoutMs: number;
   emit(event: FtpEvent): void;
-  /** Work the session must finish before its next command (a download's final reply). */
-  defer?(work: Promise<void>): void;
-  /** A passive data connection opened in advance, used (or closed) by this transfer. */
-  inAdvance?: PassiveInAdvance;
-  /** Set by runTransfer: the transfer went over `inAdvance`. */
-  usedInAdvance?: boolean;
   /**
    * Called once the server is done with this data connection — its end came: a download's or
    * listing's data ended, an upload's socket closed after our last byte, so it has left its
@@ -54,118 +53,196 @@ export interface TransferContext {
   openNext?(): Promise<Reply | undefined>;
 }
 
+export interface TransferResult {
+  bytes: number;
+  /** The final reply, still owed: read (and a late failure told) when this settles. */
+  owedFinal?: Promise<void>;
+}
+
 /** Thrown when the transfer failed before any byte moved: safe to retry in another mode. */
 export function failedBeforeData(e: unknown): boolean {
   return e instanceof DataChannelError;
 }
 
-export async function runTransfer(ctx: TransferContext, mode: ConcreteMode, spec: TransferSpec): Promise<number> {
-  const { control } = ctx;
-  const started = Date.now();
-  if (spec.signal?.aborted) throw cancelled();
-  // REST must come right before its RETR: no pipelining then.
-  const inAdvance = ctx.inAdvance;
-  ctx.inAdvance = undefined;
-  if (mode !== 'passive') inAdvance?.close();
-  const channel = await prepare(mode, ctx, spec.command, !spec.preamble, spec.directRead, inAdvance);
-  ctx.usedInAdvance = channel.inAdvance === true;
-  if (spec.preamble) {
-    const r = await control.request(spec.preamble).catch((e: unknown) => { channel.close(); throw e; });
-    if (r.code >= 400) {
+/** Runs `spec` over `channel`, which it owns from here on (closed on failure). */
+export function runTransfer(ctx: TransferContext, channel: PreparedChannel, spec: TransferSpec): Promise<TransferResult> {
+  return new Transfer(ctx, channel, spec).run();
+}
+
+class Transfer {
+  private readonly started = Date.now();
+  /** The data socket, once it came; destroyed when the transfer ends unless a final reply is owed. */
+  private socket?: net.Socket;
+  /** The transfer command's first reply (150, or at once 226/550). */
+  private first!: Promise<Reply>;
+  /** Rejects when that first reply is negative: no data connection will come then. */
+  private refused!: Promise<never>;
+  /** We cut the data connection ourselves for moving no data. */
+  private idle = false;
+
+  constructor(private readonly ctx: TransferContext, private readonly channel: PreparedChannel, private readonly spec: TransferSpec) {}
+
+  private get control(): ControlConnection { return this.ctx.control; }
+  private get verb(): string { return this.spec.command.split(' ')[0]; }
+
+  async run(): Promise<TransferResult> {
+    const { channel, spec } = this;
+    await this.sendPreamble();
+    // Cancelled while the data channel was being set up: the abort event has fired already.
+    if (spec.signal?.aborted) {
       channel.close();
-      throw transferReplyError(r, spec.preamble, mode, 'data');
+      if (channel.commandSent) throw await this.abort(this.control.read());
+      throw cancelled();
+    }
+    const onAbort = () => { this.socket?.destroy(); channel.close(); };
+    spec.signal?.addEventListener('abort', onAbort, { once: true });
+    const unsubscribe = this.control.onClose(() => { this.socket?.destroy(new Error('control connection closed')); channel.close(); });
+    try {
+      this.sendCommand();
+      const socket = await this.dataSocket();
+      this.socket = socket;
+      const { bytes, streamChunks } = await this.moveData(socket);
+      // A download pump ends quietly when the abort handler closed its socket: that is no success.
+      if (spec.signal?.aborted) throw await this.abort(this.first);
+      const { owed: owedFinal } = await this.finish(bytes);
+      this.ctx.emit({ type: 'transfer', id: this.control.id, direction: spec.direction, path: spec.path, bytes, ms: Date.now() - this.started, mode: channel.mode, streamChunks });
+      return { bytes, owedFinal };
+    } finally {
+      unsubscribe();
+      spec.signal?.removeEventListener('abort', onAbort);
+      this.socket?.destroy();
     }
   }
-  let socket: net.Socket | undefined;
-  const onAbort = () => { socket?.destroy(); channel.close(); };
-  // Cancelled while the data channel was being set up: the abort event has fired already.
-  if (spec.signal?.aborted) {
-    channel.close();
-    if (channel.commandSent) throw await abortTransfer(ctx, control.read());
-    throw cancelled();
+
+  /** REST must come right before its RETR, so the channel was opened without the command. */
+  private async sendPreamble(): Promise<void> {
+    const { preamble } = this.spec;
+    if (!preamble) return;
+    const r = await this.control.request(preamble).catch((e: unknown) => { this.channel.close(); throw e; });
+    if (r.code >= 400) {
+      this.channel.close();
+      throw transferReplyError(r, preamble, this.channel.mode, 'data');
+    }
   }
-  spec.signal?.addEventListener('abort', onAbort, { once: true });
-  const onControlClose = () => { socket?.destroy(new Error('control connection closed')); channel.close(); };
-  const unsubscribe = control.onClose(onControlClose);
-  try {
-    if (!channel.commandSent) control.send(spec.command);
-    const first = control.read(ctx.replyTimeoutMs + ctx.settings.dataConnectTimeoutMs);
-    first.catch(() => undefined);
-    // A negative first reply (550, 425…) means no data connection will come.
-    const refused = first.then((r) => {
-      if (r.code >= 400) throw transferReplyError(r, spec.command, mode, spec.direction === 'upload' ? 'path-write' : 'path-read');
+
+  private sendCommand(): void {
+    const { ctx, spec } = this;
+    if (!this.channel.commandSent) this.control.send(spec.command);
+    this.first = this.control.read(ctx.replyTimeoutMs + ctx.dataConnectTimeoutMs);
+    this.first.catch(() => undefined);
+    this.refused = this.first.then((r) => {
+      if (r.code >= 400) throw transferReplyError(r, spec.command, this.channel.mode, spec.direction === 'upload' ? 'path-write' : 'path-read');
       return new Promise<never>(() => undefined);
     });
-    refused.catch(() => undefined);
+    this.refused.catch(() => undefined);
+  }
+
+  private async dataSocket(): Promise<net.Socket> {
     try {
-      socket = await Promise.race([channel.socket(), refused]);
+      return await Promise.race([this.channel.socket(), this.refused]);
     } catch (e) {
-      channel.close();
-      if (spec.signal?.aborted) throw await abortTransfer(ctx, first);
-      if (e instanceof DataChannelError && !e.controlInSync) control.destroy(e);
+      this.channel.close();
+      if (this.spec.signal?.aborted) throw await this.abort(this.first);
+      if (e instanceof DataChannelError && !e.controlInSync) this.control.destroy(e);
       throw e;
     }
-    let idle = false;
+  }
+
+  private async moveData(socket: net.Socket): Promise<{ bytes: number; streamChunks: number }> {
+    const { ctx, spec } = this;
     socket.setTimeout(ctx.dataIdleTimeoutMs, () => {
-      idle = true;
-      socket?.destroy(Object.assign(new Error(`no data moved for ${ctx.dataIdleTimeoutMs / 1000} s`), { code: 'ETIMEDOUT' }));
+      this.idle = true;
+      socket.destroy(Object.assign(new Error(`no data moved for ${ctx.dataIdleTimeoutMs / 1000} s`), { code: 'ETIMEDOUT' }));
     });
-    let bytes: number;
+    // Chunks that went through the socket's stream, each a buffer Node allocated: 0 when the
+    // socket read straight into the pump's own memory.
+    let streamChunks = 0;
+    socket.on('data', () => { streamChunks++; });
     try {
       // A passive socket may be open before the server refuses the command (550): do not wait for data then.
       // Reset before the pump could listen: its events are gone, so it would wait forever.
       const pumped = socket.destroyed
         ? Promise.reject(socket.errored ?? new Error('the data connection closed before the transfer started'))
-        : spec.pump(socket, channel.direct);
-      bytes = await Promise.race([pumped, refused]);
+        : spec.pump(socket, this.channel.direct);
+      return { bytes: await Promise.race([pumped, this.refused]), streamChunks };
     } catch (e) {
-      if (e instanceof FtpError && !(e instanceof DataChannelError) && e.code !== undefined) throw e;
-      socket.destroy();
-      if (spec.signal?.aborted) throw await abortTransfer(ctx, first);
-      // The server's reply usually says why the data stopped; prefer it over the socket error —
-      // unless we cut the connection ourselves, when its 426 only echoes our timeout.
-      const reply = await finalReply(control, first, Math.min(ctx.replyTimeoutMs, 5000)).catch(() => undefined);
-      if (reply && reply.code >= 400 && !idle) throw transferReplyError(reply, spec.command, mode, 'data');
-      const err = e as NodeJS.ErrnoException;
-      if (!reply) control.destroy();
-      throw new FtpError(idle || err.code === 'ETIMEDOUT' ? 'timeout' : 'connection-lost', `${spec.command.split(' ')[0]} ${spec.path}: the data connection broke (${err.message}).`, { mode, cause: e });
+      throw await this.dataBroke(socket, e);
     }
-    // A download pump ends quietly when the abort handler closed its socket: that is no success.
-    if (spec.signal?.aborted) throw await abortTransfer(ctx, first);
-    const preliminary = await first;
-    if (ctx.defer && spec.direction === 'download' && preliminary.code < 200 && announcedSize(preliminary.message) === bytes) {
-      // Every byte the server announced is here; its 226 only confirms that. Reading it before the
-      // next command instead of now saves a round trip per download. The socket stays open until
-      // then: with TLS the server waits for our close_notify before it answers.
-      const open = socket;
-      socket = undefined;
-      ctx.defer(control.read(ctx.replyTimeoutMs).then((reply) => {
+  }
+
+  /** The error to report when the data stopped early: the server's reply usually says why. */
+  private async dataBroke(socket: net.Socket, e: unknown): Promise<unknown> {
+    const { ctx, spec } = this;
+    if (e instanceof FtpError && !(e instanceof DataChannelError) && e.code !== undefined) return e;
+    socket.destroy();
+    if (spec.signal?.aborted) return this.abort(this.first);
+    // Unless we cut the connection ourselves: the server's 426 then only echoes our timeout.
+    const reply = await finalReply(this.control, this.first, Math.min(ctx.replyTimeoutMs, 5000)).catch(() => undefined);
+    if (reply && reply.code >= 400 && !this.idle) return transferReplyError(reply, spec.command, this.channel.mode, 'data');
+    const err = e as NodeJS.ErrnoException;
+    if (!reply) this.control.destroy();
+    return new FtpError(this.idle || err.code === 'ETIMEDOUT' ? 'timeout' : 'connection-lost', `${this.verb} ${spec.path}: the data connection broke (${err.message}).`, { mode: this.channel.mode, cause: e });
+  }
+
+  /** The final reply: read now, or — for a download that has every announced byte — left owed. */
+  private async finish(bytes: number): Promise<{ owed?: Promise<void> }> {
+    const { ctx, spec, control } = this;
+    const preliminary = await this.first;
+    if (spec.direction === 'download' && preliminary.code < 200 && announcedSize(preliminary.message) === bytes) {
+      // Its 226 only confirms the bytes. Reading it before the next command instead of now saves
+      // a round trip per download. The socket stays open until then: with TLS the server waits
+      // for our close_notify before it answers.
+      const open = this.socket;
+      this.socket = undefined;
+      const owed = control.read(ctx.replyTimeoutMs).then((reply) => {
         if (reply.code >= 400) ctx.emit({ type: 'warning', id: control.id, message: `${spec.command}: all ${bytes} bytes arrived, but the server then answered ${reply.code} ${reply.message}` });
-      }, () => undefined).finally(() => open.destroy()));
+      }, () => undefined).finally(() => open?.destroy());
       if (!ctx.quirks.repliesOutOfOrder) void ctx.openNext?.();
-    } else {
-      // Queued before openNext sends anything, so the final reply is still read first.
-      const final = preliminary.code < 200 ? control.read(ctx.replyTimeoutMs) : Promise.resolve(preliminary);
-      const next = preliminary.code < 200 && !ctx.quirks.repliesOutOfOrder ? ctx.openNext?.() : undefined;
-      let reply = await final;
-      if (next && (reply.code === 229 || reply.code === 227)) {
-        // The server answered the EPSV sent at the data's end before this transfer (ftp-srv runs
-        // commands that come in separate reads concurrently): the transfer's own reply is the one
-        // the EPSV's read got. From now on that EPSV waits for the final reply.
-        ctx.quirks.repliesOutOfOrder = true;
-        const own = await next;
-        if (!own) throw new FtpError('connection-lost', `${spec.command.split(' ')[0]} ${spec.path}: no final reply.`, { mode });
-        reply = own;
-      }
-      if (reply.code >= 400) throw transferReplyError(reply, spec.command, mode, 'data');
-      if (!next) void ctx.openNext?.();
+      return { owed };
     }
-    ctx.emit({ type: 'transfer', id: control.id, direction: spec.direction, path: spec.path, bytes, ms: Date.now() - started, mode });
-    return bytes;
-  } finally {
-    unsubscribe();
-    spec.signal?.removeEventListener('abort', onAbort);
-    socket?.destroy();
+    // Queued before openNext sends anything, so the final reply is still read first.
+    const final = preliminary.code < 200 ? control.read(ctx.replyTimeoutMs) : Promise.resolve(preliminary);
+    const next = preliminary.code < 200 && !ctx.quirks.repliesOutOfOrder ? ctx.openNext?.() : undefined;
+    let reply = await final;
+    if (next && (reply.code === 229 || reply.code === 227)) {
+      // The server answered the EPSV sent at the data's end before this transfer (ftp-srv runs
+      // commands that come in separate reads concurrently): the transfer's own reply is the one
+      // the EPSV's read got. From now on that EPSV waits for the final reply.
+      ctx.quirks.repliesOutOfOrder = true;
+      ctx.emit({ type: 'learned', id: control.id, what: 'replies-out-of-order', detail: "the server answered a command sent during a transfer before the transfer's own reply; from now on it is sent only after that reply" });
+      const own = await next;
+      if (!own) throw new FtpError('connection-lost', `${this.verb} ${spec.path}: no final reply.`, { mode: this.channel.mode });
+      reply = own;
+    }
+    if (reply.code >= 400) throw transferReplyError(reply, spec.command, this.channel.mode, 'data');
+    if (!next) void ctx.openNext?.();
+    return {};
+  }
+
+  /**
+   * ABOR after a cancelled transfer, then read exactly the replies still owed — the transfer's final
+   * reply (426 or 226, unless it came already) and ABOR's (225/226) — so the connection stays in
+   * step. Counting matters: both may be 226, and stopping at the first would leave the second to
+   * answer the next command. A server slower than that (one still draining a slow upload before it
+   * reads ABOR) costs the connection, not the user's time: the client reconnects on next use.
+   */
+  private async abort(first: Promise<Reply>): Promise<FtpError> {
+    const control = this.control;
+    const deadline = Date.now() + Math.min(ABORT_WAIT_MS, this.ctx.replyTimeoutMs);
+    const left = () => Math.max(1, deadline - Date.now());
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      control.send('ABOR');
+      const giveUp = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error('no reply to ABOR')), left()); });
+      const r = await Promise.race([first, giveUp]);
+      const owed = r.code < 200 ? 2 : 1;
+      for (let i = 0; i < owed; i++) await Promise.race([control.read(left()), giveUp]);
+    } catch {
+      control.destroy();
+    } finally {
+      if (timer) clearTimeout(timer);
+    }
+    return cancelled();
   }
 }
 
@@ -182,32 +259,6 @@ async function finalReply(control: ControlConnection, first: Promise<Reply>, tim
 
 /** How long a cancel waits for the server to confirm; past it the connection is given up. */
 const ABORT_WAIT_MS = 1000;
-
-/**
- * ABOR after a cancelled transfer, then read exactly the replies still owed — the transfer's final
- * reply (426 or 226, unless it came already) and ABOR's (225/226) — so the connection stays in
- * step. Counting matters: both may be 226, and stopping at the first would leave the second to
- * answer the next command. A server slower than that (one still draining a slow upload before it
- * reads ABOR) costs the connection, not the user's time: the client reconnects on next use.
- */
-async function abortTransfer(ctx: TransferContext, first: Promise<Reply>): Promise<FtpError> {
-  const { control } = ctx;
-  const deadline = Date.now() + Math.min(ABORT_WAIT_MS, ctx.replyTimeoutMs);
-  const left = () => Math.max(1, deadline - Date.now());
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    control.send('ABOR');
-    const giveUp = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error('no reply to ABOR')), left()); });
-    const r = await Promise.race([first, giveUp]);
-    const owed = r.code < 200 ? 2 : 1;
-    for (let i = 0; i < owed; i++) await Promise.race([control.read(left()), giveUp]);
-  } catch {
-    control.destroy();
-  } finally {
-    if (timer) clearTimeout(timer);
-  }
-  return cancelled();
-}
 
 function cancelled(): FtpError {
   return new FtpError('cancelled', 'The transfer was cancelled.');

@@ -57,6 +57,13 @@ export interface ConnectOptions {
   security?: Security;         // default 'none'
   tls?: TlsOptions;
   mode?: DataMode;             // default 'auto' (passive first)
+  /**
+   * Never send EPSV / EPRT: for servers (or firewalls and NAT routers inspecting port 21) that
+   * mishandle them instead of refusing them; PASV / PORT are used from the start (curl's
+   * --disable-epsv / --disable-eprt). Default false: EPSV and EPRT first, a refusal is remembered.
+   */
+  disableEpsv?: boolean;
+  disableEprt?: boolean;
   /** Use the address in a PASV reply instead of the control peer's (default false: NAT-safe). */
   trustPasvAddress?: boolean;
   /** Address advertised in EPRT/PORT (NAT with port forwarding). Default: control socket's local address. */
@@ -110,9 +117,17 @@ export type FtpEvent =
   | { type: 'connect'; id: string; host: string; port: number; address?: string; tls: boolean }
   | { type: 'command'; id: string; text: string }
   | { type: 'reply'; id: string; code: number; text: string }
-  | { type: 'tls'; id: string; protocol: string; cipher: string; resumed: boolean; authorized: boolean; channel: 'control' | 'data' }
+  | { type: 'tls'; id: string; protocol: string; cipher: string; resumed: boolean; authorized: boolean; channel: 'control' | 'data'; group?: string }
   | { type: 'data-open'; id: string; mode: ConcreteMode; command: string; local: string; remote: string; tls: boolean; resumed?: boolean }
   | { type: 'data-fallback'; id: string; from: ConcreteMode; to: ConcreteMode; reason: string }
-  | { type: 'transfer'; id: string; direction: 'download' | 'upload' | 'list'; path: string; bytes: number; ms: number; mode: ConcreteMode }
+  /**
+   * `streamChunks`: buffers the data socket handed out through its stream; 0 when it read straight
+   * into the transfer's own memory (a download to a file over a passive connection).
+   */
+  | { type: 'transfer'; id: string; direction: 'download' | 'upload' | 'list'; path: string; bytes: number; ms: number; mode: ConcreteMode; streamChunks: number }
+  /** The passive data connection opened in advance for the next transfer: connected, failed, or closed unused. */
+  | { type: 'in-advance'; id: string; state: 'ready' | 'failed' | 'closed'; via: 'EPSV' | 'PASV'; target: string; reason?: string }
+  /** The session found out something about the server that changes how it talks to it from now on. */
+  | { type: 'learned'; id: string; what: 'no-epsv' | 'no-eprt' | 'replies-out-of-order'; detail: string }
   | { type: 'close'; id: string; reason?: string }
   | { type: 'warning'; id: string; message: string };

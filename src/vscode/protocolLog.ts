@@ -68,7 +68,7 @@ export class ProtocolLog implements vscode.Disposable {
         log.info(`${p} connected to ${e.host}:${e.port}${e.address ? ` (${e.address})` : ''}${e.tls ? ' with TLS' : ''}`);
         break;
       case 'tls':
-        log.debug(`${p} TLS on ${e.channel}: ${e.protocol} ${e.cipher}${e.resumed ? ', session resumed' : ''}${e.authorized ? '' : ', certificate not verified (trusted by fingerprint)'}`);
+        log.debug(`${p} TLS on ${e.channel}: ${e.protocol} ${e.cipher}${e.group ? ` (${e.group})` : ''}${e.resumed ? ', session resumed' : ''}${e.authorized ? '' : ', certificate not verified (trusted by fingerprint)'}`);
         break;
       case 'data-open':
         log.debug(`${p} data channel ${e.mode} for ${e.command}: local ${e.local} ↔ remote ${e.remote}${e.tls ? `, TLS${e.resumed ? ' (resumed)' : ''}` : ''}`);
@@ -85,6 +85,12 @@ export class ProtocolLog implements vscode.Disposable {
         break;
       case 'warning':
         log.warn(`${p} ${this.mask(e.message)}`);
+        break;
+      case 'in-advance':
+        log.debug(`${p} data connection in advance (${e.via}) to ${e.target}: ${e.state}${e.reason ? ` (${this.mask(e.reason)})` : ''}`);
+        break;
+      case 'learned':
+        log.info(`${p} ${this.mask(e.detail)}`);
         break;
     }
   }

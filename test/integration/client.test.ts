@@ -26,9 +26,9 @@ function optionsFor(server: RunningServer, extra: Partial<ConnectOptions> = {}):
 }
 
 async function withClient<T>(server: RunningServer, extra: Partial<ConnectOptions>, fn: (c: FtpClient, events: FtpEvent[]) => Promise<T>): Promise<T> {
-  const client = await FtpClient.connect(optionsFor(server, extra));
+  // From the first byte on: the login's events (TLS on the control connection) included.
   const events: FtpEvent[] = [];
-  client.on('event', (e: FtpEvent) => events.push(e));
+  const client = await FtpClient.connect(optionsFor(server, { ...extra, onEvent: (e) => events.push(e) }));
   try {
     return await fn(client, events);
   } finally {
@@ -38,6 +38,10 @@ async function withClient<T>(server: RunningServer, extra: Partial<ConnectOption
 
 function dataOpens(events: FtpEvent[]) {
   return events.filter((e): e is Extract<FtpEvent, { type: 'data-open' }> => e.type === 'data-open');
+}
+
+function transfers(events: FtpEvent[]) {
+  return events.filter((e): e is Extract<FtpEvent, { type: 'transfer' }> => e.type === 'transfer');
 }
 
 after(() => stopAllServers());
@@ -262,29 +266,18 @@ for (const kind of KINDS) {
       const data = randomBytes(3 * 1024 * 1024 + 12345);
       fs.writeFileSync(path.join(server.root, 'adv-file', 'big.bin'), data);
       const local = fs.mkdtempSync(path.join(os.tmpdir(), 'ftpw-adv-'));
-      const prepared = (c: FtpClient) => (c as unknown as { inAdvance?: { socket: Promise<import('node:net').Socket | undefined> } }).inAdvance?.socket;
-      const settled = (c: FtpClient) => (c as unknown as { deferred?: Promise<void> }).deferred;
       try {
         await withClient(server, { mode: 'passive' }, async (c, events) => {
-          // Stream chunks of the prepared socket: what Node allocates per read when nothing takes the reads.
-          const chunksOfNextSocket = async () => {
-            await settled(c);
-            const socket = await prepared(c);
-            assert.ok(socket, 'a connection was opened in advance');
-            const counted = { chunks: 0 };
-            const push = socket.push.bind(socket);
-            socket.push = (chunk: unknown, encoding?: BufferEncoding) => { if (chunk) counted.chunks++; return push(chunk, encoding); };
-            return counted;
-          };
+          // Stream chunks: what Node allocates per read when nothing takes the socket's reads.
           await c.downloadToFile('/adv-file/big.bin', path.join(local, 'first.bin'));
-          let counted = await chunksOfNextSocket();
           await c.downloadToFile('/adv-file/big.bin', path.join(local, 'second.bin'));
           assert.ok(fs.readFileSync(path.join(local, 'second.bin')).equals(data), 'the second download is whole and in order');
-          assert.equal(counted.chunks, 0, 'every read went straight into the file\'s blocks');
-          counted = await chunksOfNextSocket();
           assert.ok((await c.readFile('/adv-file/big.bin')).equals(data), 'a read into memory over a prepared connection');
-          assert.ok(counted.chunks > 0, 'a read into memory gets the socket\'s chunks');
-          assert.equal(dataOpens(events).filter((o) => o.command.includes('in advance')).length, 2);
+          const [first, second, inMemory] = transfers(events);
+          assert.equal(first.streamChunks, 0, 'a fresh passive connection reads into the file\'s blocks');
+          assert.equal(second.streamChunks, 0, 'every read went straight into the file\'s blocks');
+          assert.ok(inMemory.streamChunks > 0, 'a read into memory gets the socket\'s chunks');
+          assert.deepEqual(dataOpens(events).map((o) => o.command.includes('in advance')), [false, true, true]);
         });
       } finally {
         fs.rmSync(local, { recursive: true, force: true });
@@ -335,7 +328,7 @@ describe('FtpClient: FTPS, IPv6, NAT and fallback on vsftpd', function () {
         await withClient(server, { mode }, async (c, events) => {
           assert.ok(c.tlsInfo, 'control connection is TLS');
           // vsftpd allows only P-256: data connections offer it first instead of X25519 (no HelloRetryRequest).
-          assert.equal((c as unknown as { control: { tlsGroup?: string } }).control.tlsGroup, 'P-256');
+          assert.ok(events.some((e) => e.type === 'tls' && e.channel === 'control' && e.group === 'P-256'));
           for (let i = 0; i < 3; i++) {
             // Repeated: TLS 1.3 uploads to vsftpd fail intermittently when the data socket is closed wrongly.
             await c.upload(`/tls-${i}.bin`, data);
@@ -374,7 +367,7 @@ describe('FtpClient: FTPS, IPv6, NAT and fallback on vsftpd', function () {
         assert.equal((await c.readFile('/one.txt')).toString(), 'one');
         // On loopback the 226 may already be in the same packet, so event order proves nothing; what
         // matters is that the read did not wait for it: the session still owes that reply.
-        assert.ok((c as unknown as { deferred?: Promise<void> }).deferred, 'the read resolved with the 226 still owed');
+        assert.deepEqual(c.owedReplies.filter((r) => r.startsWith('final reply')), ['final reply to RETR /one.txt'], 'the read resolved with the 226 still owed');
         // The owed 226 must not be taken as the answer to what comes next.
         assert.equal((await c.stat('/two.txt')).size, 4);
         assert.equal((await c.readFile('/two.txt')).toString(), 'two!');
@@ -407,34 +400,22 @@ describe('FtpClient: FTPS, IPv6, NAT and fallback on vsftpd', function () {
     const data = randomBytes(3 * 1024 * 1024 + 777);
     fs.writeFileSync(path.join(server.root, 'big.bin'), data);
     const local = fs.mkdtempSync(path.join(os.tmpdir(), 'ftpw-tls-file-'));
-    // Decrypted chunks pushed into data sockets' streams: what Node allocates per TLS record when
-    // nothing takes the reads (a socket that wraps a connected one cannot be given `onread`).
-    const { TLSSocket } = await import('node:tls');
-    const push = TLSSocket.prototype.push;
-    const [low, high] = server.pasvPorts;
-    let chunks = 0;
-    TLSSocket.prototype.push = function (this: InstanceType<typeof TLSSocket>, chunk: unknown, encoding?: BufferEncoding) {
-      const dataSocket = this.remotePort !== undefined && this.remotePort >= low && this.remotePort <= high;
-      if (chunk && dataSocket) chunks++;
-      return push.call(this, chunk, encoding);
-    };
+    // Decrypted chunks handed out through data sockets' streams: what Node allocates per TLS record
+    // when nothing takes the reads (a socket that wraps a connected one cannot be given `onread`).
     try {
       await withClient(server, { mode: 'passive' }, async (c, events) => {
         for (const name of ['fresh.bin', 'in-advance.bin']) {
-          chunks = 0;
           await c.downloadToFile('/big.bin', path.join(local, name));
           assert.ok(fs.readFileSync(path.join(local, name)).equals(data), `${name} is whole and in order`);
-          assert.equal(chunks, 0, `${name}: every read went straight into the file's blocks`);
+          assert.equal(transfers(events).at(-1)?.streamChunks, 0, `${name}: every read went straight into the file's blocks`);
         }
-        chunks = 0;
         assert.ok((await c.readFile('/big.bin')).equals(data), 'a read into memory');
-        assert.ok(chunks > 0, 'a read into memory gets the socket\'s chunks');
+        assert.ok((transfers(events).at(-1)?.streamChunks ?? 0) > 0, 'a read into memory gets the socket\'s chunks');
         const opens = dataOpens(events);
         assert.deepEqual(opens.map((o) => o.command.includes('in advance')), [false, true, true]);
         for (const o of opens) assert.equal(o.resumed, true, 'each data connection resumed the control TLS session');
       });
     } finally {
-      TLSSocket.prototype.push = push;
       fs.rmSync(local, { recursive: true, force: true });
     }
   });
@@ -472,8 +453,7 @@ describe('FtpClient: FTPS, IPv6, NAT and fallback on vsftpd', function () {
   it('ignores a wrong PASV address and connects to the control peer', async () => {
     const server = await start({ wrongPasvAddress: '127.0.0.77' });
     fs.writeFileSync(path.join(server.root, 'nat.txt'), 'behind NAT');
-    await withClient(server, { mode: 'passive' }, async (c, events) => {
-      (c as unknown as { quirks: { skipEpsv: boolean } }).quirks.skipEpsv = true; // force PASV, which carries an address
+    await withClient(server, { mode: 'passive', disableEpsv: true /* PASV carries an address */ }, async (c, events) => {
       assert.equal((await c.readFile('/nat.txt')).toString(), 'behind NAT');
       assert.ok(events.some((e) => e.type === 'warning' && e.message.includes('127.0.0.77')), 'the wrong address is logged');
       assert.match(dataOpens(events)[0].remote, /^127\.0\.0\.1:/);
@@ -485,8 +465,7 @@ describe('FtpClient: FTPS, IPv6, NAT and fallback on vsftpd', function () {
     fs.writeFileSync(path.join(server.root, 'auto.txt'), 'auto');
     const memory = new Map<string, 'passive' | 'active'>();
     const modeMemory = { get: (k: string) => memory.get(k), set: (k: string, m: 'passive' | 'active') => { memory.set(k, m); } };
-    await withClient(server, { mode: 'auto', trustPasvAddress: true, modeMemory, dataConnectTimeoutMs: 3000 }, async (c, events) => {
-      (c as unknown as { quirks: { skipEpsv: boolean } }).quirks.skipEpsv = true;
+    await withClient(server, { mode: 'auto', trustPasvAddress: true, disableEpsv: true, modeMemory, dataConnectTimeoutMs: 3000 }, async (c, events) => {
       assert.equal((await c.readFile('/auto.txt')).toString(), 'auto');
       const fallback = events.find((e) => e.type === 'data-fallback');
       assert.ok(fallback && fallback.type === 'data-fallback' && fallback.from === 'passive' && fallback.to === 'active');

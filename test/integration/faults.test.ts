@@ -23,6 +23,7 @@ import { DropProxy } from '../support/dropProxy';
 import { FaultServer, sleep } from '../support/faultServer';
 import { startServer, stopAllServers, type RunningServer } from '../support/realServers';
 import { rejectsWith } from '../support/assertions';
+import { eventOf } from '../support/events';
 
 const MODES: ConcreteMode[] = ['passive', 'active'];
 
@@ -533,8 +534,9 @@ describe('passive data connection opened in advance (fault server)', function ()
   }
   const inAdvance = (events: FtpEvent[]) => events.filter((e) => e.type === 'data-open' && e.command.includes('in advance')).length;
   const warnings = (events: FtpEvent[]) => events.filter((e) => e.type === 'warning').map((e) => (e as { message: string }).message);
-  const openSocket = (c: FtpClient) => (c as unknown as { inAdvance?: { socket: Promise<import('node:net').Socket | undefined> } }).inAdvance?.socket;
-  const settle = (c: FtpClient) => (c as unknown as { deferred?: Promise<void> }).deferred;
+  const settle = (c: FtpClient) => c.settled();
+  /** The in-advance connection's news after the first `skip` of them. */
+  const inAdvanceState = (c: FtpClient, events: FtpEvent[], state: 'ready' | 'failed' | 'closed') => eventOf(c, events, 'in-advance', (e) => e.state === state);
 
   it('sends the next EPSV after a transfer, and the next transfer command goes out alone over that connection', async () => {
     await withClient({}, async (c, events) => {
@@ -572,12 +574,10 @@ describe('passive data connection opened in advance (fault server)', function ()
   it('falls back to a fresh EPSV when the server closed the prepared connection (accept timeout)', async () => {
     await withClient({}, async (c, events) => {
       await c.readFile('/a.txt');
-      await settle(c);
-      const socket = await openSocket(c);
-      assert.ok(socket, 'a connection was opened in advance');
-      const closed = new Promise((r) => socket.once('close', r));
+      await inAdvanceState(c, events, 'ready');
       server.sessions[0].dropPassive();
-      await closed;
+      const closed = await inAdvanceState(c, events, 'closed');
+      assert.equal(closed.reason, 'the server closed it');
       assert.equal((await c.readFile('/b.txt')).toString(), 'bee');
       assert.equal(inAdvance(events), 0);
       assert.equal(server.sessions.length, 1, 'same session');
@@ -604,25 +604,29 @@ describe('passive data connection opened in advance (fault server)', function ()
 
   it('reconnects and retries when the prepared connect turns out failed after the RETR went out', async () => {
     await withClient({}, async (c, events) => {
+      // The EPSV sent in advance points at a port where nothing listens: the connect is refused,
+      // but only once the RETR went out over it — the server would wait for a connection (out of
+      // step), so the session is given up and the read runs again on a new one.
+      const nobody = await FaultServer.unusedPort();
+      let epsv = 0;
+      server.handle('EPSV', ({ session, next }) => (++epsv === 2 ? session.reply(`229 Entering Extended Passive Mode (|||${nobody}|)`) : next()));
       await c.readFile('/a.txt');
       await settle(c);
-      // Pretend the connect failed after the RETR went out: the server would wait for a connection
-      // (out of step), so the session is given up and the read runs again on a new one.
-      const ready = (c as unknown as { inAdvance: { socket: Promise<unknown> } }).inAdvance;
-      (ready as { socket: Promise<unknown> }).socket = Promise.resolve(undefined);
       assert.equal((await c.readFile('/b.txt')).toString(), 'bee');
-      assert.ok(warnings(events).some((m) => m.includes('opened in advance')));
+      assert.ok(warnings(events).some((m) => m.includes('opened in advance')), warnings(events).join('\n'));
+      assert.equal((await inAdvanceState(c, events, 'failed')).target, `127.0.0.1:${nobody}`);
+      assert.equal(server.sessions.length, 2, 'the session out of step was replaced');
     });
   });
 
   it('closes the prepared connection with the session, and never opens one in active mode or with passiveInAdvance: false', async () => {
-    let socket: import('node:net').Socket | undefined;
-    await withClient({}, async (c) => {
+    let seen: FtpEvent[] = [];
+    await withClient({}, async (c, events) => {
+      seen = events;
       await c.readFile('/a.txt');
-      await settle(c);
-      socket = await openSocket(c);
+      await inAdvanceState(c, events, 'ready');
     });
-    assert.ok(socket?.destroyed, 'closed on close()');
+    assert.ok(seen.some((e) => e.type === 'in-advance' && e.state === 'closed' && e.reason === 'the session closed'), 'closed on close()');
     for (const extra of [{ mode: 'active' as const }, { passiveInAdvance: false }]) {
       const before = server.count('EPSV');
       await withClient(extra, async (c, events) => {
@@ -655,7 +659,7 @@ describe('passive data connection opened in advance (fault server)', function ()
       });
       await assert.rejects(c.upload('/full.txt', Buffer.from('no room')), (e: Error) => /552/.test(e.message));
       assert.equal((await c.readFile('/b.txt')).toString(), 'bee', 'in step afterwards');
-      assert.ok((c as unknown as { quirks: { repliesOutOfOrder?: boolean } }).quirks.repliesOutOfOrder);
+      assert.ok(events.some((e) => e.type === 'learned' && e.what === 'replies-out-of-order'), 'the session learned that this server answers out of order');
       await c.upload('/ok.txt', Buffer.from('fine'));
       assert.equal(server.files.get('/ok.txt')?.toString(), 'fine');
       assert.equal(server.sessions.length, 1);

@@ -376,6 +376,14 @@ export class FaultServer {
   }
 
   /** Replaces the behaviour of a command (upper-case verb); `next()` in the handler runs the default. */
+  /** A loopback port where nothing listens (a connect to it is refused). */
+  static async unusedPort(): Promise<number> {
+    const probe = await listen('127.0.0.1', 0);
+    const port = (probe.address() as net.AddressInfo).port;
+    await new Promise((resolve) => probe.close(resolve));
+    return port;
+  }
+
   handle(verb: string, handler: Handler): this {
     this.handlers.set(verb.toUpperCase(), handler);
     return this;
