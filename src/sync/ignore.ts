@@ -1,12 +1,13 @@
 /**
- * Ignore patterns for linked folders, a small gitignore dialect:
- * - `name` matches that name at any depth; `dir/name` or `/name` is anchored to the link's root;
- * - a trailing `/` matches folders only (and so everything inside them);
- * - `*` and `?` stay within one segment, `**` crosses folders;
- * - `!pattern` takes a path back that an earlier pattern ignored — but, as in git, nothing inside
- *   an ignored folder can be taken back, because the folder is never walked.
- * Paths are relative to the link's root, POSIX style, without a leading slash.
+ * Ignore patterns for linked folders: .gitignore's rules, all of them, as the `ignore` package
+ * (the one eslint uses) implements them — a name at any depth, a slash anchoring to the link's
+ * root, `dir/` for folders only, `*`, `?`, `[a-z]`, `**`, `!` taking a path back (but nothing
+ * inside an ignored folder, which is never walked), `\#` and `\!` for names starting so, `#` comments.
+ * One difference from git: matching is case-sensitive on every system, as most FTP servers are.
+ * Paths are relative to the link's root, POSIX style; the patterns never reach outside the link.
  */
+import ignore, { type Ignore } from 'ignore';
+import * as path from 'node:path';
 
 /**
  * Always ignored: a repository's internals and installed packages are never worth a transfer, and
@@ -14,74 +15,22 @@
  */
 export const DEFAULT_IGNORES: readonly string[] = ['.git/', 'node_modules/', '.*.ftpw-*.tmp'];
 
-interface Rule {
-  negated: boolean;
-  directoryOnly: boolean;
-  regex: RegExp;
-}
-
 export class IgnoreMatcher {
-  private readonly rules: Rule[];
+  private readonly rules: Ignore;
 
   constructor(patterns: readonly string[] = [], withDefaults = true) {
     const all = withDefaults ? [...DEFAULT_IGNORES, ...patterns] : [...patterns];
-    this.rules = all.map(parseRule).filter((r): r is Rule => r !== undefined);
+    // One setting entry is one pattern: a line break inside it must not make a second one.
+    this.rules = ignore({ ignorecase: false }).add(all.map((pattern) => ({ pattern })));
   }
 
-  /** True when `relPath` (or a folder it lies in) is ignored. */
+  /** True when `relPath` (or a folder it lies in) is ignored; `isDirectory` lets `dir/` patterns match it. */
   ignores(relPath: string, isDirectory = false): boolean {
-    const segments = relPath.split('/').filter((s) => s !== '' && s !== '.');
-    for (let i = 1; i < segments.length; i++) {
-      if (this.matchesItself(segments.slice(0, i).join('/'), true)) return true;
-    }
-    return segments.length > 0 && this.matchesItself(segments.join('/'), isDirectory);
+    // The package wants `path.relative()` output: no leading slash or `./`, never empty.
+    const rel = path.posix.normalize(relPath.replace(/^\/+/, ''));
+    if (rel === '.' || rel === '..' || rel.startsWith('../')) return false;
+    const name = rel.replace(/\/+$/, '');
+    // A folder is asked about with a trailing slash, or `dir/` patterns would not see it as one.
+    return this.rules.ignores(isDirectory ? `${name}/` : name);
   }
-
-  /** The last matching rule decides, as in gitignore. */
-  private matchesItself(path: string, isDirectory: boolean): boolean {
-    let ignored = false;
-    for (const rule of this.rules) {
-      if (rule.directoryOnly && !isDirectory) continue;
-      if (rule.regex.test(path)) ignored = !rule.negated;
-    }
-    return ignored;
-  }
-}
-
-function parseRule(raw: string): Rule | undefined {
-  let pattern = raw.trim();
-  if (pattern === '' || pattern.startsWith('#')) return undefined;
-  const negated = pattern.startsWith('!');
-  if (negated) pattern = pattern.slice(1);
-  const directoryOnly = pattern.endsWith('/');
-  pattern = pattern.replace(/\/+$/, '');
-  // A slash anywhere but at the end anchors the pattern to the root.
-  const anchored = pattern.includes('/');
-  pattern = pattern.replace(/^\/+/, '');
-  if (pattern === '') return undefined;
-  const body = globToRegex(pattern);
-  const regex = new RegExp(anchored ? `^${body}$` : `^(?:.*/)?${body}$`);
-  return { negated, directoryOnly, regex };
-}
-
-function globToRegex(glob: string): string {
-  let out = '';
-  for (let i = 0; i < glob.length; i++) {
-    const ch = glob[i];
-    if (ch === '*') {
-      if (glob[i + 1] === '*') {
-        const slashAfter = glob[i + 2] === '/';
-        // `**/` matches zero or more whole folders; a bare `**` anything at all.
-        out += slashAfter ? '(?:.*/)?' : '.*';
-        i += slashAfter ? 2 : 1;
-      } else {
-        out += '[^/]*';
-      }
-    } else if (ch === '?') {
-      out += '[^/]';
-    } else {
-      out += ch.replace(/[.+^${}()|[\]\\]/g, '\\$&');
-    }
-  }
-  return out;
 }

@@ -13,6 +13,7 @@ import { findLink } from '../../sync/linkConfig';
 import { localSignature } from '../../sync/localFiles';
 import { planSync, summarize, type Direction, type SyncAction, type SyncPlan } from '../../sync/planner';
 import { RemoteDirs } from '../../sync/remoteDirs';
+import { RetryPolicy } from '../../sync/retryPolicy';
 import { SyncState } from '../../sync/state';
 import { downloadFile, remoteEntry, signatureOf, uploadChecked, UploadConflictError, type ConflictDecision, type LinkSide } from '../../sync/transfer';
 import { relativeLocal, walkLocal, walkRemote } from '../../sync/trees';
@@ -30,8 +31,6 @@ import { UploadStatusItem } from './statusItem';
 
 /** workspaceState key: local files whose upload on save had not succeeded yet. */
 const PENDING_KEY = 'ftpWorkspace.pendingUploads';
-/** Waits before an upload that could not reach the server goes again by itself: the 1st, 2nd, … time. */
-const AUTO_RETRY_MS = [3_000, 10_000, 30_000, 60_000];
 
 const DIRECTION_TITLE: Record<Direction, string> = { toRemote: 'Sync Local → Remote', toLocal: 'Sync Remote → Local' };
 
@@ -58,17 +57,10 @@ export class SyncController implements vscode.Disposable {
   private readonly status = new UploadStatusItem();
   private readonly disposables: vscode.Disposable[] = [];
   private failureShown = false;
-  /**
-   * Counts changes of the extension's settings. An upload that failed under older settings (a
-   * wrong profile, since fixed — or settings the window delivered late, as code-server can) goes
-   * again at once instead of waiting for the next save.
-   */
-  private settingsVersion = 0;
-  private readonly attemptedUnder = new Map<string, number>();
+  /** When failed uploads go again without a save: by themselves, or after a settings change. */
+  private readonly retries: RetryPolicy;
   /** Sent again because the settings changed under them: their next failure is told as a first one. */
   private readonly retriedForSettings = new Set<string>();
-  /** Uploads that could not reach the server, tried again by themselves (see AUTO_RETRY_MS). */
-  private readonly autoRetries = new Map<string, NodeJS.Timeout>();
   private lastProblems = '';
   /** Conflict questions one at a time: two modal dialogs at once would hide each other. */
   private prompts: Promise<unknown> = Promise.resolve();
@@ -87,12 +79,13 @@ export class SyncController implements vscode.Disposable {
       },
       onFailure: (file, error, first) => this.uploadFailed(file, error, first),
       onSuccess: (file) => {
-        this.attemptedUnder.delete(file);
+        this.retries.forget(file);
         this.retriedForSettings.delete(file);
       },
       // A held-back conflict is asked about again when that file is saved or on Retry, not on every save.
       retryOnEnqueue: (item) => !(item.error instanceof UploadConflictError),
     });
+    this.retries = new RetryPolicy({ retry: (files) => this.queue.retry(files) });
     const register = (id: string, fn: (...args: never[]) => unknown) => this.disposables.push(vscode.commands.registerCommand(id, fn));
     register('ftpWorkspace.link', (uri?: vscode.Uri) => this.link(uri));
     register('ftpWorkspace.upload', (uri?: vscode.Uri, uris?: vscode.Uri[]) => this.transfer('toRemote', uri, uris));
@@ -106,7 +99,8 @@ export class SyncController implements vscode.Disposable {
       new SaveEvents((uri) => this.onSaved(uri)),
       vscode.workspace.onDidChangeConfiguration((e) => {
         if (e.affectsConfiguration(`${SECTION}.links`)) this.reload();
-        if (e.affectsConfiguration(SECTION)) this.settingsChanged();
+        // Failed uploads go again under the new settings (conflicts wait for their question, as ever).
+        if (e.affectsConfiguration(SECTION)) this.retries.settingsChanged();
       }),
       vscode.workspace.onDidChangeWorkspaceFolders(() => this.reload()),
       vscode.workspace.onDidGrantWorkspaceTrust(() => this.reload()),
@@ -119,7 +113,7 @@ export class SyncController implements vscode.Disposable {
   }
 
   dispose(): void {
-    for (const timer of this.autoRetries.values()) clearTimeout(timer);
+    this.retries.dispose();
     for (const d of [...this.disposables, ...this.watchers]) d.dispose();
     for (const state of this.states.values()) void state.then((s) => s.save()).catch(() => undefined);
   }
@@ -263,6 +257,7 @@ export class SyncController implements vscode.Disposable {
       );
       if (direction === 'toRemote' && outcome === 'uploaded') {
         this.queue.forget(file);
+        this.retries.forget(file);
         this.remoteChanged([{ uri: remoteUriOf(t.link, t.rel), change: 'written' }]);
       }
       if (outcome !== 'skipped') vscode.window.setStatusBarMessage(`$(check) FTP: ${direction === 'toRemote' ? 'uploaded' : 'downloaded'} ${path.basename(file)}`, 4000);
@@ -421,6 +416,7 @@ export class SyncController implements vscode.Disposable {
       return;
     }
     this.failureShown = false;
+    this.retries.userActed();
     this.queue.retry();
     vscode.window.setStatusBarMessage(`$(sync~spin) FTP: retrying ${plural(failed.length, 'upload')}…`, 3000);
   }
@@ -433,7 +429,13 @@ export class SyncController implements vscode.Disposable {
     if (!link?.uploadOnSave) return;
     const rel = relativeLocal(link.localRoot, uri.fsPath);
     if (!rel || link.matcher.ignores(rel)) return;
-    this.queue.enqueue(uri.fsPath);
+    this.enqueue(uri.fsPath);
+  }
+
+  /** A save (or a change on disk) also sends every failed upload again, so their waits start over. */
+  private enqueue(file: string): void {
+    this.retries.userActed();
+    this.queue.enqueue(file);
   }
 
   /**
@@ -447,12 +449,12 @@ export class SyncController implements vscode.Disposable {
     const st = await fs.stat(uri.fsPath).catch(() => undefined);
     if (!st || link.matcher.ignores(rel, st.isDirectory())) return;
     if (st.isFile()) {
-      this.queue.enqueue(uri.fsPath);
+      this.enqueue(uri.fsPath);
       return;
     }
     if (!st.isDirectory()) return;
     const tree = await walkLocal(link.localRoot, link.matcher, { start: rel }).catch(() => undefined);
-    for (const [child, entry] of tree ?? []) if (entry.type === 'file') this.queue.enqueue(path.join(link.localRoot, ...child.split('/')));
+    for (const [child, entry] of tree ?? []) if (entry.type === 'file') this.enqueue(path.join(link.localRoot, ...child.split('/')));
   }
 
   /**
@@ -463,18 +465,9 @@ export class SyncController implements vscode.Disposable {
     for (const uri of await savedBeforeActivation()) this.onSaved(uri);
   }
 
-  /** Failed uploads go again under the new settings (conflicts wait for their question, as ever). */
-  private settingsChanged(): void {
-    this.settingsVersion++;
-    const failed = this.queue.failed.filter((i) => !(i.error instanceof UploadConflictError)).map((i) => i.key);
-    if (failed.length > 0) this.queue.retry(failed);
-  }
-
   private async uploadSaved(file: string, signal: AbortSignal): Promise<void> {
-    this.attemptedUnder.set(file, this.settingsVersion);
-    // This attempt replaces any retry still scheduled for it (after a save or Retry).
-    clearTimeout(this.autoRetries.get(file));
-    this.autoRetries.delete(file);
+    // This attempt replaces any retry still scheduled for it, and runs under the current settings.
+    this.retries.started(file);
     // The link may have been removed or changed since the save: the current settings decide.
     const link = findLink(this.links, file);
     const rel = link && relativeLocal(link.localRoot, file);
@@ -491,15 +484,11 @@ export class SyncController implements vscode.Disposable {
   private uploadFailed(file: string, error: Error, first: boolean): void {
     const link = findLink(this.links, file);
     if (link) this.explain(link, error);
-    // The settings changed while it ran: its failure may be theirs, so it goes again under the new ones.
-    const stale = this.attemptedUnder.get(file) !== this.settingsVersion;
-    this.attemptedUnder.delete(file);
-    if (stale && !(error instanceof UploadConflictError)) {
+    // The settings changed while it ran: its failure may be theirs, and it is already going again.
+    if (this.retries.failed(file, error) === 'now') {
       if (first) this.retriedForSettings.add(file);
-      this.queue.retry([file]);
       return;
     }
-    this.retryLater(file, error);
     const told = !first && !this.retriedForSettings.delete(file);
     // A conflict was just asked about; a repeated failure was already told.
     if (error instanceof UploadConflictError || told || this.failureShown) return;
@@ -515,20 +504,6 @@ export class SyncController implements vscode.Disposable {
         this.failureShown = false;
         if (choice) this.retryUploads();
       });
-  }
-
-  /**
-   * The server could not be reached (down, network, a name not resolved — or, in a new code-server
-   * window, settings that reach the extension late): the upload goes again by itself, ever less
-   * often, until it succeeds or the user acts. A refusal by the server (a reply) waits for them.
-   */
-  private retryLater(file: string, error: Error): void {
-    if (!isFtpError(error) || !['connect', 'connection-lost', 'timeout'].includes(error.kind)) return;
-    const failures = this.queue.items().find((i) => i.key === file)?.failures ?? 1;
-    this.autoRetries.set(file, setTimeout(() => {
-      this.autoRetries.delete(file);
-      this.queue.retry([file]);
-    }, AUTO_RETRY_MS[Math.min(failures, AUTO_RETRY_MS.length) - 1]));
   }
 
   // --- helpers
