@@ -29,12 +29,26 @@ export interface TlsInfo {
 /** A shared in-memory ModeMemory, the default when the caller gives none. */
 const defaultModeMemory = new Map<string, ConcreteMode>();
 
+/**
+ * One logged-in FTP session: every method is one operation, run one at a time in call order, on
+ * absolute paths (normalized; a name with CR, LF or NUL is refused before anything is sent).
+ * Failures are FtpErrors whose `kind` says what went wrong and whose `code`/`replyText` carry the
+ * server's reply. Events ('event', see FtpEvent) tell every command, reply, data connection and
+ * transfer, for a protocol log; 'close' tells that the control connection went away (the next
+ * operation reconnects by itself).
+ */
 export class FtpClient extends EventEmitter {
+  /** The name of this session in events, e.g. "c3". */
   readonly id: string;
+  /** host:port, the key under which auto mode remembers what worked. */
   readonly serverKey: string;
+  /** FEAT's answer: upper-case feature names (EPSV, MLST, UTF8…) → their parameters. */
   features: ReadonlyMap<string, string> = new Map();
+  /** The control connection's TLS, when it has any. */
   tlsInfo?: TlsInfo;
+  /** The data-connection mode the user chose; may be changed between operations. */
   mode: DataMode;
+  /** The mode the last transfer actually used. */
   lastMode?: ConcreteMode;
 
   private control!: ControlConnection;
@@ -79,6 +93,7 @@ export class FtpClient extends EventEmitter {
     return client;
   }
 
+  /** The control connection is gone (the next operation reconnects, unless close() was called). */
   get closed(): boolean { return this.control.closed; }
 
   private emitEvent = (event: FtpEvent): void => { this.emit('event', event); };
@@ -311,6 +326,7 @@ export class FtpClient extends EventEmitter {
 
   // ------------------------------------------------------------ operations
 
+  /** The server's current folder (PWD). */
   pwd(): Promise<string> {
     return this.exclusive(async () => {
       const r = await this.simple('PWD', 'other');
@@ -319,14 +335,20 @@ export class FtpClient extends EventEmitter {
     });
   }
 
+  /** Changes the server's current folder (CWD); not-found when it is not a folder there. */
   async cwd(path: string): Promise<void> {
     return this.exclusive(async () => { await this.simple(`CWD ${checked(path)}`, 'path-read'); });
   }
 
+  /** NOOP: proves the session alive (the pool's check before work that must not run twice). */
   noop(): Promise<void> {
     return this.exclusive(async () => { await this.simple('NOOP', 'other'); });
   }
 
+  /**
+   * The entries of a folder, without "." and "..": MLSD where the server has it (exact UTC times),
+   * else LIST -a (dot files), else LIST — parsed from the Unix and DOS formats.
+   */
   async list(path: string, opts: TransferOptions = {}): Promise<FileEntry[]> {
     const p = checked(path);
     return this.exclusive(() => this.listUnlocked(p, opts));
@@ -385,6 +407,10 @@ export class FtpClient extends EventEmitter {
     });
   }
 
+  /**
+   * Downloads a file into `dest` (not ended), with back-pressure; with `offset`, from that byte on
+   * (REST). Resolves with the byte count once the bytes are written to `dest`.
+   */
   async download(path: string, dest: Writable, opts: TransferOptions & { offset?: number } = {}): Promise<number> {
     const p = checked(path);
     return this.exclusive(() => this.transfer({
@@ -429,6 +455,7 @@ export class FtpClient extends EventEmitter {
     }
   }
 
+  /** A whole file in memory (an editor's open). */
   async readFile(path: string, opts: TransferOptions = {}): Promise<Buffer> {
     const p = checked(path);
     return this.exclusive(async () => {
@@ -438,6 +465,11 @@ export class FtpClient extends EventEmitter {
     });
   }
 
+  /**
+   * Writes a file from bytes in memory or a stream (STOR, or APPE with `append`). Bytes in memory
+   * can be sent again after a data-connection failure; a stream cannot, so it never rides on a
+   * connection opened in advance. Resolves with the byte count once the server confirmed it (226).
+   */
   async upload(path: string, source: Readable | Uint8Array, opts: TransferOptions & { append?: boolean } = {}): Promise<number> {
     const p = checked(path);
     return this.exclusive(() => this.transfer({
@@ -446,6 +478,7 @@ export class FtpClient extends EventEmitter {
     }));
   }
 
+  /** Makes a folder (MKD); `recursive` makes the missing parents too and accepts one that exists. */
   async mkdir(path: string, opts: { recursive?: boolean } = {}): Promise<void> {
     const p = checked(path);
     return this.exclusive(async () => {
@@ -466,6 +499,7 @@ export class FtpClient extends EventEmitter {
     });
   }
 
+  /** Removes a folder (RMD); `recursive` deletes its contents first. Never the root. */
   async removeDir(path: string, opts: { recursive?: boolean } = {}): Promise<void> {
     const p = checked(path);
     if (p === '/') return Promise.reject(new FtpError('permission', 'Refusing to delete the root folder.'));
@@ -483,11 +517,13 @@ export class FtpClient extends EventEmitter {
     await this.simple(`RMD ${path}`, 'path-write');
   }
 
+  /** Deletes a file (DELE). */
   async remove(path: string): Promise<void> {
     const p = checked(path);
     return this.exclusive(async () => { await this.simple(`DELE ${p}`, 'path-write'); });
   }
 
+  /** Renames or moves a file or folder on the server (RNFR + RNTO); replaces `to` where the server allows. */
   async rename(from: string, to: string): Promise<void> {
     const f = checked(from);
     const t = checked(to);
@@ -540,6 +576,7 @@ export class FtpClient extends EventEmitter {
     return this.exclusive(() => this.control.request(command));
   }
 
+  /** Finishes the operation under way and what the server still owes, then QUIT; no reconnect after. */
   async close(): Promise<void> {
     this.userClosed = true;
     await this.busy;
@@ -548,6 +585,7 @@ export class FtpClient extends EventEmitter {
     await this.control.quit();
   }
 
+  /** Closes at once, mid-operation if need be; no reconnect after. */
   destroy(err?: Error): void {
     this.userClosed = true;
     this.channels.drop();

@@ -190,8 +190,8 @@ function outOfStepIf(commandSent: boolean, control: ControlConnection, err: Data
 /**
  * A passive data connection. With FTPS it is a TLS socket from the start, its handshake begun
  * right after the TCP connect (`handshakes`, awaited in `finish`): Node gives `onread` (reads
- * straight into our memory instead of a buffer allocated per TLS record: half the CPU time of a
- * download) to a TLS socket that makes its own connection, not to one that wraps a connected socket.
+ * straight into our memory instead of a buffer allocated per TLS record) to a TLS socket that makes
+ * its own connection, not to one that wraps a connected socket.
  * Resolves once the TCP connection is up.
  */
 export function connectData(ctx: Context, host: string, port: number, onread?: DirectRead): Promise<net.Socket> {

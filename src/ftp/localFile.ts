@@ -2,16 +2,14 @@
  * Local files for bulk transfers.
  *
  * `BlockFileWriter` and `BlockFileReader` move a file in a few large blocks that are reused for the
- * whole transfer. Measured on loopback (100 MiB, 2 cores), the cost of a Node download is not the
- * disk write but the memory: every 64 KiB socket read lands in a freshly allocated buffer that
- * only the GC frees, so 100 MiB means 1,600 allocations, page faults on new heap pages and an RSS
- * that grows with the file. Reading the data socket straight into reused blocks (`onread`, see
- * `directRead`) took a download from ~120 ms to ~55–80 ms here, with half the CPU time. Uploads
- * read into the blocks instead of `fs.ReadStream`'s fresh buffer per read (a smaller gain: there the
- * file read and the send compete for the CPU, see bench/findings.md). What we hold is bounded by
- * FILE_BLOCKS × FILE_BLOCK whatever the file size; accepted (active-mode) sockets, which Node
- * gives no `onread`, still allocate their own chunks and leave those to the GC. With FTPS the
- * direct reads halve the CPU time of a download (a buffer per 16 KiB TLS record otherwise).
+ * whole transfer. The cost of a Node download is not the disk write but the memory: every socket
+ * read lands in a freshly allocated buffer that only the GC frees, with page faults on new heap
+ * pages and an RSS that grows with the file. So the data socket reads straight into reused blocks
+ * where Node allows it (`onread`, see `directRead`), and uploads read into the blocks instead of
+ * `fs.ReadStream`'s fresh buffer per read. What we hold is bounded by FILE_BLOCKS × FILE_BLOCK
+ * whatever the file size; accepted (active-mode) sockets, which Node gives no `onread`, still
+ * allocate their own chunks and leave those to the GC. The measurements behind each choice are in
+ * bench/findings.md ("Why the code is shaped so").
  *
  * `fileSink`/`fileSource` remain for callers that need a stream (any Writable/Readable works with
  * `download`/`upload`).
@@ -40,7 +38,7 @@ export interface DirectRead {
  * at an offset, else at the file's own position, so a pipe or device works too). Bytes come either
  * straight from a socket into reused blocks (`directRead`), or as a socket's own chunks (`write`),
  * which are gathered into ≥ 1 MiB and written with one writev: copying them into blocks would cost
- * a memcpy of every byte, which measured slower here than the extra allocations it saves.
+ * a memcpy of every byte, more than the extra allocations it saves (bench/findings.md).
  */
 export class BlockFileWriter {
   /** Bytes received so far (queued or in the file). */
@@ -234,9 +232,8 @@ function dropBytes(buffers: Buffer[], n: number): Buffer[] {
  * Reads a regular file for an upload (positional reads, so each reader starts at byte 0), ahead of
  * the socket: the next block is read while the main thread sends the last one. A block is read
  * into again only after `release`, once the socket has taken its bytes, which also bounds what waits
- * in the socket's queue. `readsInFlight` > 1 lets a slow disk work on several blocks at once; on
- * loopback from the page cache, two measured no better than one (the copies compete for 2 cores
- * with the server), and smaller blocks (128–256 KiB) were slower than 1 MiB.
+ * in the socket's queue. `readsInFlight` > 1 lets a slow disk work on several blocks at once; from
+ * the page cache one is enough, and 1 MiB blocks beat smaller ones (bench/findings.md).
  */
 export class BlockFileReader {
   private readonly blocks: Buffer[] = [];
