@@ -227,7 +227,8 @@ export function parseEpsv(message: string): number | undefined {
 
 /** `227 Entering Passive Mode (h1,h2,h3,h4,p1,p2)`; parentheses are optional in practice. */
 export function parsePasv(message: string): { host: string; port: number } | undefined {
-  const m = /(\d{1,3}),\s*(\d{1,3}),\s*(\d{1,3}),\s*(\d{1,3}),\s*(\d{1,3}),\s*(\d{1,3})/.exec(message);
+  // Whole numbers only: "1192,…" or "…,2000" must not be read as "192,…" or "…,200".
+  const m = /(?<!\d)(\d{1,3}),\s*(\d{1,3}),\s*(\d{1,3}),\s*(\d{1,3}),\s*(\d{1,3}),\s*(\d{1,3})(?!\d)/.exec(message);
   if (!m) return undefined;
   const n = m.slice(1).map(Number);
   if (n.some((x) => x > 255)) return undefined;
@@ -241,9 +242,19 @@ export function parsePasv(message: string): { host: string; port: number } | und
  * from a server we reach on a public address is a NAT artefact; use the control peer instead.
  */
 export function isBogusPasvAddress(pasv: string, peer: string): boolean {
-  if (pasv === '0.0.0.0') return true;
-  if (!net.isIPv4(peer)) return false;
-  return isPrivateV4(pasv) && !isPrivateV4(peer);
+  // After lftp (ftpclass.cc, Handle_PASV): 0/8, multicast (224/4) and reserved (240/4) are never a
+  // data address; a loopback one only from a loopback peer (from any other it points at this
+  // machine); a private one only from a peer that is not public. (lftp also replaces a public
+  // address offered by a private peer; a user who trusts PASV addresses keeps that one.)
+  const first = Number(pasv.split('.')[0]);
+  if (first === 0 || first >= 224) return true;
+  // A dual-stack socket may write an IPv4 peer as "::ffff:a.b.c.d".
+  const v4 = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(peer)?.[1] ?? peer;
+  const peerLoopback = net.isIPv4(v4) ? v4.startsWith('127.') : v4 === '::1';
+  // IPv6: unique-local fc00::/7 and link-local fe80::/10 are the private ones.
+  const peerPrivate = peerLoopback || (net.isIPv4(v4) ? isPrivateV4(v4) : /^(f[cd]|fe[89ab])/i.test(v4));
+  if (first === 127) return !peerLoopback;
+  return isPrivateV4(pasv) && !peerPrivate;
 }
 
 function isPrivateV4(a: string): boolean {

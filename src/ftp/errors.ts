@@ -63,27 +63,47 @@ const NOT_FOUND = /ENOENT|no such|not found|not exist|doesn.?t exist|can.?t find
 const DENIED = /permission|denied|not allowed|access|forbidden|read-?only|refused|not authori[sz]ed/i;
 const BUSY = /too many|maximum|max\b|limit|busy|try again later|already logged/i;
 
+/**
+ * The reply's own words, without the path the command named: proftpd and pure-ftpd echo it
+ * ("550 /logs/access.log: No such file or directory"), and a file called access.log or
+ * denied.txt must not read as "permission denied". The full path is removed wherever it appears,
+ * its last segment where it stands as "name: reason".
+ */
+function reasonIn(message: string, command: string): string {
+  const sp = command.indexOf(' ');
+  const path = sp < 0 ? '' : command.slice(sp + 1);
+  if (!path) return message;
+  let reason = message.split(path).join(' ');
+  const name = path.slice(path.lastIndexOf('/') + 1);
+  if (name) reason = reason.replace(new RegExp(`(^|[\\s"'(])${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:`, 'g'), '$1:');
+  return reason;
+}
+
 /** Turns a negative reply into a typed error; `command` must already be masked. */
 export function errorFromReply(reply: { code: number; message: string; text: string }, command: string, context: CommandContext = 'other'): FtpError {
   const details = { code: reply.code, replyText: reply.text, command };
   const said = `${reply.code} ${reply.message}`;
   const base = command.split(' ')[0];
+  const reason = reasonIn(reply.message, command);
   const kind = ((): FtpErrorKind => {
-    if (reply.code === 421) return context === 'login' || BUSY.test(reply.message) ? 'busy' : 'connection-lost';
+    if (reply.code === 421) return context === 'login' || BUSY.test(reason) ? 'busy' : 'connection-lost';
     if (context === 'tls' && reply.code >= 400) return 'tls';
     if (reply.code === 530 || reply.code === 332) {
-      if (BUSY.test(reply.message)) return 'busy';
+      if (BUSY.test(reason)) return 'busy';
       return context === 'login' ? 'login' : 'permission';
     }
     if (reply.code === 425) return 'data-channel';
     if (reply.code === 426) return 'connection-lost';
     if (context === 'login') return 'server';
     if (reply.code === 500 || reply.code === 502 || reply.code === 504) return 'unsupported';
-    if (reply.code === 532 || reply.code === 553) return DENIED.test(reply.message) || reply.code === 532 ? 'permission' : 'server';
-    if (reply.code === 550 || reply.code === 450 || ((reply.code === 451 || reply.code === 551) && NOT_FOUND.test(reply.message))) {
-      if (DENIED.test(reply.message)) return 'permission';
-      if (NOT_FOUND.test(reply.message) || context === 'path-read') return 'not-found';
-      if (/exists/i.test(reply.message)) return 'exists';
+    if (reply.code === 532 || reply.code === 553) return DENIED.test(reason) || reply.code === 532 ? 'permission' : 'server';
+    if (reply.code === 550 || reply.code === 450 || ((reply.code === 451 || reply.code === 551) && NOT_FOUND.test(reason))) {
+      if (DENIED.test(reason)) return 'permission';
+      if (NOT_FOUND.test(reason)) return 'not-found';
+      // Unworded, only 550 ("file unavailable") to a read means the path is not there; 450 is
+      // "file busy, try later": read as "not found", a busy folder's listing would look like none.
+      if (reply.code === 550 && context === 'path-read') return 'not-found';
+      if (/exists/i.test(reason)) return 'exists';
       return 'server';
     }
     return 'server';

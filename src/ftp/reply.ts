@@ -45,7 +45,8 @@ export class ReplyParser {
       }
       if (piece.length > MAX_LINE_BYTES) throw tooLong('line');
       const end = piece.length > 0 && piece[piece.length - 1] === 0x0d ? piece.length - 1 : piece.length;
-      const reply = this.line(piece.toString('utf8', 0, end));
+      // Counted in bytes as received (line end included): the decoded length undercounts multi-byte text.
+      const reply = this.line(piece.toString('utf8', 0, end), piece.length + 1);
       if (reply) out.push(reply);
     }
     if (start < chunk.length) {
@@ -57,8 +58,8 @@ export class ReplyParser {
     return out;
   }
 
-  private line(line: string): Reply | undefined {
-    this.replyBytes += line.length + 2;
+  private line(line: string, bytes: number): Reply | undefined {
+    this.replyBytes += bytes;
     if (this.replyBytes > MAX_REPLY_BYTES || this.lines.length >= MAX_REPLY_LINES) throw tooLong('reply');
     if (this.lines.length === 0) {
       const m = /^(\d{3})([ -]|$)/.exec(line);

@@ -89,6 +89,26 @@ describe('ftp-workspace command line', function () {
     assert.equal(usage.code, 2);
   });
 
+  it('refuses an unknown option or a bad value with its usage and exit code 2, without connecting', async () => {
+    const local = path.join(tmp, 'typo.txt');
+    const typo = await cli(['get', server.url('/hello.txt'), local, '--mdoe', 'active', '--verbose'], server.password);
+    assert.equal(typo.code, 2);
+    assert.match(typo.stderr, /^ftp-workspace: get: unknown option --mdoe\n/);
+    assert.match(typo.stderr, /\nUsage: ftp-workspace get <url> \[local-file\] \[options\]\n/);
+    assert.doesNotMatch(typo.stderr, /connected to/);
+    assert.equal(typo.stdout, '');
+    assert.equal(fs.existsSync(local), false);
+
+    const sideways = await cli(['ls', server.url('/'), '--mode', 'sideways'], server.password);
+    assert.equal(sideways.code, 2);
+    assert.match(sideways.stderr, /--mode must be passive, active or auto, not "sideways"/);
+    assert.match(sideways.stderr, /Usage: ftp-workspace ls <url> \[options\]/);
+
+    const help = await cli(['--help']);
+    assert.equal(help.code, 0);
+    assert.match(help.stdout, /^Usage: ftp-workspace <command> \[options\]/);
+  });
+
   it('diagnose reports both modes working and recommends passive', async () => {
     const r = await cli(['diagnose', server.url('/'), '--json'], server.password);
     assert.equal(r.code, 0, r.stderr);

@@ -1,0 +1,184 @@
+/**
+ * The `ftp-workspace` command line, parsed without side effects: node:util parseArgs in strict
+ * mode, with each command's own options. An unknown option, a missing value or a bad one is a
+ * UsageError (exit 2) — never ignored, since `--mdoe active` silently running passive is worse
+ * than no run at all.
+ */
+import * as net from 'node:net';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import type { DataMode } from './ftp/types';
+import { parsePortRange } from './remote/serverConfig';
+
+export const USAGE = `Usage: ftp-workspace <command> [options]
+
+Commands:
+  ls <url>                     list a folder
+  get <url> [local-file]       download (to stdout without a file)
+  put <local-file> <url>       upload
+  rm <url>                     delete a file (a folder with --recursive)
+  mkdir <url>                  create a folder (and its parents)
+  diagnose <url>               try login, TLS, EPSV, PASV, EPRT and PORT; recommend a mode
+  help                         this text (also -h, --help)
+
+URLs: ftp://user@host[:port]/path, ftps://… for explicit TLS (--implicit-tls for implicit).
+Password from FTP_PASSWORD, else asked on the terminal.
+
+Options:
+  --mode passive|active|auto   data-channel mode (default auto; not for diagnose, which tries all)
+  --active-address A           IP address to advertise in EPRT/PORT (NAT with port forwarding)
+  --active-ports LOW-HIGH      port range to listen on in active mode
+  --trust-pasv-address         connect to the address in PASV replies instead of the control peer
+  --implicit-tls               implicit FTPS (TLS from the first byte, usually port 990)
+  --insecure                   accept any TLS certificate
+  --timeout SECONDS            connect/reply timeout (default 15/30)
+  --recursive                  rm: delete folders with their contents
+  --verbose                    protocol log on stderr (password masked)
+  --json                       machine-readable output (ls, get, put, diagnose)
+
+An unknown option, a missing or bad value exits with 2.
+`;
+
+export type CommandName = 'ls' | 'get' | 'put' | 'rm' | 'mkdir' | 'diagnose';
+
+/** Every option, with the placeholder its value is shown with (none for a switch). */
+const OPTIONS = {
+  mode: 'passive|active|auto',
+  'active-address': 'A',
+  'active-ports': 'LOW-HIGH',
+  'trust-pasv-address': undefined,
+  'implicit-tls': undefined,
+  insecure: undefined,
+  timeout: 'SECONDS',
+  recursive: undefined,
+  verbose: undefined,
+  json: undefined,
+} as const;
+type OptionName = keyof typeof OPTIONS;
+
+const CONNECTION: OptionName[] = ['active-address', 'active-ports', 'trust-pasv-address', 'implicit-tls', 'insecure', 'timeout', 'verbose'];
+
+const COMMANDS: Record<CommandName, { args: string; min: number; max: number; options: OptionName[] }> = {
+  ls: { args: '<url>', min: 1, max: 1, options: ['mode', ...CONNECTION, 'json'] },
+  get: { args: '<url> [local-file]', min: 1, max: 2, options: ['mode', ...CONNECTION, 'json'] },
+  put: { args: '<local-file> <url>', min: 2, max: 2, options: ['mode', ...CONNECTION, 'json'] },
+  rm: { args: '<url>', min: 1, max: 1, options: ['mode', ...CONNECTION, 'recursive'] },
+  mkdir: { args: '<url>', min: 1, max: 1, options: ['mode', ...CONNECTION] },
+  // diagnose tries every data-channel variant itself: a --mode would be ignored, so it is refused.
+  diagnose: { args: '<url>', min: 1, max: 1, options: [...CONNECTION, 'json'] },
+};
+
+export interface CliOptions {
+  mode?: DataMode;
+  activeAddress?: string;
+  activePortRange?: [number, number];
+  trustPasvAddress: boolean;
+  implicitTls: boolean;
+  insecure: boolean;
+  timeoutMs?: number;
+  recursive: boolean;
+  verbose: boolean;
+  json: boolean;
+}
+
+export type CommandLine =
+  | { command: 'help' }
+  | { command: CommandName; args: string[]; options: CliOptions };
+
+/** A mistake in the command line; `usage` is what to print after the message. */
+export class UsageError extends Error {
+  constructor(message: string, readonly usage?: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+/** The usage of one command: its arguments and the options it takes. */
+export function commandUsage(command: CommandName): string {
+  const spec = COMMANDS[command];
+  const options = spec.options.map((o) => (OPTIONS[o] ? `--${o} ${OPTIONS[o]}` : `--${o}`)).join(', ');
+  return `Usage: ftp-workspace ${command} ${spec.args} [options]\nOptions for ${command}: ${options}\nRun "ftp-workspace help" for what each does.\n`;
+}
+
+function isCommand(name: string): name is CommandName {
+  return Object.prototype.hasOwnProperty.call(COMMANDS, name);
+}
+
+function config(names: OptionName[]): NonNullable<ParseArgsConfig['options']> {
+  return Object.fromEntries([
+    ...names.map((o) => [o, { type: OPTIONS[o] ? 'string' : 'boolean' }] as const),
+    ['help', { type: 'boolean', short: 'h' }] as const,
+  ]);
+}
+
+/** Parses `argv` (without node and the script); throws UsageError for anything it cannot take. */
+export function parseCommandLine(argv: string[]): CommandLine {
+  // First find the command (options may come before it): a lenient pass that knows every option,
+  // so "--mode active ls" does not take "active" for the command.
+  const { tokens } = parseArgs({ args: argv, options: config(Object.keys(OPTIONS) as OptionName[]), strict: false, allowPositionals: true, tokens: true });
+  if (tokens.some((t) => t.kind === 'option' && t.name === 'help')) return { command: 'help' };
+  const first = tokens.find((t) => t.kind === 'positional');
+  if (!first || first.kind !== 'positional') throw new UsageError('no command given', USAGE);
+  if (first.value === 'help') return { command: 'help' };
+  if (!isCommand(first.value)) throw new UsageError(`unknown command "${first.value}"`, USAGE);
+  const command = first.value;
+  const spec = COMMANDS[command];
+  const usage = commandUsage(command);
+
+  let parsed: { values: Record<string, string | boolean | (string | boolean)[] | undefined>; positionals: string[] };
+  try {
+    parsed = parseArgs({ args: argv.filter((_, i) => i !== first.index), options: config(spec.options), strict: true, allowPositionals: true });
+  } catch (e) {
+    throw new UsageError(`${command}: ${explain(e)}`, usage);
+  }
+  const { values, positionals } = parsed;
+  const str = (name: OptionName): string | undefined => (typeof values[name] === 'string' ? values[name] : undefined);
+  const bool = (name: OptionName): boolean => values[name] === true;
+  const bad: (message: string) => never = (message) => { throw new UsageError(`${command}: ${message}`, usage); };
+
+  if (positionals.length < spec.min) bad(`missing argument (${spec.args})`);
+  if (positionals.length > spec.max) bad(`unexpected argument "${positionals[spec.max]}"`);
+
+  const options: CliOptions = {
+    trustPasvAddress: bool('trust-pasv-address'),
+    implicitTls: bool('implicit-tls'),
+    insecure: bool('insecure'),
+    recursive: bool('recursive'),
+    verbose: bool('verbose'),
+    json: bool('json'),
+  };
+  const mode = str('mode');
+  if (mode !== undefined) {
+    if (mode !== 'passive' && mode !== 'active' && mode !== 'auto') bad(`--mode must be passive, active or auto, not "${mode}"`);
+    options.mode = mode;
+  }
+  const address = str('active-address');
+  if (address !== undefined) {
+    // It goes into EPRT/PORT as it is: a host name would make a command the server cannot use.
+    if (!net.isIP(address)) bad(`--active-address must be an IPv4 or IPv6 address, not "${address}"`);
+    options.activeAddress = address;
+  }
+  const ports = str('active-ports');
+  if (ports !== undefined) {
+    // The same rule as the activePortRange setting.
+    try { options.activePortRange = parsePortRange(ports); } catch (e) { bad(`--active-ports: ${(e as Error).message}`); }
+    if (!options.activePortRange) bad('--active-ports must look like 50000-50100');
+  }
+  const timeout = str('timeout');
+  if (timeout !== undefined) {
+    const seconds = /^\d+(\.\d+)?$/.test(timeout.trim()) ? Number(timeout) : NaN;
+    if (!(seconds > 0)) bad(`--timeout must be a number of seconds above 0, not "${timeout}"`);
+    options.timeoutMs = seconds * 1000;
+  }
+  return { command, args: positionals, options };
+}
+
+/** parseArgs's own messages are good, except that an unknown option may be one of another command. */
+function explain(e: unknown): string {
+  const err = e as { code?: unknown; message?: unknown };
+  const message = typeof err.message === 'string' ? err.message : String(e);
+  if (err.code !== 'ERR_PARSE_ARGS_UNKNOWN_OPTION') return message;
+  const option = /'([^']+)'/.exec(message)?.[1];
+  if (!option) return message;
+  const name = option.replace(/^--?/, '');
+  return Object.prototype.hasOwnProperty.call(OPTIONS, name) ? `does not take ${option}` : `unknown option ${option}`;
+}
