@@ -3,6 +3,7 @@
  * disconnect, forget a password, show the log; plus plain-words help after data-channel failures.
  */
 import * as vscode from 'vscode';
+import * as defaults from '../ftp/defaults';
 import { diagnose, type Diagnosis } from '../ftp/diagnose';
 import type { FtpError } from '../ftp/errors';
 import type { DataMode, Security } from '../ftp/types';
@@ -89,21 +90,21 @@ export class Commands implements vscode.Disposable {
     const parsed = hostOf(hostInput)!;
     const security = await pick<Security>(title, 'Security', [
       { value: 'explicit', label: 'Explicit FTPS', description: 'AUTH TLS on the normal port — recommended' },
-      { value: 'implicit', label: 'Implicit FTPS', description: 'TLS from the first byte, usually port 990' },
+      { value: 'implicit', label: 'Implicit FTPS', description: `TLS from the first byte, usually port ${defaults.implicitFtpsPort}` },
       { value: 'none', label: 'Plain FTP', description: 'No encryption: password and files travel in clear text' },
     ], parsed.scheme === 'ftps' ? 'explicit' : undefined);
     if (!security) return;
     const portText = await vscode.window.showInputBox({
       title,
       prompt: 'Port',
-      value: String(parsed.port ?? (security === 'implicit' ? 990 : 21)),
+      value: String(parsed.port ?? defaults.defaultPort(security)),
       ignoreFocusOut: true,
       validateInput: (v) => (/^\d+$/.test(v) && +v >= 1 && +v <= 65535 ? undefined : 'A port is a number from 1 to 65535'),
     });
     if (!portText) return;
     const user = await vscode.window.showInputBox({ title, prompt: 'User name (anonymous for anonymous FTP)', value: parsed.user ?? '', ignoreFocusOut: true });
     if (user === undefined) return;
-    const mode = await pick<DataMode>(title, 'Data connection mode', MODE_ITEMS.map((m) => ({ value: m.mode, label: m.label, description: m.description })), 'auto');
+    const mode = await pick<DataMode>(title, 'Data connection mode', MODE_ITEMS.map((m) => ({ value: m.mode, label: m.label, description: m.description })), defaults.dataMode);
     if (!mode) return;
     const existing = this.servers.profiles();
     const suggested = uniqueName(parsed.host.replace(/[^A-Za-z0-9._-]/g, '-').replace(/^[^A-Za-z0-9]+/, '') || 'server', existing);

@@ -4,6 +4,7 @@
  * reports changes. The FTP logic itself is in RemoteFs.
  */
 import * as vscode from 'vscode';
+import * as defaults from '../ftp/defaults';
 import { isFtpError, type FtpError } from '../ftp/errors';
 import type { TransferOptions } from '../ftp/types';
 import { RemoteFsError, type RemoteStat } from '../remote/remoteFs';
@@ -265,7 +266,7 @@ export class FtpFileSystemProvider implements vscode.FileSystemProvider, vscode.
   }
 
   private schedulePolling(): void {
-    const seconds = vscode.workspace.getConfiguration(SECTION).get<number>('pollInterval', 0);
+    const seconds = vscode.workspace.getConfiguration(SECTION).get<number>('pollInterval', defaults.pollIntervalMs / 1000);
     if (this.pollTimer) clearInterval(this.pollTimer);
     this.pollTimer = undefined;
     if (seconds > 0 && this.watched.size > 0) {
