@@ -3,6 +3,7 @@
  * are unit-tested in plain Node; servers.ts feeds it the settings.
  */
 import * as ftpDefaults from '../ftp/defaults';
+import { isPort, parsePortRange } from '../ftp/portRange';
 import type { ConnectOptions, DataMode, Security } from '../ftp/types';
 
 /** One entry of the `ftpWorkspace.servers` setting, as the user wrote it. */
@@ -91,16 +92,13 @@ export function isDataMode(v: unknown): v is DataMode {
   return typeof v === 'string' && (MODES as readonly string[]).includes(v);
 }
 
-/** "50000-50100" → [50000, 50100]; empty → undefined; anything else is an error. */
-export function parsePortRange(text: string | undefined): [number, number] | undefined {
-  const t = (text ?? '').trim();
-  if (!t) return undefined;
-  const m = /^(\d{1,5})\s*-\s*(\d{1,5})$/.exec(t) ?? /^(\d{1,5})$/.exec(t);
-  if (!m) throw new ServerConfigError(`Invalid port range "${text}": write it as LOW-HIGH, e.g. 50000-50100`);
-  const low = Number(m[1]);
-  const high = Number(m[2] ?? m[1]);
-  if (low < 1 || high > 65535 || low > high) throw new ServerConfigError(`Invalid port range "${text}": ports must be 1-65535, low ≤ high`);
-  return [low, high];
+/** A setting's port range (see src/ftp/portRange.ts); a bad one is the user's configuration error. */
+function portRangeSetting(text: string | undefined): [number, number] | undefined {
+  try {
+    return parsePortRange(text);
+  } catch (e) {
+    throw new ServerConfigError((e as Error).message);
+  }
 }
 
 /** Splits "user@host:port" (user and port optional; IPv6 in brackets). */
@@ -129,7 +127,7 @@ export function parseAuthority(authority: string): { user?: string; host: string
     }
   }
   if (!host) throw new ServerConfigError(`No host in "${authority}"`);
-  if (port !== undefined && (port < 1 || port > 65535)) throw new ServerConfigError(`Invalid port in "${authority}"`);
+  if (port !== undefined && !isPort(port)) throw new ServerConfigError(`Invalid port in "${authority}"`);
   return { user: user || undefined, host, port };
 }
 
@@ -201,7 +199,7 @@ function build(
     trustPasvAddress: p.trustPasvAddress ?? d.trustPasvAddress,
     activeAddress: activeAddress || undefined,
     activeListenAddress: p.activeListenAddress?.trim() || undefined,
-    activePortRange: parsePortRange(p.activePortRange ?? d.activePortRange),
+    activePortRange: portRangeSetting(p.activePortRange ?? d.activePortRange),
     connectTimeoutMs: seconds(p.connectTimeout, d.connectTimeout),
     replyTimeoutMs: seconds(p.replyTimeout, d.replyTimeout),
     dataConnectTimeoutMs: seconds(p.dataTimeout, d.dataTimeout),

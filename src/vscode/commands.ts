@@ -5,6 +5,7 @@
 import * as vscode from 'vscode';
 import * as defaults from '../ftp/defaults';
 import { diagnose, type Diagnosis } from '../ftp/diagnose';
+import { isPort } from '../ftp/portRange';
 import type { FtpError } from '../ftp/errors';
 import type { DataMode, Security } from '../ftp/types';
 import type { ProtocolLog } from './protocolLog';
@@ -99,7 +100,7 @@ export class Commands implements vscode.Disposable {
       prompt: 'Port',
       value: String(parsed.port ?? defaults.defaultPort(security)),
       ignoreFocusOut: true,
-      validateInput: (v) => (/^\d+$/.test(v) && +v >= 1 && +v <= 65535 ? undefined : 'A port is a number from 1 to 65535'),
+      validateInput: (v) => (/^\d+$/.test(v) && isPort(+v) ? undefined : 'A port is a number from 1 to 65535'),
     });
     if (!portText) return;
     const user = await vscode.window.showInputBox({ title, prompt: 'User name (anonymous for anonymous FTP)', value: parsed.user ?? '', ignoreFocusOut: true });
