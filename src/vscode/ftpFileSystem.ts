@@ -6,6 +6,7 @@
 import * as vscode from 'vscode';
 import * as defaults from '../ftp/defaults';
 import { isFtpError, type FtpError } from '../ftp/errors';
+import { formatBytes } from '../ftp/format';
 import type { TransferOptions } from '../ftp/types';
 import { RemoteFsError, type RemoteStat } from '../remote/remoteFs';
 import { ServerConfigError } from '../remote/serverConfig';
@@ -393,11 +394,4 @@ function childOf(uri: vscode.Uri, name: string): vscode.Uri {
 
 function basenameOf(uri: vscode.Uri): string {
   return uri.path.replace(/\/+$/, '').split('/').pop() || uri.authority;
-}
-
-export function formatBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KB`;
-  if (n < 1024 * 1024 * 1024) return `${(n / 1024 / 1024).toFixed(1)} MB`;
-  return `${(n / 1024 / 1024 / 1024).toFixed(2)} GB`;
 }

@@ -4,6 +4,7 @@
  * here any known password a server echoes back is masked as well.
  */
 import * as vscode from 'vscode';
+import { formatRate } from '../ftp/format';
 import type { PoolEvent } from '../ftp/pool';
 import type { FtpEvent } from '../ftp/types';
 import type { ServerConnection, Servers } from './servers';
@@ -77,7 +78,7 @@ export class ProtocolLog implements vscode.Disposable {
         log.warn(`${p} ${e.from} data connection failed (${this.mask(e.reason)}); trying ${e.to}`);
         break;
       case 'transfer': {
-        log.info(`${p} ${e.direction} ${e.path}: ${e.bytes} bytes in ${e.ms} ms (${rate(e.bytes, e.ms)}, ${e.mode})`);
+        log.info(`${p} ${e.direction} ${e.path}: ${e.bytes} bytes in ${e.ms} ms (${formatRate(e.bytes, e.ms)}, ${e.mode})`);
         break;
       }
       case 'close':
@@ -130,13 +131,4 @@ export class ProtocolLog implements vscode.Disposable {
     }
     return out;
   }
-}
-
-/** Bytes per second in a unit that shows something for small files too ("9.3 KB/s", not "0.00 MB/s"). */
-function rate(bytes: number, ms: number): string {
-  if (ms <= 0) return '∞';
-  const perSecond = bytes / (ms / 1000);
-  if (perSecond >= 1e6) return `${(perSecond / 1e6).toFixed(2)} MB/s`;
-  if (perSecond >= 1e3) return `${(perSecond / 1e3).toFixed(1)} KB/s`;
-  return `${Math.round(perSecond)} B/s`;
 }
