@@ -1,10 +1,11 @@
 /**
- * The "FTP Workspace" log: every command and reply at trace level, data channels at debug,
- * transfers, connects and errors at info, fallbacks at warn. The core masks PASS/ACCT already;
- * here any known password a server echoes back is masked as well.
+ * The "FTP Workspace" log: the core's events as src/ftp/eventText.ts words them (commands and
+ * replies at trace, data channels at debug, connects and transfers at info, fallbacks at warn),
+ * and the pools' events. The core masks PASS/ACCT and its own password already; here every
+ * password the extension knows is masked as well, whichever connection a server echoes it on.
  */
 import * as vscode from 'vscode';
-import { formatRate } from '../ftp/format';
+import { formatEvent } from '../ftp/eventText';
 import type { PoolEvent } from '../ftp/pool';
 import type { FtpEvent } from '../ftp/types';
 import type { ServerConnection, Servers } from './servers';
@@ -56,38 +57,8 @@ export class ProtocolLog implements vscode.Disposable {
   }
 
   private onFtpEvent(e: FtpEvent): void {
-    const log = this.channel;
-    const p = `[${e.id}]`;
-    switch (e.type) {
-      case 'command':
-        log.trace(`${p} > ${this.mask(e.text)}`);
-        break;
-      case 'reply':
-        log.trace(`${p} < ${this.mask(e.text)}`);
-        break;
-      case 'connect':
-        log.info(`${p} connected to ${e.host}:${e.port}${e.address ? ` (${e.address})` : ''}${e.tls ? ' with TLS' : ''}`);
-        break;
-      case 'tls':
-        log.debug(`${p} TLS on ${e.channel}: ${e.protocol} ${e.cipher}${e.resumed ? ', session resumed' : ''}${e.authorized ? '' : ', certificate not verified (trusted by fingerprint)'}`);
-        break;
-      case 'data-open':
-        log.debug(`${p} data channel ${e.mode} for ${e.command}: local ${e.local} ↔ remote ${e.remote}${e.tls ? `, TLS${e.resumed ? ' (resumed)' : ''}` : ''}`);
-        break;
-      case 'data-fallback':
-        log.warn(`${p} ${e.from} data connection failed (${this.mask(e.reason)}); trying ${e.to}`);
-        break;
-      case 'transfer': {
-        log.info(`${p} ${e.direction} ${e.path}: ${e.bytes} bytes in ${e.ms} ms (${formatRate(e.bytes, e.ms)}, ${e.mode})`);
-        break;
-      }
-      case 'close':
-        log.info(`${p} closed${e.reason ? `: ${this.mask(e.reason)}` : ''}`);
-        break;
-      case 'warning':
-        log.warn(`${p} ${this.mask(e.message)}`);
-        break;
-    }
+    const { level, text } = formatEvent(e);
+    this.channel[level](`[${e.id}] ${this.mask(text)}`);
   }
 
   private onPoolEvent(label: string, connection: ServerConnection, e: PoolEvent): void {
