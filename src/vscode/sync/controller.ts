@@ -16,7 +16,7 @@ import { planSync, summarize, type Direction, type SyncAction, type SyncPlan } f
 import { RemoteDirs } from '../../sync/remoteDirs';
 import { SyncState } from '../../sync/state';
 import { downloadFile, remoteEntry, signatureOf, uploadChecked, UploadConflictError, type ConflictDecision, type LinkSide } from '../../sync/transfer';
-import { relativeLocal, walkLocal, walkRemote } from '../../sync/trees';
+import { localPathOf, relativeLocal, walkLocal, walkRemote } from '../../sync/trees';
 import { sameSignature } from '../../sync/types';
 import { UploadQueue } from '../../sync/uploadQueue';
 import type { RemoteChange } from '../ftpFileSystem';
@@ -247,7 +247,7 @@ export class SyncController implements vscode.Disposable {
   }
 
   private async transferFile(direction: Direction, t: Target): Promise<void> {
-    const file = path.join(t.link.localRoot, ...t.rel.split('/'));
+    const file = localPathOf(t.link.localRoot, t.rel);
     try {
       const { side } = await this.sideOf(t.link);
       const outcome = await vscode.window.withProgress(
@@ -278,7 +278,7 @@ export class SyncController implements vscode.Disposable {
   private async downloadChecked(side: LinkSide, t: Target, opts: { signal: AbortSignal; onProgress: (n: number) => void }): Promise<'downloaded' | 'skipped'> {
     const entry = await remoteEntry(side, t.rel);
     if (!entry || entry.type !== 'file') throw new Error(`${t.rel} is not on the server`);
-    const file = path.join(t.link.localRoot, ...t.rel.split('/'));
+    const file = localPathOf(t.link.localRoot, t.rel);
     const rec = side.state.get(t.rel);
     const local = await fs.stat(file).catch(() => undefined);
     if (local && rec && !sameSignature({ size: local.size, mtime: local.mtimeMs }, rec.local)) {
@@ -412,7 +412,7 @@ export class SyncController implements vscode.Disposable {
       void vscode.window.showErrorMessage(`FTP: could not reach the server: ${(err as Error).message}`);
       return;
     }
-    await vscode.commands.executeCommand('vscode.diff', remote, vscode.Uri.file(path.join(t.link.localRoot, ...t.rel.split('/'))), `${path.basename(t.rel)} (server ↔ local)`);
+    await vscode.commands.executeCommand('vscode.diff', remote, vscode.Uri.file(localPathOf(t.link.localRoot, t.rel)), `${path.basename(t.rel)} (server ↔ local)`);
   }
 
   private retryUploads(): void {
@@ -453,7 +453,7 @@ export class SyncController implements vscode.Disposable {
     }
     if (!st.isDirectory()) return;
     const tree = await walkLocal(link.localRoot, link.matcher, { start: rel }).catch(() => undefined);
-    for (const [child, entry] of tree ?? []) if (entry.type === 'file') this.queue.enqueue(path.join(link.localRoot, ...child.split('/')));
+    for (const [child, entry] of tree ?? []) if (entry.type === 'file') this.queue.enqueue(localPathOf(link.localRoot, child));
   }
 
   /**
@@ -537,7 +537,7 @@ export class SyncController implements vscode.Disposable {
   /** Asks what to do about a file changed on the other side since our last sync. */
   private askConflict(link: Link, rel: string, entry: FileEntry, action: 'upload' | 'download'): Promise<ConflictDecision> {
     const ask = async (): Promise<ConflictDecision> => {
-      const local = vscode.Uri.file(path.join(link.localRoot, ...rel.split('/')));
+      const local = vscode.Uri.file(localPathOf(link.localRoot, rel));
       const remote = remoteUriOf(link, rel);
       const when = entry.mtime !== undefined ? `, modified ${new Date(entry.mtime).toLocaleString()}` : '';
       const message =
