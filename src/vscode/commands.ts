@@ -8,6 +8,7 @@ import { diagnose, type Diagnosis } from '../ftp/diagnose';
 import { isPort } from '../ftp/portRange';
 import type { FtpError } from '../ftp/errors';
 import type { DataMode, Security } from '../ftp/types';
+import { withProgress } from './progress';
 import type { ProtocolLog } from './protocolLog';
 import { isDataMode, isValidProfileName, needsPassword, parseAuthority, type ServerProfile } from '../remote/serverConfig';
 import { SECTION, type ServerConnection, type Servers } from './servers';
@@ -247,17 +248,12 @@ export class Commands implements vscode.Disposable {
     this.servers.allowLogin(connection.server);
     const prepared = await this.servers.connectOptions(connection.server);
     if (!prepared) return undefined;
-    const result = await vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Notification, title: `Testing FTP ${connection.server.label}`, cancellable: true },
-      async (progress, token) => {
-        const controller = new AbortController();
-        token.onCancellationRequested(() => controller.abort());
-        return diagnose(prepared.options, {
-          signal: controller.signal,
-          onStep: (s) => progress.report({ message: `${s.name}: ${s.ok ? 'ok' : 'failed'}` }),
-          onEvent: (e) => connection.pool.emit('event', e),
-        });
-      },
+    const result = await withProgress({ title: `Testing FTP ${connection.server.label}` }, (p) =>
+      diagnose(prepared.options, {
+        signal: p.signal,
+        onStep: (s) => p.report(`${s.name}: ${s.ok ? 'ok' : 'failed'}`),
+        onEvent: (e) => connection.pool.emit('event', e),
+      }),
     );
     if (result.steps[0]?.ok) await prepared.accept();
     const uri = this.reports.set(`/Connection test ${connection.server.label.replace(/[/\\:]/g, '_')}.md`, diagnosisMarkdown(connection, result));

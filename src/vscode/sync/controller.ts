@@ -20,6 +20,7 @@ import { localPathOf, relativeLocal, walkLocal, walkRemote } from '../../sync/tr
 import { sameSignature } from '../../sync/types';
 import { UploadQueue } from '../../sync/uploadQueue';
 import type { RemoteChange } from '../ftpFileSystem';
+import { withProgress } from '../progress';
 import { SECTION, type ServerConnection, type Servers } from '../servers';
 import { watchFolder } from './changeWatcher';
 import { plural } from './format';
@@ -250,18 +251,11 @@ export class SyncController implements vscode.Disposable {
     const file = localPathOf(t.link.localRoot, t.rel);
     try {
       const { side } = await this.sideOf(t.link);
-      const outcome = await vscode.window.withProgress(
-        { location: vscode.ProgressLocation.Notification, title: `FTP: ${direction === 'toRemote' ? 'uploading' : 'downloading'} ${path.basename(file)}`, cancellable: true },
-        async (progress, token) => {
-          const controller = new AbortController();
-          token.onCancellationRequested(() => controller.abort());
-          const onProgress = (bytes: number) => progress.report({ message: formatBytes(bytes) });
-          if (direction === 'toRemote') {
-            return uploadChecked(side, t.rel, (entry) => this.askConflict(t.link, t.rel, entry, 'upload'), { signal: controller.signal, onProgress });
-          }
-          return this.downloadChecked(side, t, { signal: controller.signal, onProgress });
-        },
-      );
+      const outcome = await withProgress({ title: `FTP: ${direction === 'toRemote' ? 'uploading' : 'downloading'} ${path.basename(file)}` }, (p) => {
+        const opts = { signal: p.signal, onProgress: (bytes: number) => p.bytes(bytes) };
+        if (direction === 'toRemote') return uploadChecked(side, t.rel, (entry) => this.askConflict(t.link, t.rel, entry, 'upload'), opts);
+        return this.downloadChecked(side, t, opts);
+      });
       if (direction === 'toRemote' && outcome === 'uploaded') {
         this.queue.forget(file);
         this.remoteChanged([{ uri: remoteUriOf(t.link, t.rel), change: 'written' }]);
@@ -305,16 +299,11 @@ export class SyncController implements vscode.Disposable {
     let plan: SyncPlan | undefined;
     try {
       ({ side, connection } = await this.sideOf(t.link));
-      plan = await vscode.window.withProgress(
-        { location: vscode.ProgressLocation.Notification, title: `FTP: comparing ${scopeLabel} with ${remoteUriOf(t.link, t.rel).toString(true)}…`, cancellable: true },
-        async (_progress, token) => {
-          const controller = new AbortController();
-          token.onCancellationRequested(() => controller.abort());
-          const walk = { start: t.rel, signal: controller.signal };
-          const [local, remote] = await Promise.all([walkLocal(t.link.localRoot, t.link.matcher, walk), walkRemote(side.remote, side.remoteRoot, t.link.matcher, walk)]);
-          return planSync({ direction, local, remote, record: side.state, ignore: t.link.matcher, scope: t.rel });
-        },
-      );
+      plan = await withProgress({ title: `FTP: comparing ${scopeLabel} with ${remoteUriOf(t.link, t.rel).toString(true)}…` }, async (p) => {
+        const walk = { start: t.rel, signal: p.signal };
+        const [local, remote] = await Promise.all([walkLocal(t.link.localRoot, t.link.matcher, walk), walkRemote(side.remote, side.remoteRoot, t.link.matcher, walk)]);
+        return planSync({ direction, local, remote, record: side.state, ignore: t.link.matcher, scope: t.rel });
+      });
     } catch (err) {
       if (isFtpError(err, 'cancelled')) return;
       this.explain(t.link, err);
@@ -348,22 +337,13 @@ export class SyncController implements vscode.Disposable {
   private async execute(plan: SyncPlan, actions: SyncAction[], side: LinkSide, connection: ServerConnection, title: string): Promise<ExecuteResult | undefined> {
     // A few more transfers than connections keep every connection busy; the pool queues the rest.
     const concurrency = connection.server.poolSize + 2;
-    return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `FTP: ${title}`, cancellable: true }, async (progress, token) => {
-      const controller = new AbortController();
-      token.onCancellationRequested(() => controller.abort());
-      let shown = 0;
-      let lastReport = 0;
+    return withProgress({ title: `FTP: ${title}` }, (progress) => {
       const onProgress = (p: SyncProgress) => {
-        const now = Date.now();
-        if (now - lastReport < 100 && p.filesDone < p.filesTotal) return;
-        lastReport = now;
         // Files and bytes weigh half each, so many small files and one big one both move the bar.
         const fraction = (p.filesTotal ? p.filesDone / p.filesTotal : 1) / 2 + (p.bytesTotal ? p.bytesDone / p.bytesTotal : 1) / 2;
-        const percent = Math.min(100, fraction * 100);
-        progress.report({ increment: percent - shown, message: `${p.filesDone}/${p.filesTotal} · ${formatBytes(p.bytesDone)} of ${formatBytes(p.bytesTotal)}${p.current ? ` · ${p.current.path}` : ''}` });
-        shown = percent;
+        progress.report(`${p.filesDone}/${p.filesTotal} · ${formatBytes(p.bytesDone)} of ${formatBytes(p.bytesTotal)}${p.current ? ` · ${p.current.path}` : ''}`, fraction);
       };
-      return executePlan(plan, actions, { localRoot: side.localRoot, remoteRoot: side.remoteRoot, remote: side.remote, state: side.state, concurrency, signal: controller.signal, onProgress });
+      return executePlan(plan, actions, { localRoot: side.localRoot, remoteRoot: side.remoteRoot, remote: side.remote, state: side.state, concurrency, signal: progress.signal, onProgress });
     });
   }
 
