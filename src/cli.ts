@@ -3,8 +3,10 @@
  *   ftp-workspace ls|get|put|rm|mkdir|diagnose URL … [--mode passive|active|auto] …
  */
 import { FtpClient } from './ftp/client';
+import * as defaults from './ftp/defaults';
 import { diagnose, formatDiagnosis } from './ftp/diagnose';
 import { FtpError } from './ftp/errors';
+import { formatEvent, type LogLevel } from './ftp/eventText';
 import type { ConnectOptions, FtpEvent } from './ftp/types';
 import * as fs from 'node:fs';
 import { fileSource } from './ftp/localFile';
@@ -18,7 +20,7 @@ async function target(url: string, o: CliOptions): Promise<Target> {
   try { u = new URL(url); } catch { throw new UsageError(`not a URL: ${url}`); }
   if (u.protocol !== 'ftp:' && u.protocol !== 'ftps:') throw new UsageError(`only ftp:// and ftps:// URLs are supported: ${url}`);
   const security = o.implicitTls ? 'implicit' : u.protocol === 'ftps:' ? 'explicit' : 'none';
-  const mode = o.mode ?? 'auto';
+  const mode = o.mode ?? defaults.dataMode;
   const user = decodeURIComponent(u.username) || 'anonymous';
   let password = u.password ? decodeURIComponent(u.password) : process.env.FTP_PASSWORD;
   if (password === undefined && user !== 'anonymous') password = await askPassword(`Password for ${user}@${u.hostname}: `);
@@ -62,23 +64,13 @@ async function askPassword(prompt: string): Promise<string> {
   });
 }
 
+/** A terminal has no levels: a mark tells events from protocol lines (those carry > and < already). */
+const MARK: Record<LogLevel, string> = { trace: '', debug: '* ', info: '* ', warn: '! ' };
+
+/** --verbose: every event, in the log's words, each line with its connection id. */
 function logEvent(e: FtpEvent): void {
-  const line = (() => {
-    switch (e.type) {
-      case 'command': return `> ${e.text}`;
-      case 'reply': return `< ${e.text.replace(/\n/g, '\n< ')}`;
-      case 'connect': return `* connected to ${e.host}:${e.port} (${e.address})${e.tls ? ' with TLS' : ''}`;
-      case 'tls': return `* TLS ${e.channel}: ${e.protocol} ${e.cipher}${e.resumed ? ', session resumed' : ''}`;
-      case 'data-open': return `* data ${e.mode} ${e.local} ↔ ${e.remote}${e.tls ? ` TLS${e.resumed ? ' resumed' : ''}` : ''}`;
-      case 'data-fallback': return `* ${e.from} failed, trying ${e.to}: ${e.reason}`;
-      case 'transfer': return `* ${e.direction} ${e.path}: ${e.bytes} bytes in ${e.ms} ms (${e.mode})`;
-      case 'close': return `* closed${e.reason ? `: ${e.reason}` : ''}`;
-      case 'warning': return `! ${e.message}`;
-      case 'in-advance': return `* data connection in advance (${e.via}) to ${e.target}: ${e.state}${e.reason ? ` (${e.reason})` : ''}`;
-      case 'learned': return `* learned: ${e.detail}`;
-    }
-  })();
-  process.stderr.write(line.split('\n').map((l) => `[${e.id}] ${printable(l)}\n`).join(''));
+  const { level, text } = formatEvent(e);
+  process.stderr.write(`${MARK[level]}${text}`.split('\n').map((l) => `[${e.id}] ${printable(l)}\n`).join(''));
 }
 
 async function connect(t: Target, o: CliOptions): Promise<FtpClient> {

@@ -7,7 +7,8 @@
 import * as net from 'node:net';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { DataMode } from './ftp/types';
-import { parsePortRange } from './remote/serverConfig';
+import * as defaults from './ftp/defaults';
+import { parsePortRange } from './ftp/portRange';
 
 export const USAGE = `Usage: ftp-workspace <command> [options]
 
@@ -24,13 +25,13 @@ URLs: ftp://user@host[:port]/path, ftps://… for explicit TLS (--implicit-tls f
 Password from FTP_PASSWORD, else asked on the terminal.
 
 Options:
-  --mode passive|active|auto   data-channel mode (default auto; not for diagnose, which tries all)
+  --mode passive|active|auto   data-channel mode (default ${defaults.dataMode}; not for diagnose, which tries all)
   --active-address A           IP address to advertise in EPRT/PORT (NAT with port forwarding)
   --active-ports LOW-HIGH      port range to listen on in active mode
   --trust-pasv-address         connect to the address in PASV replies instead of the control peer
-  --implicit-tls               implicit FTPS (TLS from the first byte, usually port 990)
+  --implicit-tls               implicit FTPS (TLS from the first byte, usually port ${defaults.implicitFtpsPort})
   --insecure                   accept any TLS certificate
-  --timeout SECONDS            connect/reply timeout (default 15/30)
+  --timeout SECONDS            connect/reply timeout (default ${defaults.connectTimeoutMs / 1000}/${defaults.replyTimeoutMs / 1000})
   --recursive                  rm: delete folders with their contents
   --verbose                    protocol log on stderr (password masked)
   --json                       machine-readable output (ls, get, put, diagnose)

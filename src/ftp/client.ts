@@ -8,6 +8,7 @@ import type { Readable, Writable } from 'node:stream';
 import { ControlConnection } from './control';
 import type { DataChannelSettings } from './dataChannel';
 import { DataChannelProvider } from './dataChannelProvider';
+import * as defaults from './defaults';
 import { FtpError, errorFromReply, isFtpError, type CommandContext } from './errors';
 import { parseList, parseMdtm, parseMlsd, parseMlstReply, parseSize } from './listing';
 import { parseFeatures, type Reply } from './reply';
@@ -65,18 +66,18 @@ export class FtpClient extends EventEmitter {
     const security = options.security ?? 'none';
     this.options = {
       ...options,
-      port: options.port ?? (security === 'implicit' ? 990 : 21),
+      port: options.port ?? defaults.defaultPort(security),
       user: options.user || 'anonymous',
       password: options.password ?? (options.user && options.user !== 'anonymous' ? '' : 'anonymous@'),
       security,
-      connectTimeoutMs: options.connectTimeoutMs ?? 15_000,
-      replyTimeoutMs: options.replyTimeoutMs ?? 30_000,
-      dataConnectTimeoutMs: options.dataConnectTimeoutMs ?? 10_000,
-      dataIdleTimeoutMs: options.dataIdleTimeoutMs ?? 60_000,
+      connectTimeoutMs: options.connectTimeoutMs ?? defaults.connectTimeoutMs,
+      replyTimeoutMs: options.replyTimeoutMs ?? defaults.replyTimeoutMs,
+      dataConnectTimeoutMs: options.dataConnectTimeoutMs ?? defaults.dataConnectTimeoutMs,
+      dataIdleTimeoutMs: options.dataIdleTimeoutMs ?? defaults.dataIdleTimeoutMs,
     };
     this.id = options.id ?? `c${nextId++}`;
     this.serverKey = `${options.host}:${this.options.port}`;
-    this.mode = options.mode ?? 'auto';
+    this.mode = options.mode ?? defaults.dataMode;
     if (options.onEvent) this.on('event', options.onEvent);
     this.channels = new DataChannelProvider({
       settings: this.settings(),

@@ -3,6 +3,7 @@
  * recommend a mode. Shared by `ftp-workspace diagnose` and the "FTP: Test Connection" command.
  */
 import { FtpClient } from './client';
+import { defaultPort } from './defaults';
 import { FtpError } from './errors';
 import type { ConnectOptions, ConcreteMode, FtpEvent } from './types';
 
@@ -23,16 +24,18 @@ export interface Diagnosis {
 }
 
 const VARIANTS = ['EPSV', 'PASV', 'EPRT', 'PORT'] as const;
+/** A probe whose data connection cannot open fails fast: blocked is the answer, not a slow network. */
+const PROBE_DATA_TIMEOUT_MS = 5000;
 
 export async function diagnose(options: ConnectOptions, hooks: { onStep?: (step: DiagnosisStep) => void; onEvent?: (e: FtpEvent) => void; signal?: AbortSignal } = {}): Promise<Diagnosis> {
   if (hooks.onEvent && !options.onEvent) options = { ...options, onEvent: hooks.onEvent };
   const steps: DiagnosisStep[] = [];
-  const server = `${options.host}:${options.port ?? (options.security === 'implicit' ? 990 : 21)}`;
+  const server = `${options.host}:${options.port ?? defaultPort(options.security)}`;
   const record = (step: DiagnosisStep) => { steps.push(step); hooks.onStep?.(step); };
   const started = Date.now();
   let client: FtpClient;
   try {
-    client = await FtpClient.connect({ ...options, dataConnectTimeoutMs: Math.min(options.dataConnectTimeoutMs ?? 5000, 5000) });
+    client = await FtpClient.connect({ ...options, dataConnectTimeoutMs: Math.min(options.dataConnectTimeoutMs ?? PROBE_DATA_TIMEOUT_MS, PROBE_DATA_TIMEOUT_MS) });
   } catch (e) {
     record({ name: 'Connect and log in', ok: false, ms: Date.now() - started, detail: (e as Error).message });
     return { server, steps, workingModes: [], summary: `Could not log in: ${(e as Error).message}` };

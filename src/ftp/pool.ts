@@ -8,6 +8,7 @@
  * it runs (and is tested) in plain Node without a server.
  */
 import { EventEmitter } from 'node:events';
+import * as defaults from './defaults';
 import { FtpError, isFtpError } from './errors';
 import type { ConcreteMode, DataMode, FtpEvent } from './types';
 
@@ -33,11 +34,11 @@ export interface PooledClient {
 export type ClientFactory<C extends PooledClient> = (mode: DataMode, onEvent: (e: FtpEvent) => void) => Promise<C>;
 
 export interface PoolOptions {
-  /** Most connections at once (default 2). */
+  /** Most connections at once (default: defaults.poolSize). */
   maxConnections?: number;
-  /** Close a connection idle this long (default 60 000 ms). */
+  /** Close a connection idle this long (default: defaults.poolIdleTimeoutMs). */
   idleTimeoutMs?: number;
-  /** Send NOOP on a connection idle this long, until idle close (default 30 000 ms; 0 = never). */
+  /** Send NOOP on a connection idle this long, until idle close (default: defaults.poolKeepaliveMs; 0 = never). */
   keepaliveMs?: number;
   /**
    * Before non-idempotent work, probe with NOOP a connection idle at least this long (default
@@ -46,7 +47,7 @@ export interface PoolOptions {
   probeAfterIdleMs?: number;
   /** Delays before retrying a refused connection when none of ours is alive (default 1 s, 2 s, 4 s). */
   busyRetryDelaysMs?: number[];
-  /** Initial data mode (default 'auto'). */
+  /** Initial data mode (default: defaults.dataMode). */
   mode?: DataMode;
 }
 
@@ -118,13 +119,13 @@ export class ConnectionPool<C extends PooledClient> extends EventEmitter {
   constructor(factory: ClientFactory<C>, options: PoolOptions = {}) {
     super();
     this.factory = factory;
-    this.maxConnections = Math.max(1, options.maxConnections ?? 2);
-    this.idleTimeoutMs = options.idleTimeoutMs ?? 60_000;
-    this.keepaliveMs = options.keepaliveMs ?? 30_000;
+    this.maxConnections = Math.max(1, options.maxConnections ?? defaults.poolSize);
+    this.idleTimeoutMs = options.idleTimeoutMs ?? defaults.poolIdleTimeoutMs;
+    this.keepaliveMs = options.keepaliveMs ?? defaults.poolKeepaliveMs;
     this.probeAfterIdleMs = options.probeAfterIdleMs ?? 10_000;
     this.busyRetryDelaysMs = options.busyRetryDelaysMs ?? [1000, 2000, 4000];
     this.currentLimit = this.maxConnections;
-    this.currentMode = options.mode ?? 'auto';
+    this.currentMode = options.mode ?? defaults.dataMode;
   }
 
   /** Live connections (idle + lent). */

@@ -48,9 +48,10 @@ export interface CertificateInfo {
   reason: string;
 }
 
+/** Port, mode and timeouts left out take their values from src/ftp/defaults.ts. */
 export interface ConnectOptions {
   host: string;
-  port?: number;               // default 21, 990 for implicit TLS
+  port?: number;               // defaultPort(security): 21, 990 for implicit TLS
   user?: string;               // default 'anonymous'
   password?: string;           // default 'anonymous@'
   account?: string;            // sent with ACCT if the server asks (332)
@@ -72,15 +73,15 @@ export interface ConnectOptions {
   activeListenAddress?: string;
   /** Inclusive port range for active-mode listening, e.g. [50000, 50100]. Default: any port. */
   activePortRange?: [number, number];
-  connectTimeoutMs?: number;   // default 15000
-  replyTimeoutMs?: number;     // default 30000
-  /** How long to wait for a data connection to open (connect or accept). Default 10000. */
+  connectTimeoutMs?: number;
+  replyTimeoutMs?: number;
+  /** How long to wait for a data connection to open (connect or accept). */
   dataConnectTimeoutMs?: number;
-  /** A transfer with no bytes moving for this long fails. Default 60000. */
+  /** A transfer with no bytes moving for this long fails. */
   dataIdleTimeoutMs?: number;
   /**
    * After a passive transfer, send EPSV/PASV and open the next data connection at once, so the
-   * next transfer on this session needs one round trip less or two (default true).
+   * next transfer on this session needs one round trip less or two.
    */
   passiveInAdvance?: boolean;
   /** Shared store of which concrete mode worked per server, for auto mode. */

@@ -4,6 +4,7 @@
  * overwrite rules) and runs in integration tests against real servers.
  */
 import type { Readable } from 'node:stream';
+import * as defaults from '../ftp/defaults';
 import { FtpError, isFtpError } from '../ftp/errors';
 import type { ConnectionPool, PooledClient } from '../ftp/pool';
 import { basename, dirname, join, tempNameFor } from '../ftp/remotePath';
@@ -28,9 +29,9 @@ export interface RemoteClient extends PooledClient {
 export type SafeSave = 'rename' | 'direct';
 
 export interface RemoteFsOptions {
-  /** Listing cache lifetime (default 5000 ms; 0 = no cache). */
+  /** Listing cache lifetime (default: defaults.listingCacheTtlMs; 0 = no cache). */
   cacheTtlMs?: number;
-  /** 'rename' uploads to a temporary name and renames it over the target (default). */
+  /** 'rename' uploads to a temporary name and renames it over the target (defaults.safeSave). */
   safeSave?: SafeSave;
   /** Told about things worth a warning in the log (e.g. permissions could not be kept). */
   onWarning?: (message: string) => void;
@@ -74,8 +75,8 @@ export class RemoteFs {
     readonly pool: ConnectionPool<RemoteClient>,
     options: RemoteFsOptions = {},
   ) {
-    this.cache = new ListingCache(options.cacheTtlMs ?? 5000);
-    this.safeSave = options.safeSave ?? 'rename';
+    this.cache = new ListingCache(options.cacheTtlMs ?? defaults.listingCacheTtlMs);
+    this.safeSave = options.safeSave ?? defaults.safeSave;
     this.onWarning = options.onWarning ?? (() => undefined);
   }
 

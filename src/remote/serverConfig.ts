@@ -2,6 +2,8 @@
  * Server profiles and URI authorities → a resolved server. Pure (no `vscode` import) so the rules
  * are unit-tested in plain Node; servers.ts feeds it the settings.
  */
+import * as ftpDefaults from '../ftp/defaults';
+import { isPort, parsePortRange } from '../ftp/portRange';
 import type { ConnectOptions, DataMode, Security } from '../ftp/types';
 
 /** One entry of the `ftpWorkspace.servers` setting, as the user wrote it. */
@@ -27,7 +29,7 @@ export interface ServerProfile {
   passiveInAdvance?: boolean;
 }
 
-/** Global defaults (settings `ftpWorkspace.*`), applied where a profile is silent. */
+/** Global defaults (settings `ftpWorkspace.*`, timeouts in seconds as there), applied where a profile is silent. */
 export interface ServerDefaults {
   mode: DataMode;
   poolSize: number;
@@ -41,17 +43,18 @@ export interface ServerDefaults {
   passiveInAdvance: boolean;
 }
 
+/** The settings' defaults: src/ftp/defaults.ts in the settings' units. */
 export const DEFAULTS: ServerDefaults = {
-  mode: 'auto',
-  poolSize: 2,
+  mode: ftpDefaults.dataMode,
+  poolSize: ftpDefaults.poolSize,
   activeAddress: '',
   activePortRange: '',
-  trustPasvAddress: false,
-  connectTimeout: 15,
-  replyTimeout: 30,
-  dataTimeout: 10,
-  transferIdleTimeout: 60,
-  passiveInAdvance: true,
+  trustPasvAddress: ftpDefaults.trustPasvAddress,
+  connectTimeout: ftpDefaults.connectTimeoutMs / 1000,
+  replyTimeout: ftpDefaults.replyTimeoutMs / 1000,
+  dataTimeout: ftpDefaults.dataConnectTimeoutMs / 1000,
+  transferIdleTimeout: ftpDefaults.dataIdleTimeoutMs / 1000,
+  passiveInAdvance: ftpDefaults.passiveInAdvance,
 };
 
 export interface ResolvedServer {
@@ -89,16 +92,13 @@ export function isDataMode(v: unknown): v is DataMode {
   return typeof v === 'string' && (MODES as readonly string[]).includes(v);
 }
 
-/** "50000-50100" → [50000, 50100]; empty → undefined; anything else is an error. */
-export function parsePortRange(text: string | undefined): [number, number] | undefined {
-  const t = (text ?? '').trim();
-  if (!t) return undefined;
-  const m = /^(\d{1,5})\s*-\s*(\d{1,5})$/.exec(t) ?? /^(\d{1,5})$/.exec(t);
-  if (!m) throw new ServerConfigError(`Invalid port range "${text}": write it as LOW-HIGH, e.g. 50000-50100`);
-  const low = Number(m[1]);
-  const high = Number(m[2] ?? m[1]);
-  if (low < 1 || high > 65535 || low > high) throw new ServerConfigError(`Invalid port range "${text}": ports must be 1-65535, low ≤ high`);
-  return [low, high];
+/** A setting's port range (see src/ftp/portRange.ts); a bad one is the user's configuration error. */
+function portRangeSetting(text: string | undefined): [number, number] | undefined {
+  try {
+    return parsePortRange(text);
+  } catch (e) {
+    throw new ServerConfigError((e as Error).message);
+  }
 }
 
 /** Splits "user@host:port" (user and port optional; IPv6 in brackets). */
@@ -127,7 +127,7 @@ export function parseAuthority(authority: string): { user?: string; host: string
     }
   }
   if (!host) throw new ServerConfigError(`No host in "${authority}"`);
-  if (port !== undefined && (port < 1 || port > 65535)) throw new ServerConfigError(`Invalid port in "${authority}"`);
+  if (port !== undefined && !isPort(port)) throw new ServerConfigError(`Invalid port in "${authority}"`);
   return { user: user || undefined, host, port };
 }
 
@@ -166,11 +166,11 @@ export function resolveServer(
     return { scheme, authority, ...build(key, profile.name, profile, security, defaults, modeOverride) };
   }
   const { user, host, port } = parseAuthority(authority);
-  const security: Security = tlsScheme ? (port === 990 ? 'implicit' : 'explicit') : 'none';
-  const effectivePort = port ?? (security === 'implicit' ? 990 : 21);
+  const security: Security = tlsScheme ? (port === ftpDefaults.implicitFtpsPort ? 'implicit' : 'explicit') : 'none';
+  const effectivePort = port ?? ftpDefaults.defaultPort(security);
   const effectiveUser = user ?? 'anonymous';
   const key = `${scheme}://${effectiveUser}@${host.toLowerCase()}:${effectivePort}`;
-  const label = `${effectiveUser === 'anonymous' ? '' : `${effectiveUser}@`}${host}${effectivePort === 21 ? '' : `:${effectivePort}`}`;
+  const label = `${effectiveUser === 'anonymous' ? '' : `${effectiveUser}@`}${host}${effectivePort === ftpDefaults.ftpPort ? '' : `:${effectivePort}`}`;
   // Canonical authority: drops anything after ':' in the user part (a password never stays around).
   const canonical = `${encodeURIComponent(effectiveUser)}@${host.includes(':') ? `[${host}]` : host}:${effectivePort}`;
   return { scheme, authority: canonical, ...build(key, label, { name: '', host, port: effectivePort, user: effectiveUser }, security, defaults, modeOverride, true) };
@@ -185,7 +185,7 @@ function build(
   modeOverride: ((key: string) => DataMode | undefined) | undefined,
   adHoc = false,
 ): Omit<ResolvedServer, 'scheme' | 'authority'> {
-  const port = positiveInt(p.port) ?? (security === 'implicit' ? 990 : 21);
+  const port = positiveInt(p.port) ?? ftpDefaults.defaultPort(security);
   const user = p.user?.trim() || 'anonymous';
   const mode = modeOverride?.(key) ?? (isDataMode(p.mode) ? p.mode : d.mode);
   const seconds = (v: unknown, fallback: number) => (typeof v === 'number' && v > 0 ? v : fallback) * 1000;
@@ -199,7 +199,7 @@ function build(
     trustPasvAddress: p.trustPasvAddress ?? d.trustPasvAddress,
     activeAddress: activeAddress || undefined,
     activeListenAddress: p.activeListenAddress?.trim() || undefined,
-    activePortRange: parsePortRange(p.activePortRange ?? d.activePortRange),
+    activePortRange: portRangeSetting(p.activePortRange ?? d.activePortRange),
     connectTimeoutMs: seconds(p.connectTimeout, d.connectTimeout),
     replyTimeoutMs: seconds(p.replyTimeout, d.replyTimeout),
     dataConnectTimeoutMs: seconds(p.dataTimeout, d.dataTimeout),
@@ -217,7 +217,7 @@ function build(
     security,
     mode,
     remoteRoot: normalizeRoot(p.remoteRoot),
-    poolSize: Math.min(10, positiveInt(p.poolSize) ?? positiveInt(d.poolSize) ?? 2),
+    poolSize: Math.min(ftpDefaults.poolMaxSize, positiveInt(p.poolSize) ?? positiveInt(d.poolSize) ?? ftpDefaults.poolSize),
     options,
   };
 }

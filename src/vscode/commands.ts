@@ -3,9 +3,12 @@
  * disconnect, forget a password, show the log; plus plain-words help after data-channel failures.
  */
 import * as vscode from 'vscode';
+import * as defaults from '../ftp/defaults';
 import { diagnose, type Diagnosis } from '../ftp/diagnose';
+import { isPort } from '../ftp/portRange';
 import type { FtpError } from '../ftp/errors';
 import type { DataMode, Security } from '../ftp/types';
+import { withProgress } from './progress';
 import type { ProtocolLog } from './protocolLog';
 import { isDataMode, isValidProfileName, needsPassword, parseAuthority, type ServerProfile } from '../remote/serverConfig';
 import { SECTION, type ServerConnection, type Servers } from './servers';
@@ -89,21 +92,21 @@ export class Commands implements vscode.Disposable {
     const parsed = hostOf(hostInput)!;
     const security = await pick<Security>(title, 'Security', [
       { value: 'explicit', label: 'Explicit FTPS', description: 'AUTH TLS on the normal port — recommended' },
-      { value: 'implicit', label: 'Implicit FTPS', description: 'TLS from the first byte, usually port 990' },
+      { value: 'implicit', label: 'Implicit FTPS', description: `TLS from the first byte, usually port ${defaults.implicitFtpsPort}` },
       { value: 'none', label: 'Plain FTP', description: 'No encryption: password and files travel in clear text' },
     ], parsed.scheme === 'ftps' ? 'explicit' : undefined);
     if (!security) return;
     const portText = await vscode.window.showInputBox({
       title,
       prompt: 'Port',
-      value: String(parsed.port ?? (security === 'implicit' ? 990 : 21)),
+      value: String(parsed.port ?? defaults.defaultPort(security)),
       ignoreFocusOut: true,
-      validateInput: (v) => (/^\d+$/.test(v) && +v >= 1 && +v <= 65535 ? undefined : 'A port is a number from 1 to 65535'),
+      validateInput: (v) => (/^\d+$/.test(v) && isPort(+v) ? undefined : 'A port is a number from 1 to 65535'),
     });
     if (!portText) return;
     const user = await vscode.window.showInputBox({ title, prompt: 'User name (anonymous for anonymous FTP)', value: parsed.user ?? '', ignoreFocusOut: true });
     if (user === undefined) return;
-    const mode = await pick<DataMode>(title, 'Data connection mode', MODE_ITEMS.map((m) => ({ value: m.mode, label: m.label, description: m.description })), 'auto');
+    const mode = await pick<DataMode>(title, 'Data connection mode', MODE_ITEMS.map((m) => ({ value: m.mode, label: m.label, description: m.description })), defaults.dataMode);
     if (!mode) return;
     const existing = this.servers.profiles();
     const suggested = uniqueName(parsed.host.replace(/[^A-Za-z0-9._-]/g, '-').replace(/^[^A-Za-z0-9]+/, '') || 'server', existing);
@@ -245,17 +248,12 @@ export class Commands implements vscode.Disposable {
     this.servers.allowLogin(connection.server);
     const prepared = await this.servers.connectOptions(connection.server);
     if (!prepared) return undefined;
-    const result = await vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Notification, title: `Testing FTP ${connection.server.label}`, cancellable: true },
-      async (progress, token) => {
-        const controller = new AbortController();
-        token.onCancellationRequested(() => controller.abort());
-        return diagnose(prepared.options, {
-          signal: controller.signal,
-          onStep: (s) => progress.report({ message: `${s.name}: ${s.ok ? 'ok' : 'failed'}` }),
-          onEvent: (e) => connection.pool.emit('event', e),
-        });
-      },
+    const result = await withProgress({ title: `Testing FTP ${connection.server.label}` }, (p) =>
+      diagnose(prepared.options, {
+        signal: p.signal,
+        onStep: (s) => p.report(`${s.name}: ${s.ok ? 'ok' : 'failed'}`),
+        onEvent: (e) => connection.pool.emit('event', e),
+      }),
     );
     if (result.steps[0]?.ok) await prepared.accept();
     const uri = this.reports.set(`/Connection test ${connection.server.label.replace(/[/\\:]/g, '_')}.md`, diagnosisMarkdown(connection, result));

@@ -4,10 +4,12 @@
  * reports changes. The FTP logic itself is in RemoteFs.
  */
 import * as vscode from 'vscode';
+import * as defaults from '../ftp/defaults';
 import { isFtpError, type FtpError } from '../ftp/errors';
 import type { TransferOptions } from '../ftp/types';
 import { RemoteFsError, type RemoteStat } from '../remote/remoteFs';
 import { ServerConfigError } from '../remote/serverConfig';
+import { withProgress } from './progress';
 import type { ServerConnection, Servers } from './servers';
 import { SECTION } from './servers';
 
@@ -97,14 +99,14 @@ export class FtpFileSystemProvider implements vscode.FileSystemProvider, vscode.
 
   async readFile(uri: vscode.Uri): Promise<Uint8Array> {
     return this.guard(uri, ({ connection, path }) =>
-      this.withProgress(uri, 'Downloading', this.knownSizes.get(uri.toString()), (opts) => connection.fs.readFile(path, opts)),
+      this.withTransferProgress(uri, 'Downloading', this.knownSizes.get(uri.toString()), (opts) => connection.fs.readFile(path, opts)),
     );
   }
 
   async writeFile(uri: vscode.Uri, content: Uint8Array, options: { readonly create: boolean; readonly overwrite: boolean }): Promise<void> {
     let created = false;
     await this.guard(uri, async ({ connection, path }) => {
-      const after = await this.withProgress(uri, 'Uploading', content.byteLength, (opts) =>
+      const after = await this.withTransferProgress(uri, 'Uploading', content.byteLength, (opts) =>
         connection.fs.writeFile(path, content, { ...options, ...opts }),
       );
       created = after.created;
@@ -142,7 +144,7 @@ export class FtpFileSystemProvider implements vscode.FileSystemProvider, vscode.
     const to = this.locate(destination);
     await this.guard(source, () =>
       from.connection === to.connection
-        ? this.withProgress(destination, 'Copying', undefined, (opts) => from.connection.fs.copy(from.path, to.path, { ...options, ...opts }))
+        ? this.withTransferProgress(destination, 'Copying', undefined, (opts) => from.connection.fs.copy(from.path, to.path, { ...options, ...opts }))
         : this.copyBetween(source, destination, from, to, options),
     );
     this.fireSoon({ type: vscode.FileChangeType.Changed, uri: parentOf(destination) }, { type: vscode.FileChangeType.Created, uri: destination });
@@ -199,57 +201,20 @@ export class FtpFileSystemProvider implements vscode.FileSystemProvider, vscode.
   private async copyBetween(source: vscode.Uri, destination: vscode.Uri, from: Located, to: Located, options: { overwrite: boolean }): Promise<void> {
     const st = await from.connection.fs.statFromServer(from.path);
     if (st.type === 'directory') throw vscode.FileSystemError.NoPermissions('Copying a folder between FTP servers is not supported.');
-    const data = await this.withProgress(source, 'Downloading', st.size, (opts) => from.connection.fs.readFile(from.path, opts));
-    await this.withProgress(destination, 'Uploading', data.byteLength, (opts) =>
+    const data = await this.withTransferProgress(source, 'Downloading', st.size, (opts) => from.connection.fs.readFile(from.path, opts));
+    await this.withTransferProgress(destination, 'Uploading', data.byteLength, (opts) =>
       to.connection.fs.writeFile(to.path, data, { create: true, overwrite: options.overwrite, ...opts }),
     );
   }
 
   /**
    * Runs a transfer; if it is still going a second after its first bytes moved, shows a
-   * notification with bytes done and a Cancel button that aborts it. The clock starts with the
-   * data, not the call: waiting for a connection (or for the user to type a password) is no
-   * transfer, and VS Code reads .vscode/settings.json & co. while the password prompt is open.
+   * notification with bytes done and a Cancel button that aborts it.
    */
-  private async withProgress<T>(uri: vscode.Uri, verb: string, total: number | undefined, work: (opts: TransferOptions) => Promise<T>): Promise<T> {
-    const controller = new AbortController();
-    let done = 0;
-    let report: ((bytes: number) => void) | undefined;
-    let finish!: () => void;
-    const finished = new Promise<void>((resolve) => (finish = resolve));
-    const show = () => {
-      void vscode.window.withProgress(
-        { location: vscode.ProgressLocation.Notification, title: `${verb} ${basenameOf(uri)}`, cancellable: true },
-        (progress, token) => {
-          token.onCancellationRequested(() => controller.abort());
-          let reported = 0;
-          report = (bytes) => {
-            const increment = total && total > 0 ? ((bytes - reported) / total) * 100 : undefined;
-            reported = bytes;
-            progress.report({ message: total && total > 0 ? `${formatBytes(bytes)} of ${formatBytes(total)}` : formatBytes(bytes), increment });
-          };
-          report(done);
-          return finished;
-        },
-      );
-    };
-    let timer: NodeJS.Timeout | undefined;
-    let lastReport = 0;
-    const onProgress = (bytes: number) => {
-      done = bytes;
-      timer ??= setTimeout(show, PROGRESS_AFTER_MS);
-      const now = Date.now();
-      if (report && now - lastReport >= 200) {
-        lastReport = now;
-        report(bytes);
-      }
-    };
-    try {
-      return await work({ signal: controller.signal, onProgress });
-    } finally {
-      clearTimeout(timer);
-      finish();
-    }
+  private withTransferProgress<T>(uri: vscode.Uri, verb: string, total: number | undefined, work: (opts: TransferOptions) => Promise<T>): Promise<T> {
+    return withProgress({ title: `${verb} ${basenameOf(uri)}`, totalBytes: total, showAfterFirstReportMs: PROGRESS_AFTER_MS }, (p) =>
+      work({ signal: p.signal, onProgress: (bytes) => p.bytes(bytes) }),
+    );
   }
 
   /** Buffers change events and fires them together, so a burst becomes one event. */
@@ -265,7 +230,7 @@ export class FtpFileSystemProvider implements vscode.FileSystemProvider, vscode.
   }
 
   private schedulePolling(): void {
-    const seconds = vscode.workspace.getConfiguration(SECTION).get<number>('pollInterval', 0);
+    const seconds = vscode.workspace.getConfiguration(SECTION).get<number>('pollInterval', defaults.pollIntervalMs / 1000);
     if (this.pollTimer) clearInterval(this.pollTimer);
     this.pollTimer = undefined;
     if (seconds > 0 && this.watched.size > 0) {
@@ -392,11 +357,4 @@ function childOf(uri: vscode.Uri, name: string): vscode.Uri {
 
 function basenameOf(uri: vscode.Uri): string {
   return uri.path.replace(/\/+$/, '').split('/').pop() || uri.authority;
-}
-
-export function formatBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KB`;
-  if (n < 1024 * 1024 * 1024) return `${(n / 1024 / 1024).toFixed(1)} MB`;
-  return `${(n / 1024 / 1024 / 1024).toFixed(2)} GB`;
 }

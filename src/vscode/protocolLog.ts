@@ -1,9 +1,11 @@
 /**
- * The "FTP Workspace" log: every command and reply at trace level, data channels at debug,
- * transfers, connects and errors at info, fallbacks at warn. The core masks PASS/ACCT already;
- * here any known password a server echoes back is masked as well.
+ * The "FTP Workspace" log: the core's events as src/ftp/eventText.ts words them (commands and
+ * replies at trace, data channels at debug, connects and transfers at info, fallbacks at warn),
+ * and the pools' events. The core masks PASS/ACCT and its own password already; here every
+ * password the extension knows is masked as well, whichever connection a server echoes it on.
  */
 import * as vscode from 'vscode';
+import { formatEvent } from '../ftp/eventText';
 import type { PoolEvent } from '../ftp/pool';
 import type { FtpEvent } from '../ftp/types';
 import type { ServerConnection, Servers } from './servers';
@@ -55,44 +57,8 @@ export class ProtocolLog implements vscode.Disposable {
   }
 
   private onFtpEvent(e: FtpEvent): void {
-    const log = this.channel;
-    const p = `[${e.id}]`;
-    switch (e.type) {
-      case 'command':
-        log.trace(`${p} > ${this.mask(e.text)}`);
-        break;
-      case 'reply':
-        log.trace(`${p} < ${this.mask(e.text)}`);
-        break;
-      case 'connect':
-        log.info(`${p} connected to ${e.host}:${e.port}${e.address ? ` (${e.address})` : ''}${e.tls ? ' with TLS' : ''}`);
-        break;
-      case 'tls':
-        log.debug(`${p} TLS on ${e.channel}: ${e.protocol} ${e.cipher}${e.group ? ` (${e.group})` : ''}${e.resumed ? ', session resumed' : ''}${e.authorized ? '' : ', certificate not verified (trusted by fingerprint)'}`);
-        break;
-      case 'data-open':
-        log.debug(`${p} data channel ${e.mode} for ${e.command}: local ${e.local} ↔ remote ${e.remote}${e.tls ? `, TLS${e.resumed ? ' (resumed)' : ''}` : ''}`);
-        break;
-      case 'data-fallback':
-        log.warn(`${p} ${e.from} data connection failed (${this.mask(e.reason)}); trying ${e.to}`);
-        break;
-      case 'transfer': {
-        log.info(`${p} ${e.direction} ${e.path}: ${e.bytes} bytes in ${e.ms} ms (${rate(e.bytes, e.ms)}, ${e.mode})`);
-        break;
-      }
-      case 'close':
-        log.info(`${p} closed${e.reason ? `: ${this.mask(e.reason)}` : ''}`);
-        break;
-      case 'warning':
-        log.warn(`${p} ${this.mask(e.message)}`);
-        break;
-      case 'in-advance':
-        log.debug(`${p} data connection in advance (${e.via}) to ${e.target}: ${e.state}${e.reason ? ` (${this.mask(e.reason)})` : ''}`);
-        break;
-      case 'learned':
-        log.info(`${p} ${this.mask(e.detail)}`);
-        break;
-    }
+    const { level, text } = formatEvent(e);
+    this.channel[level](`[${e.id}] ${this.mask(text)}`);
   }
 
   private onPoolEvent(label: string, connection: ServerConnection, e: PoolEvent): void {
@@ -136,13 +102,4 @@ export class ProtocolLog implements vscode.Disposable {
     }
     return out;
   }
-}
-
-/** Bytes per second in a unit that shows something for small files too ("9.3 KB/s", not "0.00 MB/s"). */
-function rate(bytes: number, ms: number): string {
-  if (ms <= 0) return '∞';
-  const perSecond = bytes / (ms / 1000);
-  if (perSecond >= 1e6) return `${(perSecond / 1e6).toFixed(2)} MB/s`;
-  if (perSecond >= 1e3) return `${(perSecond / 1e3).toFixed(1)} KB/s`;
-  return `${Math.round(perSecond)} B/s`;
 }

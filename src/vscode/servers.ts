@@ -4,6 +4,7 @@
  */
 import * as vscode from 'vscode';
 import { FtpClient } from '../ftp/client';
+import * as defaults from '../ftp/defaults';
 import { FtpError, isFtpError } from '../ftp/errors';
 import { ConnectionPool } from '../ftp/pool';
 import type { CertificateInfo, ConcreteMode, ConnectOptions, DataMode, FtpEvent, ModeMemory } from '../ftp/types';
@@ -109,13 +110,12 @@ export class Servers implements vscode.Disposable {
     const c = vscode.workspace.getConfiguration(SECTION);
     const pool = new ConnectionPool<FtpClient>((mode, onEvent) => this.connect(server, mode, onEvent), {
       maxConnections: server.poolSize,
-      idleTimeoutMs: c.get<number>('idleTimeout', 60) * 1000,
-      keepaliveMs: c.get<number>('keepaliveInterval', 30) * 1000,
+      idleTimeoutMs: millis(c, 'idleTimeout', defaults.poolIdleTimeoutMs),
+      keepaliveMs: millis(c, 'keepaliveInterval', defaults.poolKeepaliveMs),
       mode: server.mode,
     });
     const fs = new RemoteFs(pool, {
-      cacheTtlMs: c.get<number>('cacheTtl', 5) * 1000,
-      safeSave: c.get<SafeSave>('safeSave', 'rename'),
+      ...remoteFsSettings(c),
       onWarning: (message) => this.warnings.fire({ connection, message }),
     });
     const connection: ServerConnection = { server, pool, fs };
@@ -312,7 +312,7 @@ export class Servers implements vscode.Disposable {
     const c = vscode.workspace.getConfiguration(SECTION);
     let rebuilt = false;
     for (const connection of this.all()) {
-      connection.fs.configure({ cacheTtlMs: c.get<number>('cacheTtl', 5) * 1000, safeSave: c.get<SafeSave>('safeSave', 'rename') });
+      connection.fs.configure(remoteFsSettings(c));
       let fresh: ResolvedServer | undefined;
       try {
         const { scheme, authority } = connection.server;
@@ -339,4 +339,14 @@ export class Servers implements vscode.Disposable {
 function sameExceptMode(a: ResolvedServer, b: ResolvedServer): boolean {
   const strip = (s: ResolvedServer) => JSON.stringify({ ...s, mode: undefined, options: { ...s.options, mode: undefined } });
   return strip(a) === strip(b);
+}
+
+/** A setting in seconds, in milliseconds; unset, the default from src/ftp/defaults.ts. */
+function millis(c: vscode.WorkspaceConfiguration, name: string, fallbackMs: number): number {
+  return c.get<number>(name, fallbackMs / 1000) * 1000;
+}
+
+/** The settings a RemoteFs takes, at creation and again when they change. */
+function remoteFsSettings(c: vscode.WorkspaceConfiguration): { cacheTtlMs: number; safeSave: SafeSave } {
+  return { cacheTtlMs: millis(c, 'cacheTtl', defaults.listingCacheTtlMs), safeSave: c.get<SafeSave>('safeSave', defaults.safeSave) };
 }

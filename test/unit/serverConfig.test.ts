@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { parseAuthority, parsePortRange, passwordKey, remotePathFor, resolveServer, ServerConfigError, type ServerProfile } from '../../src/remote/serverConfig';
+import { parseAuthority, passwordKey, remotePathFor, resolveServer, ServerConfigError, type ServerProfile } from '../../src/remote/serverConfig';
 
 const profiles: ServerProfile[] = [
   { name: 'web', host: 'ftp.example.com', user: 'bob', security: 'explicit', mode: 'active', remoteRoot: '/var/www/', poolSize: 4, activePortRange: '50000-50010' },
@@ -69,11 +69,12 @@ describe('server configuration', () => {
     assert.deepEqual(parseAuthority('u@[fe80::1]'), { user: 'u', host: 'fe80::1', port: undefined });
   });
 
-  it('refuses malformed port ranges', () => {
-    assert.deepEqual(parsePortRange(' 50000 - 50100 '), [50000, 50100]);
-    assert.equal(parsePortRange(''), undefined);
-    assert.throws(() => parsePortRange('50100-50000'), ServerConfigError);
-    assert.throws(() => parsePortRange('a-b'), ServerConfigError);
+  it('takes the active port range of a profile, and refuses a bad one as a configuration error', () => {
+    const profile = (activePortRange: string): ServerProfile[] => [{ name: 'p', host: 'h', activePortRange }];
+    assert.deepEqual(resolveServer('ftp', 'p', profile(' 50000 - 50100 ')).options.activePortRange, [50000, 50100]);
+    assert.equal(resolveServer('ftp', 'p', profile('')).options.activePortRange, undefined);
+    assert.throws(() => resolveServer('ftp', 'p', profile('50100-50000')), ServerConfigError);
+    assert.throws(() => resolveServer('ftp', 'p', profile('a-b')), ServerConfigError);
   });
 
   it('maps URI paths below remoteRoot and never above it', () => {

@@ -7,6 +7,7 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { isFtpError, type FtpError } from '../../ftp/errors';
+import { formatBytes } from '../../ftp/format';
 import type { FileEntry } from '../../ftp/types';
 import { executePlan, type ExecuteResult, type SyncProgress } from '../../sync/executor';
 import { findLink } from '../../sync/linkConfig';
@@ -16,13 +17,14 @@ import { RemoteDirs } from '../../sync/remoteDirs';
 import { RetryPolicy } from '../../sync/retryPolicy';
 import { SyncState } from '../../sync/state';
 import { downloadFile, remoteEntry, signatureOf, uploadChecked, UploadConflictError, type ConflictDecision, type LinkSide } from '../../sync/transfer';
-import { relativeLocal, walkLocal, walkRemote } from '../../sync/trees';
+import { localPathOf, relativeLocal, walkLocal, walkRemote } from '../../sync/trees';
 import { sameSignature } from '../../sync/types';
 import { UploadQueue } from '../../sync/uploadQueue';
 import type { RemoteChange } from '../ftpFileSystem';
+import { withProgress } from '../progress';
 import { SECTION, type ServerConnection, type Servers } from '../servers';
 import { watchFolder } from './changeWatcher';
-import { formatBytes, plural } from './format';
+import { plural } from './format';
 import { createLink } from './linkCommand';
 import { readLinks, remoteUriOf, type Link, type LinkProblem } from './links';
 import { confirmDeletions, previewPlan } from './preview';
@@ -240,21 +242,14 @@ export class SyncController implements vscode.Disposable {
   }
 
   private async transferFile(direction: Direction, t: Target): Promise<void> {
-    const file = path.join(t.link.localRoot, ...t.rel.split('/'));
+    const file = localPathOf(t.link.localRoot, t.rel);
     try {
       const { side } = await this.sideOf(t.link);
-      const outcome = await vscode.window.withProgress(
-        { location: vscode.ProgressLocation.Notification, title: `FTP: ${direction === 'toRemote' ? 'uploading' : 'downloading'} ${path.basename(file)}`, cancellable: true },
-        async (progress, token) => {
-          const controller = new AbortController();
-          token.onCancellationRequested(() => controller.abort());
-          const onProgress = (bytes: number) => progress.report({ message: formatBytes(bytes) });
-          if (direction === 'toRemote') {
-            return uploadChecked(side, t.rel, (entry) => this.askConflict(t.link, t.rel, entry, 'upload'), { signal: controller.signal, onProgress });
-          }
-          return this.downloadChecked(side, t, { signal: controller.signal, onProgress });
-        },
-      );
+      const outcome = await withProgress({ title: `FTP: ${direction === 'toRemote' ? 'uploading' : 'downloading'} ${path.basename(file)}` }, (p) => {
+        const opts = { signal: p.signal, onProgress: (bytes: number) => p.bytes(bytes) };
+        if (direction === 'toRemote') return uploadChecked(side, t.rel, (entry) => this.askConflict(t.link, t.rel, entry, 'upload'), opts);
+        return this.downloadChecked(side, t, opts);
+      });
       if (direction === 'toRemote' && outcome === 'uploaded') {
         this.queue.forget(file);
         this.retries.forget(file);
@@ -272,7 +267,7 @@ export class SyncController implements vscode.Disposable {
   private async downloadChecked(side: LinkSide, t: Target, opts: { signal: AbortSignal; onProgress: (n: number) => void }): Promise<'downloaded' | 'skipped'> {
     const entry = await remoteEntry(side, t.rel);
     if (!entry || entry.type !== 'file') throw new Error(`${t.rel} is not on the server`);
-    const file = path.join(t.link.localRoot, ...t.rel.split('/'));
+    const file = localPathOf(t.link.localRoot, t.rel);
     const rec = side.state.get(t.rel);
     const local = await fs.stat(file).catch(() => undefined);
     if (local && rec && !sameSignature({ size: local.size, mtime: local.mtimeMs }, rec.local)) {
@@ -299,16 +294,11 @@ export class SyncController implements vscode.Disposable {
     let plan: SyncPlan | undefined;
     try {
       ({ side, connection } = await this.sideOf(t.link));
-      plan = await vscode.window.withProgress(
-        { location: vscode.ProgressLocation.Notification, title: `FTP: comparing ${scopeLabel} with ${remoteUriOf(t.link, t.rel).toString(true)}…`, cancellable: true },
-        async (_progress, token) => {
-          const controller = new AbortController();
-          token.onCancellationRequested(() => controller.abort());
-          const walk = { start: t.rel, signal: controller.signal };
-          const [local, remote] = await Promise.all([walkLocal(t.link.localRoot, t.link.matcher, walk), walkRemote(side.remote, side.remoteRoot, t.link.matcher, walk)]);
-          return planSync({ direction, local, remote, record: side.state, ignore: t.link.matcher, scope: t.rel });
-        },
-      );
+      plan = await withProgress({ title: `FTP: comparing ${scopeLabel} with ${remoteUriOf(t.link, t.rel).toString(true)}…` }, async (p) => {
+        const walk = { start: t.rel, signal: p.signal };
+        const [local, remote] = await Promise.all([walkLocal(t.link.localRoot, t.link.matcher, walk), walkRemote(side.remote, side.remoteRoot, t.link.matcher, walk)]);
+        return planSync({ direction, local, remote, record: side.state, ignore: t.link.matcher, scope: t.rel });
+      });
     } catch (err) {
       if (isFtpError(err, 'cancelled')) return;
       this.explain(t.link, err);
@@ -342,22 +332,13 @@ export class SyncController implements vscode.Disposable {
   private async execute(plan: SyncPlan, actions: SyncAction[], side: LinkSide, connection: ServerConnection, title: string): Promise<ExecuteResult | undefined> {
     // A few more transfers than connections keep every connection busy; the pool queues the rest.
     const concurrency = connection.server.poolSize + 2;
-    return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `FTP: ${title}`, cancellable: true }, async (progress, token) => {
-      const controller = new AbortController();
-      token.onCancellationRequested(() => controller.abort());
-      let shown = 0;
-      let lastReport = 0;
+    return withProgress({ title: `FTP: ${title}` }, (progress) => {
       const onProgress = (p: SyncProgress) => {
-        const now = Date.now();
-        if (now - lastReport < 100 && p.filesDone < p.filesTotal) return;
-        lastReport = now;
         // Files and bytes weigh half each, so many small files and one big one both move the bar.
         const fraction = (p.filesTotal ? p.filesDone / p.filesTotal : 1) / 2 + (p.bytesTotal ? p.bytesDone / p.bytesTotal : 1) / 2;
-        const percent = Math.min(100, fraction * 100);
-        progress.report({ increment: percent - shown, message: `${p.filesDone}/${p.filesTotal} · ${formatBytes(p.bytesDone)} of ${formatBytes(p.bytesTotal)}${p.current ? ` · ${p.current.path}` : ''}` });
-        shown = percent;
+        progress.report(`${p.filesDone}/${p.filesTotal} · ${formatBytes(p.bytesDone)} of ${formatBytes(p.bytesTotal)}${p.current ? ` · ${p.current.path}` : ''}`, fraction);
       };
-      return executePlan(plan, actions, { localRoot: side.localRoot, remoteRoot: side.remoteRoot, remote: side.remote, state: side.state, concurrency, signal: controller.signal, onProgress });
+      return executePlan(plan, actions, { localRoot: side.localRoot, remoteRoot: side.remoteRoot, remote: side.remote, state: side.state, concurrency, signal: progress.signal, onProgress });
     });
   }
 
@@ -406,7 +387,7 @@ export class SyncController implements vscode.Disposable {
       void vscode.window.showErrorMessage(`FTP: could not reach the server: ${(err as Error).message}`);
       return;
     }
-    await vscode.commands.executeCommand('vscode.diff', remote, vscode.Uri.file(path.join(t.link.localRoot, ...t.rel.split('/'))), `${path.basename(t.rel)} (server ↔ local)`);
+    await vscode.commands.executeCommand('vscode.diff', remote, vscode.Uri.file(localPathOf(t.link.localRoot, t.rel)), `${path.basename(t.rel)} (server ↔ local)`);
   }
 
   private retryUploads(): void {
@@ -454,7 +435,7 @@ export class SyncController implements vscode.Disposable {
     }
     if (!st.isDirectory()) return;
     const tree = await walkLocal(link.localRoot, link.matcher, { start: rel }).catch(() => undefined);
-    for (const [child, entry] of tree ?? []) if (entry.type === 'file') this.enqueue(path.join(link.localRoot, ...child.split('/')));
+    for (const [child, entry] of tree ?? []) if (entry.type === 'file') this.enqueue(localPathOf(link.localRoot, child));
   }
 
   /**
@@ -511,7 +492,7 @@ export class SyncController implements vscode.Disposable {
   /** Asks what to do about a file changed on the other side since our last sync. */
   private askConflict(link: Link, rel: string, entry: FileEntry, action: 'upload' | 'download'): Promise<ConflictDecision> {
     const ask = async (): Promise<ConflictDecision> => {
-      const local = vscode.Uri.file(path.join(link.localRoot, ...rel.split('/')));
+      const local = vscode.Uri.file(localPathOf(link.localRoot, rel));
       const remote = remoteUriOf(link, rel);
       const when = entry.mtime !== undefined ? `, modified ${new Date(entry.mtime).toLocaleString()}` : '';
       const message =

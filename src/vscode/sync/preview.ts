@@ -4,8 +4,8 @@
  * deletion is ticked. Nothing is deleted without both.
  */
 import * as vscode from 'vscode';
+import { formatBytes } from '../../ftp/format';
 import { selectActions, summarize, type SyncAction, type SyncPlan } from '../../sync/planner';
-import { formatBytes } from './format';
 
 interface ActionItem extends vscode.QuickPickItem {
   action?: SyncAction;

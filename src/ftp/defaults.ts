@@ -1,0 +1,48 @@
+/**
+ * The one home of the defaults: ports, timeouts, pool and listing-cache settings. It sits in the
+ * lowest layer so the core, src/remote, the CLI and the editor glue all read the same numbers.
+ * The settings in package.json (`contributes.configuration`, in seconds) document the same values;
+ * test/unit/defaults.test.ts fails when one side changes alone.
+ */
+import type { DataMode, Security } from './types';
+
+/** Control port of plain FTP and of explicit FTPS, which upgrades on the same port (RFC 959, 4217). */
+export const ftpPort = 21;
+/** Control port of implicit FTPS: TLS from the first byte needs a port of its own. */
+export const implicitFtpsPort = 990;
+
+export function defaultPort(security: Security | undefined): number {
+  return security === 'implicit' ? implicitFtpsPort : ftpPort;
+}
+
+/** Connect and greeting. Long enough for a slow TLS handshake over a bad link. */
+export const connectTimeoutMs = 15_000;
+/** Any reply to a command. Servers may think a while over a big folder's `MLSD`/`LIST`. */
+export const replyTimeoutMs = 30_000;
+/** A data connection opening (passive: ours; active: the server connecting back). */
+export const dataConnectTimeoutMs = 10_000;
+/** A transfer moving no bytes at all: the data connection is dead, not slow. */
+export const dataIdleTimeoutMs = 60_000;
+
+/** Passive first: it survives NAT and firewalls on this side; auto falls back to active. */
+export const dataMode: DataMode = 'auto';
+/** Open the next passive data connection when a transfer ends: one round trip less next time. */
+export const passiveInAdvance = true;
+/** Connect to the control peer, not to a PASV reply's address (often private; a bounce risk). */
+export const trustPasvAddress = false;
+
+/** Connections per server: many servers allow only 2–8 per address and count other clients too. */
+export const poolSize = 2;
+/** The most a profile or setting may ask for. */
+export const poolMaxSize = 10;
+/** Close a connection unused this long. */
+export const poolIdleTimeoutMs = 60_000;
+/** `NOOP` on an unused connection this often, until it is closed, so the server keeps it. */
+export const poolKeepaliveMs = 30_000;
+
+/** How long a folder listing answers stat/readDirectory before asking the server again. */
+export const listingCacheTtlMs = 5_000;
+/** Checking open folders for others' changes costs round trips: off unless asked for. */
+export const pollIntervalMs = 0;
+/** Saves go to a temporary name and are renamed over the target: a cut save leaves the old file. */
+export const safeSave = 'rename';
