@@ -20,6 +20,8 @@ describe('public API: setPassword', function () {
         (error: Error) => ({ server: server.name, error: error.message }),
       );
     });
+    // A real wait, the script's pause: the passwords must come after the reads began asking for
+    // them (the prompts are not observable through the API), not before.
     await new Promise((resolve) => setTimeout(resolve, 500));
     await prepareServers();
     for (const read of await Promise.all(reads)) {

@@ -86,6 +86,7 @@ describe('linked local folder ↔ vsftpd (sync)', function () {
     // Saved last, uploaded through the same queue: once it is there, the ignored ones had their chance.
     await editAndSave(`${dir}/kept.txt`, 'kept\n');
     await waitOnServer(`${dir}/kept.txt`, 'kept\n');
+    // A real wait: a quiet period in which nothing may arrive (an absence has no event to wait for).
     await new Promise((resolve) => setTimeout(resolve, 1500));
 
     const uploaded = ignored.filter((rel) => disk.exists(remote(rel)));
@@ -258,6 +259,7 @@ describe('linked local folder ↔ vsftpd (sync)', function () {
     await waitFor(() => tab()?.isDirty, `the tab of ${rel} dirty again`);
     await vscode.commands.executeCommand('workbench.action.files.revert');
     await waitFor(() => tab()?.isDirty === false, `the tab of ${rel} reverted`);
+    // A real wait: a quiet period in which no STOR may come (an absence has no event to wait for).
     await new Promise((resolve) => setTimeout(resolve, 1500));
     assert.equal(await stors(), before, 'a revert uploaded the file');
     assert.equal(onServer(rel), 'before;drawn;');
@@ -273,13 +275,15 @@ describe('linked local folder ↔ vsftpd (sync)', function () {
       await editAndSave(`${dir}/note.txt`, 'written while the server refused\n');
       const stor = new RegExp(`\\[([^\\]]+)\\] > STOR /${link.remoteDir}/${dir}/`);
       await waitForLog((log) => refused(log, stor), `a refused STOR into /${link.remoteDir}/${dir}/`);
-      // Give the queue a moment to record the failure; nothing may arrive meanwhile.
+      // A real wait: give the queue a moment to record the failure (not observable from a test);
+      // nothing may arrive meanwhile.
       await new Promise((resolve) => setTimeout(resolve, 1000));
       assert.equal(onServer(`${dir}/note.txt`), undefined);
     } finally {
       fs.chmodSync(disk.path(remote(dir)), 0o755);
     }
-    // Nothing retries it by itself (no save, no command): still missing a while later.
+    // Nothing retries it by itself (no save, no command): still missing a while later. A real
+    // wait: the user's pause before Retry, and the absence under test has no event.
     await new Promise((resolve) => setTimeout(resolve, 1500));
     assert.equal(onServer(`${dir}/note.txt`), undefined, 'uploaded without a retry');
 
@@ -299,6 +303,7 @@ describe('linked local folder ↔ vsftpd (sync)', function () {
     try {
       await editAndSave(`${dir}/note.txt`, 'saved while the profile was wrong\n');
       await waitForLog((log) => /\] > AUTH TLS/.test(log), 'an AUTH TLS in the log');
+      // A real wait: the user's pause before fixing the profile; nothing may arrive meanwhile.
       await new Promise((resolve) => setTimeout(resolve, 1000));
       assert.equal(onServer(`${dir}/note.txt`), undefined);
     } finally {

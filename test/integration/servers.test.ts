@@ -12,6 +12,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tls from 'node:tls';
 import { RunningServer, ServerKind, ServerOptions, startServer, stopAllServers } from '../support/realServers';
+import { eventually } from '../support/assertions';
 
 const KINDS: ServerKind[] = ['vsftpd', 'proftpd', 'pure-ftpd'];
 
@@ -236,11 +237,11 @@ describe('real FTP servers for tests', function () {
           assert.equal(third.greeting.code, refusals[kind], third.greeting.text);
           // Once one leaves, a new connection is welcome again.
           open[0].close();
-          await waitForAsync(async () => {
+          await eventually(async () => {
             const again = await RawFtp.connect(server.host, server.port, { acceptRefusal: true });
             again.close();
             return again.greeting.code === 220;
-          }, 'no connection accepted after one of the two left');
+          }, 'a connection accepted after one of the two left', { intervalMs: 100 });
         } finally {
           for (const ftp of open) ftp.close();
           await server.stop();
@@ -294,7 +295,7 @@ describe('real FTP servers for tests', function () {
       const child = await startInChildProcess('vsftpd');
       child.process.kill('SIGTERM');
       await child.exited;
-      await waitFor(() => !isAlive(child.serverPid), 'server still running after its owner got SIGTERM');
+      await eventually(() => !isAlive(child.serverPid), 'the server to end after its owner got SIGTERM');
     });
 
     it('ends servers left behind by a crashed (SIGKILLed) test process', async () => {
@@ -304,7 +305,7 @@ describe('real FTP servers for tests', function () {
       assert.equal(isAlive(crashed.serverPid), true, 'the orphan should outlive its SIGKILLed owner');
       const next = await startInChildProcess('vsftpd');
       try {
-        await waitFor(() => !isAlive(crashed.serverPid), 'orphaned server was not ended by the next run');
+        await eventually(() => !isAlive(crashed.serverPid), 'the next run to end the orphaned server');
       } finally {
         next.process.kill('SIGTERM');
         await next.exited;
@@ -485,22 +486,6 @@ function readOrEmpty(file: string): string {
     return fs.readFileSync(file, 'utf8');
   } catch {
     return '';
-  }
-}
-
-async function waitFor(condition: () => boolean, message: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) assert.fail(message);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
-async function waitForAsync(condition: () => Promise<boolean>, message: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) assert.fail(message);
-    await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
 

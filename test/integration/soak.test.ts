@@ -130,6 +130,9 @@ describe('soak: provider logic on vsftpd behind a connection-dropping proxy', fu
 
     /** Targets of saves that failed visibly: only they may leave a temporary file behind. */
     const failedSaves = new Set<string>();
+    // A real wait: the server's session process that may still run the cut command is not
+    // observable from here (the proxy has closed its socket, other workers keep connecting), so
+    // there is no event to wait for before asking the server's disk. See SETTLE_MS.
     const settle = () => new Promise((r) => setTimeout(r, SETTLE_MS));
     const failed = async (err: unknown, what: string) => {
       await settle();
@@ -259,8 +262,9 @@ describe('soak: provider logic on vsftpd behind a connection-dropping proxy', fu
       proxy.stopRandomDrops();
     }
     const faults = proxy.drops;
-    // Sessions the proxy cut may still be finishing on the server side.
-    await new Promise((r) => setTimeout(r, 500));
+    // Sessions the proxy cut may still be finishing on the server side. A real wait, for the same
+    // reason as settle(): the end of a cut session on the server is not observable from here.
+    await new Promise((r) => setTimeout(r, SETTLE_MS));
     await pool.close();
 
     // The server's tree against the models.

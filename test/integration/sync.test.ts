@@ -404,8 +404,7 @@ describe('upload on save while the server is down (vsftpd)', function () {
     const [failed] = queue.failed;
     assert.equal(failed.key, 'page.html');
     assert.match(failed.error!.message, /ECONNREFUSED|connect|refused/i);
-    queue.retry();
-    await new Promise((r) => setTimeout(r, 10));
+    queue.retry(); // queued again at once, so whenIdle waits for this attempt
     await queue.whenIdle();
     assert.equal(queue.failed.length, 1, 'still down: still pending');
     assert.deepEqual(failures, [['page.html', true], ['page.html', false]], 'the first failure is the one to tell the user about');
@@ -415,8 +414,7 @@ describe('upload on save while the server is down (vsftpd)', function () {
     second.giveToUser();
     address.target = second;
     await address.open();
-    queue.retry();
-    await new Promise((r) => setTimeout(r, 10));
+    queue.retry(); // queued again at once, so whenIdle waits for this attempt
     await queue.whenIdle();
     assert.equal(queue.pending, 0);
     assert.equal(fs.readFileSync(path.join(second.root, 'page.html'), 'utf8'), 'version 2, saved while the server was down\n');

@@ -8,17 +8,33 @@ describe('watching a linked folder outside the workspace (recursive fs.watch)', 
   it('sees files written in folders that did not exist when the watch began, and rewrites', async () => {
     const root = fs.mkdtempSync(path.join(os.tmpdir(), 'ftpw-watch-'));
     const seen = new Set<string>();
-    const watcher = watchRecursively(root, (file) => seen.add(file), (err) => assert.fail(err));
-    const until = async (file: string) => {
-      for (const deadline = Date.now() + 5000; !seen.has(file); ) {
-        if (Date.now() > deadline) assert.fail(`no event for ${file}; saw ${JSON.stringify([...seen])}`);
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
-    };
+    const waiting = new Map<string, () => void>();
+    const watcher = watchRecursively(
+      root,
+      (file) => {
+        seen.add(file);
+        waiting.get(file)?.();
+      },
+      (err) => assert.fail(err),
+    );
+    /** Resolves once the watcher reported `file`; fails after 5 s. */
+    const until = (file: string) =>
+      new Promise<void>((resolve, reject) => {
+        if (seen.has(file)) return resolve();
+        const timer = setTimeout(() => {
+          waiting.delete(file);
+          reject(new Error(`no event for ${file}; saw ${JSON.stringify([...seen])}`));
+        }, 5000);
+        waiting.set(file, () => {
+          clearTimeout(timer);
+          waiting.delete(file);
+          resolve();
+        });
+      });
     try {
       const deep = path.join(root, 'build', 'js', 'app.js');
       fs.mkdirSync(path.dirname(deep), { recursive: true });
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      await until(path.dirname(deep)); // the watcher has seen the new folders
       fs.writeFileSync(deep, 'built');
       await until(deep);
       seen.clear();

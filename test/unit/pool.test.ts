@@ -1,5 +1,6 @@
 import * as assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
+import * as FakeTimers from '@sinonjs/fake-timers';
 import { FtpError } from '../../src/ftp/errors';
 import { ConnectionPool, type PoolEvent } from '../../src/ftp/pool';
 import type { DataMode, FtpEvent } from '../../src/ftp/types';
@@ -64,8 +65,8 @@ function fakeServer(): { server: Server; factory: (mode: DataMode) => Promise<Fa
   return { server, factory };
 }
 
+/** One turn of the event loop (setImmediate is left real by the fake clock below). */
 const tick = () => new Promise((r) => setImmediate(r));
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A promise with its resolve exposed, to hold a lent connection as long as a test wants. */
 function gate(): { promise: Promise<void>; open: () => void } {
@@ -80,11 +81,32 @@ function poolEvents(pool: ConnectionPool<FakeClient>): PoolEvent[] {
   return events;
 }
 
+/** The next pool event that `matches`. */
+function nextPoolEvent(pool: ConnectionPool<FakeClient>, matches: (e: PoolEvent) => boolean): Promise<PoolEvent> {
+  return new Promise((resolve) => {
+    const listener = (e: PoolEvent) => {
+      if (!matches(e)) return;
+      pool.off('pool', listener);
+      resolve(e);
+    };
+    pool.on('pool', listener);
+  });
+}
+
 describe('ConnectionPool', () => {
   let pool: ConnectionPool<FakeClient> | undefined;
+  /**
+   * The pool's idle close, keepalive, probe and busy retry run on this clock: tests move time with
+   * `clock.tickAsync`. setImmediate stays real, so the fake server's connects still take a turn.
+   */
+  let clock: FakeTimers.Clock;
+  beforeEach(() => {
+    clock = FakeTimers.install({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
+  });
   afterEach(async () => {
     await pool?.close();
     pool = undefined;
+    clock.uninstall();
   });
 
   it('reuses one connection for sequential work', async () => {
@@ -103,6 +125,7 @@ describe('ConnectionPool', () => {
     pool = new ConnectionPool(factory, { maxConnections: 2 });
     const hold = gate();
     const order: number[] = [];
+    const firstTwo = gate();
     let concurrent = 0;
     let peak = 0;
     const jobs = [0, 1, 2, 3, 4].map((n) =>
@@ -110,13 +133,15 @@ describe('ConnectionPool', () => {
         concurrent++;
         peak = Math.max(peak, concurrent);
         order.push(n);
+        if (order.length === 2) firstTwo.open();
         if (n < 2) await hold.promise;
         await tick();
         concurrent--;
       }),
     );
-    await sleep(10);
+    await firstTwo.promise;
     assert.equal(pool.inUse, 2);
+    assert.equal(server.connects, 2, 'no third connection was asked for');
     assert.deepEqual(order, [0, 1]);
     hold.open();
     await Promise.all(jobs);
@@ -130,7 +155,10 @@ describe('ConnectionPool', () => {
     pool = new ConnectionPool(factory, { idleTimeoutMs: 40, keepaliveMs: 0 });
     await pool.run(async () => undefined);
     assert.equal(pool.size, 1);
-    await sleep(120);
+    await clock.tickAsync(39);
+    assert.equal(pool.size, 1, 'not closed before the idle timeout');
+    assert.equal(server.clients[0].closed, false);
+    await clock.tickAsync(21); // the timeout plus one sweep (every half timeout)
     assert.equal(pool.size, 0);
     assert.equal(server.clients[0].closed, true);
   });
@@ -139,9 +167,11 @@ describe('ConnectionPool', () => {
     const { server, factory } = fakeServer();
     pool = new ConnectionPool(factory, { idleTimeoutMs: 200, keepaliveMs: 40 });
     await pool.run(async () => undefined);
-    await sleep(130);
+    await clock.tickAsync(39);
+    assert.equal(server.clients[0].noops, 0, 'no keepalive before the keepalive period');
+    await clock.tickAsync(91);
     assert.ok(server.clients[0].noops >= 2, `expected keepalives, got ${server.clients[0].noops}`);
-    await sleep(200);
+    await clock.tickAsync(200);
     assert.equal(pool.size, 0, 'keepalive must not keep a connection open past the idle timeout');
   });
 
@@ -228,7 +258,7 @@ describe('ConnectionPool', () => {
     pool = new ConnectionPool(factory, { probeAfterIdleMs: 20, keepaliveMs: 0 });
     await pool.run(async () => undefined);
     server.clients[0].noopFails = true; // the server dropped it silently
-    await sleep(40);
+    await clock.tickAsync(20);
     const id = await pool.run(async (c) => c.id);
     assert.equal(id, 'c2');
   });
@@ -237,16 +267,19 @@ describe('ConnectionPool', () => {
     const { factory } = fakeServer();
     pool = new ConnectionPool(factory);
     let calls = 0;
+    const reply = gate();
     const stat = () =>
       pool!.run(
         async () => {
           calls++;
-          await sleep(10);
+          await reply.promise; // the server has not answered the first one yet
           return { size: 42 };
         },
         { idempotent: true, key: 'stat:/a.txt' },
       );
-    const [a, b] = await Promise.all([stat(), stat()]);
+    const both = Promise.all([stat(), stat()]);
+    reply.open();
+    const [a, b] = await both;
     assert.equal(calls, 1);
     assert.equal(a, b);
     await stat();
@@ -259,13 +292,14 @@ describe('ConnectionPool', () => {
     pool = new ConnectionPool(factory, { maxConnections: 3 });
     const events = poolEvents(pool);
     const hold = gate();
+    const shrunkToOne = nextPoolEvent(pool, (e) => e.type === 'shrink' && e.limit === 1);
     const jobs = [0, 1, 2].map(() =>
       pool!.run(async (c) => {
         await hold.promise;
         return c.id;
       }),
     );
-    await sleep(20);
+    await shrunkToOne;
     assert.equal(pool.limit, 1);
     assert.ok(events.some((e) => e.type === 'shrink' && e.limit === 1));
     hold.open();
@@ -277,7 +311,14 @@ describe('ConnectionPool', () => {
     server.failures.push(new FtpError('busy', '421 Too many users', { code: 421 }));
     pool = new ConnectionPool(factory, { busyRetryDelaysMs: [20, 20] });
     const events = poolEvents(pool);
-    const id = await pool.run(async (c) => c.id);
+    const waiting = nextPoolEvent(pool, (e) => e.type === 'busy-wait');
+    const run = pool.run(async (c) => c.id);
+    assert.deepEqual(await waiting, { type: 'busy-wait', delayMs: 20, reason: '421 Too many users' });
+    await clock.tickAsync(19);
+    assert.equal(server.connects, 1, 'no new attempt before the delay');
+    await clock.tickAsync(1);
+    assert.equal(server.connects, 2);
+    const id = await run;
     assert.equal(id, 'c2');
     assert.ok(events.some((e) => e.type === 'busy-wait'));
   });

@@ -14,7 +14,7 @@ class FakeRemote implements SyncRemote {
 
   async list(path: string): Promise<FileEntry[]> {
     this.listed.push(path);
-    await new Promise((r) => setTimeout(r, 5));
+    await new Promise((r) => setImmediate(r)); // the answer comes later: other files ask meanwhile
     if (this.failListing) throw new FtpError('connection-lost', 'gone');
     const names = this.folders.get(path);
     if (!names) throw new FtpError('not-found', `${path}: not found`);
