@@ -6,7 +6,7 @@
 import { EventEmitter } from 'node:events';
 import type { Readable, Writable } from 'node:stream';
 import { ControlConnection } from './control';
-import type { DataChannelSettings } from './dataChannel';
+import { DataChannelError, type DataChannelSettings } from './dataChannel';
 import { DataChannelProvider } from './dataChannelProvider';
 import * as defaults from './defaults';
 import { FtpError, errorFromReply, isFtpError, type CommandContext } from './errors';
@@ -80,6 +80,7 @@ export class FtpClient extends EventEmitter {
     this.mode = options.mode ?? defaults.dataMode;
     if (options.onEvent) this.on('event', options.onEvent);
     this.channels = new DataChannelProvider({
+      serverKey: this.serverKey,
       settings: this.settings(),
       quirks: { skipEpsv: options.disableEpsv === true, skipEprt: options.disableEprt === true, confirmed: new Set() },
       inAdvance: options.passiveInAdvance !== false,
@@ -216,14 +217,9 @@ export class FtpClient extends EventEmitter {
   private userClosed = false;
 
   /**
-   * Replies the server still owes this session that no caller waits for (a download's final 226,
-   * the EPSV of the connection opened in advance), oldest first. Each is read before the next command.
+   * Resolves once the replies the server still owes this session have come (a download's final
+   * 226, the EPSV of the connection opened in advance); the next operation waits for this anyway.
    */
-  get owedReplies(): string[] {
-    return this.owed.pending;
-  }
-
-  /** Resolves once the replies owed so far have come (the next command waits for this anyway). */
   settled(): Promise<void> {
     return this.owed.settle();
   }
@@ -284,7 +280,7 @@ export class FtpClient extends EventEmitter {
       if (this.control.closed) await this.reconnect();
       const channel = await channels.open(mode, { command: spec.command, pipeline: !spec.preamble, directRead: spec.directRead, reuse: reuse && !spec.oneShot });
       const ctx: TransferContext = {
-        control: this.control, quirks: channels.quirks, emit: this.emitEvent,
+        control: this.control, quirks: channels.quirks, emit: this.emitEvent, tlsAfterPreliminary: channels.tlsAfterPreliminary,
         dataConnectTimeoutMs: this.options.dataConnectTimeoutMs, dataIdleTimeoutMs: this.options.dataIdleTimeoutMs, replyTimeoutMs: this.options.replyTimeoutMs,
         openNext: mode === 'passive' && !probe ? () => this.openNext() : undefined,
       };
@@ -295,9 +291,13 @@ export class FtpClient extends EventEmitter {
       } catch (e) {
         // The connection opened in advance was dead after all (the server closed its listener or
         // forgot it, and answered 425): the same transfer again with a fresh EPSV, no error shown.
-        if (!channel.inAdvance || !failedBeforeData(e)) throw e;
-        this.emitEvent({ type: 'warning', id: this.id, message: `The data connection opened in advance could not be used (${(e as Error).message}); opening a new one.` });
-        return attempt(mode, false);
+        if (channel.inAdvance && failedBeforeData(e)) {
+          this.emitEvent({ type: 'warning', id: this.id, message: `The data connection opened in advance could not be used (${(e as Error).message}); opening a new one.` });
+          return attempt(mode, false);
+        }
+        // A fresh connection cut during its TLS handshake: the server wants its 1xx first.
+        if (e instanceof DataChannelError && e.handshakeCut && channels.learnTlsAfterPreliminary()) return attempt(mode, false);
+        throw e;
       }
     };
     let bytes: number;

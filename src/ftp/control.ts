@@ -50,6 +50,7 @@ export class ControlConnection {
   private failure?: FtpError;
   /** Commands of this tick are being batched into one write. */
   private corked = false;
+  private lastWrite: Promise<void> = Promise.resolve();
   private closeListeners: ((err?: FtpError) => void)[] = [];
   private secrets: string[] = [];
   /** TLS session of the control connection, reused on data connections (vsftpd require_ssl_reuse). */
@@ -226,7 +227,12 @@ export class ControlConnection {
         socket.uncork();
       });
     }
-    this.socket.write(command + '\r\n', 'utf8');
+    this.lastWrite = new Promise((resolve) => this.socket.write(command + '\r\n', 'utf8', () => resolve()));
+  }
+
+  /** Resolves once every command sent so far has been handed to the network. */
+  written(): Promise<void> {
+    return this.lastWrite;
   }
 
   /** The next reply, in order. A buffered unsolicited reply (e.g. 421) is returned first. */

@@ -50,6 +50,11 @@ export interface DataChannelQuirks {
    * final reply (ftp-srv): the next EPSV in advance waits for that reply.
    */
   repliesOutOfOrder?: boolean;
+  /**
+   * The server closes a TLS data connection whose handshake begins before it has sent the transfer
+   * command's 1xx: TLS starts only after it (RFC 4217's order, Python's ftplib does the same).
+   */
+  tlsAfterPreliminary?: boolean;
 }
 
 export interface PreparedChannel {
@@ -67,6 +72,9 @@ export interface PreparedChannel {
 
 /** A data-channel failure, and whether the control connection still is in step. */
 export class DataChannelError extends FtpError {
+  /** The server closed the data connection during its TLS handshake (see DataChannelQuirks.tlsAfterPreliminary). */
+  handshakeCut = false;
+
   constructor(mode: ConcreteMode, message: string, readonly controlInSync: boolean, cause?: unknown, code?: number, replyText?: string) {
     super('data-channel', message, { mode, cause, code, replyText });
   }
@@ -188,11 +196,10 @@ function outOfStepIf(commandSent: boolean, control: ControlConnection, err: Data
 }
 
 /**
- * A passive data connection. With FTPS it is a TLS socket from the start, its handshake begun
- * right after the TCP connect (`handshakes`, awaited in `finish`): Node gives `onread` (reads
- * straight into our memory instead of a buffer allocated per TLS record) to a TLS socket that makes
- * its own connection, not to one that wraps a connected socket.
- * Resolves once the TCP connection is up.
+ * A passive data connection. With FTPS it is a TLS socket from the start, whose handshake waits
+ * for `finish` (`handshakes`): Node gives `onread` (reads straight into our memory instead of a
+ * buffer allocated per TLS record) to a TLS socket that makes its own connection, not to one that
+ * wraps a connected socket. Resolves once the TCP connection is up.
  */
 export function connectData(ctx: Context, host: string, port: number, onread?: DirectRead): Promise<net.Socket> {
   const { settings, control } = ctx;
@@ -202,13 +209,13 @@ export function connectData(ctx: Context, host: string, port: number, onread?: D
     const secure: tls.ConnectionOptions & { onread?: DirectRead } = { host, port, onread, ...dataTls(ctx) };
     const s = settings.secure ? connectPreferring(secure, control.tlsGroup) : net.connect({ host, port, onread });
     if (s instanceof tls.TLSSocket) {
-      const handshake = new Promise<void>((done, failed) => {
-        s.once('secureConnect', () => done());
+      const done = new Promise<void>((ok, failed) => {
+        s.once('secureConnect', () => ok());
         s.once('error', failed);
         s.once('close', () => failed(new Error(HANDSHAKE_CUT)));
       });
-      handshake.catch(() => undefined);
-      handshakes.set(s, handshake);
+      done.catch(() => undefined);
+      handshakes.set(s, { begin: holdHandshake(s), done });
     }
     const timer = setTimeout(() => { s.destroy(); reject(Object.assign(new Error(`no connection within ${timeoutMs / 1000} s`), { code: 'ETIMEDOUT' })); }, timeoutMs);
     const onError = (e: Error) => { clearTimeout(timer); reject(e); };
@@ -372,7 +379,27 @@ function keepErrors(socket: net.Socket): void {
 const HANDSHAKE_CUT = 'the connection closed during the TLS handshake';
 
 /** The TLS handshakes of data sockets that are TLS sockets from their connect on (see connectData). */
-const handshakes = new WeakMap<net.Socket, Promise<void>>();
+const handshakes = new WeakMap<net.Socket, { begin(): void; done: Promise<void> }>();
+
+/**
+ * Holds back the ClientHello of a TLS socket that connects by itself until the returned `begin` is
+ * called: the TCP connection (and `onread`) come at once, the handshake only once the transfer
+ * command has gone out. Some servers close a data connection whose handshake begins before they
+ * have read the transfer command (RFC 4217's examples start TLS after it). Node starts the
+ * handshake on connect through its TLS handle's `start()`; that call is what waits here. Where a
+ * Node version has no such handle, the handshake starts on connect, as it always did.
+ */
+function holdHandshake(socket: tls.TLSSocket): () => void {
+  const handle = (socket as unknown as { _handle?: { start?: () => void } })._handle;
+  const start = handle?.start;
+  if (!handle || typeof start !== 'function') return () => undefined;
+  let held = false;
+  handle.start = () => { held = true; };
+  return () => {
+    handle.start = start;
+    if (held && !socket.destroyed) start.call(handle);
+  };
+}
 
 /**
  * TLS options of a data connection: the control connection's session resumed (vsftpd's
@@ -389,7 +416,11 @@ function dataTls(ctx: Context): tls.ConnectionOptions {
   };
 }
 
-export async function finish(ctx: Context, socket: net.Socket, mode: ConcreteMode, command: string): Promise<net.Socket> {
+export /**
+ * The data socket, ready for the transfer: for FTPS, with its TLS handshake done — begun only now,
+ * once the transfer command has left (the caller sends it first), never before.
+ */
+async function finish(ctx: Context, socket: net.Socket, mode: ConcreteMode, command: string): Promise<net.Socket> {
   socket.setNoDelay(true);
   const local = `${stripMapped(socket.localAddress ?? '')}:${socket.localPort}`;
   const remote = `${stripMapped(socket.remoteAddress ?? '')}:${socket.remotePort}`;
@@ -397,20 +428,29 @@ export async function finish(ctx: Context, socket: net.Socket, mode: ConcreteMod
     ctx.emit({ type: 'data-open', id: ctx.control.id, mode, command, local, remote, tls: false });
     return socket;
   }
+  // The transfer command must be on its way before our ClientHello is.
+  await ctx.control.written();
   const secure = await new Promise<tls.TLSSocket>((resolve, reject) => {
     const timer = setTimeout(() => { socket.destroy(); reject(new DataChannelError(mode, 'TLS handshake on the data connection timed out.', false)); }, ctx.settings.dataConnectTimeoutMs);
     const fail = (err: Error) => {
       clearTimeout(timer);
       socket.destroy();
       // Cut before the handshake ended (a connection opened in advance whose listener the server
-      // dropped): a data-channel failure, which the client retries on a fresh connection.
+      // dropped, or a server that wants its 1xx sent first): a data-channel failure, which the
+      // client retries on a fresh connection.
       const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'ECONNRESET' || code === 'EPIPE' || err.message === HANDSHAKE_CUT) reject(new DataChannelError(mode, `The data connection closed during its TLS handshake (${err.message}).`, false, err));
-      else reject(new FtpError('tls', `TLS on the data connection failed: ${err.message}`, { mode, cause: err }));
+      if (code === 'ECONNRESET' || code === 'EPIPE' || err.message === HANDSHAKE_CUT) {
+        const cut = new DataChannelError(mode, `The data connection closed during its TLS handshake (${err.message}).`, false, err);
+        cut.handshakeCut = true;
+        reject(cut);
+      } else {
+        reject(new FtpError('tls', `TLS on the data connection failed: ${err.message}`, { mode, cause: err }));
+      }
     };
-    const begun = handshakes.get(socket);
-    if (begun) {
-      begun.then(() => { clearTimeout(timer); resolve(socket as tls.TLSSocket); }, fail);
+    const held = handshakes.get(socket);
+    if (held) {
+      held.begin();
+      held.done.then(() => { clearTimeout(timer); resolve(socket as tls.TLSSocket); }, fail);
       return;
     }
     // An accepted (active-mode) socket: wrapped here.

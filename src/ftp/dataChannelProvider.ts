@@ -26,6 +26,8 @@ export interface ChannelRequest {
 }
 
 export interface ProviderOptions {
+  /** host:port: what is learned about the server's TLS data connections is kept per server. */
+  serverKey: string;
   settings: DataChannelSettings;
   quirks: DataChannelQuirks;
   /** Open the next passive connection after each passive transfer (ConnectOptions.passiveInAdvance). */
@@ -40,6 +42,25 @@ export class DataChannelProvider {
 
   constructor(private readonly options: ProviderOptions) {
     this.quirks = options.quirks;
+    if (tlsAfterPreliminary.has(options.serverKey)) this.quirks.tlsAfterPreliminary = true;
+  }
+
+  /** For FTPS, the data socket is asked for only after the transfer command's 1xx. */
+  get tlsAfterPreliminary(): boolean {
+    return this.options.settings.secure && this.quirks.tlsAfterPreliminary === true;
+  }
+
+  /**
+   * A TLS data connection was closed during its handshake, begun after the transfer command: this
+   * server wants its 1xx sent before our ClientHello, as in RFC 4217's examples. Remembered for the
+   * server; true when that is news (the transfer is worth another try).
+   */
+  learnTlsAfterPreliminary(): boolean {
+    if (!this.options.settings.secure || this.quirks.tlsAfterPreliminary) return false;
+    this.quirks.tlsAfterPreliminary = true;
+    remember(tlsAfterPreliminary, this.options.serverKey);
+    this.options.emit({ type: 'learned', id: this.control?.id ?? '', what: 'tls-after-preliminary', detail: 'the server closed a TLS data connection whose handshake began before its 1xx reply; from now on TLS on data connections starts after it' });
+    return true;
   }
 
   /** The session's control connection, new after each (re)connect; a connection made for the old one is closed. */
@@ -55,8 +76,9 @@ export class DataChannelProvider {
    */
   forProbe(variant: 'EPSV' | 'PASV' | 'EPRT' | 'PORT'): DataChannelProvider {
     const probe = new DataChannelProvider({
+      serverKey: this.options.serverKey,
       settings: { ...this.options.settings },
-      quirks: { skipEpsv: variant === 'PASV', skipEprt: variant === 'PORT', confirmed: new Set(this.quirks.confirmed), repliesOutOfOrder: this.quirks.repliesOutOfOrder },
+      quirks: { ...this.quirks, skipEpsv: variant === 'PASV', skipEprt: variant === 'PORT', confirmed: new Set(this.quirks.confirmed) },
       inAdvance: false,
       emit: this.options.emit,
     });
@@ -107,6 +129,14 @@ export class DataChannelProvider {
     this.ready?.close(reason);
     this.ready = undefined;
   }
+}
+
+/** Servers (host:port) whose TLS data connections must wait for the 1xx; a few at most. */
+const tlsAfterPreliminary = new Set<string>();
+
+function remember(set: Set<string>, key: string): void {
+  set.add(key);
+  if (set.size > 64) set.delete(set.values().next().value as string);
 }
 
 // ---------------------------------------------------------------- passive, opened in advance

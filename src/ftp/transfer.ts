@@ -44,6 +44,8 @@ export interface TransferContext {
   dataIdleTimeoutMs: number;
   replyTimeoutMs: number;
   emit(event: FtpEvent): void;
+  /** Ask for the (TLS) data socket only once the command's 1xx came (DataChannelQuirks.tlsAfterPreliminary). */
+  tlsAfterPreliminary: boolean;
   /**
    * Called once the server is done with this data connection — its end came: a download's or
    * listing's data ended, an upload's socket closed after our last byte, so it has left its
@@ -105,7 +107,7 @@ class Transfer {
       // A download pump ends quietly when the abort handler closed its socket: that is no success.
       if (spec.signal?.aborted) throw await this.abort(this.first);
       const { owed: owedFinal } = await this.finish(bytes);
-      this.ctx.emit({ type: 'transfer', id: this.control.id, direction: spec.direction, path: spec.path, bytes, ms: Date.now() - this.started, mode: channel.mode, streamChunks });
+      this.ctx.emit({ type: 'transfer', id: this.control.id, direction: spec.direction, path: spec.path, bytes, ms: Date.now() - this.started, mode: channel.mode, streamChunks, finalOwed: owedFinal !== undefined });
       return { bytes, owedFinal };
     } finally {
       unsubscribe();
@@ -139,6 +141,7 @@ class Transfer {
 
   private async dataSocket(): Promise<net.Socket> {
     try {
+      if (this.ctx.tlsAfterPreliminary) await Promise.race([this.first, this.refused]);
       return await Promise.race([this.channel.socket(), this.refused]);
     } catch (e) {
       this.channel.close();

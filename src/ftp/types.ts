@@ -123,12 +123,14 @@ export type FtpEvent =
   | { type: 'data-fallback'; id: string; from: ConcreteMode; to: ConcreteMode; reason: string }
   /**
    * `streamChunks`: buffers the data socket handed out through its stream; 0 when it read straight
-   * into the transfer's own memory (a download to a file over a passive connection).
+   * into the transfer's own memory (a download to a file over a passive connection). `finalOwed`:
+   * the transfer returned with every announced byte, before the server's final reply, which the
+   * session reads before its next command.
    */
-  | { type: 'transfer'; id: string; direction: 'download' | 'upload' | 'list'; path: string; bytes: number; ms: number; mode: ConcreteMode; streamChunks: number }
+  | { type: 'transfer'; id: string; direction: 'download' | 'upload' | 'list'; path: string; bytes: number; ms: number; mode: ConcreteMode; streamChunks: number; finalOwed: boolean }
   /** The passive data connection opened in advance for the next transfer: connected, failed, or closed unused. */
   | { type: 'in-advance'; id: string; state: 'ready' | 'failed' | 'closed'; via: 'EPSV' | 'PASV'; target: string; reason?: string }
   /** The session found out something about the server that changes how it talks to it from now on. */
-  | { type: 'learned'; id: string; what: 'no-epsv' | 'no-eprt' | 'replies-out-of-order'; detail: string }
+  | { type: 'learned'; id: string; what: 'no-epsv' | 'no-eprt' | 'replies-out-of-order' | 'tls-after-preliminary'; detail: string }
   | { type: 'close'; id: string; reason?: string }
   | { type: 'warning'; id: string; message: string };

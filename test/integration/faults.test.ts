@@ -678,3 +678,93 @@ describe('passive data connection opened in advance (fault server)', function ()
     });
   });
 });
+
+describe('FTPS data connections in RFC 4217 order (fault server with TLS)', function () {
+  this.timeout(30_000);
+  const data = Buffer.from('strict\n'.repeat(3000));
+  let server: FaultServer;
+  afterEach(() => server?.stop());
+
+  async function start(dataTls: 'after-command' | 'after-preliminary'): Promise<FaultServer> {
+    server = await FaultServer.start({ tls: { dataTls }, files: { '/a.txt': data, '/d/b.txt': 'bee' } });
+    return server;
+  }
+  function tlsOptions(extra: Partial<ConnectOptions> = {}): ConnectOptions {
+    return optionsFor(server, { security: 'explicit', tls: { trustedFingerprints: [server.certFingerprint256!] }, ...extra });
+  }
+  /** Reads, a read from an offset (REST first), an upload, a listing: every kind of transfer, twice. */
+  async function everyTransfer(c: FtpClient): Promise<void> {
+    for (let i = 0; i < 2; i++) {
+      assert.ok((await c.readFile('/a.txt')).equals(data));
+      const tail: Buffer[] = [];
+      const sink = new (await import('node:stream')).Writable({ write(chunk: Buffer, _e, done) { tail.push(chunk); done(); } });
+      await c.download('/a.txt', sink, { offset: 7 });
+      assert.ok(Buffer.concat(tail).equals(data.subarray(7)), 'REST + RETR');
+      await c.upload(`/up-${i}.txt`, Buffer.from(`up ${i}`));
+      assert.equal(server.files.get(`/up-${i}.txt`)?.toString(), `up ${i}`);
+      assert.deepEqual((await c.list('/d')).map((e) => e.name), ['b.txt']);
+    }
+  }
+
+  const cases: Array<[string, Partial<ConnectOptions>]> = [
+    ['passive, EPSV with the command in the same round trip', { mode: 'passive' }],
+    ['passive, a connection opened in advance', { mode: 'passive', passiveInAdvance: true }],
+    ['passive, PASV going out alone (no EPSV)', { mode: 'passive', disableEpsv: true, passiveInAdvance: false }],
+    ['active, EPRT', { mode: 'active' }],
+    ['active, PORT going out alone (no EPRT)', { mode: 'active', disableEprt: true }],
+  ];
+  for (const [name, extra] of cases) {
+    it(`starts TLS only after the transfer command: ${name}`, async () => {
+      await start('after-command');
+      const events: FtpEvent[] = [];
+      const c = await FtpClient.connect(tlsOptions({ ...extra, onEvent: (e) => events.push(e) }));
+      try {
+        await everyTransfer(c);
+      } finally {
+        await c.close();
+      }
+      assert.equal(server.tlsTooEarly, 0, 'no ClientHello before the command');
+      assert.equal(server.sessions.length, 1, 'no reconnect');
+      assert.deepEqual(events.filter((e) => e.type === 'warning'), []);
+      const opens = events.filter((e): e is Extract<FtpEvent, { type: 'data-open' }> => e.type === 'data-open');
+      assert.ok(opens.length >= 8 && opens.every((o) => o.tls), 'every data connection was TLS');
+      if (extra.passiveInAdvance) assert.ok(opens.some((o) => o.command.includes('in advance')), 'connections opened in advance were used');
+    });
+  }
+
+  for (const mode of ['passive', 'active'] as const) {
+    it(`learns that a server wants its 1xx before TLS, and remembers it for the server (${mode})`, async () => {
+      await start('after-preliminary');
+      const events: FtpEvent[] = [];
+      const c = await FtpClient.connect(tlsOptions({ mode, onEvent: (e) => events.push(e) }));
+      try {
+        await everyTransfer(c);
+      } finally {
+        await c.close();
+      }
+      const learned = events.filter((e) => e.type === 'learned' && e.what === 'tls-after-preliminary');
+      assert.equal(learned.length, 1, 'learned on the first transfer');
+      assert.equal(server.tlsTooEarly, 1, 'one ClientHello came too early: the first');
+      assert.equal(server.sessions.length, 2, 'that session was out of step and replaced');
+      const tooEarly = server.tlsTooEarly;
+      const again: FtpEvent[] = [];
+      const next = await FtpClient.connect(tlsOptions({ mode, onEvent: (e) => again.push(e) }));
+      try {
+        await everyTransfer(next);
+      } finally {
+        await next.close();
+      }
+      assert.equal(server.tlsTooEarly, tooEarly, 'a new session of the same server starts TLS after the 1xx from the start');
+      assert.ok(!again.some((e) => e.type === 'warning' || e.type === 'learned'));
+    });
+  }
+
+  it('diagnose finds every method working on a server that wants TLS after the command', async () => {
+    await start('after-command');
+    const { diagnose } = await import('../../src/ftp/diagnose');
+    const d = await diagnose(tlsOptions());
+    const methods = d.steps.filter((s) => /^(EPSV|PASV|EPRT|PORT) /.test(s.name));
+    assert.deepEqual(methods.map((s) => [s.name.split(' ')[0], s.ok]), [['EPSV', true], ['PASV', true], ['EPRT', true], ['PORT', true]], JSON.stringify(d.steps));
+    assert.equal(server.tlsTooEarly, 0);
+  });
+});

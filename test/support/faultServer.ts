@@ -10,7 +10,12 @@
  * transfer fault, through `next()`. Like a real server, STOR truncates its target as soon as the
  * transfer starts, so a broken upload straight onto a file leaves it truncated.
  */
+import { X509Certificate } from 'node:crypto';
+import * as fs from 'node:fs';
 import * as net from 'node:net';
+import { Duplex } from 'node:stream';
+import * as tls from 'node:tls';
+import { ensureCertificate } from './realServers';
 
 export interface TransferFault {
   /** Bytes per write, and the pause between writes: a trickling download (default: one write). */
@@ -55,7 +60,19 @@ export interface FaultServerOptions {
   decoyPayload?: Buffer;
   /** Greeting reply, raw, CRLF included (default "220 fault server"). */
   greeting?: string;
+  /**
+   * Explicit FTPS (AUTH TLS, PBSZ, PROT P) with the test certificate. `dataTls` is when a TLS data
+   * connection's ClientHello may arrive: at 'any' time (default); only 'after-command', once the
+   * transfer command was read; only 'after-preliminary', once the 150 went out (which this server
+   * then sends 50 ms after the command, as one that opens the file first would). Earlier, the
+   * connection is closed and the transfer waits for one that never comes — as a real server does
+   * (RFC 4217's examples start TLS after the command and its 1xx).
+   */
+  tls?: { dataTls?: 'any' | 'after-command' | 'after-preliminary' };
 }
+
+/** Where a session's transfer stands, for the data-TLS ordering rule. */
+type TransferPhase = 'idle' | 'command' | 'preliminary';
 
 export interface DataConnectionRecord {
   session: number;
@@ -72,23 +89,35 @@ export class Session {
   authed = false;
   renameFrom?: string;
   rest = 0;
+  /** PROT P: data connections are TLS. */
+  protP = false;
+  /** The control connection as it is now: the TCP socket, or the TLS socket over it after AUTH TLS. */
+  socket: net.Socket;
+  private phase: TransferPhase = 'idle';
+  /** Bytes a TLS data connection sent before the rules let it, closing it. */
+  private early = new WeakMap<net.Socket, Buffer[]>();
+  private violated = new WeakSet<net.Socket>();
   private passive?: { servers: net.Server[]; socket: Promise<net.Socket> };
+  /** The control connection's reader, moved onto the TLS socket at AUTH TLS. */
+  onData?: (chunk: Buffer) => void;
   private active?: { host: string; port: number };
   private ended = false;
 
   constructor(
     readonly id: number,
-    readonly socket: net.Socket,
+    /** The control connection's TCP socket (addresses), whatever runs over it. */
+    readonly tcp: net.Socket,
     private readonly server: FaultServer,
   ) {
-    socket.on('close', () => {
+    this.socket = tcp;
+    tcp.on('close', () => {
       this.ended = true;
       this.closePassive();
     });
   }
 
   get closed(): boolean {
-    return this.ended || this.socket.destroyed;
+    return this.ended || this.tcp.destroyed;
   }
 
   /** Writes one reply line (CRLF added). */
@@ -105,8 +134,8 @@ export class Session {
   drop(reset = false): void {
     this.ended = true;
     this.closePassive();
-    if (reset) this.socket.resetAndDestroy();
-    else this.socket.destroy();
+    if (reset) this.tcp.resetAndDestroy();
+    else this.tcp.destroy();
   }
 
   /** Sends "421" and closes, as a server shutting down does. */
@@ -136,7 +165,7 @@ export class Session {
 
   async openPassive(): Promise<number> {
     this.closePassive();
-    const local = stripMapped(this.socket.localAddress ?? '127.0.0.1');
+    const local = stripMapped(this.tcp.localAddress ?? '127.0.0.1');
     const first = await listen(local, 0);
     const port = (first.address() as net.AddressInfo).port;
     const servers = [first];
@@ -148,6 +177,7 @@ export class Session {
             session: this.id, kind: 'passive', serverAddress: stripMapped(c.localAddress ?? ''), clientAddress: stripMapped(c.remoteAddress ?? ''),
           });
           for (const other of servers) other.close();
+          this.watchEarlyBytes(c);
           resolve(c);
         });
       }
@@ -182,8 +212,62 @@ export class Session {
     this.passive = undefined;
   }
 
+  // ------------------------------------------------------------ TLS
+
+  /** AUTH TLS was accepted (234 sent): the control connection continues over TLS. */
+  upgrade(onData: (chunk: Buffer) => void): void {
+    this.tcp.removeListener('data', onData);
+    const secure = new tls.TLSSocket(duplexOver(this.tcp, []), { isServer: true, secureContext: this.server.secureContext() });
+    secure.on('error', () => undefined);
+    secure.on('data', onData);
+    this.socket = secure;
+  }
+
+  /** Notes a TLS data connection's first bytes, and closes it when they come before the rules allow. */
+  private watchEarlyBytes(c: net.Socket): void {
+    if (!this.protP) return;
+    const chunks: Buffer[] = [];
+    this.early.set(c, chunks);
+    const rule = this.server.options.tls?.dataTls ?? 'any';
+    c.on('data', (chunk: Buffer) => {
+      chunks.push(chunk);
+      if (chunks.length > 1) return;
+      const tooEarly = (rule === 'after-command' && this.phase === 'idle') || (rule === 'after-preliminary' && this.phase !== 'preliminary');
+      if (tooEarly) {
+        this.server.tlsTooEarly++;
+        this.violated.add(c);
+        c.destroy();
+      }
+    });
+  }
+
+  /**
+   * The data connection with TLS on it (when PROT P), started after the 150. A connection closed for
+   * a ClientHello that came too early never comes back: like the real server, the session then
+   * waits until the client gives up on it.
+   */
+  private async secured(c: net.Socket): Promise<net.Socket | undefined> {
+    if (!this.protP) return c;
+    if (!this.violated.has(c)) {
+      const secure = new tls.TLSSocket(duplexOver(c, this.early.get(c) ?? []), { isServer: true, secureContext: this.server.secureContext() });
+      secure.on('error', () => undefined);
+      const ok = await new Promise<boolean>((resolve) => {
+        secure.once('secure', () => resolve(true));
+        secure.once('close', () => resolve(false));
+      });
+      if (ok) return secure;
+    }
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, 5000).unref();
+      this.tcp.once('close', () => { clearTimeout(timer); resolve(); });
+    });
+    if (!this.closed) this.reply('425 No data connection.');
+    return undefined;
+  }
+
   /** The data connection for the transfer command just received, or undefined (425 sent). */
   async dataSocket(): Promise<net.Socket | undefined> {
+    this.phase = 'command';
     if (this.passive) {
       const { socket, servers } = this.passive;
       this.passive = undefined;
@@ -206,6 +290,7 @@ export class Session {
       }
       try {
         const s = await connect(host, port);
+        this.watchEarlyBytes(s);
         this.server.dataConnections.push({
           session: this.id, kind: 'active', serverAddress: stripMapped(s.localAddress ?? ''), clientAddress: stripMapped(s.remoteAddress ?? ''),
         });
@@ -239,9 +324,13 @@ export class Session {
 
   /** 150, the bytes, 226 — with an optional fault on the way. */
   async sendData(data: Buffer, fault: TransferFault = {}): Promise<void> {
-    const socket = await this.dataSocket();
-    if (!socket) return;
+    const raw = await this.dataSocket();
+    if (!raw) return this.transferDone();
+    await this.beforePreliminary();
     this.reply('150 Here it comes.');
+    this.phase = 'preliminary';
+    const socket = await this.secured(raw);
+    if (!socket) return this.transferDone();
     socket.on('error', () => undefined);
     const chunk = fault.chunkBytes ?? Math.max(1, data.length);
     let sent = 0;
@@ -264,13 +353,26 @@ export class Session {
     await new Promise<void>((resolve) => socket.end(resolve));
     socket.destroy();
     this.reply('226 Transfer complete.');
+    this.transferDone();
+  }
+
+  private async beforePreliminary(): Promise<void> {
+    if (this.server.options.tls?.dataTls === 'after-preliminary') await sleep(50);
+  }
+
+  private transferDone(): void {
+    this.phase = 'idle';
   }
 
   /** 150, reads until the client closes, stores what came (even when cut short, like a real server), 226. */
   async receiveData(store: (data: Buffer) => void, fault: TransferFault = {}): Promise<void> {
-    const socket = await this.dataSocket();
-    if (!socket) return;
+    const raw = await this.dataSocket();
+    if (!raw) return this.transferDone();
+    await this.beforePreliminary();
     this.reply('150 Ok to send data.');
+    this.phase = 'preliminary';
+    const socket = await this.secured(raw);
+    if (!socket) return this.transferDone();
     socket.on('error', () => undefined);
     const chunks: Buffer[] = [];
     let received = 0;
@@ -297,6 +399,7 @@ export class Session {
       this.socket.once('close', () => resolve('fault'));
     });
     store(Buffer.concat(chunks));
+    this.transferDone();
     if (outcome === 'fault') return;
     socket.destroy();
     if (outcome === 'error') this.reply('426 Failure reading network stream.');
@@ -351,6 +454,11 @@ export class FaultServer {
   readonly sessions: Session[] = [];
   readonly dataConnections: DataConnectionRecord[] = [];
   faultsInjected = 0;
+  /** TLS data connections closed because their ClientHello came before `tls.dataTls` allows. */
+  tlsTooEarly = 0;
+  private context?: tls.SecureContext;
+  /** The test certificate's SHA-256 fingerprint, as Node prints it (for a client to pin). */
+  readonly certFingerprint256?: string;
   private readonly handlers = new Map<string, Handler>();
   private readonly server: net.Server;
   private nextSession = 1;
@@ -363,6 +471,13 @@ export class FaultServer {
       else this.writeFile(p, typeof content === 'string' ? Buffer.from(content) : content);
     }
     this.server = net.createServer((socket) => this.accept(socket));
+    if (options.tls) this.certFingerprint256 = new X509Certificate(fs.readFileSync(ensureCertificate().certPath)).fingerprint256;
+  }
+
+  secureContext(): tls.SecureContext {
+    const { certPath, keyPath } = ensureCertificate();
+    this.context ??= tls.createSecureContext({ cert: fs.readFileSync(certPath), key: fs.readFileSync(keyPath) });
+    return this.context;
   }
 
   static async start(options: FaultServerOptions = {}): Promise<FaultServer> {
@@ -462,7 +577,7 @@ export class FaultServer {
       }
       working = false;
     };
-    socket.on('data', (chunk: Buffer) => {
+    const onData = (chunk: Buffer) => {
       buffer += chunk.toString('utf8');
       let nl: number;
       const read: string[] = [];
@@ -473,7 +588,9 @@ export class FaultServer {
       }
       if (read.length > 0) this.reads.push(read);
       void work();
-    });
+    };
+    socket.on('data', onData);
+    session.onData = onData;
   }
 
   private dispatch(session: Session, verb: string, arg: string): Promise<void> {
@@ -501,14 +618,24 @@ export class FaultServer {
       s.socket.end();
       return;
     }
+    if (verb === 'AUTH') {
+      if (!this.options.tls || arg.toUpperCase() !== 'TLS') return s.reply('504 AUTH type not supported.');
+      s.reply('234 Proceed with negotiation.');
+      if (s.onData) s.upgrade(s.onData);
+      return;
+    }
     if (verb === 'FEAT') {
-      const feats = ['EPSV', 'EPRT', 'PASV', 'SIZE', 'MDTM', 'UTF8', 'REST STREAM', ...(this.options.mlst ? ['MLST type*;size*;modify*;'] : [])];
+      const feats = ['EPSV', 'EPRT', 'PASV', 'SIZE', 'MDTM', 'UTF8', 'REST STREAM', ...(this.options.mlst ? ['MLST type*;size*;modify*;'] : []), ...(this.options.tls ? ['AUTH TLS', 'PBSZ', 'PROT'] : [])];
       return void s.raw(`211-Features:\r\n${feats.map((f) => ` ${f}\r\n`).join('')}211 End\r\n`);
     }
     if (!s.authed) return s.reply('530 Please login with USER and PASS.');
     const p = resolve(arg);
     switch (verb) {
       case 'NOOP': return s.reply('200 NOOP ok.');
+      case 'PBSZ': return s.reply('200 PBSZ=0');
+      case 'PROT':
+        s.protP = arg.toUpperCase() === 'P';
+        return s.reply(`200 PROT now ${s.protP ? 'Private' : 'Clear'}.`);
       case 'OPTS': return s.reply('200 Always in UTF8 mode.');
       case 'TYPE': return s.reply('200 Switching to Binary mode.');
       case 'SYST': return s.reply('215 UNIX Type: L8');
@@ -522,7 +649,7 @@ export class FaultServer {
       }
       case 'PASV': {
         const port = await s.openPassive();
-        const addr = this.options.pasvAddress ?? stripMapped(s.socket.localAddress ?? '127.0.0.1');
+        const addr = this.options.pasvAddress ?? stripMapped(s.tcp.localAddress ?? '127.0.0.1');
         return s.reply(`227 Entering Passive Mode (${addr.split('.').join(',')},${port >> 8},${port & 255}).`);
       }
       case 'EPRT': {
@@ -662,4 +789,24 @@ function waitDrainOrClose(socket: net.Socket): Promise<void> {
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
+}
+
+/**
+ * A stream over a TCP socket that a TLS socket can run on, starting with bytes already read from
+ * it (a ClientHello seen while checking when it came): Node's TLS over the socket itself would read
+ * from the kernel and miss those.
+ */
+function duplexOver(raw: net.Socket, already: Buffer[]): Duplex {
+  const duplex = new Duplex({
+    read() { raw.resume(); },
+    write(chunk: Buffer, _encoding, done) { raw.write(chunk, done); },
+    final(done) { raw.end(); done(); },
+    destroy(err, done) { raw.destroy(); done(err); },
+  });
+  for (const chunk of already) duplex.push(chunk);
+  raw.removeAllListeners('data');
+  raw.on('data', (chunk: Buffer) => { if (!duplex.push(chunk)) raw.pause(); });
+  raw.on('end', () => duplex.push(null));
+  raw.on('close', () => duplex.destroy());
+  return duplex;
 }

@@ -633,8 +633,8 @@ function cheapPasswordHash(): string {
   return passwordHash;
 }
 
-/** One self-signed certificate for all servers, made once and kept in the cache folder. */
-function ensureCertificate(): { certPath: string; keyPath: string } {
+/** One self-signed certificate for all servers (the fault server's too), made once and kept in the cache folder. */
+export function ensureCertificate(): { certPath: string; keyPath: string } {
   const tlsDir = path.join(CACHE_DIR, 'tls');
   const certPath = path.join(tlsDir, 'cert.pem');
   const keyPath = path.join(tlsDir, 'key.pem');

@@ -34,11 +34,11 @@ describe('event text', () => {
       text: 'connected to ftp.example.com:990 (192.0.2.1) with TLS',
     });
     assert.equal(formatEvent({ type: 'connect', id: 'c1', host: 'h', port: 21, tls: false }).text, 'connected to h:21');
-    assert.deepEqual(formatEvent({ type: 'transfer', id: 'c1', direction: 'download', path: '/x.bin', bytes: 2048, ms: 1000, mode: 'passive', streamChunks: 3 }), {
+    assert.deepEqual(formatEvent({ type: 'transfer', id: 'c1', direction: 'download', path: '/x.bin', bytes: 2048, ms: 1000, mode: 'passive', streamChunks: 3, finalOwed: false }), {
       level: 'info',
       text: 'download /x.bin: 2048 bytes in 1000 ms (2.0 KB/s, passive)',
     });
-    assert.equal(formatEvent({ type: 'transfer', id: 'c1', direction: 'download', path: '/x.bin', bytes: 2048, ms: 1000, mode: 'passive', streamChunks: 0 }).text,
+    assert.equal(formatEvent({ type: 'transfer', id: 'c1', direction: 'download', path: '/x.bin', bytes: 2048, ms: 1000, mode: 'passive', streamChunks: 0, finalOwed: true }).text,
       'download /x.bin: 2048 bytes in 1000 ms (2.0 KB/s, passive, straight into place)');
     assert.equal(formatEvent({ type: 'in-advance', id: 'c1', state: 'closed', via: 'EPSV', target: '192.0.2.1:40000', reason: 'the server closed it' }).text,
       'data connection in advance (EPSV) to 192.0.2.1:40000: closed (the server closed it)');
