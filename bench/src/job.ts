@@ -13,7 +13,8 @@ export const EDITOR_PAUSE_MS = 500;
 export function operationOf(scenario: Scenario): Scenario {
   return scenario === 'read-idle' ? 'read' : scenario === 'save-idle' ? 'save' : scenario;
 }
-export type Tool = 'ours' | 'curl' | 'lftp' | 'basic-ftp';
+/** `ours@SHORT`: our client as of another commit of this repository (`--baseline REF`), run by that commit's runner. */
+export type Tool = 'ours' | 'curl' | 'lftp' | 'basic-ftp' | `ours@${string}`;
 export type Security = 'plain' | 'tls';
 export type Mode = 'passive' | 'active';
 

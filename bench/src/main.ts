@@ -3,7 +3,7 @@
  * delayed link between two network namespaces (round-trip-bound work) and over loopback (big
  * files). Writes bench/results.md and bench/results.json.
  *
- *   npm run bench -- [--rtt 50] [--runs 5] [--quick] [--only read,save] [--out DIR]
+ *   npm run bench -- [--rtt 50] [--runs 5] [--quick] [--only read,save] [--out DIR] [--baseline REF]
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -26,6 +26,15 @@ interface Options {
   only?: Set<string>;
   outDir: string;
   parallel: number;
+  /** `--baseline REF`: that commit's runner (built by scripts/bench.mjs) runs as one more tool. */
+  baseline?: Baseline;
+}
+
+interface Baseline {
+  ref: string;
+  commit: string;
+  tool: Tool;
+  runnerJs: string;
 }
 
 const LATENCY_SCENARIOS: Scenario[] = ['connect', 'list', 'stat', 'read', 'save', 'read-idle', 'save-idle', 'tree', 'sync'];
@@ -47,7 +56,7 @@ function parseOptions(argv: string[]): Options {
     return v;
   };
   for (const a of argv) {
-    if (a.startsWith('--') && !['--rtt', '--runs', '--tree-runs', '--quick', '--smoke', '--only', '--out', '--parallel'].includes(a)) throw new Error(`unknown option ${a}`);
+    if (a.startsWith('--') && !['--rtt', '--runs', '--tree-runs', '--quick', '--smoke', '--only', '--out', '--parallel', '--baseline'].includes(a)) throw new Error(`unknown option ${a}`);
   }
   const smoke = argv.includes('--smoke');
   const quick = argv.includes('--quick') || smoke;
@@ -55,6 +64,13 @@ function parseOptions(argv: string[]): Options {
   const only = value('only');
   const known = new Set<string>([...LATENCY_SCENARIOS, ...LOOPBACK_SCENARIOS]);
   for (const s of only?.split(',') ?? []) if (!known.has(s)) throw new Error(`--only: unknown scenario ${s} (${[...known].join(', ')})`);
+  const baselineRef = value('baseline');
+  let baseline: Baseline | undefined;
+  if (baselineRef) {
+    const { FTPW_BENCH_BASELINE_RUNNER: runner, FTPW_BENCH_BASELINE_COMMIT: commit, FTPW_BENCH_BASELINE_SHORT: short } = process.env;
+    if (!runner || !commit || !short) throw new Error('--baseline: the baseline runner is built by scripts/bench.mjs (npm run bench)');
+    baseline = { ref: baselineRef, commit, tool: `ours@${short}`, runnerJs: runner };
+  }
   return {
     rttMs: Number(value('rtt') ?? (smoke ? 0 : 50)),
     runs,
@@ -64,6 +80,7 @@ function parseOptions(argv: string[]): Options {
     only: only ? new Set(only.split(',')) : undefined,
     outDir: path.resolve(value('out') ?? benchDir),
     parallel: Number(value('parallel') ?? 4),
+    baseline,
   };
 }
 
@@ -114,6 +131,7 @@ async function main(): Promise<void> {
   const results: BenchResults = {
     date: new Date().toISOString(),
     options: { rttMs: o.rttMs, runs: o.runs, treeRuns: o.treeRuns, quick: o.quick, smoke: o.smoke, parallel: o.parallel, only: o.only ? [...o.only] : undefined },
+    baseline: o.baseline ? { ref: o.baseline.ref, commit: o.baseline.commit, tool: o.baseline.tool } : undefined,
     sizes,
     versions: versions(),
     loadAverage: os.loadavg().map((x) => Math.round(x * 10) / 10),
@@ -213,7 +231,8 @@ interface RunContext {
 }
 
 async function runAll(results: BenchResults, o: Options, group: Row['group'], scenario: Scenario, security: Security, mode: Mode, server: RunningServer, ctx: RunContext): Promise<void> {
-  const tools = (['ours', 'basic-ftp', 'curl', 'lftp'] as Tool[]).filter((tool) => {
+  // The baseline runs wherever ours does, right after it, by the same rules.
+  const tools = (['ours', ...(o.baseline ? [o.baseline.tool] : []), 'basic-ftp', 'curl', 'lftp'] as Tool[]).filter((tool) => {
     if (tool === 'basic-ftp' && mode === 'active') return false; // it has no active mode
     if (scenario === 'sync' && (tool === 'basic-ftp' || tool === 'curl')) return false; // neither can upload a tree
     // The smoke run checks the harness, not curl's known active-FTPS hang (15 s per scenario).
@@ -275,15 +294,17 @@ async function measure(
   };
   const paths = { ...PATHS, ...pathOverride };
   const size = sizeBytes ?? (group === 'loopback' ? results.sizes.bigBytes : undefined);
-  const syncTargets = scenario === 'sync' ? emptySyncFolders(server, paths.syncDir, `${tool}-${security}-${mode}`, runs) : [];
+  const syncTargets = scenario === 'sync' ? emptySyncFolders(server, paths.syncDir, `${tool.replace(/\W/g, '-')}-${security}-${mode}`, runs) : [];
   let result: JobResult | undefined;
-  if (tool === 'ours' || tool === 'basic-ftp') {
+  const baseline = o.baseline?.tool === tool ? o.baseline : undefined;
+  if (tool === 'ours' || tool === 'basic-ftp' || baseline) {
     const job: Job = {
-      tool, scenario, server: ref, mode, runs, warmUps, paths, parallel: o.parallel,
+      // The baseline's runner is ours of another commit: to it, the job is one for 'ours'.
+      tool: tool === 'basic-ftp' ? tool : 'ours', scenario, server: ref, mode, runs, warmUps, paths, parallel: o.parallel,
       localSource: ctx.localSource, localTarget: ctx.localTarget, trace: group === 'latency' && scenario !== 'tree' && scenario !== 'sync',
       sync: scenario === 'sync' ? { localRoot: ctx.syncLocal as string, remoteRoots: syncTargets, stateDir: path.join(workDir as string, 'sync-state') } : undefined,
     };
-    result = await runJob(job, ctx.ns, scenario);
+    result = await runJob(job, ctx.ns, scenario, baseline?.runnerJs ?? runnerJs, tool);
   } else {
     const runner: ToolRunner = tool === 'curl' ? curl : lftp;
     const tctx: ToolContext = {
@@ -325,18 +346,18 @@ function checkSynced(result: JobResult, server: RunningServer, targets: string[]
   for (const t of targets) fs.rmSync(path.join(server.root, t), { recursive: true, force: true });
 }
 
-async function runJob(job: Job, ns: string | undefined, scenario: Scenario): Promise<JobResult> {
+async function runJob(job: Job, ns: string | undefined, scenario: Scenario, runner: string, tool: Tool): Promise<JobResult> {
   const file = path.join(workDir as string, 'job.json');
   fs.writeFileSync(file, JSON.stringify(job), { mode: 0o600 });
   const timeoutMs = scenario === 'tree' || scenario === 'sync' ? 900_000 * Math.max(1, job.runs) : 60_000 + 60_000 * job.runs;
-  const r = await runProcess(process.execPath, [runnerJs, file], { ns, timeoutMs });
+  const r = await runProcess(process.execPath, [runner, file], { ns, timeoutMs });
   const line = r.stdout.trim().split('\n').pop() ?? '';
   try {
     const result = JSON.parse(line) as JobResult;
-    if (r.timedOut) result.error = `${job.tool} did not finish in time`;
+    if (r.timedOut) result.error = `${tool} did not finish in time`;
     return result;
   } catch {
-    return { times: [], maxRssKb: 0, error: `${job.tool} runner failed (exit ${r.code}${r.timedOut ? ', timed out' : ''}): ${r.stderr.trim().split('\n').slice(-3).join(' ').slice(0, 300)}` };
+    return { times: [], maxRssKb: 0, error: `${tool} runner failed (exit ${r.code}${r.timedOut ? ', timed out' : ''}): ${r.stderr.trim().split('\n').slice(-3).join(' ').slice(0, 300)}` };
   }
 }
 

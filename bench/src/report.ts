@@ -33,6 +33,8 @@ export interface BenchResults {
   loadAverageAtEnd?: number[];
   rows: Row[];
   targets?: TargetResult[];
+  /** `--baseline REF`: our client as of that commit ran as one more tool, `tool`. */
+  baseline?: { ref: string; commit: string; tool: Tool };
 }
 
 export interface TargetResult {
@@ -165,6 +167,88 @@ export function throughputRatio(ours: Row | undefined, theirs: Row | undefined):
   return m === undefined ? undefined : { median: m, min: Math.min(...ratios), max: Math.max(...ratios) };
 }
 
+/**
+ * When a difference between ours now (after) and ours as of the baseline (before) counts: more
+ * than 10 % and more than 1 ms apart (timer and scheduling granularity), and outside the spread,
+ * which takes at least 3 runs (pairs) to have.
+ */
+export const NOISE = { ratio: 0.1, ms: 1, minRuns: 3 };
+
+export interface AfterBefore {
+  /** Time after ÷ time before (above 1: slower now). Runs made in turn: the median of the run-by-run ratios; otherwise the ratio of the medians. */
+  ratio: number;
+  /** Runs made in turn: the lowest and highest run-by-run ratio; otherwise after's median over before's slowest and fastest run. */
+  min: number;
+  max: number;
+  paired: boolean;
+  /** `unknown`: fewer than NOISE.minRuns runs (pairs), no spread to judge by. */
+  verdict: 'slower' | 'faster' | 'same' | 'unknown';
+}
+
+/**
+ * Ours now against ours as of the baseline. `paired`: the runs were made in turn (big files, see
+ * runAll in main.ts), so run i of one saw the same machine as run i of the other. Elsewhere each
+ * tool's runs come in one block, and after's median is set against each run of before.
+ * Slower beyond noise: the ratio is above 1 + NOISE.ratio, the medians are more than NOISE.ms
+ * apart, and the whole spread is above 1 (every pair was slower; or after's median is above
+ * before's slowest run). Faster beyond noise likewise the other way. Fewer than NOISE.minRuns
+ * runs (pairs): no verdict.
+ */
+export function afterBefore(after: Row | undefined, before: Row | undefined, paired: boolean): AfterBefore | undefined {
+  const a = med(after);
+  const b = med(before);
+  if (a === undefined || b === undefined || !after || !before || a <= 0 || b <= 0) return undefined;
+  let ratios: number[];
+  if (paired) {
+    const n = Math.min(after.times.length, before.times.length);
+    ratios = Array.from({ length: n }, (_, i) => after.times[i] / before.times[i]).filter((x) => Number.isFinite(x) && x > 0);
+  } else {
+    ratios = before.times.filter((t) => t > 0).map((t) => a / t);
+  }
+  if (ratios.length === 0) return undefined;
+  const ratio = paired ? (median(ratios) as number) : a / b;
+  const min = Math.min(...ratios);
+  const max = Math.max(...ratios);
+  const apart = Math.abs(a - b) > NOISE.ms;
+  const runs = paired ? ratios.length : Math.min(after.times.length, ratios.length);
+  const verdict = runs < NOISE.minRuns ? 'unknown' : ratio > 1 + NOISE.ratio && min > 1 && apart ? 'slower' : ratio < 1 - NOISE.ratio && max < 1 && apart ? 'faster' : 'same';
+  return { ratio, min, max, paired, verdict };
+}
+
+function afterBeforeSection(r: BenchResults, rtt: number | undefined): string[] {
+  const base = r.baseline;
+  if (!base) return [];
+  const L: string[] = [];
+  const name = base.tool;
+  L.push(`## After / before: ours now against ${name}`, '');
+  L.push(`\`${name}\` is our client as of \`${base.ref}\` (${base.commit}): that commit's \`bench/src/runner.ts\`, bundled with its own \`src/\`, run as one more tool right after ours, with the same runs and order (big files: the tools take turns, run by run). "after / before" is time now ÷ time then, so above 1 means slower now: for round-trip bound work the ratio of the medians, for big files the median of the run-by-run ratios. Spread: big files, the lowest and highest run-by-run ratio; otherwise our median now over the baseline's slowest and fastest run. **Slower beyond noise** when the ratio is above ${(1 + NOISE.ratio).toFixed(2)}, the medians are more than ${NOISE.ms} ms apart, and the whole spread is above 1 (every pair of runs was slower; or our median now is above the baseline's slowest run); faster beyond noise likewise the other way; anything else is within noise. With fewer than ${NOISE.minRuns} runs there is no spread, and no verdict.`, '');
+  L.push(`| Scenario | Security | Mode | ours (after) | ${name} (before) | after / before | spread | verdict |`);
+  L.push('|---|---|---|---|---|---|---|---|');
+  const slower: string[] = [];
+  const order: Scenario[] = ['connect', 'list', 'stat', 'read-idle', 'read', 'save-idle', 'save', 'tree', 'sync', 'download', 'upload'];
+  for (const group of ['latency', 'loopback'] as Row['group'][]) {
+    for (const security of ['plain', 'tls'] as Security[]) {
+      for (const scenario of order) {
+        for (const mode of ['passive', 'active'] as Mode[]) {
+          const get = (tool: Tool) => r.rows.find((x) => x.group === group && x.scenario === scenario && x.security === security && x.mode === mode && x.tool === tool && (group === 'latency' || big(r, x)));
+          const after = get('ours');
+          const before = get(name);
+          if (!after || !before) continue;
+          const c = afterBefore(after, before, group === 'loopback');
+          const title = group === 'loopback' ? `${scenario} ${mib(r.sizes.bigBytes)}` : scenario;
+          const verdict = !c ? 'n/a' : { slower: '**slower beyond noise**', faster: 'faster beyond noise', same: 'within noise', unknown: `too few runs (< ${NOISE.minRuns})` }[c.verdict];
+          if (c?.verdict === 'slower') slower.push(`${title} ${security} ${mode}`);
+          const spread = !c ? '—' : `${c.paired ? 'runs' : "vs before's runs"} ${c.min.toFixed(2)}–${c.max.toFixed(2)}`;
+          L.push(`| ${title} | ${security} | ${mode} | ${cell(after, group === 'latency' ? rtt : undefined)} | ${cell(before, group === 'latency' ? rtt : undefined)} | ${c ? c.ratio.toFixed(2) : '—'} | ${spread} | ${verdict} |`);
+        }
+      }
+    }
+  }
+  const judged = r.rows.some((x) => x.tool === name && x.times.length >= NOISE.minRuns);
+  L.push('', slower.length > 0 ? `Slower than ${name} beyond noise: ${slower.join('; ')}.` : judged ? `Nothing is slower than ${name} beyond noise.` : `Too few runs to judge against ${name}.`, '');
+  return L;
+}
+
 function pct(x: number): string {
   return `${(x * 100).toFixed(0)}%`;
 }
@@ -196,7 +280,7 @@ function markdown(r: BenchResults, outDir: string): string {
   const L: string[] = [];
   const o = r.options;
   L.push('# FTP Workspace — benchmark results', '');
-  L.push(`Run ${r.date} (${r.elapsedS ?? '?'} s), \`npm run bench -- --rtt ${o.rttMs} --runs ${o.runs}${o.quick ? ' --quick' : ''}${o.smoke ? ' --smoke' : ''}${o.only ? ` --only ${(o.only as string[]).join(',')}` : ''}\`.`);
+  L.push(`Run ${r.date} (${r.elapsedS ?? '?'} s), \`npm run bench -- --rtt ${o.rttMs} --runs ${o.runs}${o.quick ? ' --quick' : ''}${o.smoke ? ' --smoke' : ''}${o.only ? ` --only ${(o.only as string[]).join(',')}` : ''}${r.baseline ? ` --baseline ${r.baseline.ref}` : ''}\`.`);
   L.push(`Medians of ${o.runs} runs (tree walk and sync: ${o.treeRuns}). Link RTT set to ${o.rttMs} ms, ${rtt !== undefined ? `measured ${rtt.toFixed(2)} ms with ping (the unit of "RTT" below)` : 'not measured'}.`);
   L.push(`Versions: ${Object.entries(r.versions).map(([k, v]) => `${k} ${v}`).join(', ')}.`);
   L.push(`Machine load average (1/5/15 min) at start ${r.loadAverage?.join(' / ') ?? '?'}, at end ${r.loadAverageAtEnd?.join(' / ') ?? '?'} on ${os.cpus().length} CPUs: other work shared the machine, so single numbers carry noise; the link forwarder runs with real-time priority, servers and clients at nice -10.`, '');
@@ -258,6 +342,8 @@ function markdown(r: BenchResults, outDir: string): string {
     }
     L.push('');
   }
+
+  L.push(...afterBeforeSection(r, rtt));
 
   const failures = r.rows.filter((x) => x.error);
   if (failures.length > 0) {
