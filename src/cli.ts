@@ -32,6 +32,8 @@ async function target(url: string, o: CliOptions): Promise<Target> {
     activeAddress: o.activeAddress,
     activePortRange: o.activePortRange,
     trustPasvAddress: o.trustPasvAddress,
+    disableEpsv: o.disableEpsv,
+    disableEprt: o.disableEprt,
     tls: { rejectUnauthorized: !o.insecure },
     connectTimeoutMs: t, replyTimeoutMs: t,
   };

@@ -29,6 +29,8 @@ Options:
   --active-address A           IP address to advertise in EPRT/PORT (NAT with port forwarding)
   --active-ports LOW-HIGH      port range to listen on in active mode
   --trust-pasv-address         connect to the address in PASV replies instead of the control peer
+  --disable-epsv               passive mode with PASV only (servers or routers that mishandle EPSV)
+  --disable-eprt               active mode with PORT only (servers or routers that mishandle EPRT)
   --implicit-tls               implicit FTPS (TLS from the first byte, usually port ${defaults.implicitFtpsPort})
   --insecure                   accept any TLS certificate
   --timeout SECONDS            connect/reply timeout (default ${defaults.connectTimeoutMs / 1000}/${defaults.replyTimeoutMs / 1000})
@@ -47,6 +49,8 @@ const OPTIONS = {
   'active-address': 'A',
   'active-ports': 'LOW-HIGH',
   'trust-pasv-address': undefined,
+  'disable-epsv': undefined,
+  'disable-eprt': undefined,
   'implicit-tls': undefined,
   insecure: undefined,
   timeout: 'SECONDS',
@@ -56,7 +60,7 @@ const OPTIONS = {
 } as const;
 type OptionName = keyof typeof OPTIONS;
 
-const CONNECTION: OptionName[] = ['active-address', 'active-ports', 'trust-pasv-address', 'implicit-tls', 'insecure', 'timeout', 'verbose'];
+const CONNECTION: OptionName[] = ['active-address', 'active-ports', 'trust-pasv-address', 'disable-epsv', 'disable-eprt', 'implicit-tls', 'insecure', 'timeout', 'verbose'];
 
 const COMMANDS: Record<CommandName, { args: string; min: number; max: number; options: OptionName[] }> = {
   ls: { args: '<url>', min: 1, max: 1, options: ['mode', ...CONNECTION, 'json'] },
@@ -73,6 +77,8 @@ export interface CliOptions {
   activeAddress?: string;
   activePortRange?: [number, number];
   trustPasvAddress: boolean;
+  disableEpsv: boolean;
+  disableEprt: boolean;
   implicitTls: boolean;
   insecure: boolean;
   timeoutMs?: number;
@@ -141,6 +147,8 @@ export function parseCommandLine(argv: string[]): CommandLine {
 
   const options: CliOptions = {
     trustPasvAddress: bool('trust-pasv-address'),
+    disableEpsv: bool('disable-epsv'),
+    disableEprt: bool('disable-eprt'),
     implicitTls: bool('implicit-tls'),
     insecure: bool('insecure'),
     recursive: bool('recursive'),

@@ -65,6 +65,19 @@ describe('ftp-workspace command line', function () {
     assert.ok(!r.stderr.includes(server.password));
   });
 
+  it('uses PASV and PORT only with --disable-epsv and --disable-eprt', async () => {
+    fs.writeFileSync(path.join(server.root, 'old.txt'), 'old server\n');
+    const passive = await cli(['get', server.url('/old.txt'), '--mode', 'passive', '--disable-epsv', '--verbose'], server.password);
+    assert.equal(passive.code, 0, passive.stderr);
+    assert.equal(passive.stdout, 'old server\n');
+    assert.match(passive.stderr, /> PASV\n/);
+    assert.doesNotMatch(passive.stderr, /> EPSV/);
+    const active = await cli(['get', server.url('/old.txt'), '--mode', 'active', '--disable-eprt', '--verbose'], server.password);
+    assert.equal(active.code, 0, active.stderr);
+    assert.match(active.stderr, /> PORT \d+,\d+,\d+,\d+,\d+,\d+\n/);
+    assert.doesNotMatch(active.stderr, /> EPRT/);
+  });
+
   it('makes nested folders', async () => {
     const r = await cli(['mkdir', server.url('/a/b/c')], server.password);
     assert.equal(r.code, 0, r.stderr);

@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
 import { USAGE, UsageError, commandUsage, parseCommandLine, type CliOptions, type CommandLine, type CommandName } from '../../src/commandLine';
 
-const NO_OPTIONS: CliOptions = { trustPasvAddress: false, implicitTls: false, insecure: false, recursive: false, verbose: false, json: false };
+const NO_OPTIONS: CliOptions = { trustPasvAddress: false, disableEpsv: false, disableEprt: false, implicitTls: false, insecure: false, recursive: false, verbose: false, json: false };
 const URL = 'ftp://deploy@ftp.example.com/site';
 
 /** The UsageError parseCommandLine throws for `argv`; fails the test if it accepts it. */
@@ -38,12 +38,12 @@ describe('parseCommandLine', () => {
 
     it('takes every option the README lists, with its value', () => {
       const line = parseCommandLine(['ls', URL, '--mode', 'passive', '--active-address', '203.0.113.5', '--active-ports', '50000-50100',
-        '--trust-pasv-address', '--implicit-tls', '--insecure', '--timeout', '7.5', '--verbose', '--json']);
+        '--trust-pasv-address', '--disable-epsv', '--disable-eprt', '--implicit-tls', '--insecure', '--timeout', '7.5', '--verbose', '--json']);
       assert.deepEqual(line, {
         command: 'ls',
         args: [URL],
         options: {
-          mode: 'passive', activeAddress: '203.0.113.5', activePortRange: [50000, 50100], trustPasvAddress: true, implicitTls: true,
+          mode: 'passive', activeAddress: '203.0.113.5', activePortRange: [50000, 50100], trustPasvAddress: true, disableEpsv: true, disableEprt: true, implicitTls: true,
           insecure: true, timeoutMs: 7500, recursive: false, verbose: true, json: true,
         },
       });
@@ -117,7 +117,7 @@ describe('parseCommandLine', () => {
   describe('commandUsage', () => {
     it('shows the command\'s arguments and exactly the options it takes', () => {
       assert.equal(commandUsage('rm'), 'Usage: ftp-workspace rm <url> [options]\n'
-        + 'Options for rm: --mode passive|active|auto, --active-address A, --active-ports LOW-HIGH, --trust-pasv-address, --implicit-tls, --insecure, --timeout SECONDS, --verbose, --recursive\n'
+        + 'Options for rm: --mode passive|active|auto, --active-address A, --active-ports LOW-HIGH, --trust-pasv-address, --disable-epsv, --disable-eprt, --implicit-tls, --insecure, --timeout SECONDS, --verbose, --recursive\n'
         + 'Run "ftp-workspace help" for what each does.\n');
       assert.match(commandUsage('put'), /^Usage: ftp-workspace put <local-file> <url> \[options\]\n/);
       assert.doesNotMatch(commandUsage('diagnose'), /--mode/);
