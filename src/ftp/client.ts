@@ -15,7 +15,7 @@ import { parseFeatures, type Reply } from './reply';
 import { assertSafePath, basename, dirname, join, normalize } from './remotePath';
 import { BlockFileReader, BlockFileWriter, openSource, openTarget } from './localFile';
 import { OwedReplies } from './owedReplies';
-import { failedBeforeData, pumpFrom, pumpFromFile, pumpTo, pumpToBuffer, pumpToFile, runTransfer, type TransferContext, type TransferSpec } from './transfer';
+import { cancelled, failedBeforeData, pumpFrom, pumpFromFile, pumpTo, pumpToBuffer, pumpToFile, runTransfer, type TransferContext, type TransferSpec } from './transfer';
 import type { ConcreteMode, ConnectOptions, DataMode, FileEntry, FtpEvent, TransferOptions } from './types';
 
 let nextId = 1;
@@ -276,7 +276,7 @@ export class FtpClient extends EventEmitter {
     await this.owed.settle();
     const first = probe?.mode ?? this.nextMode;
     const attempt = async (mode: ConcreteMode, reuse: boolean): Promise<number> => {
-      if (spec.signal?.aborted) throw new FtpError('cancelled', 'The transfer was cancelled.');
+      if (spec.signal?.aborted) throw cancelled();
       if (this.control.closed) await this.reconnect();
       const channel = await channels.open(mode, { command: spec.command, pipeline: !spec.preamble, directRead: spec.directRead, reuse: reuse && !spec.oneShot });
       const ctx: TransferContext = {

@@ -263,7 +263,8 @@ async function finalReply(control: ControlConnection, first: Promise<Reply>, tim
 /** How long a cancel waits for the server to confirm; past it the connection is given up. */
 const ABORT_WAIT_MS = 1000;
 
-function cancelled(): FtpError {
+/** The error of a transfer the caller cancelled (TransferOptions.signal). */
+export function cancelled(): FtpError {
   return new FtpError('cancelled', 'The transfer was cancelled.');
 }
 
