@@ -20,9 +20,9 @@ import { SyncState } from '../../src/sync/state';
 import { walkLocal, walkRemote } from '../../src/sync/trees';
 import { RemoteFs } from '../../src/remote/remoteFs';
 import { DropProxy } from '../support/dropProxy';
-import { FaultServer, sleep } from '../support/faultServer';
+import { FaultServer } from '../support/faultServer';
 import { startServer, stopAllServers, type RunningServer } from '../support/realServers';
-import { rejectsWith } from '../support/assertions';
+import { eventually, rejectsWith } from '../support/assertions';
 import { eventOf } from '../support/events';
 
 const MODES: ConcreteMode[] = ['passive', 'active'];
@@ -108,7 +108,7 @@ for (const mode of MODES) {
       await Promise.all([0, 1].map(() => pool.run((c) => c.readFile('/small.txt'), { idempotent: true })));
       assert.equal(pool.size, 2);
       for (const s of server.sessions) s.drop();
-      await sleep(50);
+      await eventually(() => pool.size === 0, 'the dropped connections to leave the pool');
       await pool.run((c) => c.mkdir('/made'));
       await pool.run((c) => c.rename('/small.txt', '/made/small.txt'));
       assert.ok(server.dirs.has('/made'));
@@ -128,8 +128,7 @@ for (const mode of MODES) {
     it('notices a "421" sent to an idle connection and does not lend it again', async () => {
       await pool.run((c) => c.noop());
       for (const s of server.sessions) s.close421('Timeout.');
-      await sleep(50);
-      assert.equal(pool.size, 0, 'the dead connection left the pool');
+      await eventually(() => pool.size === 0, 'the dead connection to leave the pool', { timeoutMs: 2000 });
       await pool.run((c) => c.mkdir('/after-421'));
       assert.ok(server.dirs.has('/after-421'));
     });
@@ -271,8 +270,8 @@ describe('sync of new files, stored straight under their names (fault server)', 
     server.handle('STOR', (ctx) => (ctx.arg.endsWith('big.bin') ? ctx.next({ slowRead: true, chunkBytes: 16 * 1024, intervalMs: 50 }) : ctx.next()));
     const controller = new AbortController();
     const running = executePlan(plan, plan.actions, { localRoot, remoteRoot: '/site', remote, state, signal: controller.signal, concurrency: 1 });
-    while (!server.files.has('/site/b-big.bin')) await sleep(20);
-    await sleep(200);
+    // The server truncates the target when the transfer starts: from then on the upload is under way.
+    await eventually(() => server.files.has('/site/b-big.bin'), 'the big file\'s upload to start', { intervalMs: 20 });
     controller.abort();
     const result = await running;
     assert.equal(result.cancelled, true);
@@ -330,7 +329,7 @@ describe('slow servers: timeouts and cancel (fault server)', function () {
         const controller = new AbortController();
         let progress = 0;
         const read = pool.run((c) => c.readFile('/big.bin', { signal: controller.signal, onProgress: (b) => { progress = b; } }), { idempotent: true, signal: controller.signal });
-        await sleep(300);
+        await eventually(() => progress > 0, 'some of the download', { intervalMs: 20 });
         const started = Date.now();
         controller.abort();
         await rejectsWith(read, 'cancelled');
@@ -356,7 +355,7 @@ describe('slow servers: timeouts and cancel (fault server)', function () {
         const controller = new AbortController();
         let progress = 0;
         const read = client.downloadToFile('/big.bin', path.join(local, 'b.bin'), { signal: controller.signal, onProgress: (b) => { progress = b; } });
-        await sleep(300);
+        await eventually(() => progress > 0, 'some of the download', { intervalMs: 20 });
         const started = Date.now();
         controller.abort();
         await rejectsWith(read, 'cancelled');
@@ -378,8 +377,9 @@ describe('slow servers: timeouts and cancel (fault server)', function () {
         fs.writeFileSync(path.join(local, 'up.bin'), data);
         server.handleOnce('STOR', (ctx) => ctx.next({ slowRead: true, chunkBytes: 16 * 1024, intervalMs: 50 }));
         const controller = new AbortController();
-        const write = pool.run((c) => c.uploadFromFile('/up.bin', path.join(local, 'up.bin'), { signal: controller.signal }), { idempotent: true, signal: controller.signal });
-        await sleep(300);
+        let sent = 0;
+        const write = pool.run((c) => c.uploadFromFile('/up.bin', path.join(local, 'up.bin'), { signal: controller.signal, onProgress: (b) => { sent = b; } }), { idempotent: true, signal: controller.signal });
+        await eventually(() => sent > 0, 'some of the upload sent', { intervalMs: 20 });
         const started = Date.now();
         controller.abort();
         await rejectsWith(write, 'cancelled');
@@ -401,8 +401,9 @@ describe('slow servers: timeouts and cancel (fault server)', function () {
         server.handleOnce('STOR', (ctx) => ctx.next({ slowRead: true, chunkBytes: 16 * 1024, intervalMs: 50 }));
         const controller = new AbortController();
         const data = randomBytes(16 * 1024 * 1024);
-        const write = pool.run((c) => c.upload('/up.bin', data, { signal: controller.signal }), { idempotent: true, signal: controller.signal });
-        await sleep(300);
+        let sent = 0;
+        const write = pool.run((c) => c.upload('/up.bin', data, { signal: controller.signal, onProgress: (b) => { sent = b; } }), { idempotent: true, signal: controller.signal });
+        await eventually(() => sent > 0, 'some of the upload sent', { intervalMs: 20 });
         const started = Date.now();
         controller.abort();
         await rejectsWith(write, 'cancelled');
@@ -651,7 +652,7 @@ describe('passive data connection opened in advance (fault server)', function ()
         session.reply = reply;
         // Like a server running commands concurrently: the EPSV that came meanwhile is answered
         // first, then the STOR's own (here failing) reply.
-        while (!server.reads.slice(readsBefore).some((r) => r.includes('EPSV'))) await sleep(5);
+        await eventually(() => server.reads.slice(readsBefore).some((r) => r.includes('EPSV')), 'the EPSV sent at the data\'s end', { intervalMs: 5 });
         const port = await session.openPassive();
         reply(`229 Entering Extended Passive Mode (|||${port}|)`);
         reply('552 Disk full.');
