@@ -250,6 +250,7 @@ for (const kind of KINDS) {
         await c.mkdir('/adv/d');
         assert.ok((await c.readFile('/adv/c.bin')).equals(data), 'read after SIZE/MDTM/CWD/NOOP/RNFR/RNTO/MKD');
         await c.remove('/adv/c.bin');
+        // A real idle time is the case under test: the prepared connection must survive it.
         await new Promise((r) => setTimeout(r, 3000));
         assert.deepEqual((await c.list('/adv')).map((e) => e.name).sort(), ['a.bin', 'd'], 'listing after DELE and 3 s idle');
         const opens = dataOpens(events);
