@@ -5,6 +5,7 @@
  * than no run at all.
  */
 import * as net from 'node:net';
+import { AUTO_ENCODING, COMMON_ENCODINGS, charsetProblem } from './ftp/charset';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { DataMode } from './ftp/types';
 import * as defaults from './ftp/defaults';
@@ -31,6 +32,8 @@ Options:
   --trust-pasv-address         connect to the address in PASV replies instead of the control peer
   --disable-epsv               passive mode with PASV only (servers or routers that mishandle EPSV)
   --disable-eprt               active mode with PORT only (servers or routers that mishandle EPRT)
+  --encoding NAME              charset of file names on the server: auto (default) or e.g.
+                               ${COMMON_ENCODINGS.join(', ')}
   --implicit-tls               implicit FTPS (TLS from the first byte, usually port ${defaults.implicitFtpsPort})
   --insecure                   accept any TLS certificate
   --timeout SECONDS            connect/reply timeout (default ${defaults.connectTimeoutMs / 1000}/${defaults.replyTimeoutMs / 1000})
@@ -51,6 +54,7 @@ const OPTIONS = {
   'trust-pasv-address': undefined,
   'disable-epsv': undefined,
   'disable-eprt': undefined,
+  encoding: 'NAME',
   'implicit-tls': undefined,
   insecure: undefined,
   timeout: 'SECONDS',
@@ -60,7 +64,7 @@ const OPTIONS = {
 } as const;
 type OptionName = keyof typeof OPTIONS;
 
-const CONNECTION: OptionName[] = ['active-address', 'active-ports', 'trust-pasv-address', 'disable-epsv', 'disable-eprt', 'implicit-tls', 'insecure', 'timeout', 'verbose'];
+const CONNECTION: OptionName[] = ['active-address', 'active-ports', 'trust-pasv-address', 'disable-epsv', 'disable-eprt', 'encoding', 'implicit-tls', 'insecure', 'timeout', 'verbose'];
 
 const COMMANDS: Record<CommandName, { args: string; min: number; max: number; options: OptionName[] }> = {
   ls: { args: '<url>', min: 1, max: 1, options: ['mode', ...CONNECTION, 'json'] },
@@ -79,6 +83,8 @@ export interface CliOptions {
   trustPasvAddress: boolean;
   disableEpsv: boolean;
   disableEprt: boolean;
+  /** A charset iconv-lite knows; undefined for auto. */
+  encoding?: string;
   implicitTls: boolean;
   insecure: boolean;
   timeoutMs?: number;
@@ -171,6 +177,13 @@ export function parseCommandLine(argv: string[]): CommandLine {
     // The same rule as the activePortRange setting.
     try { options.activePortRange = parsePortRange(ports); } catch (e) { bad(`--active-ports: ${(e as Error).message}`); }
     if (!options.activePortRange) bad('--active-ports must look like 50000-50100');
+  }
+  const encoding = str('encoding');
+  if (encoding !== undefined && encoding.toLowerCase() !== AUTO_ENCODING) {
+    // Checked here, before connecting: a charset typo must not write names in the wrong bytes.
+    const problem = charsetProblem(encoding);
+    if (problem) bad(`--encoding: ${problem}`);
+    options.encoding = encoding;
   }
   const timeout = str('timeout');
   if (timeout !== undefined) {

@@ -5,6 +5,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { Readable, Writable } from 'node:stream';
+import { AUTO_ENCODING, NameCodec, charsetProblem, detectCharset, isValidUtf8, learnCharset, learnedCharset } from './charset';
 import { ControlConnection } from './control';
 import { DataChannelError, type DataChannelSettings } from './dataChannel';
 import { DataChannelProvider } from './dataChannelProvider';
@@ -59,6 +60,8 @@ export class FtpClient extends EventEmitter {
   /** Replies the server still owes that no caller waits for (see OwedReplies). */
   private readonly owed = new OwedReplies();
   private listAll = true;
+  /** The charset of names now (see `nameCharset`); rebuilt when it changes. */
+  private namesCodec = new NameCodec('utf8');
   private busy: Promise<unknown> = Promise.resolve();
 
   private constructor(options: ConnectOptions) {
@@ -166,9 +169,60 @@ export class FtpClient extends EventEmitter {
     }
   }
 
+  /**
+   * The charset file names are sent and read in, and how it was chosen: the profile's `encoding`,
+   * else (auto) the one a listing showed on this server, else UTF-8.
+   */
+  get nameCharset(): { charset: string; how: string } {
+    const configured = this.configuredCharset;
+    if (configured) return { charset: configured, how: 'set in the server\'s encoding' };
+    const detected = learnedCharset(this.serverKey);
+    if (detected) return { charset: detected.charset, how: `detected: ${detected.reason}` };
+    return {
+      charset: 'utf8',
+      how: this.features.has('UTF8') ? 'the server offers UTF8' : 'the server does not offer UTF8, but no listing so far had names that are not UTF-8',
+    };
+  }
+
+  private get configuredCharset(): string | undefined {
+    const e = this.options.encoding ?? AUTO_ENCODING;
+    return e === AUTO_ENCODING ? undefined : e;
+  }
+
+  private get codec(): NameCodec {
+    const { charset } = this.nameCharset;
+    if (this.namesCodec.charset !== charset) this.namesCodec = new NameCodec(charset);
+    return this.namesCodec;
+  }
+
+  /**
+   * A listing's bytes as text in the session's charset. In auto, the first listing that is not
+   * valid UTF-8 decides the charset for the server from then on (told as a 'learned' event); a
+   * listing whose bytes do not survive the charset both ways is told too: those names cannot be
+   * sent back.
+   */
+  private decodeListing(bytes: Buffer, path: string): string {
+    if (!this.configuredCharset && !learnedCharset(this.serverKey) && !isValidUtf8(bytes)) {
+      const detection = detectCharset(bytes);
+      learnCharset(this.serverKey, detection);
+      this.emitEvent({ type: 'learned', id: this.id, what: 'encoding', detail: `File names on ${this.serverKey} are not UTF-8 (listing of ${path}): using ${detection.charset} from now on, since ${detection.reason}. Set the server's "encoding" if that is wrong.` });
+    }
+    const codec = this.codec;
+    const text = codec.decode(bytes);
+    if (!codec.roundTrips(bytes, text)) {
+      this.emitEvent({ type: 'warning', id: this.id, message: `Some names in ${path} are not valid ${codec.charset}: they show "\uFFFD" and cannot be opened. Set the server's "encoding" to the charset its file names use.` });
+    }
+    return text;
+  }
+
   /** FEAT, TYPE I and the FTPS data-protection commands in one round trip. */
   private async setup(): Promise<void> {
     const control = this.control;
+    const configured = this.configuredCharset;
+    const problem = configured === undefined ? undefined : charsetProblem(configured);
+    if (problem) throw new FtpError('unsupported', `The server's encoding cannot be used: ${problem}.`);
+    // Paths in every command from here on, and the replies that quote them (PWD, MLST, 550).
+    control.setCharset(() => this.codec);
     const batch = ['FEAT', 'TYPE I', ...(control.isTls ? ['PBSZ 0', 'PROT P'] : [])];
     for (const c of batch) control.send(c);
     const replies = await Promise.all(batch.map(() => control.read()));
@@ -181,7 +235,9 @@ export class FtpClient extends EventEmitter {
         throw new FtpError('tls', `The server refused to protect data connections (PROT P answered ${r.code} ${r.message}); refusing to send files in clear text over an FTPS connection.`, { code: r.code, replyText: r.text, command: c });
       }
     });
-    if (this.features.has('UTF8')) {
+    // A charset the user named means the names as stored: OPTS UTF8 ON would make servers that
+    // convert (IIS, Serv-U) send UTF-8 instead, as FileZilla's custom charset also avoids.
+    if (this.features.has('UTF8') && (configured === undefined || /^utf-?8$/i.test(configured))) {
       // RFC 2640; some servers list UTF8 and still answer 504: the reply does not matter, so it is
       // not waited for (the read below keeps the reply queue in step).
       control.send('OPTS UTF8 ON');
@@ -360,7 +416,7 @@ export class FtpClient extends EventEmitter {
     const run = async (command: string) => {
       const chunks: Buffer[] = [];
       await this.transfer({ command, direction: 'list', path, pump: pumpToBuffer(chunks, opts.onProgress), signal: opts.signal });
-      return Buffer.concat(chunks).toString('utf8');
+      return this.decodeListing(Buffer.concat(chunks), path);
     };
     if (mlsd) return parseMlsd(await run(`MLSD ${path}`));
     if (this.listAll) {

@@ -5,6 +5,7 @@
  */
 import * as net from 'node:net';
 import * as tls from 'node:tls';
+import { NameCodec } from './charset';
 import { FtpError } from './errors';
 import { ReplyParser, type Reply } from './reply';
 import { checkCertificate, connectPreferring, negotiatedGroup, serverNameFor } from './tlsTrust';
@@ -41,6 +42,9 @@ export interface ControlOptions {
 }
 
 const SECRET_COMMANDS = /^(PASS|ACCT)\b/i;
+const CRLF = Buffer.from('\r\n');
+/** Until a session sets its charset: RFC 2640's default, and what every reply so far was read as. */
+const UTF8 = new NameCodec('utf8');
 
 export class ControlConnection {
   private socket!: net.Socket;
@@ -53,6 +57,8 @@ export class ControlConnection {
   private lastWrite: Promise<void> = Promise.resolve();
   private closeListeners: ((err?: FtpError) => void)[] = [];
   private secrets: string[] = [];
+  /** The charset commands are written in and replies read in; see setCharset. */
+  private codec: () => NameCodec = () => UTF8;
   /** TLS session of the control connection, reused on data connections (vsftpd require_ssl_reuse). */
   tlsSession?: Buffer;
   /** The key-exchange group the server chose on this connection: offered first on data connections. */
@@ -207,12 +213,30 @@ export class ControlConnection {
     for (const l of this.closeListeners) l(err);
   }
 
-  /** Sends one command line. CR, LF and NUL never reach the wire: they would inject commands. */
+  /**
+   * From now on, commands (the paths in them) are written in this charset and replies read in it,
+   * so a name goes back to the server as the bytes it came as. A function: the session's charset
+   * may be learned later, by another session of the same server.
+   */
+  setCharset(codec: () => NameCodec): void {
+    this.codec = codec;
+    this.parser.decode = (line) => codec().decode(line);
+  }
+
+  /**
+   * Sends one command line. CR, LF and NUL never reach the wire: they would inject commands. The
+   * check is made on the bytes too, after encoding, since those are what the server reads.
+   */
   send(command: string): void {
-    if (/[\r\n\0]/.test(command)) {
-      throw new FtpError('invalid-name', `Refusing to send a command containing a line break or NUL: ${JSON.stringify(maskCommand(command))}`);
-    }
+    const refuse = () => new FtpError('invalid-name', `Refusing to send a command containing a line break or NUL: ${JSON.stringify(maskCommand(command))}`);
+    if (/[\r\n\0]/.test(command)) throw refuse();
     if (this.failure) throw this.failure;
+    const codec = this.codec();
+    const bytes = codec.encode(command);
+    if (!bytes) {
+      throw new FtpError('invalid-name', `Cannot send ${JSON.stringify(maskCommand(command))} in ${codec.charset}: a name in it has characters ${codec.charset} cannot write, or shows "\uFFFD" for bytes that were not valid ${codec.charset} — set the server's encoding to the charset its file names use.`);
+    }
+    if (bytes.includes(0x0d) || bytes.includes(0x0a) || bytes.includes(0x00)) throw refuse();
     this.options.emit({ type: 'command', id: this.id, text: maskCommand(command) });
     // Commands sent together (USER+PASS, FEAT+TYPE, EPSV+RETR) leave in one write, so in one
     // packet: servers that handle each packet on its own, such as ftp-srv, otherwise run them at
@@ -227,7 +251,7 @@ export class ControlConnection {
         socket.uncork();
       });
     }
-    this.lastWrite = new Promise((resolve) => this.socket.write(command + '\r\n', 'utf8', () => resolve()));
+    this.lastWrite = new Promise((resolve) => this.socket.write(Buffer.concat([bytes, CRLF]), () => resolve()));
   }
 
   /** Resolves once every command sent so far has been handed to the network. */

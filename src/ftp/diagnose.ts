@@ -57,6 +57,16 @@ export async function diagnose(options: ConnectOptions, hooks: { onStep?: (step:
         record({ name: `${variant} (${variant === 'EPSV' || variant === 'PASV' ? 'passive' : 'active'})`, ok: false, ms: Date.now() - t, detail });
       }
     }
+    // Which charset names travel in, shown so that "names show as \uFFFD" has an answer: auto
+    // decides on a listing, so one is made (in a mode that worked) when no charset is set.
+    const firstWorking = (['passive', 'active'] as const).find((m) => works.has(m));
+    if (firstWorking && !hooks.signal?.aborted) {
+      const t = Date.now();
+      client.mode = firstWorking;
+      const listed = await client.list('/').then(() => true, () => false);
+      const { charset, how } = client.nameCharset;
+      record({ name: 'File names', ok: true, ms: Date.now() - t, detail: `${charset} (${how})${listed ? '' : '; the listing of / failed'}` });
+    }
   } finally {
     await client.close().catch(() => undefined);
   }

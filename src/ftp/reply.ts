@@ -21,9 +21,12 @@ export function isPositive(r: Reply): boolean { return r.code >= 200 && r.code <
 
 /**
  * Incremental parser: feed it chunks, it returns the replies completed so far.
- * Tolerates bare LF line endings (some embedded servers) and decodes lines as UTF-8.
+ * Tolerates bare LF line endings (some embedded servers) and decodes lines with `decode` (UTF-8
+ * unless the session's file-name charset says otherwise: PWD, MLST and 550 replies carry names).
  */
 export class ReplyParser {
+  /** Lines are split on the LF byte first: no charset a session may use has 0x0A inside a character. */
+  decode: (line: Buffer) => string = (line) => line.toString('utf8');
   private pending: Buffer[] = [];
   private pendingBytes = 0;
   private lines: string[] = [];
@@ -46,7 +49,7 @@ export class ReplyParser {
       if (piece.length > MAX_LINE_BYTES) throw tooLong('line');
       const end = piece.length > 0 && piece[piece.length - 1] === 0x0d ? piece.length - 1 : piece.length;
       // Counted in bytes as received (line end included): the decoded length undercounts multi-byte text.
-      const reply = this.line(piece.toString('utf8', 0, end), piece.length + 1);
+      const reply = this.line(this.decode(piece.subarray(0, end)), piece.length + 1);
       if (reply) out.push(reply);
     }
     if (start < chunk.length) {

@@ -84,6 +84,15 @@ export interface ConnectOptions {
    * next transfer on this session needs one round trip less or two.
    */
   passiveInAdvance?: boolean;
+  /**
+   * The charset of file names on the server: 'auto' (default) or a name iconv-lite knows, e.g.
+   * 'utf8', 'windows-1252', 'latin1', 'gbk', 'big5', 'shift_jis'. Names are bytes on the wire:
+   * older Windows and Chinese hosts store Latin-1 or GBK bytes and expect the same bytes back.
+   * Auto uses UTF-8 until a listing is not valid UTF-8, then the charset src/ftp/charset.ts detects
+   * (remembered per server, told by a 'learned' event). A named charset also skips OPTS UTF8 ON,
+   * which would ask servers such as IIS to convert names to UTF-8.
+   */
+  encoding?: string;
   /** Shared store of which concrete mode worked per server, for auto mode. */
   modeMemory?: ModeMemory;
   /** Connection id used in events; assigned if absent. */
@@ -131,6 +140,6 @@ export type FtpEvent =
   /** The passive data connection opened in advance for the next transfer: connected, failed, or closed unused. */
   | { type: 'in-advance'; id: string; state: 'ready' | 'failed' | 'closed'; via: 'EPSV' | 'PASV'; target: string; reason?: string }
   /** The session found out something about the server that changes how it talks to it from now on. */
-  | { type: 'learned'; id: string; what: 'no-epsv' | 'no-eprt' | 'replies-out-of-order' | 'tls-after-preliminary'; detail: string }
+  | { type: 'learned'; id: string; what: 'no-epsv' | 'no-eprt' | 'replies-out-of-order' | 'tls-after-preliminary' | 'encoding'; detail: string }
   | { type: 'close'; id: string; reason?: string }
   | { type: 'warning'; id: string; message: string };

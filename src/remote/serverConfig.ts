@@ -2,6 +2,7 @@
  * Server profiles and URI authorities → a resolved server. Pure (no `vscode` import) so the rules
  * are unit-tested in plain Node; servers.ts feeds it the settings.
  */
+import { AUTO_ENCODING, charsetProblem } from '../ftp/charset';
 import * as ftpDefaults from '../ftp/defaults';
 import { isPort, parsePortRange } from '../ftp/portRange';
 import type { ConnectOptions, DataMode, Security } from '../ftp/types';
@@ -27,6 +28,8 @@ export interface ServerProfile {
   dataTimeout?: number;
   transferIdleTimeout?: number;
   passiveInAdvance?: boolean;
+  /** Charset of file names on the server: 'auto' (default) or e.g. 'windows-1252', 'gbk'. */
+  encoding?: string;
 }
 
 /** Global defaults (settings `ftpWorkspace.*`, timeouts in seconds as there), applied where a profile is silent. */
@@ -207,6 +210,8 @@ function build(
     passiveInAdvance: typeof p.passiveInAdvance === 'boolean' ? p.passiveInAdvance : d.passiveInAdvance,
   };
   if (p.account) options.account = p.account;
+  const encoding = encodingSetting(p);
+  if (encoding) options.encoding = encoding;
   return {
     key,
     label,
@@ -220,6 +225,19 @@ function build(
     poolSize: Math.min(ftpDefaults.poolMaxSize, positiveInt(p.poolSize) ?? positiveInt(d.poolSize) ?? ftpDefaults.poolSize),
     options,
   };
+}
+
+/**
+ * A profile's charset; a name iconv-lite does not know is the user's configuration error, not a
+ * silent 'auto': names written in the wrong charset would create files under wrong names.
+ */
+function encodingSetting(p: ServerProfile): string | undefined {
+  if (p.encoding === undefined || p.encoding === null || p.encoding === '') return undefined;
+  const value = typeof p.encoding === 'string' ? p.encoding.trim() : String(p.encoding);
+  if (value.toLowerCase() === AUTO_ENCODING) return undefined;
+  const problem = charsetProblem(value);
+  if (problem) throw new ServerConfigError(`Server profile "${p.name}": encoding ${problem}`);
+  return value;
 }
 
 function positiveInt(v: unknown): number | undefined {

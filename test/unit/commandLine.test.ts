@@ -38,12 +38,12 @@ describe('parseCommandLine', () => {
 
     it('takes every option the README lists, with its value', () => {
       const line = parseCommandLine(['ls', URL, '--mode', 'passive', '--active-address', '203.0.113.5', '--active-ports', '50000-50100',
-        '--trust-pasv-address', '--disable-epsv', '--disable-eprt', '--implicit-tls', '--insecure', '--timeout', '7.5', '--verbose', '--json']);
+        '--trust-pasv-address', '--disable-epsv', '--disable-eprt', '--encoding', 'gbk', '--implicit-tls', '--insecure', '--timeout', '7.5', '--verbose', '--json']);
       assert.deepEqual(line, {
         command: 'ls',
         args: [URL],
         options: {
-          mode: 'passive', activeAddress: '203.0.113.5', activePortRange: [50000, 50100], trustPasvAddress: true, disableEpsv: true, disableEprt: true, implicitTls: true,
+          mode: 'passive', activeAddress: '203.0.113.5', activePortRange: [50000, 50100], trustPasvAddress: true, disableEpsv: true, disableEprt: true, encoding: 'gbk', implicitTls: true,
           insecure: true, timeoutMs: 7500, recursive: false, verbose: true, json: true,
         },
       });
@@ -54,6 +54,17 @@ describe('parseCommandLine', () => {
       assert.ok(line.command === 'get');
       assert.equal(line.options.activeAddress, '2001:db8::7');
       assert.deepEqual(line.options.activePortRange, [50000, 50000]);
+    });
+
+    it('takes a charset for file names, and auto as no charset at all', () => {
+      for (const name of ['utf8', 'windows-1252', 'latin1', 'gbk', 'big5', 'shift_jis', 'ISO-8859-15']) {
+        const line = parseCommandLine(['ls', URL, '--encoding', name]);
+        assert.ok(line.command === 'ls');
+        assert.equal(line.options.encoding, name);
+      }
+      const auto = parseCommandLine(['diagnose', URL, '--encoding=auto']);
+      assert.ok(auto.command === 'diagnose');
+      assert.equal(auto.options.encoding, undefined);
     });
 
     it('lets the last of a repeated option win', () => {
@@ -95,6 +106,9 @@ describe('parseCommandLine', () => {
       [['ls', URL, '--active-ports', '50000-70000'], /--active-ports: Invalid port range/],
       [['ls', URL, '--active-ports', 'many'], /--active-ports: Invalid port range/],
       [['ls', URL, '--active-ports', ''], /--active-ports must look like 50000-50100/],
+      [['ls', URL, '--encoding', 'klingon'], /^ls: --encoding: "klingon" is not a known charset \(examples: utf8, windows-1252, latin1, gbk, big5, shift_jis/],
+      [['get', URL, '--encoding', 'utf16le'], /^get: --encoding: "utf16le" does not write ASCII as ASCII/],
+      [['put', 'a.txt', URL, '--encoding'], /^put: Option '--encoding <value>' argument missing/],
     ];
     for (const [argv, message] of cases) {
       it(`${argv.join(' ')} → ${message.source}`, () => {
@@ -117,7 +131,7 @@ describe('parseCommandLine', () => {
   describe('commandUsage', () => {
     it('shows the command\'s arguments and exactly the options it takes', () => {
       assert.equal(commandUsage('rm'), 'Usage: ftp-workspace rm <url> [options]\n'
-        + 'Options for rm: --mode passive|active|auto, --active-address A, --active-ports LOW-HIGH, --trust-pasv-address, --disable-epsv, --disable-eprt, --implicit-tls, --insecure, --timeout SECONDS, --verbose, --recursive\n'
+        + 'Options for rm: --mode passive|active|auto, --active-address A, --active-ports LOW-HIGH, --trust-pasv-address, --disable-epsv, --disable-eprt, --encoding NAME, --implicit-tls, --insecure, --timeout SECONDS, --verbose, --recursive\n'
         + 'Run "ftp-workspace help" for what each does.\n');
       assert.match(commandUsage('put'), /^Usage: ftp-workspace put <local-file> <url> \[options\]\n/);
       assert.doesNotMatch(commandUsage('diagnose'), /--mode/);

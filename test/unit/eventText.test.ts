@@ -43,6 +43,7 @@ describe('event text', () => {
     assert.equal(formatEvent({ type: 'in-advance', id: 'c1', state: 'closed', via: 'EPSV', target: '192.0.2.1:40000', reason: 'the server closed it' }).text,
       'data connection in advance (EPSV) to 192.0.2.1:40000: closed (the server closed it)');
     assert.deepEqual(formatEvent({ type: 'learned', id: 'c1', what: 'no-epsv', detail: 'EPSV refused (500 ?); using PASV from now on' }), { level: 'info', text: 'EPSV refused (500 ?); using PASV from now on' });
+    assert.deepEqual(formatEvent({ type: 'learned', id: 'c1', what: 'encoding', detail: 'File names on h:21 are not UTF-8: using gbk' }), { level: 'info', text: 'File names on h:21 are not UTF-8: using gbk' });
     assert.deepEqual(formatEvent({ type: 'close', id: 'c1' }), { level: 'info', text: 'closed' });
     assert.equal(formatEvent({ type: 'close', id: 'c1', reason: 'Connection closed by client.' }).text, 'closed: Connection closed by client.');
   });

@@ -77,6 +77,17 @@ describe('server configuration', () => {
     assert.throws(() => resolveServer('ftp', 'p', profile('a-b')), ServerConfigError);
   });
 
+  it('takes a profile\'s file-name charset, leaves auto to the core, and refuses an unknown one', () => {
+    const profile = (encoding: string): ServerProfile[] => [{ name: 'p', host: 'h', encoding }];
+    assert.equal(resolveServer('ftp', 'p', profile('gbk')).options.encoding, 'gbk');
+    assert.equal(resolveServer('ftp', 'p', profile(' windows-1252 ')).options.encoding, 'windows-1252');
+    assert.equal(resolveServer('ftp', 'p', profile('auto')).options.encoding, undefined);
+    assert.equal(resolveServer('ftp', 'p', profile('')).options.encoding, undefined);
+    assert.equal(resolveServer('ftp', 'p', [{ name: 'p', host: 'h' }]).options.encoding, undefined);
+    assert.throws(() => resolveServer('ftp', 'p', profile('klingon-1')), (e: unknown) => e instanceof ServerConfigError && /Server profile "p": encoding "klingon-1" is not a known charset/.test(e.message));
+    assert.throws(() => resolveServer('ftp', 'p', profile('utf16le')), ServerConfigError);
+  });
+
   it('maps URI paths below remoteRoot and never above it', () => {
     const s = { remoteRoot: '/var/www' };
     assert.equal(remotePathFor(s, '/'), '/var/www');
