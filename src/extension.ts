@@ -30,7 +30,7 @@ export function activate(context: vscode.ExtensionContext): FtpWorkspaceApi {
       onRemoteChanged: (changes) => provider.notifyChanged(changes),
     }),
   );
-  return createApi(servers);
+  return createApi(servers, commands.onDidReportConnectFailure);
 }
 
 export function deactivate(): void {

@@ -110,13 +110,14 @@ export class FtpClient extends EventEmitter {
       connectTimeoutMs: o.connectTimeoutMs, replyTimeoutMs: o.replyTimeoutMs, emit: this.emitEvent,
     });
     this.control = control;
-    control.addSecret(o.password);
     control.addSecret(o.account);
     control.onClose((err) => { this.channels.drop(); this.emit('close', err); });
     try {
       await this.greet();
       if (o.security === 'explicit') await this.authTls();
-      await this.login();
+      const password = await this.password();
+      control.addSecret(password);
+      await this.login(password);
       await this.setup();
     } catch (e) {
       control.destroy();
@@ -140,15 +141,29 @@ export class FtpClient extends EventEmitter {
     await this.control.upgradeTls();
   }
 
+  /** Resolved once: a reconnect logs in again without asking again. */
+  private resolvedPassword?: string;
+
+  private async password(): Promise<string> {
+    const given = this.options.password;
+    if (typeof given === 'string') return given;
+    if (this.resolvedPassword === undefined) {
+      const answer = await given();
+      if (answer === undefined) throw new FtpError('login', `No password given for ${this.options.user}@${this.options.host}.`);
+      this.resolvedPassword = answer;
+    }
+    return this.resolvedPassword;
+  }
+
   /**
    * USER and PASS go out together: one round trip instead of two. A server that needs no
    * password answers PASS with 503, which is ignored.
    */
-  private async login(): Promise<void> {
+  private async login(password: string): Promise<void> {
     const o = this.options;
     const control = this.control;
     control.send(`USER ${o.user}`);
-    control.send(`PASS ${o.password}`);
+    control.send(`PASS ${password}`);
     const [user, pass] = await Promise.allSettled([control.read(), control.read()]);
     if (user.status === 'rejected') throw user.reason;
     let r = user.value;

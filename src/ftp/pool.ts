@@ -1,8 +1,8 @@
 /**
  * Connections per server: a small limit, a fair FIFO queue, idle close, keepalive, transparent
  * reconnect and one retry of idempotent work. Servers cap connections per IP (often 2–8) and answer
- * 421/530 when the cap is hit, so a refused connection shrinks the limit instead of failing the
- * user's action.
+ * 421/530 when the cap is hit, so such a reply shrinks the limit instead of failing the user's
+ * action; a connect that fails for any other reason never does.
  *
  * The pool knows clients only through `PooledClient` and creates them with an injected factory, so
  * it runs (and is tested) in plain Node without a server.
@@ -112,6 +112,8 @@ export class ConnectionPool<C extends PooledClient> extends EventEmitter {
   private connecting = 0;
   private busyRetries = 0;
   private busyRetryTimer?: NodeJS.Timeout;
+  /** A connect failed while one of ours was alive: open no more until one of ours comes back or goes. */
+  private holdOpens = false;
   private timer?: NodeJS.Timeout;
   private running = 0;
   private disposed = false;
@@ -317,6 +319,7 @@ export class ConnectionPool<C extends PooledClient> extends EventEmitter {
       this.waiters.length > this.connecting &&
       this.size + this.connecting < this.currentLimit &&
       !this.busyRetryTimer &&
+      !this.holdOpens &&
       !this.disposed
     ) {
       this.openConnection();
@@ -375,8 +378,12 @@ export class ConnectionPool<C extends PooledClient> extends EventEmitter {
   private onConnectFailure(error: FtpError): void {
     if (this.disposed) return;
     const live = this.size + this.connecting;
-    const refused = error.kind === 'busy' || ((error.kind === 'connect' || error.kind === 'timeout') && live > 0);
-    if (refused && live > 0) {
+    // Only the server's own words (421, 530 "too many") say that it allows no more connections.
+    // A refused, failed or timed-out TCP connect, a name that does not resolve or a TLS failure
+    // says nothing about a limit: taking it for one would shrink the pool for good on a network
+    // hiccup, and on a server that cannot be reached at all it hid the real failure behind
+    // "the server refused another connection".
+    if (error.kind === 'busy' && live > 0) {
       // The server allows no more than we have: wait for ours instead of failing.
       const limit = Math.max(1, live);
       if (limit < this.currentLimit) {
@@ -401,9 +408,18 @@ export class ConnectionPool<C extends PooledClient> extends EventEmitter {
       return;
     }
     this.busyRetries = 0;
-    // Nothing of ours is alive and the server will not take us: everyone waiting would fail the
-    // same way (and a login failure must not be repeated — servers lock accounts).
-    if (this.size + this.connecting === 0) {
+    if (this.size > 0 && (error.kind === 'connect' || error.kind === 'timeout')) {
+      // One of ours is logged in, so the server is there: what waits can have that connection
+      // when it comes back. No new connection until then, or a refused connect would be retried
+      // in a tight loop; the limit itself stays (see above).
+      this.holdOpens = true;
+      this.emit('state');
+      return;
+    }
+    // No connection of ours is logged in and the server did not take this one: everyone waiting
+    // would fail the same way (one error for all, not one connect attempt each — and a login
+    // failure must not be repeated: servers lock accounts).
+    if (this.size === 0) {
       for (const waiter of this.waiters.splice(0)) this.settle(waiter, undefined, error);
     } else {
       const waiter = this.waiters.shift();
@@ -414,6 +430,7 @@ export class ConnectionPool<C extends PooledClient> extends EventEmitter {
 
   private release(client: C): void {
     if (!this.busy.delete(client)) return;
+    this.holdOpens = false;
     if (client.closed || this.disposed) {
       this.retire(client, client.closed ? 'drop' : 'idle-close').catch(() => undefined);
       this.pump();

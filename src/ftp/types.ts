@@ -53,7 +53,13 @@ export interface ConnectOptions {
   host: string;
   port?: number;               // defaultPort(security): 21, 990 for implicit TLS
   user?: string;               // default 'anonymous'
-  password?: string;           // default 'anonymous@'
+  /**
+   * Default 'anonymous@' for anonymous, else ''. A function is called once, after the server has
+   * greeted (and TLS, its certificate check included, is up): an editor asks the user only when
+   * the server is there to take the answer. Resolving undefined fails the connect with a 'login'
+   * error; throwing fails it with that error.
+   */
+  password?: string | (() => Promise<string | undefined>);
   account?: string;            // sent with ACCT if the server asks (332)
   security?: Security;         // default 'none'
   tls?: TlsOptions;

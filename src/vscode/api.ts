@@ -3,11 +3,15 @@
  * through `vscode.extensions.getExtension('ftp-workspace.ftp-workspace').exports`. It lets a
  * provisioning tool (a company setup extension, a vault integration, an automated test) hand over
  * the password of a server profile, which otherwise only an interactive prompt can. It can give a
- * password, never read one back.
+ * password, never read one back. It also tells which servers could not be reached, as the user is
+ * told.
  */
 import * as vscode from 'vscode';
 import { needsPassword } from '../remote/serverConfig';
+import type { ConnectFailureReport } from './commands';
 import type { Servers } from './servers';
+
+export type { ConnectFailureReport } from './commands';
 
 export interface FtpWorkspaceApi {
   /**
@@ -17,10 +21,18 @@ export interface FtpWorkspaceApi {
    * it in VS Code's secret storage. Rejects for an anonymous server or an unknown name.
    */
   setPassword(server: string, password: string, options?: { remember?: boolean }): Promise<void>;
+  /**
+   * Fires when the user is told that a server could not be reached (not running, a name that does
+   * not resolve, a timeout, a TLS failure): once per server and failure, with the message the
+   * notification shows — for a tool that watches connections, and for tests, which cannot read
+   * notifications.
+   */
+  readonly onDidFailToConnect: vscode.Event<ConnectFailureReport>;
 }
 
-export function createApi(servers: Servers): FtpWorkspaceApi {
+export function createApi(servers: Servers, failures: vscode.Event<ConnectFailureReport>): FtpWorkspaceApi {
   return {
+    onDidFailToConnect: failures,
     async setPassword(name, password, options = {}) {
       if (typeof name !== 'string' || typeof password !== 'string') throw new TypeError('setPassword(server: string, password: string)');
       const server = servers.resolve(vscode.Uri.from({ scheme: 'ftp', authority: name, path: '/' }));

@@ -22,6 +22,21 @@ const MODE_ITEMS: { mode: DataMode; label: string; description: string }[] = [
 
 /** Don't repeat the same advice for a server more often than this. */
 const ADVICE_QUIET_MS = 60_000;
+/**
+ * The same failed connect to a server is told once in this long (VS Code asks for files in bursts,
+ * and linked folders retry by themselves); a success, or the user's Retry, ends the quiet.
+ */
+const CONNECT_FAILURE_QUIET_MS = 5 * 60_000;
+
+/** A failed connect the user was told about (the notification shown), as the API reports it. */
+export interface ConnectFailureReport {
+  /** The profile name, or user@host:port for an ad-hoc server. */
+  server: string;
+  /** What the notification says happened (the FtpError's message). */
+  message: string;
+  /** The FtpError's kind: connect, timeout, tls or protocol. */
+  kind: string;
+}
 /** Connection test reports: read-only documents, so none is left behind as an unsaved "Untitled-1". */
 const REPORT_SCHEME = 'ftp-workspace-report';
 
@@ -29,6 +44,10 @@ export class Commands implements vscode.Disposable {
   private readonly disposables: vscode.Disposable[] = [];
   private readonly advisedAt = new Map<string, number>();
   private readonly reports = new Reports();
+  private readonly toldConnectFailures = new Map<string, { message: string; at: number }>();
+  private readonly connectFailureReports = new vscode.EventEmitter<ConnectFailureReport>();
+  /** Fires when a failed connect is shown to the user: once per server and failure. */
+  readonly onDidReportConnectFailure = this.connectFailureReports.event;
 
   constructor(
     private readonly servers: Servers,
@@ -36,14 +55,70 @@ export class Commands implements vscode.Disposable {
     private readonly statusBar: StatusBar,
   ) {
     const register = (id: string, fn: (...args: never[]) => unknown) => this.disposables.push(vscode.commands.registerCommand(id, fn));
-    register('ftpWorkspace.addServer', () => this.addServer());
+    register('ftpWorkspace.addServer', (initial?: string) => this.addServer(initial));
     register('ftpWorkspace.openRemoteFolder', (name?: string) => this.openRemoteFolder(name));
     register('ftpWorkspace.disconnect', () => this.disconnect());
     register('ftpWorkspace.forgetPassword', () => this.forgetPassword());
     register('ftpWorkspace.switchMode', (mode?: DataMode, serverName?: string) => this.switchMode(mode, serverName));
     register('ftpWorkspace.showLog', () => this.log.show());
     register('ftpWorkspace.testConnection', (serverName?: string) => this.testConnection(serverName));
-    this.disposables.push(this.reports, vscode.workspace.registerTextDocumentContentProvider(REPORT_SCHEME, this.reports));
+    this.disposables.push(
+      this.reports,
+      vscode.workspace.registerTextDocumentContentProvider(REPORT_SCHEME, this.reports),
+      this.connectFailureReports,
+      servers.onDidFailToConnect(({ connection, error }) => void this.reportConnectFailure(connection, error)),
+      servers.onDidConnect((connection) => this.toldConnectFailures.delete(connection.server.key)),
+    );
+  }
+
+  /**
+   * Tells the user, once per server and failure, that a server could not be reached, why in plain
+   * words, and the ways on: without it the folder just stays empty and the reason sits in the log.
+   */
+  private async reportConnectFailure(connection: ServerConnection, error: FtpError): Promise<void> {
+    const { server } = connection;
+    const told = this.toldConnectFailures.get(server.key);
+    if (told && told.message === error.message && Date.now() - told.at < CONNECT_FAILURE_QUIET_MS) return;
+    this.toldConnectFailures.set(server.key, { message: error.message, at: Date.now() });
+    this.connectFailureReports.fire({ server: server.label, message: error.message, kind: error.kind });
+    const choice = await vscode.window.showErrorMessage(`FTP ${server.label}: ${error.message}`, 'Retry', 'Edit Server', 'Test Connection', 'Show Log');
+    if (choice === 'Retry') await this.retryConnect(connection);
+    else if (choice === 'Edit Server') await this.editServer(connection);
+    else if (choice === 'Test Connection') await this.runDiagnosis(this.servers.connectionForServer(server));
+    else if (choice === 'Show Log') this.log.show();
+  }
+
+  /** Connects again now; on success the Explorer reads the server's folders again. */
+  private async retryConnect(connection: ServerConnection): Promise<void> {
+    this.toldConnectFailures.delete(connection.server.key);
+    this.servers.allowLogin(connection.server);
+    // The pool may have been replaced meanwhile (settings changed, Disconnect).
+    const current = this.servers.connectionForServer(connection.server);
+    const connected = await current.pool.run(async () => true).catch(() => false);
+    if (connected) await Promise.resolve(vscode.commands.executeCommand('workbench.files.action.refreshFilesExplorer')).catch(() => undefined);
+  }
+
+  /** Opens the settings JSON at the server's profile; for an ad-hoc URI, Add Server starts from it. */
+  private async editServer(connection: ServerConnection): Promise<void> {
+    const { server } = connection;
+    if (!server.profileName) {
+      await this.addServer(`ftp://${server.user === 'anonymous' ? '' : `${server.user}@`}${server.host}:${server.port}`);
+      return;
+    }
+    const name = server.profileName.toLowerCase();
+    const has = (list: ServerProfile[] | undefined) => Array.isArray(list) && list.some((p) => p?.name?.toLowerCase() === name);
+    const inspected = vscode.workspace.getConfiguration(SECTION).inspect<ServerProfile[]>('servers');
+    const command = has(inspected?.workspaceFolderValue) || has(inspected?.workspaceValue) ? 'workbench.action.openWorkspaceSettingsFile' : 'workbench.action.openSettingsJson';
+    await vscode.commands.executeCommand(command);
+    const editor = vscode.window.activeTextEditor;
+    if (!editor) return;
+    const text = editor.document.getText();
+    const escaped = server.profileName.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    const at = new RegExp(`"name"\\s*:\\s*"${escaped}"`, 'i').exec(text);
+    if (!at) return;
+    const start = editor.document.positionAt(at.index);
+    editor.selection = new vscode.Selection(start, editor.document.positionAt(at.index + at[0].length));
+    editor.revealRange(new vscode.Range(start, start), vscode.TextEditorRevealType.InCenter);
   }
 
   dispose(): void {
@@ -79,10 +154,11 @@ export class Commands implements vscode.Disposable {
 
   // --- commands
 
-  private async addServer(): Promise<void> {
+  private async addServer(initial?: string): Promise<void> {
     const title = 'Add FTP Server';
     const hostInput = await vscode.window.showInputBox({
       title,
+      value: typeof initial === 'string' ? initial : undefined,
       prompt: 'Host name or address (you may paste ftp://user@host:port)',
       placeHolder: 'ftp.example.com',
       ignoreFocusOut: true,
@@ -246,8 +322,7 @@ export class Commands implements vscode.Disposable {
 
   private async runDiagnosis(connection: ServerConnection): Promise<Diagnosis | undefined> {
     this.servers.allowLogin(connection.server);
-    const prepared = await this.servers.connectOptions(connection.server);
-    if (!prepared) return undefined;
+    const prepared = this.servers.connectOptions(connection.server);
     const result = await withProgress({ title: `Testing FTP ${connection.server.label}` }, (p) =>
       diagnose(prepared.options, {
         signal: p.signal,

@@ -1,7 +1,8 @@
 /**
  * Passwords live only in SecretStorage (when the user chose to remember them) or in memory for the
  * session. A prompt is shared by everything that needs the same password at once, and a cancelled
- * prompt is not repeated for a while: VS Code stats files in bursts and must not open a dialog each.
+ * prompt is not repeated until the user acts (opens the folder again, runs a command): VS Code
+ * stats files in bursts and must not open a dialog each.
  */
 import * as vscode from 'vscode';
 import { passwordKey, type ResolvedServer } from '../remote/serverConfig';
@@ -12,12 +13,11 @@ export interface Candidate {
   remember: boolean;
 }
 
-const CANCEL_QUIET_MS = 30_000;
-
 export class Passwords {
   private readonly session = new Map<string, string>();
   private readonly prompts = new Map<string, { result: Promise<Candidate | undefined>; answer: (c: Candidate) => void }>();
-  private readonly cancelledAt = new Map<string, number>();
+  /** Servers whose prompt the user cancelled: not asked again until allowAsking(). */
+  private readonly cancelled = new Set<string>();
   /**
    * Prompts for different servers take turns: VS Code shows one input box at a time and closes
    * the open one when another opens, which would read as a cancel (e.g. a workspace with two
@@ -50,8 +50,7 @@ export class Passwords {
     const key = passwordKey(server);
     const pending = this.prompts.get(key);
     if (pending) return pending.result;
-    const cancelled = this.cancelledAt.get(key);
-    if (!reason && cancelled !== undefined && Date.now() - cancelled < CANCEL_QUIET_MS) return Promise.resolve(undefined);
+    if (!reason && this.cancelled.has(key)) return Promise.resolve(undefined);
     // The prompt closes when the password arrives another way (provide()) while it is open.
     const closer = new vscode.CancellationTokenSource();
     let answer!: (c: Candidate) => void;
@@ -59,12 +58,19 @@ export class Passwords {
     let settled = false;
     const asked = this.turn.then(() => (settled ? undefined : this.prompt(server, reason, closer.token)));
     this.turn = asked.catch(() => undefined);
-    const result = Promise.race([asked, provided]).finally(() => {
-      settled = true;
-      this.prompts.delete(key);
-      closer.cancel();
-      closer.dispose();
-    });
+    const result = Promise.race([asked, provided])
+      .then((candidate) => {
+        // Connections that reach the server while the first login with this answer is under way
+        // use it too, instead of opening a second prompt; a refusal forgets it (forget()).
+        if (candidate) this.session.set(key, candidate.password);
+        return candidate;
+      })
+      .finally(() => {
+        settled = true;
+        this.prompts.delete(key);
+        closer.cancel();
+        closer.dispose();
+      });
     this.prompts.set(key, { result, answer });
     return result;
   }
@@ -73,7 +79,7 @@ export class Passwords {
   async provide(server: ResolvedServer, password: string, remember: boolean): Promise<void> {
     const key = passwordKey(server);
     this.session.set(key, password);
-    this.cancelledAt.delete(key);
+    this.cancelled.delete(key);
     if (remember) await this.secrets.store(key, password);
     this.prompts.get(key)?.answer({ password, remember: false });
   }
@@ -82,8 +88,13 @@ export class Passwords {
   async accepted(server: ResolvedServer, candidate: Candidate): Promise<void> {
     const key = passwordKey(server);
     this.session.set(key, candidate.password);
-    this.cancelledAt.delete(key);
+    this.cancelled.delete(key);
     if (candidate.remember) await this.secrets.store(key, candidate.password);
+  }
+
+  /** The user acted (a command, the folder opened again): a cancelled prompt may be shown again. */
+  allowAsking(server: ResolvedServer): void {
+    this.cancelled.delete(passwordKey(server));
   }
 
   /** Forget a password that was refused or that the user wants gone. */
@@ -102,7 +113,7 @@ export class Passwords {
       ignoreFocusOut: true,
     }, closed);
     if (password === undefined) {
-      if (!closed.isCancellationRequested) this.cancelledAt.set(key, Date.now());
+      if (!closed.isCancellationRequested) this.cancelled.add(key);
       return undefined;
     }
     const choice = await vscode.window.showQuickPick(
@@ -113,7 +124,7 @@ export class Passwords {
       { title: `Remember the password for ${server.user}@${server.host}?`, ignoreFocusOut: true },
       closed,
     );
-    this.cancelledAt.delete(key);
+    this.cancelled.delete(key);
     return { password, remember: choice?.remember ?? false };
   }
 }

@@ -6,9 +6,9 @@ import * as vscode from 'vscode';
 import { FtpClient } from '../ftp/client';
 import * as defaults from '../ftp/defaults';
 import { FtpError, isFtpError } from '../ftp/errors';
-import { ConnectionPool } from '../ftp/pool';
+import { ConnectionPool, type PoolEvent } from '../ftp/pool';
 import type { CertificateInfo, ConcreteMode, ConnectOptions, DataMode, FtpEvent, ModeMemory } from '../ftp/types';
-import { Passwords } from './passwords';
+import { Passwords, type Candidate } from './passwords';
 import { RemoteFs, type SafeSave } from '../remote/remoteFs';
 import {
   DEFAULTS,
@@ -28,6 +28,25 @@ const ADHOC_MODES_KEY = 'ftpWorkspace.modes';
 const CERTS_KEY = 'ftpWorkspace.trustedCertificates';
 /** After a refused login, connections to that server fail at once for this long. */
 const LOGIN_QUIET_MS = 30_000;
+/**
+ * Failed connects the user is told about: the server could not be reached or did not speak FTP or
+ * TLS with us. Not 'busy' or 'connection-lost' (the pool tries those again by itself) nor 'login'
+ * (asked again, then explained by its own message).
+ */
+const UNREACHABLE = new Set(['connect', 'timeout', 'tls', 'protocol']);
+
+/** The password prompt was cancelled: no login is tried, and no prompt comes, until the user acts. */
+export class PasswordNotGivenError extends FtpError {
+  constructor(server: ResolvedServer) {
+    super('login', `No password given for ${server.user}@${server.host}:${server.port} (the prompt was cancelled) — open the folder again or run "FTP: Test Connection" to be asked again.`);
+  }
+}
+
+/** A connect to a server that failed with nothing of ours connected to it: worth telling the user. */
+export interface ConnectFailure {
+  connection: ServerConnection;
+  error: FtpError;
+}
 
 /** A server in use: its settings, its pool and its file operations. */
 export interface ServerConnection {
@@ -43,6 +62,8 @@ export class Servers implements vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<ServerConnection | undefined>();
   private readonly warnings = new vscode.EventEmitter<{ connection: ServerConnection; message: string }>();
   private readonly rebuilt = new vscode.EventEmitter<void>();
+  private readonly connectFailed = new vscode.EventEmitter<ConnectFailure>();
+  private readonly connectSucceeded = new vscode.EventEmitter<ServerConnection>();
   private readonly certificatePrompts = new Map<string, Promise<boolean>>();
   private readonly loginFailedAt = new Map<string, { at: number; error: FtpError }>();
   private readonly disposables: vscode.Disposable[] = [];
@@ -53,6 +74,14 @@ export class Servers implements vscode.Disposable {
   readonly onWarning = this.warnings.event;
   /** Settings changed where a server is (profile, host, port, security…): its connections were dropped. */
   readonly onDidChangeServerSettings = this.rebuilt.event;
+  /**
+   * A connect failed (unreachable, unresolved name, timeout, TLS, not FTP) while no connection of
+   * ours to that server was alive — whatever waited for it failed. Fires per attempt: whoever tells
+   * the user decides how often.
+   */
+  readonly onDidFailToConnect = this.connectFailed.event;
+  /** A connection to the server was made (after a failure, the failure is over). */
+  readonly onDidConnect = this.connectSucceeded.event;
 
   constructor(private readonly context: vscode.ExtensionContext) {
     this.passwords = new Passwords(context.secrets);
@@ -61,8 +90,21 @@ export class Servers implements vscode.Disposable {
       this.changed,
       this.warnings,
       this.rebuilt,
+      this.connectFailed,
+      this.connectSucceeded,
       vscode.workspace.onDidChangeConfiguration((e) => {
         if (e.affectsConfiguration(SECTION)) this.reconfigure();
+      }),
+      // Opening a server's folder again is the user asking for it: a cancelled prompt may come back.
+      vscode.workspace.onDidChangeWorkspaceFolders((e) => {
+        for (const folder of e.added) {
+          if (folder.uri.scheme !== 'ftp' && folder.uri.scheme !== 'ftps') continue;
+          try {
+            this.allowLogin(this.resolve(folder.uri));
+          } catch {
+            // A folder of an unknown profile: its own reads say so.
+          }
+        }
       }),
     );
   }
@@ -120,6 +162,11 @@ export class Servers implements vscode.Disposable {
     });
     const connection: ServerConnection = { server, pool, fs };
     pool.on('state', () => this.changed.fire(connection));
+    pool.on('pool', (e: PoolEvent) => {
+      if (e.type === 'connect') this.connectSucceeded.fire(connection);
+      // With one of ours alive the server is there: the pool lets the request wait for that one.
+      if (e.type === 'connect-failed' && UNREACHABLE.has(e.error.kind) && pool.size === 0) this.connectFailed.fire({ connection, error: e.error });
+    });
     this.connections.set(server.key, connection);
     this.created.fire(connection);
     return connection;
@@ -131,10 +178,12 @@ export class Servers implements vscode.Disposable {
   }
 
   /**
-   * Full connect options with password and TLS hooks, for the pool or a diagnosis. Asks for the
-   * password if none is known; undefined if the user cancels.
+   * Full connect options with password and TLS hooks, for the pool or a diagnosis. The password is
+   * a function the client calls once the server has greeted and TLS is up, so nobody is asked for
+   * the password of a server that cannot be reached; if the user cancels the prompt, the connect
+   * fails with PasswordNotGivenError. `accept` stores the password that logged in.
    */
-  async connectOptions(server: ResolvedServer, mode: DataMode = server.mode): Promise<{ options: ConnectOptions; accept: () => Promise<void> } | undefined> {
+  connectOptions(server: ResolvedServer, mode: DataMode = server.mode): { options: ConnectOptions; accept: () => Promise<void> } {
     const base: ConnectOptions = {
       ...server.options,
       mode,
@@ -145,9 +194,13 @@ export class Servers implements vscode.Disposable {
       },
     };
     if (!needsPassword(server)) return { options: base, accept: async () => undefined };
-    const candidate = await this.passwords.get(server);
-    if (!candidate) return undefined;
-    return { options: { ...base, password: candidate.password }, accept: () => this.passwords.accepted(server, candidate) };
+    let candidate: Candidate | undefined;
+    const password = async (): Promise<string> => {
+      candidate = await this.passwords.get(server);
+      if (!candidate) throw new PasswordNotGivenError(server);
+      return candidate.password;
+    };
+    return { options: { ...base, password }, accept: async () => { if (candidate) await this.passwords.accepted(server, candidate); } };
   }
 
   /**
@@ -157,15 +210,14 @@ export class Servers implements vscode.Disposable {
   private async connect(server: ResolvedServer, mode: DataMode, onEvent?: (e: FtpEvent) => void): Promise<FtpClient> {
     const blocked = this.loginFailedAt.get(server.key);
     if (blocked && Date.now() - blocked.at < LOGIN_QUIET_MS) throw blocked.error;
-    const first = await this.connectOptions(server, mode);
-    if (first) first.options.onEvent = onEvent;
-    if (!first) throw new FtpError('login', `No password given for ${server.user}@${server.host}`);
+    const first = this.connectOptions(server, mode);
+    first.options.onEvent = onEvent;
     try {
       const client = await FtpClient.connect(first.options);
       await first.accept();
       return client;
     } catch (err) {
-      if (!isFtpError(err, 'login') || !needsPassword(server)) throw err;
+      if (!isFtpError(err, 'login') || !needsPassword(server) || err instanceof PasswordNotGivenError) throw err;
       await this.passwords.forget(server);
       const again = await this.passwords.ask(server, `Login failed (${err.replyText?.trim() || err.message})`);
       if (!again) throw this.blockLogin(server, err);
@@ -198,9 +250,10 @@ export class Servers implements vscode.Disposable {
     return error;
   }
 
-  /** An explicit user command may try to log in again at once. */
+  /** An explicit user action may try to log in again at once, and ask for a password again. */
   allowLogin(server: ResolvedServer): void {
     this.loginFailedAt.delete(server.key);
+    this.passwords.allowAsking(server);
   }
 
   /** Switches the data mode now and remembers it (profile in settings; ad-hoc in globalState). */
