@@ -34,6 +34,7 @@ async function target(url: string, o: CliOptions): Promise<Target> {
     trustPasvAddress: o.trustPasvAddress,
     disableEpsv: o.disableEpsv,
     disableEprt: o.disableEprt,
+    timeZoneOffsetMinutes: o.timeZoneOffsetMinutes,
     tls: { rejectUnauthorized: !o.insecure },
     connectTimeoutMs: t, replyTimeoutMs: t,
   };

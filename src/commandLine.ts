@@ -9,6 +9,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { DataMode } from './ftp/types';
 import * as defaults from './ftp/defaults';
 import { parsePortRange } from './ftp/portRange';
+import { parseTimeZoneOffset } from './ftp/timeZone';
 
 export const USAGE = `Usage: ftp-workspace <command> [options]
 
@@ -31,6 +32,8 @@ Options:
   --trust-pasv-address         connect to the address in PASV replies instead of the control peer
   --disable-epsv               passive mode with PASV only (servers or routers that mishandle EPSV)
   --disable-eprt               active mode with PORT only (servers or routers that mishandle EPRT)
+  --time-zone-offset OFFSET    the server's zone for LIST times, e.g. +02:00, =-05:30 or UTC-05:30
+                               (default: detected from one file's MDTM, else UTC)
   --implicit-tls               implicit FTPS (TLS from the first byte, usually port ${defaults.implicitFtpsPort})
   --insecure                   accept any TLS certificate
   --timeout SECONDS            connect/reply timeout (default ${defaults.connectTimeoutMs / 1000}/${defaults.replyTimeoutMs / 1000})
@@ -51,6 +54,7 @@ const OPTIONS = {
   'trust-pasv-address': undefined,
   'disable-epsv': undefined,
   'disable-eprt': undefined,
+  'time-zone-offset': 'OFFSET',
   'implicit-tls': undefined,
   insecure: undefined,
   timeout: 'SECONDS',
@@ -60,7 +64,7 @@ const OPTIONS = {
 } as const;
 type OptionName = keyof typeof OPTIONS;
 
-const CONNECTION: OptionName[] = ['active-address', 'active-ports', 'trust-pasv-address', 'disable-epsv', 'disable-eprt', 'implicit-tls', 'insecure', 'timeout', 'verbose'];
+const CONNECTION: OptionName[] = ['active-address', 'active-ports', 'trust-pasv-address', 'disable-epsv', 'disable-eprt', 'time-zone-offset', 'implicit-tls', 'insecure', 'timeout', 'verbose'];
 
 const COMMANDS: Record<CommandName, { args: string; min: number; max: number; options: OptionName[] }> = {
   ls: { args: '<url>', min: 1, max: 1, options: ['mode', ...CONNECTION, 'json'] },
@@ -79,6 +83,8 @@ export interface CliOptions {
   trustPasvAddress: boolean;
   disableEpsv: boolean;
   disableEprt: boolean;
+  /** Minutes east of UTC. */
+  timeZoneOffsetMinutes?: number;
   implicitTls: boolean;
   insecure: boolean;
   timeoutMs?: number;
@@ -171,6 +177,12 @@ export function parseCommandLine(argv: string[]): CommandLine {
     // The same rule as the activePortRange setting.
     try { options.activePortRange = parsePortRange(ports); } catch (e) { bad(`--active-ports: ${(e as Error).message}`); }
     if (!options.activePortRange) bad('--active-ports must look like 50000-50100');
+  }
+  const zone = str('time-zone-offset');
+  if (zone !== undefined) {
+    // The same rule as the timeZoneOffset setting; "" would mean "detect", which is the default anyway.
+    try { options.timeZoneOffsetMinutes = parseTimeZoneOffset(zone); } catch (e) { bad(`--time-zone-offset: ${(e as Error).message}`); }
+    if (options.timeZoneOffsetMinutes === undefined) bad('--time-zone-offset must look like +02:00 or -05:30');
   }
   const timeout = str('timeout');
   if (timeout !== undefined) {

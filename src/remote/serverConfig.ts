@@ -4,6 +4,7 @@
  */
 import * as ftpDefaults from '../ftp/defaults';
 import { isPort, parsePortRange } from '../ftp/portRange';
+import { parseTimeZoneOffset } from '../ftp/timeZone';
 import type { ConnectOptions, DataMode, Security } from '../ftp/types';
 
 /** One entry of the `ftpWorkspace.servers` setting, as the user wrote it. */
@@ -27,6 +28,8 @@ export interface ServerProfile {
   dataTimeout?: number;
   transferIdleTimeout?: number;
   passiveInAdvance?: boolean;
+  /** The server's zone for LIST times: "+02:00" / "-05:30", or minutes east of UTC; unset: detected. */
+  timeZoneOffset?: string | number;
 }
 
 /** Global defaults (settings `ftpWorkspace.*`, timeouts in seconds as there), applied where a profile is silent. */
@@ -98,6 +101,16 @@ function portRangeSetting(text: string | undefined): [number, number] | undefine
     return parsePortRange(text);
   } catch (e) {
     throw new ServerConfigError((e as Error).message);
+  }
+}
+
+/** A profile's timeZoneOffset (see src/ftp/timeZone.ts); a bad one is the user's configuration error. */
+function timeZoneSetting(value: unknown, profile: string): number | undefined {
+  if (value !== undefined && typeof value !== 'string' && typeof value !== 'number') throw new ServerConfigError(`Server profile "${profile}": timeZoneOffset must be text such as "+02:00" or a number of minutes`);
+  try {
+    return parseTimeZoneOffset(value);
+  } catch (e) {
+    throw new ServerConfigError(`Server profile "${profile}": ${(e as Error).message}`);
   }
 }
 
@@ -207,6 +220,8 @@ function build(
     passiveInAdvance: typeof p.passiveInAdvance === 'boolean' ? p.passiveInAdvance : d.passiveInAdvance,
   };
   if (p.account) options.account = p.account;
+  const zone = timeZoneSetting(p.timeZoneOffset, p.name);
+  if (zone !== undefined) options.timeZoneOffsetMinutes = zone;
   return {
     key,
     label,
