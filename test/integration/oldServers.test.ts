@@ -20,6 +20,7 @@ import { planSync } from '../../src/sync/planner';
 import { SyncState } from '../../src/sync/state';
 import { walkLocal, walkRemote } from '../../src/sync/trees';
 import { FaultServer, type FaultServerOptions } from '../support/faultServer';
+import { startServer, stopAllServers } from '../support/realServers';
 
 const MODES: ConcreteMode[] = ['passive', 'active'];
 const CLI = path.resolve(__dirname, '../../../dist/cli.js');
@@ -287,5 +288,34 @@ describe('a LIST-only server whose zone is not UTC (fault server)', function () 
     const bad = await ls(['--time-zone-offset', 'Europe/Berlin']);
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /time-zone-offset/);
+  });
+});
+
+describe('a real LIST-only server in another zone (vsftpd, use_localtime=YES, TZ=UTC+02:00)', function () {
+  this.timeout(60_000);
+  after(() => stopAllServers());
+
+  // vsftpd's use_localtime moves MDTM to local time too (against RFC 3659): MDTM and LIST agree, so
+  // detection finds +00:00 and only the setting gets true times. Shown here so that it is known.
+  it('detects no offset (its MDTM is local time too); with timeZoneOffset set, lists true times', async () => {
+    const server = await startServer('vsftpd', { timeZone: 'XYZ-2' });
+    const mtime = recent(1);
+    fs.writeFileSync(path.join(server.root, 'zoned.txt'), 'zoned');
+    fs.utimesSync(path.join(server.root, 'zoned.txt'), mtime / 1000, mtime / 1000);
+    const listed = async (extra: Partial<ConnectOptions>) => {
+      const events: FtpEvent[] = [];
+      const client = await FtpClient.connect({ host: server.host, port: server.port, user: server.user, password: server.password, mode: 'passive', onEvent: (e) => events.push(e), ...extra });
+      try {
+        return { entry: (await client.list('/')).find((e) => e.name === 'zoned.txt'), events, zone: client.timeZoneOffset };
+      } finally {
+        await client.close();
+      }
+    };
+    const detected = await listed({});
+    assert.equal(detected.entry?.mtimePrecision, 'minute');
+    assert.deepEqual(detected.zone, { minutes: 0, source: 'detected' });
+    assert.equal(detected.entry?.mtime, floorMinute(mtime) + 120 * MINUTE, 'two hours ahead: MDTM gave local time too');
+    const configured = await listed({ timeZoneOffsetMinutes: 120 });
+    assert.equal(configured.entry?.mtime, floorMinute(mtime), `listed ${new Date(configured.entry?.mtime ?? 0).toISOString()}, on disk ${new Date(mtime).toISOString()}`);
   });
 });
