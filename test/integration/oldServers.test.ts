@@ -13,6 +13,7 @@ import { FtpClient } from '../../src/ftp/client';
 import { diagnose } from '../../src/ftp/diagnose';
 import { ConnectionPool } from '../../src/ftp/pool';
 import type { ConcreteMode, ConnectOptions, FtpEvent } from '../../src/ftp/types';
+import { zoneMemory } from '../../src/ftp/timeZone';
 import { RemoteFs } from '../../src/remote/remoteFs';
 import { executePlan } from '../../src/sync/executor';
 import { IgnoreMatcher } from '../../src/sync/ignore';
@@ -56,6 +57,7 @@ for (const mode of MODES) {
     const fileTime = recent(3);
 
     beforeEach(async () => {
+      zoneMemory.clear();
       server = await FaultServer.start({
         old: ALL_OLD,
         files: { '/doc.txt': 'original\n', '/sub/inner.txt': 'inner', '/empty/': '' },
@@ -179,7 +181,11 @@ describe('a LIST-only server whose zone is not UTC (fault server)', function () 
   const fileTime = recent(2);
   const otherTime = recent(5);
 
-  beforeEach(() => { work = fs.mkdtempSync(path.join(os.tmpdir(), 'ftpw-zone-')); });
+  beforeEach(() => {
+    // The zone is remembered per host:port, and a fault server of an earlier test may have had this port.
+    zoneMemory.clear();
+    work = fs.mkdtempSync(path.join(os.tmpdir(), 'ftpw-zone-'));
+  });
   afterEach(async () => {
     await pool?.close();
     await server?.stop();
@@ -298,6 +304,7 @@ describe('a real LIST-only server in another zone (vsftpd, use_localtime=YES, TZ
   // vsftpd's use_localtime moves MDTM to local time too (against RFC 3659): MDTM and LIST agree, so
   // detection finds +00:00 and only the setting gets true times. Shown here so that it is known.
   it('detects no offset (its MDTM is local time too); with timeZoneOffset set, lists true times', async () => {
+    zoneMemory.clear();
     const server = await startServer('vsftpd', { timeZone: 'XYZ-2' });
     const mtime = recent(1);
     fs.writeFileSync(path.join(server.root, 'zoned.txt'), 'zoned');
