@@ -35,6 +35,7 @@ async function target(url: string, o: CliOptions): Promise<Target> {
     disableEpsv: o.disableEpsv,
     disableEprt: o.disableEprt,
     encoding: o.encoding,
+    timeZoneOffsetMinutes: o.timeZoneOffsetMinutes,
     tls: { rejectUnauthorized: !o.insecure },
     connectTimeoutMs: t, replyTimeoutMs: t,
   };

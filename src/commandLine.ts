@@ -10,6 +10,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { DataMode } from './ftp/types';
 import * as defaults from './ftp/defaults';
 import { parsePortRange } from './ftp/portRange';
+import { parseTimeZoneOffset } from './ftp/timeZone';
 
 export const USAGE = `Usage: ftp-workspace <command> [options]
 
@@ -34,6 +35,8 @@ Options:
   --disable-eprt               active mode with PORT only (servers or routers that mishandle EPRT)
   --encoding NAME              charset of file names on the server: auto (default) or e.g.
                                ${COMMON_ENCODINGS.join(', ')}
+  --time-zone-offset OFFSET    the server's zone for LIST times, e.g. +02:00, =-05:30 or UTC-05:30
+                               (default: detected from one file's MDTM, else UTC)
   --implicit-tls               implicit FTPS (TLS from the first byte, usually port ${defaults.implicitFtpsPort})
   --insecure                   accept any TLS certificate
   --timeout SECONDS            connect/reply timeout (default ${defaults.connectTimeoutMs / 1000}/${defaults.replyTimeoutMs / 1000})
@@ -55,6 +58,7 @@ const OPTIONS = {
   'disable-epsv': undefined,
   'disable-eprt': undefined,
   encoding: 'NAME',
+  'time-zone-offset': 'OFFSET',
   'implicit-tls': undefined,
   insecure: undefined,
   timeout: 'SECONDS',
@@ -64,7 +68,7 @@ const OPTIONS = {
 } as const;
 type OptionName = keyof typeof OPTIONS;
 
-const CONNECTION: OptionName[] = ['active-address', 'active-ports', 'trust-pasv-address', 'disable-epsv', 'disable-eprt', 'encoding', 'implicit-tls', 'insecure', 'timeout', 'verbose'];
+const CONNECTION: OptionName[] = ['active-address', 'active-ports', 'trust-pasv-address', 'disable-epsv', 'disable-eprt', 'encoding', 'time-zone-offset', 'implicit-tls', 'insecure', 'timeout', 'verbose'];
 
 const COMMANDS: Record<CommandName, { args: string; min: number; max: number; options: OptionName[] }> = {
   ls: { args: '<url>', min: 1, max: 1, options: ['mode', ...CONNECTION, 'json'] },
@@ -85,6 +89,8 @@ export interface CliOptions {
   disableEprt: boolean;
   /** A charset iconv-lite knows; undefined for auto. */
   encoding?: string;
+  /** Minutes east of UTC. */
+  timeZoneOffsetMinutes?: number;
   implicitTls: boolean;
   insecure: boolean;
   timeoutMs?: number;
@@ -184,6 +190,12 @@ export function parseCommandLine(argv: string[]): CommandLine {
     const problem = charsetProblem(encoding);
     if (problem) bad(`--encoding: ${problem}`);
     options.encoding = encoding;
+  }
+  const zone = str('time-zone-offset');
+  if (zone !== undefined) {
+    // The same rule as the timeZoneOffset setting; "" would mean "detect", which is the default anyway.
+    try { options.timeZoneOffsetMinutes = parseTimeZoneOffset(zone); } catch (e) { bad(`--time-zone-offset: ${(e as Error).message}`); }
+    if (options.timeZoneOffsetMinutes === undefined) bad('--time-zone-offset must look like +02:00 or -05:30');
   }
   const timeout = str('timeout');
   if (timeout !== undefined) {

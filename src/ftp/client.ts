@@ -16,6 +16,7 @@ import { parseFeatures, type Reply } from './reply';
 import { assertSafePath, basename, dirname, join, normalize } from './remotePath';
 import { BlockFileReader, BlockFileWriter, openSource, openTarget } from './localFile';
 import { OwedReplies } from './owedReplies';
+import { detectOffset, detectionCandidate, formatTimeZoneOffset, toUtc, zoneMemory } from './timeZone';
 import { cancelled, failedBeforeData, pumpFrom, pumpFromFile, pumpTo, pumpToBuffer, pumpToFile, runTransfer, type TransferContext, type TransferSpec } from './transfer';
 import type { ConcreteMode, ConnectOptions, DataMode, FileEntry, FtpEvent, TransferOptions } from './types';
 
@@ -427,23 +428,71 @@ export class FtpClient extends EventEmitter {
   }
 
   private async listUnlocked(path: string, opts: TransferOptions = {}): Promise<FileEntry[]> {
-    const mlsd = this.features.has('MLST');
-    const run = async (command: string) => {
-      const chunks: Buffer[] = [];
-      await this.transfer({ command, direction: 'list', path, pump: pumpToBuffer(chunks, opts.onProgress), signal: opts.signal });
-      return this.decodeListing(Buffer.concat(chunks), path);
-    };
-    if (mlsd) return parseMlsd(await run(`MLSD ${path}`));
+    if (this.features.has('MLST')) return parseMlsd(await this.fetchListing(`MLSD ${path}`, path, opts));
     if (this.listAll) {
       try {
         // "-a" shows dot files (.htaccess) on vsftpd and most Unix servers.
-        return parseList(await run(`LIST -a ${path}`));
+        return await this.inUtc(path, parseList(await this.fetchListing(`LIST -a ${path}`, path, opts)));
       } catch (e) {
         if (!isFtpError(e, 'unsupported') && !isFtpError(e, 'not-found')) throw e;
         this.listAll = false;
       }
     }
-    return parseList(await run(`LIST ${path}`));
+    return this.inUtc(path, parseList(await this.fetchListing(`LIST ${path}`, path, opts)));
+  }
+
+  private async fetchListing(command: string, path: string, opts: TransferOptions): Promise<string> {
+    const chunks: Buffer[] = [];
+    await this.transfer({ command, direction: 'list', path, pump: pumpToBuffer(chunks, opts.onProgress), signal: opts.signal });
+    return this.decodeListing(Buffer.concat(chunks), path);
+  }
+
+  /**
+   * The server's offset from UTC for LIST times, in minutes east: the configured one, else the one
+   * detected for this server; undefined while unknown (LIST times are then taken as UTC).
+   */
+  get timeZoneOffset(): { minutes: number; source: 'setting' | 'detected' } | undefined {
+    if (this.options.timeZoneOffsetMinutes !== undefined) return { minutes: this.options.timeZoneOffsetMinutes, source: 'setting' };
+    const known = zoneMemory.get(this.serverKey);
+    return typeof known === 'number' ? { minutes: known, source: 'detected' } : undefined;
+  }
+
+  /** The server's zone was looked for and cannot be found (no MDTM): only the setting helps. */
+  get timeZoneUndetectable(): boolean {
+    return this.options.timeZoneOffsetMinutes === undefined && zoneMemory.get(this.serverKey) === null;
+  }
+
+  /** A LIST's times (the server's wall clock) in UTC, once the zone is known or found out here. */
+  private async inUtc(dir: string, entries: FileEntry[]): Promise<FileEntry[]> {
+    let offset = this.timeZoneOffset?.minutes;
+    if (offset === undefined && zoneMemory.get(this.serverKey) === undefined) offset = await this.detectZone(dir, entries);
+    return offset ? toUtc(entries, offset) : entries;
+  }
+
+  /**
+   * FileZilla's way: MDTM (UTC, to the second) of one listed file against its LIST time. Done at the
+   * first listing that shows a file with a time of day, before any time of this server is handed
+   * out, so that times never shift under the editor or a sync record. Remembered per server; a
+   * server without MDTM is remembered as undetectable (the setting is the way then).
+   */
+  private async detectZone(dir: string, entries: FileEntry[]): Promise<number | undefined> {
+    const candidate = detectionCandidate(entries);
+    if (candidate?.mtime === undefined) return undefined;
+    const path = join(dir, candidate.name);
+    await this.owed.settle();
+    const r = await this.control.request(`MDTM ${path}`);
+    const mdtm = r.code === 213 ? parseMdtm(r.text) : undefined;
+    // A 550 (the file went away since the listing) says nothing about the server: next listing tries again.
+    if (mdtm === undefined && r.code !== 213 && r.code !== 500 && r.code !== 502) return undefined;
+    const offset = mdtm === undefined ? undefined : detectOffset(candidate.mtime, mdtm);
+    zoneMemory.set(this.serverKey, offset ?? null);
+    this.emitEvent({
+      type: 'learned', id: this.id, what: 'time-zone',
+      detail: offset === undefined
+        ? `LIST times are in the server's local time, which could not be detected (MDTM ${path}: ${r.code} ${r.message}); they are taken as UTC — set timeZoneOffset if they are off`
+        : `LIST times are in the server's local time, UTC${formatTimeZoneOffset(offset)} (LIST against MDTM of ${path})`,
+    });
+    return offset;
   }
 
   /** One path's entry: MLST, else SIZE+MDTM+CWD in one round trip, else the parent listing. */
@@ -640,6 +689,18 @@ export class FtpClient extends EventEmitter {
         throw new FtpError('unsupported', `The server does not support ${variant}.`);
       }
       return Date.now() - started;
+    });
+  }
+
+  /**
+   * Diagnostics: a listing of `path` with exactly this command, whatever FEAT says, through the
+   * session's data-channel policy; LIST times in UTC as `list` gives them.
+   */
+  async probeListing(command: 'MLSD' | 'LIST', path = '/'): Promise<FileEntry[]> {
+    const p = checked(path);
+    return this.exclusive(async () => {
+      const text = await this.fetchListing(`${command} ${p}`, p, {});
+      return command === 'MLSD' ? parseMlsd(text) : this.inUtc(p, parseList(text));
     });
   }
 

@@ -1,17 +1,27 @@
 /**
  * Connection diagnosis: log in, then try each data-channel method on its own, with timings, and
- * recommend a mode. Shared by `ftp-workspace diagnose` and the "FTP: Test Connection" command.
+ * recommend a mode; then each listing and file-information command (MLSD, LIST, MLST, SIZE,
+ * MDTM) and the server's time zone for LIST times. Every method is tried, not taken from FEAT:
+ * old servers have no FEAT, and some list what they do not do. Shared by `ftp-workspace
+ * diagnose` and the "FTP: Test Connection" command.
  */
 import { FtpClient } from './client';
 import { defaultPort } from './defaults';
-import { FtpError } from './errors';
-import type { ConnectOptions, ConcreteMode, FtpEvent } from './types';
+import { FtpError, isFtpError } from './errors';
+import { parseMdtm, parseSize } from './listing';
+import { join } from './remotePath';
+import { formatTimeZoneOffset } from './timeZone';
+import type { ConnectOptions, ConcreteMode, FileEntry, FtpEvent } from './types';
 
 export interface DiagnosisStep {
   name: string;
   ok: boolean;
   ms: number;
   detail: string;
+  /** The server does not have this method (not a fault: the client uses a fallback). */
+  absent?: boolean;
+  /** Not tried (nothing to try it on), so neither known to work nor to fail. */
+  untried?: boolean;
 }
 
 export interface Diagnosis {
@@ -54,7 +64,7 @@ export async function diagnose(options: ConnectOptions, hooks: { onStep?: (step:
         record({ name: `${variant} (${variant === 'EPSV' || variant === 'PASV' ? 'passive' : 'active'})`, ok: true, ms, detail: 'listing transferred' });
       } catch (e) {
         const detail = e instanceof FtpError ? e.message : String(e);
-        record({ name: `${variant} (${variant === 'EPSV' || variant === 'PASV' ? 'passive' : 'active'})`, ok: false, ms: Date.now() - t, detail });
+        record({ name: `${variant} (${variant === 'EPSV' || variant === 'PASV' ? 'passive' : 'active'})`, ok: false, ms: Date.now() - t, detail, absent: isFtpError(e, 'unsupported') || undefined });
       }
     }
     // Which charset names travel in, shown so that "names show as \uFFFD" has an answer: auto
@@ -67,6 +77,7 @@ export async function diagnose(options: ConnectOptions, hooks: { onStep?: (step:
       const { charset, how } = client.nameCharset;
       record({ name: 'File names', ok: true, ms: Date.now() - t, detail: `${charset} (${how})${listed ? '' : '; the listing of / failed'}` });
     }
+    if (works.size > 0 && !hooks.signal?.aborted) await commandSteps(client, record);
   } finally {
     await client.close().catch(() => undefined);
   }
@@ -82,9 +93,70 @@ export async function diagnose(options: ConnectOptions, hooks: { onStep?: (step:
   return { server, steps, workingModes: [...workingModes], recommendation, summary };
 }
 
+function filesIn(dir: string, entries: FileEntry[]): string[] {
+  return entries.filter((e) => e.type === 'file').map((e) => join(dir, e.name));
+}
+
+/** "500 'SIZE': command not understood" and the like: the server lacks it. */
+const ABSENT_CODES = new Set([500, 502, 504]);
+
+/**
+ * MLSD and LIST (each on its own), then MLST, SIZE and MDTM on a file of the listing, then the
+ * zone of LIST times (only where LIST is what the session uses).
+ */
+async function commandSteps(client: FtpClient, record: (step: DiagnosisStep) => void): Promise<void> {
+  /** Files to try SIZE, MDTM and MLST on. */
+  const files: string[] = [];
+  for (const command of ['MLSD', 'LIST'] as const) {
+    const t = Date.now();
+    try {
+      const entries = await client.probeListing(command, '/');
+      files.push(...filesIn('/', entries));
+      record({ name: `${command} (listing)`, ok: true, ms: Date.now() - t, detail: `${entries.length} entries in /${command === 'MLSD' && !client.features.has('MLST') ? ' (not in FEAT, so LIST is used)' : ''}` });
+    } catch (e) {
+      const absent = isFtpError(e, 'unsupported');
+      record({ name: `${command} (listing)`, ok: false, ms: Date.now() - t, detail: absent ? `not supported (${(e as Error).message})${command === 'MLSD' ? '; LIST is used' : ''}` : (e as Error).message, absent: absent || undefined });
+    }
+  }
+  if (files.length === 0) {
+    // Many servers keep their files a folder down (/public_html, /pub): look there too.
+    const dir = (await client.list('/').catch(() => [])).find((e) => e.type === 'directory');
+    if (dir) files.push(...filesIn(join('/', dir.name), await client.list(join('/', dir.name)).catch(() => [])));
+  }
+  const file = files[0];
+  const target = file ?? '/';
+  const checks: { name: string; command: string; ok: (text: string) => boolean; fallback: string }[] = [
+    { name: 'MLST', command: `MLST ${target}`, ok: () => true, fallback: 'SIZE, MDTM or the parent folder\'s listing are used' },
+    { name: 'SIZE', command: `SIZE ${target}`, ok: (text) => parseSize(text) !== undefined, fallback: 'sizes come from the listing' },
+    { name: 'MDTM', command: `MDTM ${target}`, ok: (text) => parseMdtm(text) !== undefined, fallback: 'times come from the listing' },
+  ];
+  for (const check of checks) {
+    if (check.name !== 'MLST' && !file) {
+      record({ name: check.name, ok: false, untried: true, ms: 0, detail: `not tried: no file in / or its first folder to try it on${client.features.has(check.name) ? ` (FEAT lists ${check.name})` : ''}` });
+      continue;
+    }
+    const t = Date.now();
+    const r = await client.raw(check.command);
+    const ms = Date.now() - t;
+    if (r.code < 400 && check.ok(r.text)) record({ name: check.name, ok: true, ms, detail: `${check.command}: ${r.code}${client.features.has(check.name) ? '' : ' (not in FEAT)'}` });
+    else if (ABSENT_CODES.has(r.code)) record({ name: check.name, ok: false, ms, detail: `not supported (${r.code} ${r.message}); ${check.fallback}`, absent: true });
+    else record({ name: check.name, ok: false, ms, detail: `${check.command}: ${r.code} ${r.message}` });
+  }
+  if (client.features.has('MLST')) return;
+  const zone = client.timeZoneOffset;
+  const name = 'Time zone (LIST)';
+  if (zone) {
+    record({ name, ok: true, ms: 0, detail: `LIST times are UTC${formatTimeZoneOffset(zone.minutes)}, ${zone.source === 'setting' ? 'as configured' : 'detected from MDTM'}; to the minute (the day for files older than six months)` });
+  } else if (client.timeZoneUndetectable) {
+    record({ name, ok: false, absent: true, ms: 0, detail: 'LIST gives the server\'s local time, and without MDTM its zone cannot be detected: times are taken as UTC — set timeZoneOffset if they are off' });
+  } else {
+    record({ name, ok: false, untried: true, ms: 0, detail: 'not detected yet (no recent file in / or its first folder): it will be at the first listing that shows one' });
+  }
+}
+
 export function formatDiagnosis(d: Diagnosis): string {
   const lines = [`Diagnosis of ${d.server}`];
-  for (const s of d.steps) lines.push(`  ${s.ok ? 'ok  ' : 'FAIL'} ${s.name.padEnd(20)} ${String(s.ms).padStart(6)} ms  ${s.detail}`);
+  for (const s of d.steps) lines.push(`  ${s.ok ? 'ok  ' : s.absent ? 'none' : s.untried ? 'skip' : 'FAIL'} ${s.name.padEnd(20)} ${String(s.ms).padStart(6)} ms  ${s.detail}`);
   lines.push('', d.summary);
   if (d.recommendation) lines.push(`Recommended mode: ${d.recommendation}`);
   return lines.join('\n');

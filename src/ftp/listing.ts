@@ -160,13 +160,14 @@ const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
 const ISO_TIME = /^(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?$/;
 const ZONE = /^([+-])(\d{2})(\d{2})$/;
 
-interface DateField { mtime: number; endToken: number }
+interface DateField { mtime: number; endToken: number; precision?: 'second' | 'minute' | 'day' }
 
 /**
  * The date columns starting at token `m`, in one of the forms `ls` and FTP servers print:
  * `Mon DD HH:MM`, `Mon DD YYYY`, `Mon DD HH:MM:SS YYYY` (BSD `ls -T`), and `YYYY-MM-DD HH:MM`
- * with optional seconds and zone (GNU `--time-style=long-iso`/`full-iso`). LIST times carry no
- * zone; they are read as UTC, the best a client can do without knowing the server's zone.
+ * with optional seconds and zone (GNU `--time-style=long-iso`/`full-iso`). A time without a zone
+ * is the server's local time: it is read as UTC and marked with its precision, and the session
+ * moves it by the server's offset (timeZone.ts).
  */
 function dateAt(tokens: Token[], m: number, now: number): DateField | undefined {
   const t0 = tokens[m].text;
@@ -180,16 +181,16 @@ function dateAt(tokens: Token[], m: number, now: number): DateField | undefined 
       const h = Number(hm[1]), min = Number(hm[2]);
       if (h > 23 || min > 59) return undefined;
       const mtime = inferYear(month0, day, h, min, now);
-      return mtime === undefined ? undefined : { mtime, endToken: m + 2 };
+      return mtime === undefined ? undefined : { mtime, endToken: m + 2, precision: 'minute' };
     }
     if (YEAR.test(t2)) {
       const mtime = utc(Number(t2), month0, day);
-      return mtime === undefined ? undefined : { mtime, endToken: m + 2 };
+      return mtime === undefined ? undefined : { mtime, endToken: m + 2, precision: 'day' };
     }
     hm = HHMMSS.exec(t2);
     if (hm && m + 3 < tokens.length && YEAR.test(tokens[m + 3].text)) {
       const mtime = utc(Number(tokens[m + 3].text), month0, day, Number(hm[1]), Number(hm[2]), Number(hm[3]));
-      return mtime === undefined ? undefined : { mtime, endToken: m + 3 };
+      return mtime === undefined ? undefined : { mtime, endToken: m + 3, precision: 'second' };
     }
     return undefined;
   }
@@ -200,15 +201,14 @@ function dateAt(tokens: Token[], m: number, now: number): DateField | undefined 
   const ms = t[4] === undefined ? 0 : Number(t[4].padEnd(3, '0').slice(0, 3));
   let mtime = utc(Number(d[1]), Number(d[2]) - 1, Number(d[3]), Number(t[1]), Number(t[2]), Number(t[3] ?? 0), ms);
   if (mtime === undefined) return undefined;
-  let endToken = m + 1;
   // Only the seconds form (full-iso) is followed by a zone; otherwise `+0100` could be a name.
   const z = t[3] !== undefined && m + 2 < tokens.length ? ZONE.exec(tokens[m + 2].text) : null;
   if (z) {
     const offset = (Number(z[2]) * 60 + Number(z[3])) * 60_000;
     mtime += z[1] === '+' ? -offset : offset;
-    endToken = m + 2;
+    return { mtime, endToken: m + 2 };
   }
-  return { mtime, endToken };
+  return { mtime, endToken: m + 1, precision: t[3] === undefined ? 'minute' : 'second' };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -255,6 +255,7 @@ function parseUnixLine(line: string, now: number): FileEntry | undefined {
       }
     }
     const entry: FileEntry = { name, type, size: Number(tokens[m - 1].text), mtime: date.mtime };
+    if (date.precision) entry.mtimePrecision = date.precision;
     if (permissions !== undefined) entry.permissions = permissions;
     if (target !== undefined) entry.target = target;
     return entry;
@@ -331,7 +332,7 @@ function parseDosLine(line: string): FileEntry | undefined {
     return undefined;
   }
   if (nameStart >= line.length) return undefined;
-  return { name: line.slice(nameStart), type, size, mtime };
+  return { name: line.slice(nameStart), type, size, mtime, mtimePrecision: 'minute' };
 }
 
 /**

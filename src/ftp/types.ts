@@ -17,6 +17,13 @@ export interface FileEntry {
   size: number;
   /** Modification time in ms since the epoch (UTC); undefined when unknown. */
   mtime?: number;
+  /**
+   * Set when `mtime` came from a LIST line without a zone: the server's wall-clock time, shown to
+   * the second, the minute (`Mon DD HH:MM`) or the day (`Mon DD  YYYY`, files older than about six
+   * months). The parser reads it as UTC; the session moves it by the server's offset (timeZone.ts).
+   * Unset: an exact UTC time (MLSD, MDTM, a LIST line with a zone).
+   */
+  mtimePrecision?: 'second' | 'minute' | 'day';
   /** Unix permission bits (e.g. 0o644) when known. */
   permissions?: number;
   /** For symlinks, the link target when the listing tells it. */
@@ -71,6 +78,12 @@ export interface ConnectOptions {
    */
   disableEpsv?: boolean;
   disableEprt?: boolean;
+  /**
+   * The server's time zone in minutes east of UTC (e.g. 120 for UTC+02:00): LIST shows local times
+   * without a zone. Default: detected once per server from one file's MDTM (UTC) against its LIST
+   * line, where the server has MDTM; else LIST times are taken as UTC. See timeZone.ts.
+   */
+  timeZoneOffsetMinutes?: number;
   /** Use the address in a PASV reply instead of the control peer's (default false: NAT-safe). */
   trustPasvAddress?: boolean;
   /** Address advertised in EPRT/PORT (NAT with port forwarding). Default: control socket's local address. */
@@ -146,6 +159,6 @@ export type FtpEvent =
   /** The passive data connection opened in advance for the next transfer: connected, failed, or closed unused. */
   | { type: 'in-advance'; id: string; state: 'ready' | 'failed' | 'closed'; via: 'EPSV' | 'PASV'; target: string; reason?: string }
   /** The session found out something about the server that changes how it talks to it from now on. */
-  | { type: 'learned'; id: string; what: 'no-epsv' | 'no-eprt' | 'replies-out-of-order' | 'tls-after-preliminary' | 'encoding'; detail: string }
+  | { type: 'learned'; id: string; what: 'no-epsv' | 'no-eprt' | 'replies-out-of-order' | 'tls-after-preliminary' | 'encoding' | 'time-zone'; detail: string }
   | { type: 'close'; id: string; reason?: string }
   | { type: 'warning'; id: string; message: string };

@@ -5,6 +5,7 @@
 import { AUTO_ENCODING, charsetProblem } from '../ftp/charset';
 import * as ftpDefaults from '../ftp/defaults';
 import { isPort, parsePortRange } from '../ftp/portRange';
+import { parseTimeZoneOffset } from '../ftp/timeZone';
 import type { ConnectOptions, DataMode, Security } from '../ftp/types';
 
 /** One entry of the `ftpWorkspace.servers` setting, as the user wrote it. */
@@ -30,6 +31,8 @@ export interface ServerProfile {
   passiveInAdvance?: boolean;
   /** Charset of file names on the server: 'auto' (default) or e.g. 'windows-1252', 'gbk'. */
   encoding?: string;
+  /** The server's zone for LIST times: "+02:00" / "-05:30", or minutes east of UTC; unset: detected. */
+  timeZoneOffset?: string | number;
 }
 
 /** Global defaults (settings `ftpWorkspace.*`, timeouts in seconds as there), applied where a profile is silent. */
@@ -101,6 +104,16 @@ function portRangeSetting(text: string | undefined): [number, number] | undefine
     return parsePortRange(text);
   } catch (e) {
     throw new ServerConfigError((e as Error).message);
+  }
+}
+
+/** A profile's timeZoneOffset (see src/ftp/timeZone.ts); a bad one is the user's configuration error. */
+function timeZoneSetting(value: unknown, profile: string): number | undefined {
+  if (value !== undefined && typeof value !== 'string' && typeof value !== 'number') throw new ServerConfigError(`Server profile "${profile}": timeZoneOffset must be text such as "+02:00" or a number of minutes`);
+  try {
+    return parseTimeZoneOffset(value);
+  } catch (e) {
+    throw new ServerConfigError(`Server profile "${profile}": ${(e as Error).message}`);
   }
 }
 
@@ -212,6 +225,8 @@ function build(
   if (p.account) options.account = p.account;
   const encoding = encodingSetting(p);
   if (encoding) options.encoding = encoding;
+  const zone = timeZoneSetting(p.timeZoneOffset, p.name);
+  if (zone !== undefined) options.timeZoneOffsetMinutes = zone;
   return {
     key,
     label,

@@ -62,13 +62,23 @@ export interface PlanInput {
 }
 
 /**
- * Listings without MLSD give times to the minute (or the day), so a remote time on a whole minute
- * may be up to a minute early; two clocks are compared here, so allow some slack in any case.
+ * How far apart two times may be and still not tell which file is newer. A LIST time (servers
+ * without MLSD) is the server's local time cut to the minute, or to the day for files older than
+ * about six months, moved to UTC by the server's zone (src/ftp/timeZone.ts): the file's true time
+ * is up to a minute, or a day, later than shown. A time on a whole minute from elsewhere may be one
+ * too. Two clocks are compared here, so allow some slack in any case.
  */
 function tolerance(a: TreeEntry, b: TreeEntry): number {
-  const coarse = (e: TreeEntry) => e.mtime !== undefined && e.mtime % 60_000 === 0;
-  return coarse(a) || coarse(b) ? 60_000 : 2_000;
+  const slack = (e: TreeEntry) => {
+    if (e.mtimePrecision === 'day') return DAY_MS;
+    if (e.mtimePrecision === 'minute' || (e.mtime !== undefined && e.mtime % MINUTE_MS === 0)) return MINUTE_MS;
+    return 2_000;
+  };
+  return Math.max(slack(a), slack(b));
 }
+
+const MINUTE_MS = 60_000;
+const DAY_MS = 24 * 60 * MINUTE_MS;
 
 const WHERE: Record<Side, string> = { local: 'locally', remote: 'on the server' };
 const ONLY: Record<Side, string> = { local: 'only on this computer', remote: 'only on the server' };

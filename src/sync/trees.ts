@@ -7,6 +7,7 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { FtpError, isFtpError } from '../ftp/errors';
 import { dirname, join } from '../ftp/remotePath';
+import type { FileEntry } from '../ftp/types';
 import type { IgnoreMatcher } from './ignore';
 import type { RelPath, SyncRemote, Tree, TreeEntry } from './types';
 
@@ -164,7 +165,7 @@ export async function walkRemote(remote: SyncRemote, root: string, ignore: Ignor
 }
 
 /** A folder's entries straight from the server; undefined when the folder does not exist. */
-export async function listFresh(remote: SyncRemote, dir: string): Promise<import('../ftp/types').FileEntry[] | undefined> {
+export async function listFresh(remote: SyncRemote, dir: string): Promise<FileEntry[] | undefined> {
   remote.cache.invalidate(dir);
   try {
     return await remote.list(dir);
@@ -174,6 +175,8 @@ export async function listFresh(remote: SyncRemote, dir: string): Promise<import
   }
 }
 
-function toTreeEntry(e: { type: string; size: number; mtime?: number }): TreeEntry {
-  return { type: e.type === 'directory' ? 'directory' : 'file', size: e.type === 'directory' ? 0 : e.size, mtime: e.mtime };
+function toTreeEntry(e: FileEntry): TreeEntry {
+  const entry: TreeEntry = { type: e.type === 'directory' ? 'directory' : 'file', size: e.type === 'directory' ? 0 : e.size, mtime: e.mtime };
+  if (e.mtimePrecision) entry.mtimePrecision = e.mtimePrecision;
+  return entry;
 }

@@ -13,6 +13,8 @@ export interface Signature {
 
 export interface TreeEntry extends Signature {
   type: 'file' | 'directory';
+  /** A LIST time, shown to this precision (see FileEntry.mtimePrecision); unset: exact. */
+  mtimePrecision?: 'second' | 'minute' | 'day';
 }
 
 /** Everything under a link's root on one side, by relative path (folders included). */

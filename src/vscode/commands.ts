@@ -461,7 +461,7 @@ function diagnosisMarkdown(connection: ServerConnection, d: Diagnosis): string {
     '',
     '| Step | Result | Time | Detail |',
     '| --- | --- | ---: | --- |',
-    ...d.steps.map((st) => `| ${cell(st.name)} | ${st.ok ? '✅ ok' : '❌ failed'} | ${st.ms} ms | ${cell(st.detail)} |`),
+    ...d.steps.map((st) => `| ${cell(st.name)} | ${st.ok ? '✅ ok' : st.absent ? '➖ not supported' : st.untried ? '⏭️ not tried' : '❌ failed'} | ${st.ms} ms | ${cell(st.detail)} |`),
     '',
     `**${d.summary}**`,
     '',

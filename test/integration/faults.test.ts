@@ -211,7 +211,8 @@ describe('sync of new files, stored straight under their names (fault server)', 
 
   beforeEach(async () => {
     server = await FaultServer.start({ files: { '/site/': '' } });
-    pool = poolFor(server, { mode: 'passive' }, 2);
+    // The zone given: no MDTM to detect it, so the commands below are the sync's own.
+    pool = poolFor(server, { mode: 'passive', timeZoneOffsetMinutes: 0 }, 2);
     remote = new RemoteFs(pool, { cacheTtlMs: 5000 });
     work = fs.mkdtempSync(path.join(os.tmpdir(), 'ftpw-faults-sync-'));
   });

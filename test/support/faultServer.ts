@@ -69,6 +69,19 @@ export interface FaultServerOptions {
    * (RFC 4217's examples start TLS after the command and its 1xx).
    */
   tls?: { dataTls?: 'any' | 'after-command' | 'after-preliminary' };
+  /**
+   * An older BSD-derived daemon: each command chosen here is answered "500 'X': command not
+   * understood." as those daemons do (FEAT, EPSV, EPRT, SIZE, MDTM). With `old` set, MLSD and
+   * MLST are refused the same way, and LIST is the classic `ls -l` in the server's local time.
+   */
+  old?: { noFeat?: boolean; noEpsv?: boolean; noEprt?: boolean; noSize?: boolean; noMdtm?: boolean };
+  /**
+   * The server's time zone, in minutes east of UTC: LIST shows local times (`Mon DD HH:MM` within
+   * six months, else `Mon DD  YYYY`, as `ls` does), while MDTM, MLST and MLSD stay UTC (RFC 3659).
+   */
+  zoneOffsetMinutes?: number;
+  /** Modification times (ms since the epoch) by path; other files have FaultServer.defaultMtime, written ones the time of the write. */
+  mtimes?: Record<string, number>;
 }
 
 /** Where a session's transfer stands, for the data-TLS ordering rule. */
@@ -446,6 +459,10 @@ export class FaultServer {
   readonly password: string;
   /** Files by absolute path. */
   readonly files = new Map<string, Buffer>();
+  /** Modification times of the files, ms since the epoch (whole seconds, as a disk keeps them for FTP). */
+  readonly mtimes = new Map<string, number>();
+  /** The time of a file given without one: 2024-01-02 03:04:05 UTC. */
+  static readonly defaultMtime = Date.UTC(2024, 0, 2, 3, 4, 5);
   readonly dirs = new Set<string>(['/']);
   /** Every command received, in order, with the session it came on (PASS arguments included). */
   readonly commands: { session: number; verb: string; arg: string }[] = [];
@@ -468,7 +485,7 @@ export class FaultServer {
     this.password = options.password ?? 'secret-pass';
     for (const [p, content] of Object.entries(options.files ?? {})) {
       if (p.endsWith('/')) this.addDir(p.slice(0, -1) || '/');
-      else this.writeFile(p, typeof content === 'string' ? Buffer.from(content) : content);
+      else this.writeFile(p, typeof content === 'string' ? Buffer.from(content) : content, options.mtimes?.[p] ?? FaultServer.defaultMtime);
     }
     this.server = net.createServer((socket) => this.accept(socket));
     if (options.tls) this.certFingerprint256 = new X509Certificate(fs.readFileSync(ensureCertificate().certPath)).fingerprint256;
@@ -532,9 +549,11 @@ export class FaultServer {
     return this.sessions.filter((s) => !s.closed).length;
   }
 
-  writeFile(p: string, data: Buffer): void {
+  /** Puts a file, dated `mtime` (default: now, to the second). */
+  writeFile(p: string, data: Buffer, mtime = wholeSeconds(Date.now())): void {
     this.addDir(parent(p));
     this.files.set(p, data);
+    this.mtimes.set(p, mtime);
   }
 
   addDir(p: string): void {
@@ -624,6 +643,9 @@ export class FaultServer {
       if (s.onData) s.upgrade(s.onData);
       return;
     }
+    const old = this.options.old ?? {};
+    const refused = { FEAT: old.noFeat, EPSV: old.noEpsv, EPRT: old.noEprt, SIZE: old.noSize, MDTM: old.noMdtm, MLSD: !!this.options.old, MLST: !!this.options.old }[verb];
+    if (refused) return s.reply(`500 '${verb}': command not understood.`);
     if (verb === 'FEAT') {
       const feats = ['EPSV', 'EPRT', 'PASV', 'SIZE', 'MDTM', 'UTF8', 'REST STREAM', ...(this.options.mlst ? ['MLST type*;size*;modify*;'] : []), ...(this.options.tls ? ['AUTH TLS', 'PBSZ', 'PROT'] : [])];
       return void s.raw(`211-Features:\r\n${feats.map((f) => ` ${f}\r\n`).join('')}211 End\r\n`);
@@ -688,17 +710,20 @@ export class FaultServer {
           return s.reply('553 Could not create file.');
         }
         const base = verb === 'APPE' ? this.files.get(p) ?? Buffer.alloc(0) : Buffer.alloc(0);
-        return s.receiveData((data) => this.files.set(p, Buffer.concat([base, data])), fault);
+        return s.receiveData((data) => this.writeFile(p, Buffer.concat([base, data])), fault);
       }
       case 'SIZE': {
         const data = this.files.get(p);
         return s.reply(data ? `213 ${data.length}` : '550 Could not get file size.');
       }
-      case 'MDTM': return s.reply(this.files.has(p) ? '213 20240102030405' : '550 Could not get file modification time.');
+      case 'MDTM': {
+        const mtime = this.mtimes.get(p);
+        return s.reply(this.files.has(p) && mtime !== undefined ? `213 ${time14(mtime)}` : '550 Could not get file modification time.');
+      }
       case 'MLST': {
         const f = this.files.get(p);
         if (!f && !this.dirs.has(p)) return s.reply('550 No such file or directory.');
-        const facts = f ? `type=file;size=${f.length};modify=20240102030405;` : 'type=dir;modify=20240102030405;';
+        const facts = f ? `type=file;size=${f.length};modify=${time14(this.mtimes.get(p) ?? FaultServer.defaultMtime)};` : `type=dir;modify=${time14(FaultServer.defaultMtime)};`;
         return void s.raw(`250-Listing ${p}\r\n ${facts} ${p}\r\n250 End\r\n`);
       }
       case 'MKD':
@@ -713,6 +738,7 @@ export class FaultServer {
         return s.reply('250 Remove directory operation successful.');
       case 'DELE':
         if (!this.files.delete(p)) return s.reply('550 Delete operation failed.');
+        this.mtimes.delete(p);
         return s.reply('250 Delete operation successful.');
       case 'RNFR':
         if (!this.files.has(p) && !this.dirs.has(p)) return s.reply('550 RNFR command failed.');
@@ -724,8 +750,10 @@ export class FaultServer {
         if (!from || !this.dirs.has(parent(p))) return s.reply('503 RNFR required first.');
         const data = this.files.get(from);
         if (!data) return s.reply('550 Rename failed.');
+        const mtime = this.mtimes.get(from);
         this.files.delete(from);
-        this.files.set(p, data);
+        this.mtimes.delete(from);
+        this.writeFile(p, data, mtime);
         return s.reply('250 Rename successful.');
       }
       default:
@@ -735,13 +763,34 @@ export class FaultServer {
 
   private listing(dir: string, mlsd: boolean): string {
     const prefix = dir === '/' ? '/' : dir + '/';
-    const children = new Map<string, Buffer | undefined>();
-    for (const [p, data] of this.files) if (parent(p) === dir) children.set(p.slice(prefix.length), data);
-    for (const d of this.dirs) if (d !== dir && parent(d) === dir) children.set(d.slice(prefix.length), undefined);
-    return [...children].map(([name, data]) => (mlsd
-      ? data ? `type=file;size=${data.length};modify=20240102030405; ${name}` : `type=dir;modify=20240102030405; ${name}`
-      : data ? `-rw-r--r--    1 1000     1000     ${String(data.length).padStart(8)} Jan 02 03:04 ${name}` : `drwxr-xr-x    2 1000     1000         4096 Jan 02 03:04 ${name}`)).map((l) => l + '\r\n').join('');
+    const children = new Map<string, { data?: Buffer; mtime: number }>();
+    for (const [p, data] of this.files) if (parent(p) === dir) children.set(p.slice(prefix.length), { data, mtime: this.mtimes.get(p) ?? FaultServer.defaultMtime });
+    for (const d of this.dirs) if (d !== dir && parent(d) === dir) children.set(d.slice(prefix.length), { mtime: FaultServer.defaultMtime });
+    const zone = (this.options.zoneOffsetMinutes ?? 0) * 60_000;
+    return [...children].map(([name, { data, mtime }]) => (mlsd
+      ? data ? `type=file;size=${data.length};modify=${time14(mtime)}; ${name}` : `type=dir;modify=${time14(mtime)}; ${name}`
+      : data ? `-rw-r--r--    1 1000     1000     ${String(data.length).padStart(8)} ${lsDate(mtime + zone)} ${name}` : `drwxr-xr-x    2 1000     1000         4096 ${lsDate(mtime + zone)} ${name}`)).map((l) => l + '\r\n').join('');
   }
+}
+
+function wholeSeconds(ms: number): number {
+  return Math.floor(ms / 1000) * 1000;
+}
+
+/** RFC 3659's `YYYYMMDDHHMMSS`, UTC. */
+function time14(ms: number): string {
+  return new Date(ms).toISOString().replace(/[-T:]/g, '').slice(0, 14);
+}
+
+const MONTH_NAMES = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+/** `ls -l`'s date of a wall-clock time given as ms: `Mon DD HH:MM` within six months of now, else `Mon DD  YYYY`. */
+function lsDate(localMs: number): string {
+  const d = new Date(localMs);
+  const day = String(d.getUTCDate()).padStart(2, ' ');
+  const recent = Math.abs(Date.now() - localMs) < 182 * 24 * 3600_000;
+  const last = recent ? `${String(d.getUTCHours()).padStart(2, '0')}:${String(d.getUTCMinutes()).padStart(2, '0')}` : ` ${d.getUTCFullYear()}`;
+  return `${MONTH_NAMES[d.getUTCMonth()]} ${day} ${last}`;
 }
 
 function resolve(p: string): string {

@@ -30,6 +30,11 @@ export interface ServerOptions {
   netns?: string;
   /** Size of the passive port range (default 32; pure-ftpd serves at most half as many clients). */
   passivePortCount?: number;
+  /**
+   * vsftpd only: list in this local time (`use_localtime=YES` and `TZ`, a POSIX zone such as
+   * "XYZ-2" for UTC+02:00 — the sign is POSIX's, west positive); MDTM stays UTC.
+   */
+  timeZone?: string;
 }
 
 export interface RunningServer {
@@ -219,7 +224,7 @@ function launchVsftpd(plan: ServerPlan): Launch {
     `pasv_min_port=${ports.pasv[0]}`,
     `pasv_max_port=${ports.pasv[1]}`,
     'max_clients=100',
-    'use_localtime=NO',
+    `use_localtime=${options.timeZone ? 'YES' : 'NO'}`,
     'xferlog_enable=YES',
     'xferlog_std_format=NO',
     'log_ftp_protocol=YES',
@@ -359,7 +364,8 @@ function spawnServer(launch: Launch, plan: ServerPlan): Handle {
     ? ['ip', ['netns', 'exec', plan.options.netns, launch.command, ...launch.args]]
     : [launch.command, launch.args];
   // Its own process group, so stop() also ends the per-session children it forks.
-  const child = spawn(command, args, { detached: true, stdio: ['ignore', out, out] });
+  const env = plan.options.timeZone ? { ...process.env, TZ: plan.options.timeZone } : process.env;
+  const child = spawn(command, args, { detached: true, stdio: ['ignore', out, out], env });
   fs.closeSync(out);
   const exited = new Promise<void>((resolve) => {
     child.once('exit', () => resolve());

@@ -49,6 +49,19 @@ describe('parseCommandLine', () => {
       });
     });
 
+    it('takes the server\'s time zone as an offset, and refuses what is none', () => {
+      const zone = (value: string) => {
+        const line = parseCommandLine(['ls', URL, `--time-zone-offset=${value}`]);
+        return line.command === 'ls' ? line.options.timeZoneOffsetMinutes : undefined;
+      };
+      assert.equal(zone('+02:00'), 120);
+      assert.equal(zone('-05:30'), -330);
+      assert.equal(zone('UTC+5:45'), 345);
+      for (const bad of ['Europe/Berlin', '+15:00', '']) {
+        assert.throws(() => parseCommandLine(['ls', URL, `--time-zone-offset=${bad}`]), UsageError, bad);
+      }
+    });
+
     it('takes an IPv6 active address and a single active port', () => {
       const line = parseCommandLine(['get', URL, '--active-address=2001:db8::7', '--active-ports', '50000']);
       assert.ok(line.command === 'get');
@@ -131,7 +144,7 @@ describe('parseCommandLine', () => {
   describe('commandUsage', () => {
     it('shows the command\'s arguments and exactly the options it takes', () => {
       assert.equal(commandUsage('rm'), 'Usage: ftp-workspace rm <url> [options]\n'
-        + 'Options for rm: --mode passive|active|auto, --active-address A, --active-ports LOW-HIGH, --trust-pasv-address, --disable-epsv, --disable-eprt, --encoding NAME, --implicit-tls, --insecure, --timeout SECONDS, --verbose, --recursive\n'
+        + 'Options for rm: --mode passive|active|auto, --active-address A, --active-ports LOW-HIGH, --trust-pasv-address, --disable-epsv, --disable-eprt, --encoding NAME, --time-zone-offset OFFSET, --implicit-tls, --insecure, --timeout SECONDS, --verbose, --recursive\n'
         + 'Run "ftp-workspace help" for what each does.\n');
       assert.match(commandUsage('put'), /^Usage: ftp-workspace put <local-file> <url> \[options\]\n/);
       assert.doesNotMatch(commandUsage('diagnose'), /--mode/);

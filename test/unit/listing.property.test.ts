@@ -62,7 +62,7 @@ const ownerOrGroup = fc.oneof(
   fc.nat(65535).map(String),
 );
 
-interface DateCase { text: string; mtime: number }
+interface DateCase { text: string; mtime: number; precision: 'minute' | 'day' }
 
 /** A date `ls` would print for `now`: recent ones without a year, old ones without a time. */
 function dateColumn(now: number): fc.Arbitrary<DateCase> {
@@ -71,20 +71,20 @@ function dateColumn(now: number): fc.Arbitrary<DateCase> {
     .map(([ago, zeroPadDay]) => {
       const d = new Date(Math.floor((now - ago) / 60_000) * 60_000);
       const day = zeroPadDay ? pad2(d.getUTCDate()) : String(d.getUTCDate()).padStart(2, ' ');
-      return { text: `${MONTHS[d.getUTCMonth()]} ${day} ${pad2(d.getUTCHours())}:${pad2(d.getUTCMinutes())}`, mtime: d.getTime() };
+      return { text: `${MONTHS[d.getUTCMonth()]} ${day} ${pad2(d.getUTCHours())}:${pad2(d.getUTCMinutes())}`, mtime: d.getTime(), precision: 'minute' as const };
     });
   const old = fc
     .date({ min: new Date('1970-01-01T00:00:00Z'), max: new Date('9999-12-31T00:00:00Z'), noInvalidDate: true })
     .map((date) => {
       const d = new Date(Date.UTC(date.getUTCFullYear(), date.getUTCMonth(), date.getUTCDate()));
-      return { text: `${MONTHS[d.getUTCMonth()]} ${String(d.getUTCDate()).padStart(2, ' ')}  ${d.getUTCFullYear()}`, mtime: d.getTime() };
+      return { text: `${MONTHS[d.getUTCMonth()]} ${String(d.getUTCDate()).padStart(2, ' ')}  ${d.getUTCFullYear()}`, mtime: d.getTime(), precision: 'day' as const };
     });
   const iso = fc
     .date({ min: new Date('1970-01-01T00:00:00Z'), max: new Date('9999-12-31T00:00:00Z'), noInvalidDate: true })
     .map((date) => {
       const d = new Date(Math.floor(date.getTime() / 60_000) * 60_000);
       const text = `${d.getUTCFullYear()}-${pad2(d.getUTCMonth() + 1)}-${pad2(d.getUTCDate())} ${pad2(d.getUTCHours())}:${pad2(d.getUTCMinutes())}`;
-      return { text, mtime: d.getTime() };
+      return { text, mtime: d.getTime(), precision: 'minute' as const };
     });
   return fc.oneof(recent, old, iso);
 }
@@ -113,7 +113,7 @@ function unixLineAt(now: Date, name: fc.Arbitrary<string>): fc.Arbitrary<UnixCas
       const [date, datePad] = c.date;
       const line = modeString(TYPE_CHARS[c.type], c.bits) + c.links + c.owner + (c.group ?? '') +
         ' '.repeat(sizePad) + size + ' '.repeat(datePad) + date.text + ' ' + c.name + linkPart;
-      const expected: FileEntry = { name: c.name, type: c.type, size, mtime: date.mtime, permissions: c.bits };
+      const expected: FileEntry = { name: c.name, type: c.type, size, mtime: date.mtime, mtimePrecision: date.precision, permissions: c.bits };
       if (linkPart) expected.target = c.target;
       return { line, now, expected, arrowOk: c.type !== 'symlink' || (c.name + linkPart).indexOf(' -> ') === (linkPart ? c.name.length : -1) };
     })
@@ -149,8 +149,8 @@ function dosLine(name: fc.Arbitrary<string>): fc.Arbitrary<DosCase> {
       const column = c.size === undefined ? '       <DIR>          ' : String(c.size).padStart(20, ' ') + ' ';
       const line = `${pad2(d.getUTCMonth() + 1)}-${pad2(d.getUTCDate())}-${year}  ${time}${column}${c.name}`;
       const expected: FileEntry = c.size === undefined
-        ? { name: c.name, type: 'directory', size: -1, mtime: d.getTime() }
-        : { name: c.name, type: 'file', size: c.size, mtime: d.getTime() };
+        ? { name: c.name, type: 'directory', size: -1, mtime: d.getTime(), mtimePrecision: 'minute' }
+        : { name: c.name, type: 'file', size: c.size, mtime: d.getTime(), mtimePrecision: 'minute' };
       return { line, expected };
     });
 }

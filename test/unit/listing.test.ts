@@ -28,7 +28,7 @@ const CAPTURED = new Date('2026-11-24T10:21:00Z');
 function unixListTree(unicodeName = 'ünïcödé файл.txt'): FileEntry[] {
   const recent = t('2026-11-24T09:15:00Z');
   const june = t('2026-06-30T23:59:00Z');
-  return [
+  return withPrecision([
     { name: '  leading.txt', type: 'file', size: 4, mtime: recent, permissions: 0o644 },
     { name: 'abs-link', type: 'symlink', size: 11, mtime: recent, permissions: 0o777, target: '/etc/passwd' },
     { name: 'big.bin', type: 'file', size: 1048576, mtime: t('2019-02-03T00:00:00Z'), permissions: 0o644 },
@@ -42,16 +42,23 @@ function unixListTree(unicodeName = 'ünïcödé файл.txt'): FileEntry[] {
     { name: 'sticky', type: 'directory', size: 4096, mtime: t('2025-12-31T00:00:00Z'), permissions: 0o1777 },
     { name: 'sub dir', type: 'directory', size: 4096, mtime: t('2025-12-31T00:00:00Z'), permissions: 0o755 },
     { name: unicodeName, type: 'file', size: 8, mtime: june, permissions: 0o644 },
-  ];
+  ]);
+}
+
+/** What `ls -l` shows of a time: dates older than six months (midnight here) to the day, others to the minute. */
+function withPrecision(entries: FileEntry[]): FileEntry[] {
+  return entries.map((e) => ({ ...e, mtimePrecision: e.mtime! % 86_400_000 === 0 ? 'day' : 'minute' }));
 }
 
 /** The same tree with the exact times an ISO `ls --time-style` shows. */
 function isoListTree(seconds: boolean): FileEntry[] {
   const old = t(seconds ? '2019-02-03T04:05:06Z' : '2019-02-03T04:05:00Z');
-  return unixListTree().map((e) => {
-    if (e.name === 'big.bin' || e.name === 'old.txt') return { ...e, mtime: old };
-    if (e.type === 'directory') return { ...e, mtime: t('2025-12-31T12:00:00Z') };
-    return e;
+  // long-iso has no zone: local time to the minute; full-iso gives seconds and the zone: exact.
+  return unixListTree().map(({ mtimePrecision: _, ...e }) => {
+    const precision = seconds ? {} : { mtimePrecision: 'minute' as const };
+    if (e.name === 'big.bin' || e.name === 'old.txt') return { ...e, mtime: old, ...precision };
+    if (e.type === 'directory') return { ...e, mtime: t('2025-12-31T12:00:00Z'), ...precision };
+    return { ...e, ...precision };
   });
 }
 
@@ -94,62 +101,62 @@ describe('parseList', () => {
   describe('other server styles', () => {
     it('reads FileZilla Server LIST', () => {
       assert.deepEqual(parseList(fixture('filezilla-server-list.txt'), CAPTURED), [
-        { name: 'sub dir', type: 'directory', size: 0, mtime: t('2025-12-31T00:00:00Z'), permissions: 0o755 },
-        { name: 'file.txt', type: 'file', size: 123, mtime: t('2026-11-24T09:15:00Z'), permissions: 0o644 },
-        { name: '  leading.txt', type: 'file', size: 4, mtime: t('2026-11-24T09:15:00Z'), permissions: 0o644 },
-        { name: 'big.bin', type: 'file', size: 1048576, mtime: t('2019-02-03T00:00:00Z'), permissions: 0o644 },
-        { name: 'ünïcödé файл.txt', type: 'file', size: 8, mtime: t('2026-06-30T23:59:00Z'), permissions: 0o644 },
-        { name: 'semi;colon=eq.txt', type: 'file', size: 1, mtime: t('2026-06-30T23:59:00Z'), permissions: 0o644 },
+        { name: 'sub dir', type: 'directory', size: 0, mtime: t('2025-12-31T00:00:00Z'), mtimePrecision: 'day', permissions: 0o755 },
+        { name: 'file.txt', type: 'file', size: 123, mtime: t('2026-11-24T09:15:00Z'), mtimePrecision: 'minute', permissions: 0o644 },
+        { name: '  leading.txt', type: 'file', size: 4, mtime: t('2026-11-24T09:15:00Z'), mtimePrecision: 'minute', permissions: 0o644 },
+        { name: 'big.bin', type: 'file', size: 1048576, mtime: t('2019-02-03T00:00:00Z'), mtimePrecision: 'day', permissions: 0o644 },
+        { name: 'ünïcödé файл.txt', type: 'file', size: 8, mtime: t('2026-06-30T23:59:00Z'), mtimePrecision: 'minute', permissions: 0o644 },
+        { name: 'semi;colon=eq.txt', type: 'file', size: 1, mtime: t('2026-06-30T23:59:00Z'), mtimePrecision: 'minute', permissions: 0o644 },
       ]);
     });
 
     it('reads a Windows server\'s Unix-like listing with numeric owner and unpadded hours', () => {
       assert.deepEqual(parseList(fixture('windows-unix-numeric.txt'), CAPTURED), [
-        { name: 'Archive', type: 'directory', size: 0, mtime: t('2025-12-31T00:00:00Z'), permissions: 0o777 },
-        { name: 'Report 2026.xlsx', type: 'file', size: 12345, mtime: t('2026-11-24T09:15:00Z'), permissions: 0o666 },
-        { name: '  leading.txt', type: 'file', size: 4, mtime: t('2026-11-24T09:15:00Z'), permissions: 0o666 },
-        { name: 'read only.txt', type: 'file', size: 512, mtime: t('2026-01-01T00:00:00Z'), permissions: 0o444 },
+        { name: 'Archive', type: 'directory', size: 0, mtime: t('2025-12-31T00:00:00Z'), mtimePrecision: 'day', permissions: 0o777 },
+        { name: 'Report 2026.xlsx', type: 'file', size: 12345, mtime: t('2026-11-24T09:15:00Z'), mtimePrecision: 'minute', permissions: 0o666 },
+        { name: '  leading.txt', type: 'file', size: 4, mtime: t('2026-11-24T09:15:00Z'), mtimePrecision: 'minute', permissions: 0o666 },
+        { name: 'read only.txt', type: 'file', size: 512, mtime: t('2026-01-01T00:00:00Z'), mtimePrecision: 'minute', permissions: 0o444 },
       ]);
     });
 
     it('reads IIS DOS-style listings with 2-digit years and AM/PM', () => {
       assert.deepEqual(parseList(fixture('iis-dos.txt'), CAPTURED), [
-        { name: 'aspnet_client', type: 'directory', size: -1, mtime: t('2024-02-05T15:04:00Z') },
-        { name: 'file.txt', type: 'file', size: 123, mtime: t('2026-11-24T09:15:00Z') },
-        { name: 'midnight.txt', type: 'file', size: 0, mtime: t('2026-11-24T00:00:00Z') },
-        { name: 'half past noon.log', type: 'file', size: 4096, mtime: t('2026-11-24T12:30:00Z') },
-        { name: 'name with spaces.bin', type: 'file', size: 1048576, mtime: t('2026-06-30T23:59:00Z') },
-        { name: 'old dir', type: 'directory', size: -1, mtime: t('1999-12-31T11:59:00Z') },
-        { name: 'y2k.txt', type: 'file', size: 42, mtime: t('2000-01-01T01:00:00Z') },
-        { name: '  leading dir', type: 'directory', size: -1, mtime: t('2026-11-24T09:15:00Z') },
-        { name: '  leading.txt', type: 'file', size: 4, mtime: t('2026-11-24T09:15:00Z') },
-        { name: 'ünïcödé файл.txt', type: 'file', size: 8, mtime: t('2026-11-24T09:15:00Z') },
+        { name: 'aspnet_client', type: 'directory', size: -1, mtime: t('2024-02-05T15:04:00Z'), mtimePrecision: 'minute' },
+        { name: 'file.txt', type: 'file', size: 123, mtime: t('2026-11-24T09:15:00Z'), mtimePrecision: 'minute' },
+        { name: 'midnight.txt', type: 'file', size: 0, mtime: t('2026-11-24T00:00:00Z'), mtimePrecision: 'minute' },
+        { name: 'half past noon.log', type: 'file', size: 4096, mtime: t('2026-11-24T12:30:00Z'), mtimePrecision: 'minute' },
+        { name: 'name with spaces.bin', type: 'file', size: 1048576, mtime: t('2026-06-30T23:59:00Z'), mtimePrecision: 'minute' },
+        { name: 'old dir', type: 'directory', size: -1, mtime: t('1999-12-31T11:59:00Z'), mtimePrecision: 'minute' },
+        { name: 'y2k.txt', type: 'file', size: 42, mtime: t('2000-01-01T01:00:00Z'), mtimePrecision: 'minute' },
+        { name: '  leading dir', type: 'directory', size: -1, mtime: t('2026-11-24T09:15:00Z'), mtimePrecision: 'minute' },
+        { name: '  leading.txt', type: 'file', size: 4, mtime: t('2026-11-24T09:15:00Z'), mtimePrecision: 'minute' },
+        { name: 'ünïcödé файл.txt', type: 'file', size: 8, mtime: t('2026-11-24T09:15:00Z'), mtimePrecision: 'minute' },
       ]);
     });
 
     it('reads DOS-style listings with 4-digit years and 24-hour times', () => {
       assert.deepEqual(parseList(fixture('iis-dos-4digit-24h.txt'), CAPTURED), [
-        { name: 'Projects', type: 'directory', size: -1, mtime: t('2026-11-24T21:15:00Z') },
-        { name: 'report 2026.xlsx', type: 'file', size: 12345, mtime: t('2026-11-24T09:05:00Z') },
-        { name: 'leap.txt', type: 'file', size: 7, mtime: t('2024-02-29T00:00:00Z') },
-        { name: 'last of the century.txt', type: 'file', size: 1, mtime: t('1999-12-31T23:59:00Z') },
+        { name: 'Projects', type: 'directory', size: -1, mtime: t('2026-11-24T21:15:00Z'), mtimePrecision: 'minute' },
+        { name: 'report 2026.xlsx', type: 'file', size: 12345, mtime: t('2026-11-24T09:05:00Z'), mtimePrecision: 'minute' },
+        { name: 'leap.txt', type: 'file', size: 7, mtime: t('2024-02-29T00:00:00Z'), mtimePrecision: 'minute' },
+        { name: 'last of the century.txt', type: 'file', size: 1, mtime: t('1999-12-31T23:59:00Z'), mtimePrecision: 'minute' },
       ]);
     });
 
     it('reads DOS-style variants: narrow padding, separate am/pm, grouped digits', () => {
       assert.deepEqual(parseList(fixture('dos-misc.txt'), CAPTURED), [
-        { name: 'name', type: 'directory', size: -1, mtime: t('2024-02-05T15:04:00Z') },
-        { name: 'notes.txt', type: 'file', size: 1234, mtime: t('2023-12-31T11:59:00Z') },
-        { name: 'lower case am.txt', type: 'file', size: 99, mtime: t('2023-12-31T11:59:00Z') },
-        { name: 'grouped digits.iso', type: 'file', size: 1234567, mtime: t('2025-07-04T17:06:00Z') },
+        { name: 'name', type: 'directory', size: -1, mtime: t('2024-02-05T15:04:00Z'), mtimePrecision: 'minute' },
+        { name: 'notes.txt', type: 'file', size: 1234, mtime: t('2023-12-31T11:59:00Z'), mtimePrecision: 'minute' },
+        { name: 'lower case am.txt', type: 'file', size: 99, mtime: t('2023-12-31T11:59:00Z'), mtimePrecision: 'minute' },
+        { name: 'grouped digits.iso', type: 'file', size: 1234567, mtime: t('2025-07-04T17:06:00Z'), mtimePrecision: 'minute' },
       ]);
     });
 
     it('reads NetWare-style listings (type only, no Unix permissions)', () => {
       assert.deepEqual(parseList(fixture('netware.txt'), CAPTURED), [
-        { name: 'PUBLIC', type: 'directory', size: 512, mtime: t('2025-12-31T00:00:00Z') },
-        { name: 'login.exe', type: 'file', size: 12345, mtime: t('2026-11-24T09:15:00Z') },
-        { name: 'readme file.txt', type: 'file', size: 100, mtime: t('2019-02-03T00:00:00Z') },
+        { name: 'PUBLIC', type: 'directory', size: 512, mtime: t('2025-12-31T00:00:00Z'), mtimePrecision: 'day' },
+        { name: 'login.exe', type: 'file', size: 12345, mtime: t('2026-11-24T09:15:00Z'), mtimePrecision: 'minute' },
+        { name: 'readme file.txt', type: 'file', size: 100, mtime: t('2019-02-03T00:00:00Z'), mtimePrecision: 'day' },
       ]);
     });
   });
@@ -169,7 +176,7 @@ describe('parseList', () => {
     it('finds the date, not a date-like part of the name', () => {
       const entries = parseList(line('Jan 12 2020 notes -> nowhere.txt'), CAPTURED);
       assert.deepEqual(entries, [
-        { name: 'Jan 12 2020 notes -> nowhere.txt', type: 'file', size: 5, mtime: t('2026-11-24T09:15:00Z'), permissions: 0o644 },
+        { name: 'Jan 12 2020 notes -> nowhere.txt', type: 'file', size: 5, mtime: t('2026-11-24T09:15:00Z'), mtimePrecision: 'minute', permissions: 0o644 },
       ]);
     });
 
@@ -184,7 +191,7 @@ describe('parseList', () => {
 
     it('drops names that could leave the folder or reach the control connection', () => {
       assert.deepEqual(parseList(fixture('hostile.txt'), CAPTURED), [
-        { name: 'ok.txt', type: 'file', size: 2, mtime: t('2026-11-24T09:15:00Z'), permissions: 0o644 },
+        { name: 'ok.txt', type: 'file', size: 2, mtime: t('2026-11-24T09:15:00Z'), mtimePrecision: 'minute', permissions: 0o644 },
       ]);
     });
   });
@@ -192,8 +199,8 @@ describe('parseList', () => {
   describe('columns', () => {
     it('accepts owner names with spaces and a missing link count', () => {
       assert.deepEqual(parseList('-rw-r--r-- 1 Domain Users   Domain Users   77 Nov 24 09:15 a.txt\r\n-rw-r--r-- owner 9 Nov 24 09:15 b.txt', CAPTURED), [
-        { name: 'a.txt', type: 'file', size: 77, mtime: t('2026-11-24T09:15:00Z'), permissions: 0o644 },
-        { name: 'b.txt', type: 'file', size: 9, mtime: t('2026-11-24T09:15:00Z'), permissions: 0o644 },
+        { name: 'a.txt', type: 'file', size: 77, mtime: t('2026-11-24T09:15:00Z'), mtimePrecision: 'minute', permissions: 0o644 },
+        { name: 'b.txt', type: 'file', size: 9, mtime: t('2026-11-24T09:15:00Z'), mtimePrecision: 'minute', permissions: 0o644 },
       ]);
     });
 

@@ -44,6 +44,18 @@ describe('server configuration', () => {
     assert.equal(resolveServer('ftps', 'host:990', []).security, 'implicit');
   });
 
+  it('resolves a profile\'s timeZoneOffset to minutes, leaves it unset for detection, refuses a bad one', () => {
+    const zone = (timeZoneOffset: ServerProfile['timeZoneOffset']) => resolveServer('ftp', 'p', [{ name: 'p', host: 'h', timeZoneOffset }]).options.timeZoneOffsetMinutes;
+    assert.equal(zone('+02:00'), 120);
+    assert.equal(zone('-0530'), -330);
+    assert.equal(zone(-300), -300);
+    assert.equal(zone(undefined), undefined);
+    assert.equal(zone(''), undefined);
+    assert.equal(resolveServer('ftp', 'host', []).options.timeZoneOffsetMinutes, undefined, 'ad-hoc servers: detected');
+    assert.throws(() => zone('Europe/Berlin'), ServerConfigError);
+    assert.throws(() => zone(900), ServerConfigError);
+  });
+
   it('applies defaults and a run-time mode override', () => {
     const s = resolveServer('ftp', 'host', [], { mode: 'passive', poolSize: 3, activeAddress: '203.0.113.9', activePortRange: '', trustPasvAddress: false, connectTimeout: 5, replyTimeout: 6, dataTimeout: 7, transferIdleTimeout: 8, passiveInAdvance: false });
     assert.equal(s.mode, 'passive');

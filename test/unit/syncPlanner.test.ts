@@ -159,6 +159,22 @@ describe('sync planner', () => {
       const localSecondsLater = file(100, T0 + 40_000);
       assert.deepEqual(describePlan(plan('toRemote', tree({ 'a.txt': localSecondsLater }), tree({ 'a.txt': remoteToTheMinute }))), []);
     });
+
+    it('allows a minute of slack for a LIST time marked as such, also when it is not on a whole minute (zone moved)', () => {
+      const listed: TreeEntry = { ...file(100, T0 + 30_000 - 60 * MIN), mtimePrecision: 'minute' };
+      const seconds = (ms: number) => file(100, ms);
+      assert.deepEqual(describePlan(plan('toRemote', tree({ 'a.txt': seconds(listed.mtime! + 50_000) }), tree({ 'a.txt': listed }))), []);
+      assert.deepEqual(describePlan(plan('toRemote', tree({ 'a.txt': { ...seconds(listed.mtime! + 50_000), size: 101 } }), tree({ 'a.txt': listed }))), ['update a.txt conflict']);
+      assert.deepEqual(describePlan(plan('toRemote', tree({ 'a.txt': seconds(listed.mtime! + 2 * MIN) }), tree({ 'a.txt': listed }))), ['update a.txt checked']);
+    });
+
+    it('allows a day of slack for a LIST time shown as a date only (files older than six months)', () => {
+      const dateOnly: TreeEntry = { ...file(100, Date.UTC(2019, 1, 3)), mtimePrecision: 'day' };
+      const sameDay = file(101, Date.UTC(2019, 1, 3, 17, 30));
+      assert.deepEqual(describePlan(plan('toRemote', tree({ 'a.txt': sameDay }), tree({ 'a.txt': dateOnly }))), ['update a.txt conflict'], 'not clearly newer: the server\'s copy may be from later that day');
+      const nextWeek = file(101, Date.UTC(2019, 1, 10));
+      assert.deepEqual(describePlan(plan('toRemote', tree({ 'a.txt': nextWeek }), tree({ 'a.txt': dateOnly }))), ['update a.txt checked']);
+    });
   });
 
   describe('folders', () => {
