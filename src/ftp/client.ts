@@ -480,7 +480,14 @@ export class FtpClient extends EventEmitter {
     if (candidate?.mtime === undefined) return undefined;
     const path = join(dir, candidate.name);
     await this.owed.settle();
-    const r = await this.control.request(`MDTM ${path}`);
+    let r: Reply;
+    try {
+      r = await this.control.request(`MDTM ${path}`);
+    } catch (e) {
+      // A name the session's charset cannot send back: not this file, and not the listing's fault.
+      if (isFtpError(e, 'invalid-name')) return undefined;
+      throw e;
+    }
     const mdtm = r.code === 213 ? parseMdtm(r.text) : undefined;
     // A 550 (the file went away since the listing) says nothing about the server: next listing tries again.
     if (mdtm === undefined && r.code !== 213 && r.code !== 500 && r.code !== 502) return undefined;

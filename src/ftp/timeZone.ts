@@ -62,6 +62,8 @@ export function detectionCandidate(entries: readonly FileEntry[]): FileEntry | u
   let best: FileEntry | undefined;
   for (const e of entries) {
     if (e.type !== 'file' || e.mtime === undefined || (e.mtimePrecision !== 'minute' && e.mtimePrecision !== 'second')) continue;
+    // Bytes the session's charset could not read: the name cannot be sent back in an MDTM.
+    if (e.name.includes('\uFFFD')) continue;
     if (!best || e.mtime > best.mtime!) best = e;
   }
   return best;

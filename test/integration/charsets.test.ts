@@ -116,7 +116,8 @@ describe('file names in legacy charsets on vsftpd', function () {
         it(`${f.charset} (${mode}): lists, opens, writes, renames and deletes names as their ${f.charset} bytes`, async () => {
           await withClient(server, { encoding: f.charset, mode }, async (c, events) => {
             await roundTripThrough(server, f, c);
-            assert.ok(!events.some((e) => e.type === 'warning' || e.type === 'learned'), 'nothing to warn about or learn');
+            // (The LIST time zone is learned at the first listing too: that is another matter.)
+            assert.ok(!events.some((e) => e.type === 'warning' || (e.type === 'learned' && e.what === 'encoding')), 'nothing to warn about or learn');
             assert.deepEqual(c.nameCharset, { charset: f.charset, how: 'set in the server\'s encoding' });
           });
         });
@@ -152,7 +153,7 @@ describe('file names in legacy charsets on vsftpd', function () {
         await c.upload('/utf/文件.txt', Buffer.from('y'));
         assert.ok(hasName(server, 'utf', Buffer.from('文件.txt', 'utf8')));
         assert.equal(c.nameCharset.charset, 'utf8');
-        assert.ok(!events.some((e) => e.type === 'learned'));
+        assert.ok(!events.some((e) => e.type === 'learned' && e.what === 'encoding'));
       });
     });
 
@@ -185,7 +186,7 @@ describe('file names in legacy charsets on vsftpd', function () {
           assert.equal(c.features.has('UTF8'), false, 'vsftpd does not offer UTF8');
           assert.equal(c.nameCharset.charset, 'utf8', 'UTF-8 until a listing shows otherwise');
           await roundTripThrough(server, { ...f, charset: expected }, c);
-          const learned = events.filter((e): e is Extract<FtpEvent, { type: 'learned' }> => e.type === 'learned');
+          const learned = events.filter((e): e is Extract<FtpEvent, { type: 'learned' }> => e.type === 'learned' && e.what === 'encoding');
           assert.equal(learned.length, 1);
           assert.equal(learned[0].what, 'encoding');
           assert.match(learned[0].detail, new RegExp(`using ${expected} from now on`));
