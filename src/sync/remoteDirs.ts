@@ -66,8 +66,10 @@ export class RemoteDirs {
     } catch (err) {
       if (!isFtpError(err, 'exists')) {
         // Most likely the parent is missing too (MKD is not recursive): make it, then try again.
+        // Also when the parent is known by now: a sibling's MKD may have made it after the server
+        // judged this one.
         const parent = dirname(dir);
-        if (parent === dir || this.known.has(parent)) throw err;
+        if (parent === dir) throw err;
         await this.ensure(parent);
         try {
           await this.remote.createDirectory(dir);

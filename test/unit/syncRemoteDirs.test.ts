@@ -33,6 +33,25 @@ class FakeRemote implements SyncRemote {
   delete(): Promise<void> { throw new Error('not used'); }
 }
 
+describe('RemoteDirs: making folders', () => {
+  it('makes a missing parent once when several of its new folders are made at once, whatever order their refusals come in', async () => {
+    // The server judged b's MKD when the parent was missing, but its answer comes only after a's
+    // refusal has led to the parent being made.
+    class SlowToRefuse extends FakeRemote {
+      override async createDirectory(path: string): Promise<void> {
+        const judged = super.createDirectory(path);
+        judged.catch(() => undefined);
+        if (path === '/new/b') for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+        return judged;
+      }
+    }
+    const remote = new SlowToRefuse();
+    const dirs = new RemoteDirs(remote);
+    await Promise.all([dirs.ensure('/new/a'), dirs.ensure('/new/b')]);
+    assert.deepEqual(remote.made.sort(), ['/new', '/new/a', '/new/b']);
+  });
+});
+
 describe('RemoteDirs: what is surely absent on the server', () => {
   it('trusts the folders it made itself, parents included, without listing them', async () => {
     const remote = new FakeRemote();
