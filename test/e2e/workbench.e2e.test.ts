@@ -8,6 +8,7 @@
  */
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Page } from 'playwright-core';
@@ -55,9 +56,17 @@ describe('FTP Workspace in VS Code, as a user (end to end)', function () {
   this.timeout(120_000);
   let vsftpd: RunningServer;
   let session: E2eSession;
+  /** A port where nothing listens: the profile "gone" points there. */
+  let gonePort: number;
 
   before(async function () {
     this.timeout(180_000);
+    gonePort = await new Promise<number>((resolve) => {
+      const probe = net.createServer().listen(0, '127.0.0.1', () => {
+        const { port } = probe.address() as net.AddressInfo;
+        probe.close(() => resolve(port));
+      });
+    });
     vsftpd = await startServer('vsftpd');
     for (const [name, text] of Object.entries(VSFTPD_FILES)) {
       fs.mkdirSync(path.dirname(path.join(vsftpd.root, name)), { recursive: true });
@@ -67,7 +76,10 @@ describe('FTP Workspace in VS Code, as a user (end to end)', function () {
     step('vsftpd started');
     session = await startE2e({
       folder: 'ftp://demo/',
-      profiles: [{ name: 'vsftpd', host: vsftpd.host, port: vsftpd.port, user: vsftpd.user }],
+      profiles: [
+        { name: 'vsftpd', host: vsftpd.host, port: vsftpd.port, user: vsftpd.user },
+        { name: 'gone', host: '127.0.0.1', port: gonePort, user: 'someone' },
+      ],
     });
     window = session.page;
   });
@@ -241,6 +253,29 @@ describe('FTP Workspace in VS Code, as a user (end to end)', function () {
       // A report, not an unsaved document that asks to be saved on exit.
       assert.equal(await page.locator('.tabs-container .tab.dirty').count(), 0, 'no dirty tab');
       await screenshot(page, '10-test-connection-report', { publish: 'test-connection-report.png', idle: true });
+    });
+
+    it('a server that cannot be reached: no password prompt, one notification with the reason and its actions', async () => {
+      const gone = await session.openWindow('ftp://gone/');
+      window = gone;
+      const text = await waitForNotification(gone, /nothing listens on that port/, 30_000);
+      assert.match(text, new RegExp(`FTP gone: Could not connect to 127\\.0\\.0\\.1:${gonePort}`), text);
+      const toast = gone.locator('.notifications-toasts .notification-toast', { hasText: /nothing listens on that port/ });
+      for (const action of ['Retry', 'Edit Server', 'Test Connection', 'Show Log']) {
+        assert.equal(await toast.getByRole('button', { name: action }).count(), 1, `action ${action} in: ${text}`);
+      }
+      // The password of a server that is not there is never asked for.
+      assert.equal(await quickInput(gone).isVisible(), false, 'no password prompt');
+      await screenshot(gone, '11-unreachable-server', { idle: true });
+      // An absence: the Explorer and the extension keep asking, and no second notification may come.
+      await gone.waitForTimeout(2000);
+      assert.equal(await toast.count(), 1, 'one notification, not one per request');
+      await toast.getByRole('button', { name: 'Show Log' }).click();
+      const log = await filterOutput(gone, 'could not connect', /could not connect/i);
+      assert.match(log, new RegExp(`127\\.0\\.0\\.1:${gonePort}`), log);
+      await filterOutput(gone, '');
+      await gone.close();
+      window = page;
     });
 
     it('never writes the password into the protocol log', async () => {
