@@ -536,6 +536,44 @@ export class FtpClient extends EventEmitter {
   }
 
   /**
+   * What a symbolic link points at, asked of the server through the link itself: CWD (250: a
+   * folder), SIZE and MDTM (213: a file) in one round trip. Both refused with a 55x: the target is
+   * not there (a dangling link — or one the server will not let us see). SIZE unsupported and CWD
+   * refused: undecided. Paths are absolute everywhere, so the CWD changes nothing else.
+   */
+  async probeLink(path: string): Promise<{ type: 'file' | 'directory' | 'missing' | 'unknown'; size: number; mtime?: number }> {
+    const p = checked(path);
+    return this.exclusive(async () => {
+      this.control.send(`CWD ${p}`);
+      this.control.send(`SIZE ${p}`);
+      this.control.send(`MDTM ${p}`);
+      const cwd = await this.control.read();
+      const size = await this.control.read();
+      const mdtm = await this.control.read();
+      const mtime = mdtm.code === 213 ? parseMdtm(mdtm.text) : undefined;
+      if (cwd.code === 250) return { type: 'directory', size: -1, mtime };
+      if (size.code === 213) return { type: 'file', size: parseSize(size.text) ?? -1, mtime };
+      if (mdtm.code === 213) return { type: 'file', size: -1, mtime };
+      const missing = (r: Reply) => r.code >= 550 && r.code < 560;
+      return { type: missing(size) && missing(cwd) ? 'missing' : 'unknown', size: -1 };
+    });
+  }
+
+  /**
+   * A link's target as the server's LIST of its folder tells it (`name -> target`): MLSD servers
+   * (proftpd, pure-ftpd) type a link but do not say where it points. Undefined when LIST does not
+   * show it either.
+   */
+  async linkTarget(path: string): Promise<string | undefined> {
+    const p = checked(path);
+    return this.exclusive(async () => {
+      const dir = dirname(p);
+      const entries = parseList(await this.fetchListing(`LIST ${dir}`, dir, {}));
+      return entries.find((e) => e.name === basename(p) && e.type === 'symlink')?.target;
+    });
+  }
+
+  /**
    * Downloads a file into `dest` (not ended), with back-pressure; with `offset`, from that byte on
    * (REST). Resolves with the byte count once the bytes are written to `dest`.
    */

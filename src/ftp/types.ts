@@ -28,6 +28,11 @@ export interface FileEntry {
   permissions?: number;
   /** For symlinks, the link target when the listing tells it. */
   target?: string;
+  /**
+   * For symlinks, what the target is once resolved (RemoteFs: from the same listing, else asked of
+   * the server): 'missing' for a dangling link, 'unknown' when the server would not tell.
+   */
+  targetType?: 'file' | 'directory' | 'missing' | 'unknown';
 }
 
 export interface TlsOptions {

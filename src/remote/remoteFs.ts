@@ -7,7 +7,7 @@ import type { Readable } from 'node:stream';
 import * as defaults from '../ftp/defaults';
 import { FtpError, isFtpError } from '../ftp/errors';
 import type { ConnectionPool, PooledClient } from '../ftp/pool';
-import { basename, dirname, join, tempNameFor } from '../ftp/remotePath';
+import { basename, dirname, join, normalize, tempNameFor } from '../ftp/remotePath';
 import { sourceSize, type FileEntry, type TransferOptions, type UploadSource } from '../ftp/types';
 import { ListingCache } from './listingCache';
 
@@ -24,6 +24,8 @@ export interface RemoteClient extends PooledClient {
   remove(path: string): Promise<void>;
   rename(from: string, to: string): Promise<void>;
   chmod(path: string, mode: number): Promise<void>;
+  probeLink(path: string): Promise<{ type: 'file' | 'directory' | 'missing' | 'unknown'; size: number; mtime?: number }>;
+  linkTarget(path: string): Promise<string | undefined>;
 }
 
 export type SafeSave = 'rename' | 'direct';
@@ -37,10 +39,14 @@ export interface RemoteFsOptions {
   onWarning?: (message: string) => void;
 }
 
-/** A stat result whose type is resolved to file or directory; `symlink` tells it was a link. */
+/**
+ * A stat result whose type is resolved to file or directory; `symlink` tells it was a link,
+ * `broken` that the link points at nothing (its type is then 'file', with size 0).
+ */
 export interface RemoteStat extends FileEntry {
   type: 'file' | 'directory';
   symlink?: boolean;
+  broken?: boolean;
 }
 
 /** Errors about the shape of the tree that FTP has no reply code for. */
@@ -61,6 +67,9 @@ export interface WriteOptions extends TransferOptions {
 
 const ROOT: RemoteStat = { name: '', type: 'directory', size: 0 };
 
+/** Links followed in a row before a save gives up (as the kernel's ELOOP). */
+const MAX_LINK_HOPS = 8;
+
 /** Replies that mean "the target is in the way" on servers that refuse to rename over a file. */
 const RENAME_BLOCKED = new Set(['exists', 'permission', 'server']);
 
@@ -70,6 +79,12 @@ export class RemoteFs {
   private readonly onWarning: (message: string) => void;
   /** Learned at run time: undefined until SITE CHMOD was tried. */
   private chmodWorks?: boolean;
+  /**
+   * The links of every folder listed so far (folder → name → entry), kept past the cache's few
+   * seconds: a save must know whether its path is a link (a rename over it would replace the link
+   * with a file), and SIZE/MLST answer for the target without saying so.
+   */
+  private readonly links = new Map<string, Map<string, FileEntry>>();
 
   constructor(
     readonly pool: ConnectionPool<RemoteClient>,
@@ -94,6 +109,7 @@ export class RemoteFs {
     const hit = this.cache.lookup(path);
     if (hit.kind === 'absent') throw notFound(path);
     if (hit.kind === 'entry' && hit.entry.type === 'directory') return { ...hit.entry, type: 'directory' };
+    if (hit.kind === 'entry' && hit.entry.type === 'symlink' && hit.entry.targetType === 'directory') return { ...hit.entry, type: 'directory', symlink: true };
     return this.statFromServer(path);
   }
 
@@ -101,17 +117,44 @@ export class RemoteFs {
   async statFromServer(path: string): Promise<RemoteStat> {
     if (path === '/') return ROOT;
     const entry = await this.pool.run((c) => c.stat(path), { idempotent: true, key: `stat:${path}` });
-    if (entry.type === 'file' || entry.type === 'directory') return { ...entry, type: entry.type };
-    // A link or something the listing could not classify: a folder is whatever can be listed.
-    try {
-      const entries = await this.list(path);
-      return { ...entry, type: 'directory', symlink: entry.type === 'symlink', size: entries.length ? entry.size : 0 };
-    } catch (err) {
-      if (isFtpError(err, 'not-found') || isFtpError(err, 'permission') || isFtpError(err, 'server')) {
-        return { ...entry, type: 'file', symlink: entry.type === 'symlink' };
-      }
-      throw err;
+    // SIZE, MDTM and (on proftpd) MLST answer for a link's target without a word about the link:
+    // what the folder's listing said tells it.
+    const link = this.knownLink(path);
+    if (entry.type === 'file' || entry.type === 'directory') return { ...entry, type: entry.type, ...(link ? { symlink: true } : {}) };
+    // A link (pure-ftpd's MLST says so) or something the listing could not classify: ask through it.
+    const probe = await this.pool.run((c) => c.probeLink(path), { idempotent: true });
+    const symlink = entry.type === 'symlink' || link !== undefined;
+    const base = symlink ? { symlink: true } : {};
+    if (probe.type === 'directory') return { ...entry, ...base, type: 'directory', size: 0, mtime: probe.mtime ?? entry.mtime };
+    if (probe.type === 'file') return { ...entry, ...base, type: 'file', size: probe.size, mtime: probe.mtime ?? entry.mtime };
+    if (probe.type === 'missing' && symlink) return { ...entry, ...base, type: 'file', size: 0, broken: true };
+    return { ...entry, ...base, type: 'file' };
+  }
+
+  /**
+   * A folder's entries with each link's target type resolved (`targetType`), for the Explorer: from
+   * the same listing when the target is a sibling, else one look through the link per link, in
+   * parallel through the pool. The result stays on the cached entries.
+   */
+  async listResolved(path: string): Promise<FileEntry[]> {
+    const entries = await this.list(path);
+    const byName = new Map(entries.map((e) => [e.name, e]));
+    const open: FileEntry[] = [];
+    for (const e of entries) {
+      if (e.type !== 'symlink' || e.targetType) continue;
+      const sibling = siblingTarget(e, byName);
+      if (sibling) e.targetType = sibling;
+      else open.push(e);
     }
+    await Promise.all(open.map(async (e) => {
+      try {
+        e.targetType = (await this.pool.run((c) => c.probeLink(join(path, e.name)), { idempotent: true })).type;
+      } catch (err) {
+        if (isFtpError(err, 'cancelled')) throw err;
+        e.targetType = 'unknown';
+      }
+    }));
+    return entries;
   }
 
   async list(path: string): Promise<FileEntry[]> {
@@ -119,11 +162,20 @@ export class RemoteFs {
     if (cached) return cached;
     const entries = await this.pool.run((c) => c.list(path), { idempotent: true, key: `list:${path}` });
     this.cache.set(path, entries);
+    this.links.set(path, new Map(entries.filter((e) => e.type === 'symlink').map((e) => [e.name, e])));
     return entries;
   }
 
+  /** The server follows a link on RETR; a dangling one fails as "not found", said as what it is. */
   async readFile(path: string, opts: TransferOptions = {}): Promise<Buffer> {
-    return this.pool.run((c) => c.readFile(path, opts), { idempotent: true, signal: opts.signal });
+    try {
+      return await this.pool.run((c) => c.readFile(path, opts), { idempotent: true, signal: opts.signal });
+    } catch (err) {
+      const link = isFtpError(err, 'not-found') ? this.knownLink(path) : undefined;
+      if (!link || !isFtpError(err)) throw err;
+      const target = link.target === undefined ? 'its target' : `its target ${link.target}`;
+      throw new FtpError('not-found', `${path} is a broken symbolic link: ${target} does not exist`, { code: err.code, replyText: err.replyText, command: err.command, cause: err });
+    }
   }
 
   /** Downloads into a local file (written in blocks, never whole in memory); returns the bytes. */
@@ -136,7 +188,7 @@ export class RemoteFs {
    * is fully on the server: upload to a temporary name, then rename over the target. A failure
    * leaves the target as it was and throws (the editor stays dirty).
    */
-  async writeFile(path: string, data: UploadSource, opts: WriteOptions): Promise<RemoteStat & { created: boolean }> {
+  async writeFile(path: string, data: UploadSource, opts: WriteOptions, hops = 0): Promise<RemoteStat & { created: boolean }> {
     const cachedEntry = this.cache.lookup(path);
     const existing = await this.statOrUndefined(path);
     if (existing?.type === 'directory') throw new RemoteFsError('is-directory', `${path} is a folder`);
@@ -144,6 +196,10 @@ export class RemoteFs {
     if (existing && !opts.overwrite) throw new FtpError('exists', `${path} already exists`);
     const transfer: TransferOptions = { signal: opts.signal, onProgress: opts.onProgress };
     const size = sourceSize(data);
+
+    // A rename over a link would replace the link with a plain file: save onto its target instead.
+    const link = existing ? await this.linkAt(path) : undefined;
+    if (link) return this.writeThroughLink(path, link, data, opts, hops);
 
     let sent: number;
     if (!existing || this.safeSave === 'direct') {
@@ -210,7 +266,17 @@ export class RemoteFs {
     }
   }
 
+  /** A link is deleted itself (DELE), never through: RMD on a link to a folder would empty the folder. */
   async delete(path: string, opts: { recursive: boolean }): Promise<void> {
+    // The folder's listing, not a stat (which answers for the target), tells a link.
+    if (await this.linkAt(path, { fresh: true })) {
+      try {
+        await this.pool.run((c) => c.remove(path));
+      } finally {
+        this.cache.invalidate(path);
+      }
+      return;
+    }
     const st = await this.stat(path);
     try {
       if (st.type === 'directory' && !st.symlink) await this.pool.run((c) => c.removeDir(path, { recursive: opts.recursive }));
@@ -252,6 +318,56 @@ export class RemoteFs {
     }
     const data = await this.readFile(from, { signal: opts.signal });
     await this.writeFile(to, data, { create: true, overwrite: true, signal: opts.signal, onProgress: opts.onProgress });
+  }
+
+  /**
+   * The listing entry of `path` when it is a symbolic link: from the links remembered of its folder
+   * (or, with `fresh`, from a listing at most the cache's age), else from a listing of the folder.
+   */
+  async linkAt(path: string, opts: { fresh?: boolean } = {}): Promise<FileEntry | undefined> {
+    if (path === '/') return undefined;
+    const dir = dirname(path);
+    if (!opts.fresh && this.links.has(dir)) return this.knownLink(path);
+    try {
+      await this.list(dir);
+    } catch (err) {
+      if (isFtpError(err, 'not-found')) return undefined;
+      throw err;
+    }
+    return this.knownLink(path);
+  }
+
+  private knownLink(path: string): FileEntry | undefined {
+    return this.links.get(dirname(path))?.get(basename(path));
+  }
+
+  /**
+   * Saves through a link: the safe save onto the path it points at (the link stays a link and
+   * names the new content). Where no listing tells the target, STOR goes to the link's name: the
+   * server opens the target through it (vsftpd, proftpd) or refuses (pure-ftpd) — never replaces it.
+   */
+  private async writeThroughLink(path: string, link: FileEntry, data: UploadSource, opts: WriteOptions, hops: number): Promise<RemoteStat & { created: boolean }> {
+    if (hops >= MAX_LINK_HOPS) throw new FtpError('server', `${path}: too many symbolic links in a row (more than ${MAX_LINK_HOPS})`);
+    const target = link.target ?? (await this.pool.run((c) => c.linkTarget(path), { idempotent: true }));
+    if (target) {
+      const resolved = target.startsWith('/') ? normalize(target) : join(dirname(path), target);
+      try {
+        const after = await this.writeFile(resolved, data, { ...opts, create: true, overwrite: true }, hops + 1);
+        return { ...after, name: basename(path), symlink: true, created: false };
+      } finally {
+        this.cache.invalidate(path);
+      }
+    }
+    this.onWarning(`${path} is a symbolic link whose target the server does not tell; it is written in place (no safe save).`);
+    const size = sourceSize(data);
+    let sent: number;
+    try {
+      ({ sent } = await this.uploadOrClean(() => path, data, { signal: opts.signal, onProgress: opts.onProgress }, false));
+    } finally {
+      this.cache.invalidate(path);
+    }
+    if (sent !== size) throw new FtpError('server', `The upload of ${path} was incomplete: sent ${sent} of ${size} bytes`);
+    return { ...(await this.statFromServer(path)), created: false };
   }
 
   private async statOrUndefined(path: string): Promise<RemoteStat | undefined> {
@@ -349,6 +465,16 @@ export class RemoteFs {
       // Nothing was left there, or we cannot clean up: the original error matters more.
     }
   }
+}
+
+/** A link's target type when the target is another entry of the same listing ('name' or './name'). */
+function siblingTarget(link: FileEntry, byName: Map<string, FileEntry>, hops = 0): FileEntry['targetType'] {
+  const name = link.target?.replace(/^(\.\/)+/, '');
+  if (!name || name.includes('/') || hops >= MAX_LINK_HOPS) return undefined;
+  const target = byName.get(name);
+  if (!target) return undefined;
+  if (target.type === 'file' || target.type === 'directory') return target.type;
+  return target.type === 'symlink' ? target.targetType ?? siblingTarget(target, byName, hops + 1) : undefined;
 }
 
 function notFound(path: string): FtpError {

@@ -6,7 +6,7 @@
 import * as vscode from 'vscode';
 import * as defaults from '../ftp/defaults';
 import { isFtpError, type FtpError } from '../ftp/errors';
-import type { TransferOptions } from '../ftp/types';
+import type { FileEntry, TransferOptions } from '../ftp/types';
 import { RemoteFsError, type RemoteStat } from '../remote/remoteFs';
 import { ServerConfigError } from '../remote/serverConfig';
 import { withProgress } from './progress';
@@ -87,8 +87,8 @@ export class FtpFileSystemProvider implements vscode.FileSystemProvider, vscode.
 
   async readDirectory(uri: vscode.Uri): Promise<[string, vscode.FileType][]> {
     return this.guard(uri, async ({ connection, path }) => {
-      const entries = await connection.fs.list(path);
-      return entries.map((e): [string, vscode.FileType] => [e.name, fileType(e.type)]);
+      const entries = await connection.fs.listResolved(path);
+      return entries.map((e): [string, vscode.FileType] => [e.name, fileType(e)]);
     });
   }
 
@@ -320,22 +320,32 @@ export function toFileSystemError(err: unknown, uri: vscode.Uri): Error {
 }
 
 function toFileStat(st: RemoteStat): vscode.FileStat {
-  let type = st.type === 'directory' ? vscode.FileType.Directory : vscode.FileType.File;
+  let type = st.broken ? vscode.FileType.Unknown : st.type === 'directory' ? vscode.FileType.Directory : vscode.FileType.File;
   if (st.symlink) type |= vscode.FileType.SymbolicLink;
   const mtime = st.mtime ?? 0;
   // The save-conflict check compares mtime and size: give the server's values unchanged.
   return { type, ctime: mtime, mtime, size: Math.max(0, st.size) };
 }
 
-function fileType(type: string): vscode.FileType {
-  switch (type) {
+function fileType(entry: FileEntry): vscode.FileType {
+  switch (entry.type) {
     case 'file':
       return vscode.FileType.File;
     case 'directory':
       return vscode.FileType.Directory;
     case 'symlink':
-      // The target's type is unknown until stat: VS Code stats links it needs to resolve.
-      return vscode.FileType.SymbolicLink | vscode.FileType.Unknown;
+      // The Explorer shows a link with its target's icon and opens or expands it accordingly; a
+      // dangling link is a link only (opening it says it is broken).
+      switch (entry.targetType) {
+        case 'file':
+          return vscode.FileType.SymbolicLink | vscode.FileType.File;
+        case 'directory':
+          return vscode.FileType.SymbolicLink | vscode.FileType.Directory;
+        case 'missing':
+          return vscode.FileType.SymbolicLink;
+        default:
+          return vscode.FileType.SymbolicLink | vscode.FileType.Unknown;
+      }
     default:
       return vscode.FileType.Unknown;
   }

@@ -702,7 +702,8 @@ function toRunningServer(
 }
 
 function chownTree(target: string, uid: number, gid: number): void {
-  fs.chownSync(target, uid, gid);
+  // lchown: a symbolic link (perhaps dangling) is handed over itself, its target never through it.
+  fs.lchownSync(target, uid, gid);
   if (fs.lstatSync(target).isDirectory()) {
     for (const name of fs.readdirSync(target)) chownTree(path.join(target, name), uid, gid);
   }
