@@ -7,7 +7,7 @@ import type { Readable } from 'node:stream';
 import * as defaults from '../ftp/defaults';
 import { FtpError, isFtpError } from '../ftp/errors';
 import type { ConnectionPool, PooledClient } from '../ftp/pool';
-import { basename, dirname, join, normalize, tempNameFor } from '../ftp/remotePath';
+import { assertSafePath, basename, dirname, join, normalize, tempNameFor } from '../ftp/remotePath';
 import { sourceSize, type FileEntry, type TransferOptions, type UploadSource } from '../ftp/types';
 import { ListingCache } from './listingCache';
 
@@ -325,6 +325,8 @@ export class RemoteFs {
    * (or, with `fresh`, from a listing at most the cache's age), else from a listing of the folder.
    */
   async linkAt(path: string, opts: { fresh?: boolean } = {}): Promise<FileEntry | undefined> {
+    // A name that can never reach the wire is refused before its folder is listed for it.
+    assertSafePath(path);
     if (path === '/') return undefined;
     const dir = dirname(path);
     if (!opts.fresh && this.links.has(dir)) return this.knownLink(path);
