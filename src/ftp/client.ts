@@ -516,14 +516,7 @@ export class FtpClient extends EventEmitter {
           throw notFound(p, r, `MLST ${p}`);
         }
       }
-      // One round trip: SIZE and MDTM for a file, CWD to tell a folder (some servers, e.g. ftp-srv,
-      // answer SIZE for a folder too). Paths are absolute everywhere, so the CWD changes nothing else.
-      this.control.send(`SIZE ${p}`);
-      this.control.send(`MDTM ${p}`);
-      this.control.send(`CWD ${p}`);
-      const size = await this.control.read();
-      const mdtm = await this.control.read();
-      const cwd = await this.control.read();
+      const { size, mdtm, cwd } = await this.sizeTimeFolder(p);
       const mtime = mdtm.code === 213 ? parseMdtm(mdtm.text) : undefined;
       if (cwd.code === 250) return { name: basename(p), type: 'directory', size: -1, mtime };
       if (size.code === 213) return { name: basename(p), type: 'file', size: parseSize(size.text) ?? -1, mtime };
@@ -536,20 +529,30 @@ export class FtpClient extends EventEmitter {
   }
 
   /**
+   * SIZE and MDTM (a file's size and time) and CWD (250: a folder) in one round trip: some servers,
+   * e.g. ftp-srv, answer SIZE for a folder too. Paths are absolute everywhere, so the CWD changes
+   * nothing else.
+   */
+  private async sizeTimeFolder(p: string): Promise<{ size: Reply; mdtm: Reply; cwd: Reply }> {
+    this.control.send(`SIZE ${p}`);
+    this.control.send(`MDTM ${p}`);
+    this.control.send(`CWD ${p}`);
+    const size = await this.control.read();
+    const mdtm = await this.control.read();
+    const cwd = await this.control.read();
+    return { size, mdtm, cwd };
+  }
+
+  /**
    * What a symbolic link points at, asked of the server through the link itself: CWD (250: a
    * folder), SIZE and MDTM (213: a file) in one round trip. Both refused with a 55x: the target is
    * not there (a dangling link — or one the server will not let us see). SIZE unsupported and CWD
-   * refused: undecided. Paths are absolute everywhere, so the CWD changes nothing else.
+   * refused: undecided.
    */
   async probeLink(path: string): Promise<{ type: 'file' | 'directory' | 'missing' | 'unknown'; size: number; mtime?: number }> {
     const p = checked(path);
     return this.exclusive(async () => {
-      this.control.send(`CWD ${p}`);
-      this.control.send(`SIZE ${p}`);
-      this.control.send(`MDTM ${p}`);
-      const cwd = await this.control.read();
-      const size = await this.control.read();
-      const mdtm = await this.control.read();
+      const { size, mdtm, cwd } = await this.sizeTimeFolder(p);
       const mtime = mdtm.code === 213 ? parseMdtm(mdtm.text) : undefined;
       if (cwd.code === 250) return { type: 'directory', size: -1, mtime };
       if (size.code === 213) return { type: 'file', size: parseSize(size.text) ?? -1, mtime };
