@@ -190,14 +190,18 @@ export class FtpClient extends EventEmitter {
    * else (auto) the one a listing showed on this server, else UTF-8.
    */
   get nameCharset(): { charset: string; how: string } {
-    const configured = this.configuredCharset;
-    if (configured) return { charset: configured, how: 'set in the server\'s encoding' };
     const detected = learnedCharset(this.serverKey);
-    if (detected) return { charset: detected.charset, how: `detected: ${detected.reason}` };
-    return {
-      charset: 'utf8',
-      how: this.features.has('UTF8') ? 'the server offers UTF8' : 'the server does not offer UTF8, but no listing so far had names that are not UTF-8',
-    };
+    const how = this.configuredCharset
+      ? 'set in the server\'s encoding'
+      : detected
+        ? `detected: ${detected.reason}`
+        : this.features.has('UTF8') ? 'the server offers UTF8' : 'the server does not offer UTF8, but no listing so far had names that are not UTF-8';
+    return { charset: this.charset, how };
+  }
+
+  /** The charset alone: asked for every command sent and reply read, so without the explanation. */
+  private get charset(): string {
+    return this.configuredCharset || (learnedCharset(this.serverKey)?.charset ?? 'utf8');
   }
 
   private get configuredCharset(): string | undefined {
@@ -206,7 +210,7 @@ export class FtpClient extends EventEmitter {
   }
 
   private get codec(): NameCodec {
-    const { charset } = this.nameCharset;
+    const charset = this.charset;
     if (this.namesCodec.charset !== charset) this.namesCodec = new NameCodec(charset);
     return this.namesCodec;
   }
