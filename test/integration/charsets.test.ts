@@ -11,8 +11,9 @@ import * as path from 'node:path';
 import * as iconv from 'iconv-lite';
 import { FtpClient } from '../../src/ftp/client';
 import { diagnose } from '../../src/ftp/diagnose';
-import type { ConnectOptions, FtpEvent } from '../../src/ftp/types';
+import type { FtpEvent } from '../../src/ftp/types';
 import { rejectsWith } from '../support/assertions';
+import { optionsFor, withClient } from '../support/realClients';
 import { startServer, stopAllServers, type RunningServer } from '../support/realServers';
 
 const CLI = path.resolve(__dirname, '../../../dist/cli.js');
@@ -56,19 +57,6 @@ function seed(server: RunningServer, f: Fixture): void {
   fs.chownSync(folder, server.uid, server.gid);
 }
 
-function optionsFor(server: RunningServer, extra: Partial<ConnectOptions>): ConnectOptions {
-  return { host: server.host, port: server.port, user: server.user, password: server.password, ...extra };
-}
-
-async function withClient<T>(server: RunningServer, extra: Partial<ConnectOptions>, fn: (c: FtpClient, events: FtpEvent[]) => Promise<T>): Promise<T> {
-  const events: FtpEvent[] = [];
-  const client = await FtpClient.connect(optionsFor(server, { ...extra, onEvent: (e) => events.push(e) }));
-  try {
-    return await fn(client, events);
-  } finally {
-    await client.close();
-  }
-}
 
 /** List, open, upload, rename, make a folder in and delete, all through names in `f.charset`. */
 async function roundTripThrough(server: RunningServer, f: Fixture, client: FtpClient): Promise<void> {

@@ -10,31 +10,13 @@ import * as path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { FtpClient } from '../../src/ftp/client';
 import { closeSink, fileSink, fileSource } from '../../src/ftp/localFile';
-import type { ConnectOptions, FtpEvent } from '../../src/ftp/types';
+import type { FtpEvent } from '../../src/ftp/types';
+import { optionsFor, withClient } from '../support/realClients';
 import { startServer, stopAllServers, type RunningServer, type ServerKind, type ServerOptions } from '../support/realServers';
 import { rejectsWith } from '../support/assertions';
 
 const KINDS: ServerKind[] = ['vsftpd', 'proftpd', 'pure-ftpd'];
 
-function optionsFor(server: RunningServer, extra: Partial<ConnectOptions> = {}): ConnectOptions {
-  return {
-    host: server.host, port: server.port, user: server.user, password: server.password,
-    security: server.tls ?? 'none',
-    tls: server.certFingerprint256 ? { trustedFingerprints: [server.certFingerprint256] } : undefined,
-    ...extra,
-  };
-}
-
-async function withClient<T>(server: RunningServer, extra: Partial<ConnectOptions>, fn: (c: FtpClient, events: FtpEvent[]) => Promise<T>): Promise<T> {
-  // From the first byte on: the login's events (TLS on the control connection) included.
-  const events: FtpEvent[] = [];
-  const client = await FtpClient.connect(optionsFor(server, { ...extra, onEvent: (e) => events.push(e) }));
-  try {
-    return await fn(client, events);
-  } finally {
-    await client.close();
-  }
-}
 
 function dataOpens(events: FtpEvent[]) {
   return events.filter((e): e is Extract<FtpEvent, { type: 'data-open' }> => e.type === 'data-open');
