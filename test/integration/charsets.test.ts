@@ -1,8 +1,9 @@
 /**
- * File names that are not UTF-8, on a real server: vsftpd passes the bytes of a name on disk
- * through unchanged and does not offer UTF8 (design.md §4, §8), so files named in Latin-1 and GBK
- * bytes on disk are what an old Windows or Chinese host serves. What we list, open, write, rename
- * and delete must be those same bytes on the server's disk.
+ * File names that are not UTF-8, on real servers: vsftpd, proftpd and pure-ftpd all pass the bytes of
+ * a name on disk through unchanged (design.md §4, §8), so files named in Latin-1 and GBK bytes on
+ * disk are what an old Windows or Chinese host serves — through LIST (vsftpd) and MLSD (the other
+ * two), with UTF8 offered (proftpd) or not. What we list, open, write, rename and delete must be
+ * those same bytes on the server's disk.
  */
 import * as assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -16,6 +17,7 @@ import { rejectsWith } from '../support/assertions';
 import { optionsFor, withClient } from '../support/realClients';
 import { startServer, stopAllServers, type RunningServer } from '../support/realServers';
 
+const KINDS = ['vsftpd', 'proftpd', 'pure-ftpd'] as const;
 const CLI = path.resolve(__dirname, '../../../dist/cli.js');
 
 /** A folder of the server and the names in it, in the bytes of `charset`. */
@@ -87,13 +89,15 @@ async function roundTripThrough(server: RunningServer, f: Fixture, client: FtpCl
 
 after(() => stopAllServers());
 
-describe('file names in legacy charsets on vsftpd', function () {
+describe('file names in legacy charsets', function () {
   this.timeout(120_000);
 
-  describe('with the charset named', () => {
+  // proftpd offers UTF8 and MLSD, pure-ftpd MLSD without UTF8, vsftpd neither: the names must come
+  // through LIST and MLSD alike, and a server that offers UTF8 must not talk us out of the charset set.
+  for (const kind of KINDS) describe(`on ${kind}, with the charset named`, () => {
     let server: RunningServer;
     beforeEach(async () => {
-      server = await startServer('vsftpd');
+      server = await startServer(kind);
       seed(server, LATIN1);
       seed(server, GBK);
     });
@@ -107,6 +111,9 @@ describe('file names in legacy charsets on vsftpd', function () {
             // (The LIST time zone is learned at the first listing too: that is another matter.)
             assert.ok(!events.some((e) => e.type === 'warning' || (e.type === 'learned' && e.what === 'encoding')), 'nothing to warn about or learn');
             assert.deepEqual(c.nameCharset, { charset: f.charset, how: 'set in the server\'s encoding' });
+            const listedWith = kind === 'vsftpd' ? /^LIST/ : /^MLSD/;
+            assert.ok(events.some((e) => e.type === 'command' && listedWith.test(e.text)), `listed with ${listedWith.source}`);
+            if (kind === 'proftpd') assert.ok(c.features.has('UTF8') && !events.some((e) => e.type === 'command' && /^OPTS UTF8/.test(e.text)), 'proftpd offers UTF8, and with a charset set we do not turn it on');
           });
         });
       }
@@ -160,18 +167,17 @@ describe('file names in legacy charsets on vsftpd', function () {
   });
 
   // Auto remembers what it learned per server, so each case has a server of its own.
-  for (const [f, expected] of [[LATIN1, 'windows-1252'], [GBK, 'gbk']] as const) {
-    describe(`auto, on a server whose names are ${f.charset}`, () => {
+  for (const kind of KINDS) for (const [f, expected] of [[LATIN1, 'windows-1252'], [GBK, 'gbk']] as const) {
+    describe(`auto, on a ${kind} whose names are ${f.charset}`, () => {
       let server: RunningServer;
       before(async () => {
-        server = await startServer('vsftpd');
+        server = await startServer(kind);
         seed(server, f);
       });
       after(() => server?.stop());
 
       it(`learns ${expected} from the first listing that is not UTF-8, says so, and then every name works`, async () => {
         await withClient(server, {}, async (c, events) => {
-          assert.equal(c.features.has('UTF8'), false, 'vsftpd does not offer UTF8');
           assert.equal(c.nameCharset.charset, 'utf8', 'UTF-8 until a listing shows otherwise');
           await roundTripThrough(server, { ...f, charset: expected }, c);
           const learned = events.filter((e): e is Extract<FtpEvent, { type: 'learned' }> => e.type === 'learned' && e.what === 'encoding');
