@@ -106,6 +106,9 @@ export class FtpClient extends EventEmitter {
 
   private async open(): Promise<void> {
     const o = this.options;
+    const configured = this.configuredCharset;
+    const problem = configured === undefined ? undefined : charsetProblem(configured);
+    if (problem) throw new FtpError('unsupported', `The server's encoding cannot be used: ${problem}.`);
     const control = await ControlConnection.open({
       id: this.id, host: o.host, port: o.port, implicitTls: o.security === 'implicit', tls: o.tls,
       connectTimeoutMs: o.connectTimeoutMs, replyTimeoutMs: o.replyTimeoutMs, emit: this.emitEvent,
@@ -118,8 +121,7 @@ export class FtpClient extends EventEmitter {
       if (o.security === 'explicit') await this.authTls();
       const password = await this.password();
       control.addSecret(password);
-      await this.login(password);
-      await this.setup();
+      this.setup(await this.login(password));
     } catch (e) {
       control.destroy();
       throw e;
@@ -157,32 +159,48 @@ export class FtpClient extends EventEmitter {
   }
 
   /**
-   * USER and PASS go out together: one round trip instead of two. A server that needs no
-   * password answers PASS with 503, which is ignored.
+   * USER, PASS and the setup commands (FEAT, TYPE I, and for FTPS PBSZ 0 and PROT P) go out in one
+   * write: login and setup in one round trip. The server runs them in order, so the setup commands
+   * find the session logged in. Resolves with the setup commands' replies. A server that needs no
+   * password answers PASS with 503, which is ignored; one that wants an account (332) has answered
+   * the setup commands "log in first", so they go again after ACCT.
    */
-  private async login(password: string): Promise<void> {
+  private async login(password: string): Promise<Array<{ command: string; reply: Reply }>> {
     const o = this.options;
     const control = this.control;
+    const batch = this.setupCommands();
+    const sendSetup = () => {
+      for (const c of batch) control.send(c);
+      return batch.map((command) => control.read().then((reply) => ({ command, reply })));
+    };
     control.send(`USER ${o.user}`);
     control.send(`PASS ${password}`);
-    const [user, pass] = await Promise.allSettled([control.read(), control.read()]);
-    if (user.status === 'rejected') throw user.reason;
-    let r = user.value;
+    const user = control.read();
+    const pass = control.read();
+    let setup = sendSetup();
+    // After a failed login these replies are never read: the connection is dropped.
+    for (const p of [pass, ...setup]) p.catch(() => undefined);
+    let r = await user;
+    let command = 'USER';
     if (r.code === 331) {
-      if (pass.status === 'rejected') throw pass.reason;
-      r = pass.value;
+      r = await pass;
+      command = 'PASS ****';
     }
     if (r.code === 332) {
       if (!o.account) throw new FtpError('login', 'The server asks for an account (ACCT) but none is configured.', { code: r.code, replyText: r.text, command: 'PASS ****' });
+      await Promise.allSettled(setup);
       r = await control.request(`ACCT ${o.account}`);
+      command = 'ACCT ****';
+      if (r.code === 230 || r.code === 202) setup = sendSetup();
     }
     if (r.code !== 230 && r.code !== 202) {
-      const err = errorFromReply(r, r === user.value ? 'USER' : 'PASS ****', 'login');
+      const err = errorFromReply(r, command, 'login');
       if (err.kind === 'login') {
         throw new FtpError('login', `Login to ${o.host} as "${o.user}" failed (${r.code} ${r.message}) — check the user name and password.`, { code: r.code, replyText: r.text, command: err.command });
       }
       throw err;
     }
+    return Promise.all(setup);
   }
 
   /**
@@ -235,26 +253,25 @@ export class FtpClient extends EventEmitter {
     return text;
   }
 
-  /** FEAT, TYPE I and the FTPS data-protection commands in one round trip. */
-  private async setup(): Promise<void> {
+  /** FEAT, TYPE I and the FTPS data-protection commands: sent with the login. */
+  private setupCommands(): string[] {
+    return ['FEAT', 'TYPE I', ...(this.control.isTls ? ['PBSZ 0', 'PROT P'] : [])];
+  }
+
+  /** What the setup commands' replies say: the features; TYPE I and PROT P must be accepted. */
+  private setup(replies: Array<{ command: string; reply: Reply }>): void {
     const control = this.control;
-    const configured = this.configuredCharset;
-    const problem = configured === undefined ? undefined : charsetProblem(configured);
-    if (problem) throw new FtpError('unsupported', `The server's encoding cannot be used: ${problem}.`);
     // Paths in every command from here on, and the replies that quote them (PWD, MLST, 550).
     control.setCharset(() => this.codec);
-    const batch = ['FEAT', 'TYPE I', ...(control.isTls ? ['PBSZ 0', 'PROT P'] : [])];
-    for (const c of batch) control.send(c);
-    const replies = await Promise.all(batch.map(() => control.read()));
-    this.features = parseFeatures(replies[0]);
+    this.features = parseFeatures(replies[0].reply);
     for (const name of ['EPSV', 'EPRT'] as const) if (this.features.has(name)) this.channels.quirks.confirmed.add(name);
-    batch.forEach((c, i) => {
-      const r = replies[i];
+    for (const { command: c, reply: r } of replies) {
       if (c === 'TYPE I' && r.code >= 400) throw errorFromReply(r, c);
       if (c === 'PROT P' && r.code >= 400) {
         throw new FtpError('tls', `The server refused to protect data connections (PROT P answered ${r.code} ${r.message}); refusing to send files in clear text over an FTPS connection.`, { code: r.code, replyText: r.text, command: c });
       }
-    });
+    }
+    const configured = this.configuredCharset;
     // A charset the user named means the names as stored: OPTS UTF8 ON would make servers that
     // convert (IIS, Serv-U) send UTF-8 instead, as FileZilla's custom charset also avoids.
     if (this.features.has('UTF8') && (configured === undefined || /^utf-?8$/i.test(configured))) {

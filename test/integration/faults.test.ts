@@ -63,11 +63,10 @@ for (const mode of MODES) {
 
     // Pipelining is what saves the round trips; ftp-srv (the demo server, in another process) is
     // what showed that they must also leave in one write — the e2e runs hung without that.
-    it('pipelines USER+PASS, FEAT+TYPE and the data-channel command with RETR: each pair reaches the server in one read', async () => {
+    it('pipelines the login with FEAT+TYPE, and the data-channel command with RETR: each group reaches the server in one read', async () => {
       await pool.run((c) => c.readFile('/small.txt'), { idempotent: true });
       const together = (...verbs: string[]) => server.reads.some((r) => verbs.every((v) => r.includes(v)));
-      assert.ok(together('USER', 'PASS'), `USER and PASS in one read: ${JSON.stringify(server.reads)}`);
-      assert.ok(together('FEAT', 'TYPE'), `FEAT and TYPE in one read: ${JSON.stringify(server.reads)}`);
+      assert.ok(together('USER', 'PASS', 'FEAT', 'TYPE'), `USER, PASS, FEAT and TYPE in one read: ${JSON.stringify(server.reads)}`);
       assert.ok(together(mode === 'passive' ? 'EPSV' : 'EPRT', 'RETR'), `the data-channel command and RETR in one read: ${JSON.stringify(server.reads)}`);
     });
 
@@ -201,6 +200,44 @@ for (const mode of MODES) {
     });
   });
 }
+
+describe('login sent with the setup commands (fault server)', function () {
+  this.timeout(30_000);
+  let server: FaultServer;
+  beforeEach(async () => { server = await FaultServer.start({ files: { '/a.txt': 'a' } }); });
+  afterEach(() => server.stop());
+
+  it('a server that asks for an account (332) answered FEAT and TYPE "log in first": they go again after ACCT', async () => {
+    server.handle('PASS', (ctx) => ctx.session.reply('332 Need account for login.'));
+    server.handle('ACCT', (ctx) => {
+      if (ctx.arg !== 'billing') return ctx.session.reply('530 Unknown account.');
+      ctx.session.authed = true;
+      ctx.session.reply('230 Logged in with account.');
+    });
+    const c = await FtpClient.connect(optionsFor(server, { account: 'billing' }));
+    try {
+      assert.ok(c.features.has('EPSV'), 'FEAT was answered after the login');
+      assert.equal((await c.readFile('/a.txt')).toString(), 'a');
+      assert.equal(server.count('TYPE'), 2, 'TYPE I went again once logged in');
+    } finally { await c.close(); }
+    await rejectsWith(FtpClient.connect(optionsFor(server, { account: 'other' })), 'login');
+  });
+
+  it('a server that needs no password answers PASS with 503, and the setup replies still match their commands', async () => {
+    server.handle('USER', (ctx) => { ctx.session.authed = true; ctx.session.reply('230 No password needed.'); });
+    server.handle('PASS', (ctx) => ctx.session.reply('503 Already logged in.'));
+    const c = await FtpClient.connect(optionsFor(server));
+    try {
+      assert.ok(c.features.has('EPSV'));
+      assert.equal((await c.readFile('/a.txt')).toString(), 'a');
+    } finally { await c.close(); }
+  });
+
+  it('a wrong password fails the login with the server\'s words, whatever the setup commands got', async () => {
+    const err = await rejectsWith(FtpClient.connect(optionsFor(server, { password: 'wrong' })), 'login');
+    assert.match(err.message, /530 Login incorrect.*check the user name and password/);
+  });
+});
 
 describe('sync of new files, stored straight under their names (fault server)', function () {
   this.timeout(30_000);
