@@ -161,6 +161,13 @@ async function run(argv: string[]): Promise<number> {
   }
 }
 
+// `ftp-workspace ls … | head`: the reader has gone, so the rest is not wanted. Stop quietly, as
+// Unix tools do, instead of a stack trace for the EPIPE.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(0);
+  throw err;
+});
+
 run(process.argv.slice(2)).then((code) => { process.exitCode = code; }, (err: unknown) => {
   if (err instanceof UsageError) {
     process.stderr.write(`ftp-workspace: ${err.message}\n${err.usage ? `\n${err.usage}` : ''}`);

@@ -19,6 +19,16 @@ function cli(args: string[], password?: string): Promise<Run> {
   });
 }
 
+/** A bash command line, with FTP_PASSWORD and a file for stderr in ERR. */
+function shell(command: string, password: string): Promise<Run> {
+  const err = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'ftpw-sh-')), 'stderr');
+  return new Promise((resolve) => {
+    execFile('bash', ['-c', command], { env: { ...process.env, FTP_PASSWORD: password, ERR: err } }, (e, stdout, stderr) => {
+      resolve({ code: e ? (typeof e.code === 'number' ? e.code : 1) : 0, stdout, stderr });
+    });
+  });
+}
+
 describe('ftp-workspace command line', function () {
   this.timeout(120_000);
   let server: RunningServer;
@@ -76,6 +86,18 @@ describe('ftp-workspace command line', function () {
     assert.equal(active.code, 0, active.stderr);
     assert.match(active.stderr, /> PORT \d+,\d+,\d+,\d+,\d+,\d+\n/);
     assert.doesNotMatch(active.stderr, /> EPRT/);
+  });
+
+  it('stops quietly when the reader of its output goes away (| head)', async () => {
+    // Each output is well over a pipe's 64 KiB buffer, so head has exited while the CLI still writes.
+    fs.mkdirSync(path.join(server.root, 'many'));
+    for (let i = 0; i < 2000; i++) fs.writeFileSync(path.join(server.root, 'many', `file-${String(i).padStart(5, '0')}.txt`), '');
+    fs.writeFileSync(path.join(server.root, 'big.bin'), randomBytes(2_000_000));
+    server.giveToUser();
+    for (const command of [`ls ${server.url('/many')}`, `get ${server.url('/big.bin')}`]) {
+      const r = await shell(`node ${CLI} ${command} 2>"$ERR" | head -c 10 >/dev/null; echo "\${PIPESTATUS[0]}"; cat "$ERR"`, server.password);
+      assert.equal(r.stdout, '0\n', `${command}: exit status, then its stderr: ${r.stdout}`);
+    }
   });
 
   it('makes nested folders', async () => {
