@@ -77,8 +77,12 @@ function logEvent(e: FtpEvent): void {
   process.stderr.write(`${MARK[level]}${text}`.split('\n').map((l) => `[${e.id}] ${printable(l)}\n`).join(''));
 }
 
-async function connect(t: Target, o: CliOptions): Promise<FtpClient> {
-  return FtpClient.connect({ ...t.options, onEvent: o.verbose ? logEvent : undefined });
+/**
+ * `transfers: 'one'` for a command whose single transfer is also its last: a data connection opened
+ * in advance after it would only be made to be closed again (a round trip and a port on the server).
+ */
+async function connect(t: Target, o: CliOptions, transfers: 'one' | 'many' = 'one'): Promise<FtpClient> {
+  return FtpClient.connect({ ...t.options, passiveInAdvance: transfers === 'many', onEvent: o.verbose ? logEvent : undefined });
 }
 
 async function run(argv: string[]): Promise<number> {
@@ -135,7 +139,7 @@ async function run(argv: string[]): Promise<number> {
     }
     case 'rm': {
       const t = await target(args[0], o);
-      const c = await connect(t, o);
+      const c = await connect(t, o, o.recursive ? 'many' : 'one');
       try {
         if (o.recursive) {
           const entry = await c.stat(t.path);

@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { FaultServer } from '../support/faultServer';
 import { startServer, stopAllServers, type RunningServer } from '../support/realServers';
 
 const CLI = path.resolve(__dirname, '../../../dist/cli.js');
@@ -98,6 +99,22 @@ describe('ftp-workspace command line', function () {
       const r = await shell(`node ${CLI} ${command} 2>"$ERR" | head -c 10 >/dev/null; echo "\${PIPESTATUS[0]}"; cat "$ERR"`, server.password);
       assert.equal(r.stdout, '0\n', `${command}: exit status, then its stderr: ${r.stdout}`);
     }
+  });
+
+  it('prepares no data connection after the one transfer of ls, get or put (fault server)', async () => {
+    const fault = await FaultServer.start({ files: { '/a.txt': 'a\n' } });
+    try {
+      const url = (p: string) => `ftp://${fault.user}@127.0.0.1:${fault.port}${p}`;
+      const local = path.join(tmp, 'one-shot.txt');
+      fs.writeFileSync(local, 'put\n');
+      for (const args of [['ls', url('/')], ['get', url('/a.txt')], ['put', local, url('/b.txt')]]) {
+        const before = fault.count('EPSV');
+        const r = await cli(args, fault.password);
+        assert.equal(r.code, 0, r.stderr);
+        assert.equal(fault.count('EPSV') - before, 1, `${args[0]}: one EPSV, for its transfer`);
+      }
+      assert.equal(fault.files.get('/b.txt')?.toString(), 'put\n');
+    } finally { await fault.stop(); }
   });
 
   it('makes nested folders', async () => {

@@ -507,7 +507,6 @@ export class FaultServer {
     return s;
   }
 
-  /** Replaces the behaviour of a command (upper-case verb); `next()` in the handler runs the default. */
   /** A loopback port where nothing listens (a connect to it is refused). */
   static async unusedPort(): Promise<number> {
     const probe = await listen('127.0.0.1', 0);
@@ -516,6 +515,7 @@ export class FaultServer {
     return port;
   }
 
+  /** Replaces the behaviour of a command (upper-case verb); `next()` in the handler runs the default. */
   handle(verb: string, handler: Handler): this {
     this.handlers.set(verb.toUpperCase(), handler);
     return this;
