@@ -1,7 +1,9 @@
 /**
  * Short-lived cache of folder listings. VS Code asks for the same folder and for many files that do
- * not exist (.vscode/settings.json, .git, …) in bursts; a listing fetched a few seconds ago answers
- * those without a round trip. Our own changes invalidate the affected folders at once.
+ * not exist (.vscode/settings.json, .vscode/tasks.json, .git, …) in bursts; a listing fetched a few
+ * seconds ago answers those without a round trip — also below a folder it shows to be absent — and
+ * a path the server said was not there is remembered as absent for as long as a listing is. Our own
+ * changes invalidate the affected folders and paths at once.
  */
 import type { FileEntry } from '../ftp/types';
 
@@ -14,6 +16,8 @@ interface Cached {
 
 export class ListingCache {
   private readonly folders = new Map<string, Cached>();
+  /** Paths the server said do not exist, with when it said so. */
+  private readonly absent = new Map<string, number>();
 
   constructor(
     private ttlMs: number,
@@ -22,7 +26,7 @@ export class ListingCache {
 
   setTtl(ms: number): void {
     this.ttlMs = ms;
-    if (ms <= 0) this.folders.clear();
+    if (ms <= 0) this.clear();
   }
 
   /** The cached listing of `dir`, if fresh. */
@@ -36,14 +40,28 @@ export class ListingCache {
     this.folders.set(dir, { entries: new Map(entries.map((e) => [e.name, e])), at: this.now() });
   }
 
-  /** What the parent's cached listing says about `path`. */
+  /**
+   * What the cached listings say about `path`: its parent's listing, else whether a folder above it
+   * is missing (or is a file) — then so is everything below. A folder above that exists says
+   * nothing about what is in it; a link above might lead anywhere.
+   */
   lookup(path: string): Lookup {
-    if (path === '/') return { kind: 'unknown' };
-    const { dir, name } = split(path);
-    const c = this.fresh(dir);
-    if (!c) return { kind: 'unknown' };
-    const entry = c.entries.get(name);
-    return entry ? { kind: 'entry', entry } : { kind: 'absent' };
+    for (let p = path; p !== '/'; p = split(p).dir) {
+      if (this.isAbsent(p)) return { kind: 'absent' };
+      const { dir, name } = split(p);
+      const c = this.fresh(dir);
+      if (!c) continue;
+      const entry = c.entries.get(name);
+      if (p === path) return entry ? { kind: 'entry', entry } : { kind: 'absent' };
+      return !entry || entry.type === 'file' ? { kind: 'absent' } : { kind: 'unknown' };
+    }
+    return { kind: 'unknown' };
+  }
+
+  /** The server said `path` does not exist (550 to a stat or listing). */
+  setAbsent(path: string): void {
+    if (this.ttlMs <= 0 || path === '/') return;
+    this.absent.set(path, this.now());
   }
 
   /** Forget `path`, its parent folder and (for folders) everything below it. */
@@ -52,10 +70,21 @@ export class ListingCache {
     if (path !== '/') this.folders.delete(split(path).dir);
     const prefix = path === '/' ? '/' : `${path}/`;
     for (const key of [...this.folders.keys()]) if (key.startsWith(prefix)) this.folders.delete(key);
+    // A path made now, or a folder made above paths once missing (mkdir -p): none is absent any more.
+    for (const key of [...this.absent.keys()]) if (key === path || key.startsWith(prefix) || path.startsWith(`${key}/`)) this.absent.delete(key);
   }
 
   clear(): void {
     this.folders.clear();
+    this.absent.clear();
+  }
+
+  private isAbsent(path: string): boolean {
+    const at = this.absent.get(path);
+    if (at === undefined) return false;
+    if (this.now() - at < this.ttlMs) return true;
+    this.absent.delete(path);
+    return false;
   }
 
   private fresh(dir: string): Cached | undefined {

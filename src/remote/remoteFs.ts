@@ -116,7 +116,13 @@ export class RemoteFs {
   /** Like stat but never from the cache. */
   async statFromServer(path: string): Promise<RemoteStat> {
     if (path === '/') return ROOT;
-    const entry = await this.pool.run((c) => c.stat(path), { idempotent: true, key: `stat:${path}` });
+    let entry: FileEntry;
+    try {
+      entry = await this.pool.run((c) => c.stat(path), { idempotent: true, key: `stat:${path}` });
+    } catch (err) {
+      if (isFtpError(err, 'not-found')) this.cache.setAbsent(path);
+      throw err;
+    }
     // SIZE, MDTM and (on proftpd) MLST answer for a link's target without a word about the link:
     // what the folder's listing said tells it.
     const link = this.knownLink(path);
@@ -160,7 +166,14 @@ export class RemoteFs {
   async list(path: string): Promise<FileEntry[]> {
     const cached = this.cache.get(path);
     if (cached) return cached;
-    const entries = await this.pool.run((c) => c.list(path), { idempotent: true, key: `list:${path}` });
+    if (this.cache.lookup(path).kind === 'absent') throw notFound(path);
+    let entries: FileEntry[];
+    try {
+      entries = await this.pool.run((c) => c.list(path), { idempotent: true, key: `list:${path}` });
+    } catch (err) {
+      if (isFtpError(err, 'not-found')) this.cache.setAbsent(path);
+      throw err;
+    }
     this.cache.set(path, entries);
     this.links.set(path, new Map(entries.filter((e) => e.type === 'symlink').map((e) => [e.name, e])));
     return entries;

@@ -75,6 +75,33 @@ for (const kind of KINDS) {
         assert.equal(fs.statSync(local('script.sh')).mode & 0o777, 0o750);
       });
 
+      it('answers what VS Code asks when a folder opens from the root listing: nothing is sent for paths below a missing .vscode, a missing file goes to the server once', async () => {
+        fs.writeFileSync(local('index.html'), 'x');
+        fs.mkdirSync(local('site'));
+        server.giveToUser();
+        const sent: string[] = [];
+        const pool = new ConnectionPool<FtpClient>((m) => FtpClient.connect({ ...optionsFor(server, m), onEvent: (e) => { if (e.type === 'command') sent.push(e.text); } }), { mode });
+        const fsWithLog = new RemoteFs(pool, { cacheTtlMs: 5000 });
+        try {
+          await fsWithLog.list('/');
+          const afterListing = sent.length;
+          for (const p of ['/.vscode/settings.json', '/.vscode/tasks.json', '/.vscode/launch.json', '/.vscode']) await rejectsWith(fsWithLog.stat(p), 'not-found');
+          await rejectsWith(fsWithLog.list('/.vscode'), 'not-found');
+          assert.deepEqual(sent.slice(afterListing), [], 'answered from the root listing');
+
+          // A path whose folder has not been listed goes to the server, once.
+          await rejectsWith(fsWithLog.stat('/site/.cursor/rules'), 'not-found');
+          const asked = sent.length;
+          assert.ok(asked > afterListing);
+          await rejectsWith(fsWithLog.stat('/site/.cursor/rules'), 'not-found');
+          assert.equal(sent.length, asked, 'the second time, remembered as missing');
+          // Our own write there is seen at once.
+          await fsWithLog.createDirectory('/site/.cursor');
+          await fsWithLog.writeFile('/site/.cursor/rules', Buffer.from('r'), { create: true, overwrite: false });
+          assert.equal((await fsWithLog.stat('/site/.cursor/rules')).size, 1);
+        } finally { await pool.close(); }
+      });
+
       it('creates a new file only when asked to, and refuses to overwrite unless asked', async () => {
         server.giveToUser();
         await rejectsWith(remote.writeFile('/missing.txt', Buffer.from('x'), { create: false, overwrite: true }), 'not-found');

@@ -42,9 +42,42 @@ describe('ListingCache', () => {
     assert.ok(cache.get('/other'));
   });
 
+  it('knows that nothing is below a folder a listing shows missing, or below a file', () => {
+    const cache = new ListingCache(5000, clock);
+    cache.set('/', [dir('site'), file('notes.txt'), { name: 'www', type: 'symlink', size: 0 }]);
+    assert.equal(cache.lookup('/.vscode/settings.json').kind, 'absent');
+    assert.equal(cache.lookup('/.vscode/a/b/c.json').kind, 'absent');
+    assert.equal(cache.lookup('/notes.txt/x').kind, 'absent');
+    assert.equal(cache.lookup('/site/index.html').kind, 'unknown', 'a folder that exists says nothing of its content');
+    assert.equal(cache.lookup('/www/index.html').kind, 'unknown', 'a link may lead anywhere');
+    now += 5000;
+    assert.equal(cache.lookup('/.vscode/settings.json').kind, 'unknown', 'no longer than the listing is fresh');
+  });
+
+  it('remembers a path the server said is missing, as long as a listing, and forgets it when something is made there', () => {
+    const cache = new ListingCache(5000, clock);
+    cache.setAbsent('/site/.vscode');
+    assert.equal(cache.lookup('/site/.vscode').kind, 'absent');
+    assert.equal(cache.lookup('/site/.vscode/tasks.json').kind, 'absent');
+    cache.invalidate('/site/.vscode/settings.json');
+    assert.equal(cache.lookup('/site/.vscode').kind, 'unknown', 'a file made below it: the folder exists now');
+    cache.setAbsent('/a.txt');
+    cache.invalidate('/a.txt');
+    assert.equal(cache.lookup('/a.txt').kind, 'unknown');
+    cache.setAbsent('/gone');
+    cache.setAbsent('/gone/x');
+    cache.invalidate('/');
+    assert.equal(cache.lookup('/gone/x').kind, 'unknown', 'a change at the root forgets everything below');
+    cache.setAbsent('/b.txt');
+    now += 5000;
+    assert.equal(cache.lookup('/b.txt').kind, 'unknown');
+  });
+
   it('caches nothing with a TTL of 0', () => {
     const cache = new ListingCache(0, clock);
     cache.set('/site', [file('a')]);
     assert.equal(cache.get('/site'), undefined);
+    cache.setAbsent('/b');
+    assert.equal(cache.lookup('/b').kind, 'unknown');
   });
 });
