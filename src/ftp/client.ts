@@ -285,7 +285,7 @@ export class FtpClient extends EventEmitter {
     if (sock) {
       this.tlsInfo = {
         protocol: sock.getProtocol() ?? '?', cipher: sock.getCipher()?.name ?? '?', authorized: sock.authorized,
-        fingerprint256: sock.getPeerCertificate()?.fingerprint256 ?? '',
+        fingerprint256: control.peerFingerprint256 ?? '',
       };
     }
   }

@@ -458,7 +458,7 @@ async function finish(ctx: Context, socket: net.Socket, mode: ConcreteMode, comm
     s.once('error', fail);
   });
   // The data connection must present the same certificate as the control connection.
-  const controlFp = ctx.control.tlsSocket?.getPeerCertificate()?.fingerprint256;
+  const controlFp = ctx.control.peerFingerprint256;
   const dataFp = secure.getPeerCertificate()?.fingerprint256;
   if (controlFp && dataFp && !sameFingerprint(controlFp, dataFp)) {
     secure.destroy();

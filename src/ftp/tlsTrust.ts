@@ -23,15 +23,28 @@ export function certificateInfo(socket: tls.TLSSocket, host: string, reason: str
 }
 
 /** Throws FtpError('tls') unless the peer is verified, pinned, or trusted by the user now. */
-export async function checkCertificate(socket: tls.TLSSocket, host: string, options: TlsOptions = {}): Promise<void> {
-  if (options.rejectUnauthorized === false) return;
-  const fp = socket.getPeerCertificate()?.fingerprint256 ?? '';
-  if (socket.authorized) return;
+/** What a full handshake's certificate check found: kept with the TLS session it gave. */
+export interface VerifiedPeer { fingerprint256: string; authorized: boolean }
+
+/**
+ * A resumed TLS 1.3 session shows no certificate: the check made at the full handshake stands for
+ * it — resuming proves the peer holds that session's secret. So a session is offered only where
+ * that check would pass again without asking the user (a fingerprint asked about is not resumed).
+ */
+export function trustedWithoutAsking(peer: VerifiedPeer, options: TlsOptions = {}): boolean {
+  return options.rejectUnauthorized === false || peer.authorized || (options.trustedFingerprints ?? []).some((p) => sameFingerprint(p, peer.fingerprint256));
+}
+
+/** `resumedFrom`: the session this connection resumed was verified as this. */
+export async function checkCertificate(socket: tls.TLSSocket, host: string, options: TlsOptions = {}, resumedFrom?: VerifiedPeer): Promise<VerifiedPeer> {
+  const fp = socket.getPeerCertificate()?.fingerprint256 || resumedFrom?.fingerprint256 || '';
+  const authorized = socket.authorized || (resumedFrom?.authorized ?? false);
+  if (options.rejectUnauthorized === false || authorized) return { fingerprint256: fp, authorized };
   const pinned = options.trustedFingerprints ?? [];
-  if (fp && pinned.some((p) => sameFingerprint(p, fp))) return;
+  if (fp && pinned.some((p) => sameFingerprint(p, fp))) return { fingerprint256: fp, authorized };
   const reason = String(socket.authorizationError ?? 'unverified');
   const info = certificateInfo(socket, host, pinned.length > 0 ? `fingerprint-changed (${reason})` : reason);
-  if (options.onUntrustedCertificate && await options.onUntrustedCertificate(info)) return;
+  if (options.onUntrustedCertificate && await options.onUntrustedCertificate(info)) return { fingerprint256: fp, authorized };
   throw new FtpError('tls', pinned.length > 0
     ? `The certificate of ${host} changed since you trusted it (now ${fp}); refusing to connect. If the server's certificate was replaced on purpose, trust the new one.`
     : `The certificate of ${host} is not trusted (${reason}); fingerprint ${fp}.`);

@@ -524,3 +524,37 @@ describe('FtpClient against the embedded demo server (ftp-srv)', function () {
     }
   });
 });
+
+describe('FtpClient: a second control connection resumes the first one\'s TLS session', function () {
+  this.timeout(120_000);
+  after(() => stopAllServers());
+
+  // pure-ftpd forks a process per connection and resumes no session, on control or data connections
+  // (it does not ask for reuse either): a full handshake each time, which must work as before.
+  for (const [kind, tls, resumes] of [['vsftpd', 'explicit', true], ['vsftpd', 'implicit', true], ['proftpd', 'explicit', true], ['pure-ftpd', 'explicit', false]] as const) {
+    it(`${kind}, ${tls} FTPS: ${resumes ? 'resumed, data connections still resume the control session' : 'not resumed, and it still works'}, and the certificate is still checked`, async () => {
+      const server = await startServer(kind, { tls });
+      try {
+        fs.writeFileSync(path.join(server.root, 'r.txt'), 'resumed');
+        server.giveToUser();
+        const controlTls = (events: FtpEvent[]) => events.find((e): e is Extract<FtpEvent, { type: 'tls' }> => e.type === 'tls' && e.channel === 'control');
+        await withClient(server, { mode: 'passive' }, async (c, events) => {
+          assert.equal(controlTls(events)?.resumed, false, 'the first connection to this server has nothing to resume');
+          assert.equal((await c.readFile('/r.txt')).toString(), 'resumed');
+        });
+        await withClient(server, { mode: 'passive' }, async (c, events) => {
+          assert.equal(controlTls(events)?.resumed, resumes, 'the second resumed the first one\'s session where the server allows');
+          assert.equal(c.tlsInfo?.fingerprint256, server.certFingerprint256, 'the certificate is known on a resumed session too');
+          assert.equal((await c.readFile('/r.txt')).toString(), 'resumed');
+          await c.upload('/up.txt', Buffer.from('up'));
+          assert.equal(fs.readFileSync(path.join(server.root, 'up.txt'), 'utf8'), 'up');
+          for (const o of dataOpens(events)) assert.equal(o.resumed, resumes, 'data connections resume the control session where the server allows');
+        });
+        // A resumed session is no way around the certificate check: not trusted, still refused.
+        await rejectsWith(FtpClient.connect(optionsFor(server, { tls: {} })), 'tls');
+      } finally {
+        await server.stop();
+      }
+    });
+  }
+});
