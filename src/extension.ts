@@ -2,6 +2,7 @@
 import * as vscode from 'vscode';
 import { createApi, type FtpWorkspaceApi } from './vscode/api';
 import { Commands } from './vscode/commands';
+import { watchFolderNames } from './vscode/folderNames';
 import { FtpFileSystemProvider } from './vscode/ftpFileSystem';
 import { ProtocolLog } from './vscode/protocolLog';
 import { Servers } from './vscode/servers';
@@ -23,6 +24,7 @@ export function activate(context: vscode.ExtensionContext): FtpWorkspaceApi {
     statusBar,
     commands,
     provider,
+    watchFolderNames(),
     vscode.workspace.registerFileSystemProvider('ftp', provider, { isCaseSensitive: true }),
     vscode.workspace.registerFileSystemProvider('ftps', provider, { isCaseSensitive: true }),
     new SyncController(context, servers, {

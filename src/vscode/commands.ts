@@ -8,6 +8,7 @@ import { diagnose, type Diagnosis } from '../ftp/diagnose';
 import { isPort } from '../ftp/portRange';
 import type { FtpError } from '../ftp/errors';
 import type { DataMode, Security } from '../ftp/types';
+import { folderName } from './folderNames';
 import { withProgress } from './progress';
 import type { ProtocolLog } from './protocolLog';
 import { isDataMode, isValidProfileName, needsPassword, parseAuthority, type ServerProfile } from '../remote/serverConfig';
@@ -237,7 +238,7 @@ export class Commands implements vscode.Disposable {
     );
     if (!choice) return;
     if (choice.action === 'add') {
-      vscode.workspace.updateWorkspaceFolders(folders.length, 0, { uri: folder, name: `${folder.authority}${folder.path === '/' ? '' : folder.path}` });
+      vscode.workspace.updateWorkspaceFolders(folders.length, 0, { uri: folder, name: folderName(folder) });
     } else {
       await vscode.commands.executeCommand('vscode.openFolder', folder, { forceNewWindow: choice.action === 'new' });
     }
