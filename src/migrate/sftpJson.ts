@@ -5,7 +5,7 @@
  * as skipped (SFTP is SSH, another protocol). Passwords are handed back apart from the profiles:
  * they go to the editor's secret storage, never into settings.
  */
-import { applyEdits, modify, parse, printParseErrorCode, type ParseError } from 'jsonc-parser';
+import { JsoncError, parseJsonc, withoutStringProperty } from './jsonc';
 import type { DataMode, Security } from '../ftp/types';
 import type { ServerProfile } from '../remote/serverConfig';
 import type { LinkSetting } from '../sync/linkConfig';
@@ -58,12 +58,12 @@ const SFTP_REASON = 'SFTP is file transfer over SSH, a different protocol; FTP W
  * configuration.
  */
 export function importSftpJson(text: string, taken: readonly string[] = []): SftpImport {
-  const errors: ParseError[] = [];
-  const data: unknown = parse(text, errors, { allowTrailingComma: true, disallowComments: false });
-  if (errors.length > 0) {
-    const e = errors[0];
-    const { line, column } = position(text, e.offset);
-    throw new SftpJsonError(`sftp.json is not valid JSON: ${printParseErrorCode(e.error)} at line ${line}, column ${column}`);
+  let data: unknown;
+  try {
+    data = parseJsonc(text);
+  } catch (error) {
+    if (error instanceof JsoncError) throw new SftpJsonError(`sftp.json is not valid JSON: ${error.message}`);
+    throw error;
   }
   const configs = Array.isArray(data) ? data : [data];
   if (configs.length === 0 || !configs.every(isObject)) throw new SftpJsonError('sftp.json must hold a configuration object or an array of them');
@@ -171,27 +171,11 @@ function isObject(v: unknown): boolean {
   return !!v && typeof v === 'object' && !Array.isArray(v);
 }
 
-function position(text: string, offset: number): { line: number; column: number } {
-  const before = text.slice(0, offset).split('\n');
-  return { line: before.length, column: before[before.length - 1].length + 1 };
-}
 
 /**
  * The text without its passwords (every "password", in configurations and their profiles),
  * comments and layout kept.
  */
 export function withoutPasswords(text: string): string {
-  const data: unknown = parse(text, [], { allowTrailingComma: true });
-  const paths: (string | number)[][] = [];
-  const visit = (config: unknown, at: (string | number)[]) => {
-    if (!isObject(config)) return;
-    const c = config as SftpConfig;
-    if (c.password !== undefined) paths.push([...at, 'password']);
-    if (isObject(c.profiles)) for (const [name, p] of Object.entries(c.profiles as Record<string, unknown>)) if (isObject(p) && (p as SftpConfig).password !== undefined) paths.push([...at, 'profiles', name, 'password']);
-  };
-  if (Array.isArray(data)) data.forEach((c, i) => visit(c, [i]));
-  else visit(data, []);
-  let out = text;
-  for (const path of paths) out = applyEdits(out, modify(out, path, undefined, { formattingOptions: { insertSpaces: true, tabSize: 2 } }));
-  return out;
+  return withoutStringProperty(text, 'password');
 }
