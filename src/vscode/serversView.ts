@@ -6,13 +6,11 @@
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { FtpErrorKind } from '../ftp/errors';
 import { isDataMode, type ServerProfile } from '../remote/serverConfig';
 import { SECTION, type ServerConnection, type Servers } from './servers';
+import { CONNECTION_ERRORS } from './statusBar';
 import { readLinks } from './sync/links';
 
-/** Failures of the connection itself; a missing file is routine and not a server state. */
-const CONNECTION_ERRORS = new Set<FtpErrorKind>(['login', 'connection-lost', 'connect', 'data-channel', 'tls', 'timeout', 'busy', 'protocol']);
 const SECURITY_LABEL = { none: 'FTP', explicit: 'FTPS', implicit: 'FTPS (implicit)' } as const;
 
 /** One profile as the view shows it. */

@@ -9,18 +9,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { ImportSummary } from '../../src/vscode/importSftp';
-import { prepareServers, realServer, unique } from './helpers';
+import { prepareServers, realServer, settledWithin, unique } from './helpers';
 
 const config = () => vscode.workspace.getConfiguration('ftpWorkspace');
-
-async function within<T>(work: Thenable<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([Promise.resolve(work), new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(what)), ms)))]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 describe('import from a vscode-sftp sftp.json', function () {
   this.timeout(60_000);
@@ -69,7 +60,7 @@ describe('import from a vscode-sftp sftp.json', function () {
     assert.equal(JSON.stringify([config().inspect('servers'), config().inspect('links')]).includes(vsftpd.password), false, 'no password in any settings');
 
     // The password went where logins find it: no prompt (which nobody answers here).
-    const listing = await within(vscode.workspace.fs.readDirectory(vscode.Uri.parse(`ftp://Imported-Site/${remoteDir}`)), 15_000, 'the imported server asked for its password');
+    const listing = await settledWithin(vscode.workspace.fs.readDirectory(vscode.Uri.parse(`ftp://Imported-Site/${remoteDir}`)), 15_000, 'the imported server asked for its password');
     assert.deepEqual(listing, [['index.html', vscode.FileType.File]]);
 
     const after = fs.readFileSync(file, 'utf8');
@@ -96,7 +87,7 @@ describe('import from a vscode-sftp sftp.json', function () {
     assert.match(summary.skipped[0].reason, /SFTP is file transfer over SSH/);
     assert.equal(summary.backup, undefined);
     assert.equal(fs.readFileSync(file, 'utf8'), text, 'a file without passwords is left as it is');
-    const listing = await within(vscode.workspace.fs.readDirectory(vscode.Uri.parse('ftp://demo-2/')), 15_000, 'reading the imported anonymous server');
+    const listing = await settledWithin(vscode.workspace.fs.readDirectory(vscode.Uri.parse('ftp://demo-2/')), 15_000, 'reading the imported anonymous server');
     assert.ok(Array.isArray(listing));
   });
 });

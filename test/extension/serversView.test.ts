@@ -5,25 +5,14 @@
  * failure notification's actions do what they say (Retry pressed through the workbench).
  */
 import * as assert from 'node:assert/strict';
-import { once } from 'node:events';
-import * as net from 'node:net';
 import * as vscode from 'vscode';
 import type { ConnectFailureReport, ServerState } from '../../src/vscode/api';
-import { closeAllEditors, extensionApi, prepareServers, realServer, waitFor } from './helpers';
+import { closeAllEditors, extensionApi, prepareServers, realServer, settledWithin, unusedPort, waitFor } from './helpers';
 
 type Profile = { name: string; host: string; port?: number; user?: string; mode?: string };
 
 const config = () => vscode.workspace.getConfiguration('ftpWorkspace');
 const userProfiles = () => config().inspect<Profile[]>('servers')?.globalValue ?? [];
-
-async function unusedPort(): Promise<number> {
-  const server = net.createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as net.AddressInfo;
-  server.close();
-  await once(server, 'close');
-  return port;
-}
 
 async function stateOf(name: string, check: (s: ServerState) => boolean, what: string): Promise<ServerState> {
   const api = await extensionApi();
@@ -87,10 +76,7 @@ describe('the FTP Servers view', function () {
     assert.deepEqual(userProfiles(), saved);
     // The copy shared vsftpd's user@host:port, so its password: a fresh login still needs no prompt.
     await vscode.commands.executeCommand('ftpWorkspace.servers.disconnect', 'vsftpd');
-    const listing = await Promise.race([
-      Promise.resolve(vscode.workspace.fs.readDirectory(realServer('vsftpd').uri('/'))),
-      new Promise((_, reject) => setTimeout(() => reject(new Error('the login waited for a password prompt: Delete forgot the shared password')), 15_000)),
-    ]);
+    const listing = await settledWithin(vscode.workspace.fs.readDirectory(realServer('vsftpd').uri('/')), 15_000, 'logging in after Delete of a copy (did it forget the shared password?)');
     assert.ok(Array.isArray(listing));
   });
 
