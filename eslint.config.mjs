@@ -24,7 +24,7 @@ export default tseslint.config(
     rules: { 'no-restricted-imports': ['error', { paths: ['vscode'], patterns: ['**/sync/**', '**/vscode/**'] }] },
   },
   {
-    files: ['src/sync/**/*.ts'],
+    files: ['src/sync/**/*.ts', 'src/migrate/**/*.ts'],
     rules: { 'no-restricted-imports': ['error', { paths: ['vscode'], patterns: ['**/vscode/**'] }] },
   },
   {

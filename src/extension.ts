@@ -2,9 +2,12 @@
 import * as vscode from 'vscode';
 import { createApi, type FtpWorkspaceApi } from './vscode/api';
 import { Commands } from './vscode/commands';
+import { watchFolderNames } from './vscode/folderNames';
 import { FtpFileSystemProvider } from './vscode/ftpFileSystem';
 import { ProtocolLog } from './vscode/protocolLog';
+import { registerServerCommands } from './vscode/serverCommands';
 import { Servers } from './vscode/servers';
+import { ServersView } from './vscode/serversView';
 import { StatusBar } from './vscode/statusBar';
 import { SyncController } from './vscode/sync/controller';
 
@@ -16,6 +19,7 @@ export function activate(context: vscode.ExtensionContext): FtpWorkspaceApi {
   const log = new ProtocolLog(servers);
   const statusBar = new StatusBar(servers);
   const commands = new Commands(servers, log, statusBar);
+  const serversView = new ServersView(servers);
   const provider = new FtpFileSystemProvider(servers, (connection, error) => void commands.explainFailure(connection, error));
   context.subscriptions.push(
     servers,
@@ -23,6 +27,9 @@ export function activate(context: vscode.ExtensionContext): FtpWorkspaceApi {
     statusBar,
     commands,
     provider,
+    watchFolderNames(),
+    serversView,
+    registerServerCommands(servers, serversView),
     vscode.workspace.registerFileSystemProvider('ftp', provider, { isCaseSensitive: true }),
     vscode.workspace.registerFileSystemProvider('ftps', provider, { isCaseSensitive: true }),
     new SyncController(context, servers, {
@@ -30,7 +37,7 @@ export function activate(context: vscode.ExtensionContext): FtpWorkspaceApi {
       onRemoteChanged: (changes) => provider.notifyChanged(changes),
     }),
   );
-  return createApi(servers, commands.onDidReportConnectFailure);
+  return createApi(servers, commands.onDidReportConnectFailure, serversView.onDidChangeTreeData);
 }
 
 export function deactivate(): void {

@@ -10,8 +10,10 @@ import * as vscode from 'vscode';
 import { needsPassword } from '../remote/serverConfig';
 import type { ConnectFailureReport } from './commands';
 import type { Servers } from './servers';
+import { serverStates, type ServerState } from './serversView';
 
 export type { ConnectFailureReport } from './commands';
+export type { ServerState } from './serversView';
 
 export interface FtpWorkspaceApi {
   /**
@@ -28,11 +30,20 @@ export interface FtpWorkspaceApi {
    * notifications.
    */
   readonly onDidFailToConnect: vscode.Event<ConnectFailureReport>;
+  /**
+   * The server profiles as the "FTP Servers" view shows them: address, security, data mode, state
+   * (connected n of limit, idle, error with the last message) and the linked folders using each.
+   */
+  serverStates(): ServerState[];
+  /** Fires when what serverStates() returns may have changed (pools, settings, folders). */
+  readonly onDidChangeServerStates: vscode.Event<void>;
 }
 
-export function createApi(servers: Servers, failures: vscode.Event<ConnectFailureReport>): FtpWorkspaceApi {
+export function createApi(servers: Servers, failures: vscode.Event<ConnectFailureReport>, statesChanged: vscode.Event<void>): FtpWorkspaceApi {
   return {
     onDidFailToConnect: failures,
+    serverStates: () => serverStates(servers),
+    onDidChangeServerStates: statesChanged,
     async setPassword(name, password, options = {}) {
       if (typeof name !== 'string' || typeof password !== 'string') throw new TypeError('setPassword(server: string, password: string)');
       const server = servers.resolve(vscode.Uri.from({ scheme: 'ftp', authority: name, path: '/' }));

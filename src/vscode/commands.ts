@@ -8,10 +8,12 @@ import { diagnose, type Diagnosis } from '../ftp/diagnose';
 import { isPort } from '../ftp/portRange';
 import type { FtpError } from '../ftp/errors';
 import type { DataMode, Security } from '../ftp/types';
+import { folderName } from './folderNames';
+import { addProfiles, profileTarget } from './profileSettings';
 import { withProgress } from './progress';
 import type { ProtocolLog } from './protocolLog';
 import { isDataMode, isValidProfileName, needsPassword, parseAuthority, type ServerProfile } from '../remote/serverConfig';
-import { SECTION, type ServerConnection, type Servers } from './servers';
+import type { ServerConnection, Servers } from './servers';
 import { currentFtpUri, FTP_SCHEMES, type StatusBar } from './statusBar';
 
 const MODE_ITEMS: { mode: DataMode; label: string; description: string }[] = [
@@ -61,7 +63,9 @@ export class Commands implements vscode.Disposable {
     register('ftpWorkspace.forgetPassword', () => this.forgetPassword());
     register('ftpWorkspace.switchMode', (mode?: DataMode, serverName?: string) => this.switchMode(mode, serverName));
     register('ftpWorkspace.showLog', () => this.log.show());
+    register('ftpWorkspace.getStarted', () => vscode.commands.executeCommand('workbench.action.openWalkthrough', 'ftp-workspace.ftp-workspace#gettingStarted', false));
     register('ftpWorkspace.testConnection', (serverName?: string) => this.testConnection(serverName));
+    register('ftpWorkspace.editServer', (serverName?: string) => this.editServer(this.target(serverName)));
     this.disposables.push(
       this.reports,
       vscode.workspace.registerTextDocumentContentProvider(REPORT_SCHEME, this.reports),
@@ -99,26 +103,40 @@ export class Commands implements vscode.Disposable {
   }
 
   /** Opens the settings JSON at the server's profile; for an ad-hoc URI, Add Server starts from it. */
-  private async editServer(connection: ServerConnection): Promise<void> {
+  private async editServer(connection: ServerConnection | undefined): Promise<void> {
+    if (!connection) {
+      await vscode.commands.executeCommand('workbench.action.openSettingsJson');
+      return;
+    }
     const { server } = connection;
     if (!server.profileName) {
       await this.addServer(`ftp://${server.user === 'anonymous' ? '' : `${server.user}@`}${server.host}:${server.port}`);
       return;
     }
-    const name = server.profileName.toLowerCase();
-    const has = (list: ServerProfile[] | undefined) => Array.isArray(list) && list.some((p) => p?.name?.toLowerCase() === name);
-    const inspected = vscode.workspace.getConfiguration(SECTION).inspect<ServerProfile[]>('servers');
-    const command = has(inspected?.workspaceFolderValue) || has(inspected?.workspaceValue) ? 'workbench.action.openWorkspaceSettingsFile' : 'workbench.action.openSettingsJson';
-    await vscode.commands.executeCommand(command);
-    const editor = vscode.window.activeTextEditor;
-    if (!editor) return;
-    const text = editor.document.getText();
+    const target = profileTarget(server.profileName)?.target;
+    // In a remote window (SSH, code-server) a user-level profile of this machine-overridable
+    // setting may be in the remote's settings file rather than the local one.
+    const files =
+      target === vscode.ConfigurationTarget.Workspace || target === vscode.ConfigurationTarget.WorkspaceFolder
+        ? ['workbench.action.openWorkspaceSettingsFile']
+        : ['workbench.action.openSettingsJson', ...(vscode.env.remoteName ? ['workbench.action.openRemoteSettingsFile'] : [])];
     const escaped = server.profileName.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-    const at = new RegExp(`"name"\\s*:\\s*"${escaped}"`, 'i').exec(text);
-    if (!at) return;
-    const start = editor.document.positionAt(at.index);
-    editor.selection = new vscode.Selection(start, editor.document.positionAt(at.index + at[0].length));
-    editor.revealRange(new vscode.Range(start, start), vscode.TextEditorRevealType.InCenter);
+    const pattern = new RegExp(`"name"\\s*:\\s*"${escaped}"`, 'i');
+    const isSettings = (e: vscode.TextEditor | undefined) => !!e && /(settings\.json|\.code-workspace)$/.test(e.document.uri.path);
+    for (const [i, command] of files.entries()) {
+      const before = vscode.window.activeTextEditor;
+      await vscode.commands.executeCommand(command);
+      const current = vscode.window.activeTextEditor;
+      const editor = isSettings(current) && current !== before ? current : ((await nextEditor(isSettings, 2000)) ?? (isSettings(current) ? current : undefined));
+      if (!editor) continue;
+      // A profile just written (Duplicate) may reach the open settings editor a moment later.
+      const at = pattern.exec(editor.document.getText()) ?? (await nextMatch(editor.document, pattern, i === files.length - 1 ? 3000 : 1000));
+      if (!at) continue;
+      const start = editor.document.positionAt(at.index);
+      editor.selection = new vscode.Selection(start, editor.document.positionAt(at.index + at[0].length));
+      editor.revealRange(new vscode.Range(start, start), vscode.TextEditorRevealType.InCenter);
+      return;
+    }
   }
 
   dispose(): void {
@@ -200,9 +218,7 @@ export class Commands implements vscode.Disposable {
     });
     if (!name) return;
     const profile: ServerProfile = { name, host: parsed.host, port: Number(portText), user: user.trim() || 'anonymous', security, mode };
-    const config = vscode.workspace.getConfiguration(SECTION);
-    const globalList = config.inspect<ServerProfile[]>('servers')?.globalValue ?? [];
-    await config.update('servers', [...globalList, profile], vscode.ConfigurationTarget.Global);
+    await addProfiles([profile]);
     const server = this.servers.resolve(vscode.Uri.from({ scheme: 'ftp', authority: name, path: '/' }));
     if (needsPassword(server)) {
       const candidate = await this.servers.passwords.ask(server);
@@ -237,7 +253,7 @@ export class Commands implements vscode.Disposable {
     );
     if (!choice) return;
     if (choice.action === 'add') {
-      vscode.workspace.updateWorkspaceFolders(folders.length, 0, { uri: folder, name: `${folder.authority}${folder.path === '/' ? '' : folder.path}` });
+      vscode.workspace.updateWorkspaceFolders(folders.length, 0, { uri: folder, name: folderName(folder) });
     } else {
       await vscode.commands.executeCommand('vscode.openFolder', folder, { forceNewWindow: choice.action === 'new' });
     }
@@ -423,6 +439,38 @@ export class Commands implements vscode.Disposable {
     const choice = await vscode.window.showQuickPick(items, { title: verb });
     return choice?.target;
   }
+}
+
+/** The next active editor that satisfies `wanted`, or undefined after `ms`. */
+function nextEditor(wanted: (e: vscode.TextEditor | undefined) => boolean, ms: number): Promise<vscode.TextEditor | undefined> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      listener.dispose();
+      resolve(undefined);
+    }, ms);
+    const listener = vscode.window.onDidChangeActiveTextEditor((e) => {
+      if (!wanted(e)) return;
+      clearTimeout(timer);
+      listener.dispose();
+      resolve(e);
+    });
+  });
+}
+
+/** The first match of `pattern` once the document changes to have one, or undefined after `ms`. */
+function nextMatch(document: vscode.TextDocument, pattern: RegExp, ms: number): Promise<RegExpExecArray | undefined> {
+  return new Promise((resolve) => {
+    const done = (value: RegExpExecArray | undefined) => {
+      clearTimeout(timer);
+      listener.dispose();
+      resolve(value);
+    };
+    const timer = setTimeout(() => done(undefined), ms);
+    const listener = vscode.workspace.onDidChangeTextDocument((e) => {
+      const at = e.document === document ? pattern.exec(document.getText()) : null;
+      if (at) done(at);
+    });
+  });
 }
 
 function hostOf(text: string): { host: string; port?: number; user?: string; scheme?: string } | undefined {

@@ -10,6 +10,10 @@ import type { PoolEvent } from '../ftp/pool';
 import type { FtpEvent } from '../ftp/types';
 import type { ServerConnection, Servers } from './servers';
 
+const SHOW_TRACE = 'Show Commands and Replies';
+/** `workbench.action.output.activeOutputLogLevel.<LogLevel>`, 1 = Trace: what the Output panel's level menu runs. */
+const SET_ACTIVE_OUTPUT_TO_TRACE = 'workbench.action.output.activeOutputLogLevel.1';
+
 export class ProtocolLog implements vscode.Disposable {
   readonly channel: vscode.LogOutputChannel;
   private readonly disposables: vscode.Disposable[] = [];
@@ -26,12 +30,17 @@ export class ProtocolLog implements vscode.Disposable {
   }
 
   show(): void {
-    // The channel starts at Info, where a "protocol log" shows no protocol: say how to see it.
-    if (!this.hinted && this.channel.logLevel !== vscode.LogLevel.Trace) {
-      this.hinted = true;
-      this.channel.info('Commands and replies are logged at the Trace level: run "Developer: Set Log Level...", pick "FTP Workspace" and choose "Trace" to see them.');
-    }
     this.channel.show(true);
+    // The channel starts at Info, where a "protocol log" shows no protocol: offer to show it, once.
+    if (this.hinted || this.channel.logLevel === vscode.LogLevel.Trace) return;
+    this.hinted = true;
+    this.channel.info('Commands and replies are logged at the Trace level: choose Trace in the Output panel\'s level menu, or run "Developer: Set Log Level...", pick "FTP Workspace" and choose "Trace".');
+    void vscode.window.showInformationMessage('The FTP log hides commands and replies at its current level.', SHOW_TRACE).then(async (choice) => {
+      if (choice !== SHOW_TRACE) return;
+      this.channel.show(true);
+      // The Output panel's level menu for the channel in front; older VS Code has only the picker.
+      await vscode.commands.executeCommand(SET_ACTIVE_OUTPUT_TO_TRACE).then(undefined, () => vscode.commands.executeCommand('workbench.action.setLogLevel'));
+    });
   }
 
   info(message: string): void {

@@ -9,6 +9,7 @@ import { FtpError, isFtpError } from '../ftp/errors';
 import { ConnectionPool, type PoolEvent } from '../ftp/pool';
 import type { CertificateInfo, ConcreteMode, ConnectOptions, DataMode, FtpEvent, ModeMemory } from '../ftp/types';
 import { Passwords, type Candidate } from './passwords';
+import { changeProfile, profileTarget } from './profileSettings';
 import { RemoteFs, type SafeSave } from '../remote/remoteFs';
 import {
   DEFAULTS,
@@ -342,22 +343,8 @@ export class Servers implements vscode.Disposable {
 
   /** Writes the mode into the profile where it is defined (user, workspace or folder settings). */
   private async saveProfileMode(profileName: string, mode: DataMode): Promise<boolean> {
-    const config = vscode.workspace.getConfiguration(SECTION);
-    const inspected = config.inspect<ServerProfile[]>('servers');
-    const targets: [ServerProfile[] | undefined, vscode.ConfigurationTarget][] = [
-      [inspected?.workspaceFolderValue, vscode.ConfigurationTarget.WorkspaceFolder],
-      [inspected?.workspaceValue, vscode.ConfigurationTarget.Workspace],
-      [inspected?.globalValue, vscode.ConfigurationTarget.Global],
-    ];
-    for (const [list, target] of targets) {
-      if (!Array.isArray(list)) continue;
-      const i = list.findIndex((p) => p?.name?.toLowerCase() === profileName.toLowerCase());
-      if (i < 0) continue;
-      const updated = list.map((p, j) => (j === i ? { ...p, mode } : p));
-      await config.update('servers', updated, target);
-      return true;
-    }
-    return false;
+    const at = profileTarget(profileName);
+    return !!at && (await changeProfile(profileName, { ...at.list[at.index], mode }));
   }
 
   /** Settings changed: pools whose connection settings changed are closed and rebuilt on next use. */

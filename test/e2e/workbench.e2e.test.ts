@@ -127,13 +127,43 @@ describe('FTP Workspace in VS Code, as a user (end to end)', function () {
       await screenshot(page, '1-explorer-edit-saved', { publish: 'workbench.png', idle: true });
     });
 
+    it('lists the servers in the FTP Servers view with address, security, mode and state', async () => {
+      const { page } = session;
+      const header = page.locator('.pane-header', { hasText: 'FTP Servers' });
+      await header.waitFor();
+      if ((await header.getAttribute('aria-expanded')) !== 'true') await header.click();
+      // Rows found by their address, which only this view shows.
+      const row = (address: string) => page.locator('.monaco-list-row', { hasText: address }).first();
+      const demo = row('anonymous@127.0.0.1:');
+      const vsftpdRow = row(`${vsftpd.user}@127.0.0.1:${vsftpd.port}`);
+      const goneRow = row(`someone@127.0.0.1:${gonePort}`);
+      for (const r of [demo, vsftpdRow, goneRow]) await r.waitFor();
+      assert.match(normalize(await demo.innerText()), /^demo ?anonymous@127\.0\.0\.1:\d+ · FTP · auto · (connected \d\/\d|idle)$/);
+      assert.match(normalize(await vsftpdRow.innerText()), /^vsftpd ?\S+ · FTP · auto · idle$/);
+      assert.match(normalize(await goneRow.innerText()), /^gone ?\S+ · FTP · auto · idle$/);
+      await vsftpdRow.click({ button: 'right' });
+      const menu = page.locator('.context-view .monaco-menu');
+      await menu.waitFor();
+      for (const action of ['Open Remote Folder…', 'Add to Workspace', 'Test Connection', 'Switch Data Mode…', 'Forget Password', 'Edit', 'Duplicate', 'Delete…']) {
+        assert.equal(await menu.getByRole('menuitem', { name: action, exact: true }).count(), 1, `context menu has ${action}`);
+      }
+      await screenshot(page, '1b-servers-view-menu');
+      await page.keyboard.press('Escape');
+      await header.click(); // collapsed again: the later pictures stay as they were
+    });
+
     it('shows commands and replies in the protocol log once its level is Trace', async () => {
       const { page } = session;
       await runCommand(page, 'FTP: Show Protocol Log');
       // At the default level (Info) the log says how to see the protocol.
       const hint = await filterOutput(page, 'Trace level', /Developer: Set Log Level/);
       assert.match(hint, /Commands and replies are logged at the Trace level/, hint);
-      await setLogLevel(page, 'FTP Workspace', 'Trace');
+      await filterOutput(page, '');
+      // …and offers to show them in one click: the Output panel's level for the channel goes to Trace.
+      await waitForNotification(page, /hides commands and replies/);
+      const offer = page.locator('.notifications-toasts .notification-toast', { hasText: /hides commands and replies/ });
+      await offer.getByRole('button', { name: 'Show Commands and Replies' }).click();
+      await offer.waitFor({ state: 'hidden' });
       // Something to log: opening a file downloads it.
       await openFileFromExplorer(page, 'README.md');
       const shown = await filterOutput(page, '', /\] < 226/);

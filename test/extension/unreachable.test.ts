@@ -8,37 +8,9 @@
  * size.
  */
 import * as assert from 'node:assert/strict';
-import { once } from 'node:events';
-import * as net from 'node:net';
 import * as vscode from 'vscode';
 import type { ConnectFailureReport } from '../../src/vscode/api';
-import { extensionApi, protocolLog, waitForLog } from './helpers';
-
-/** A loopback port that was free a moment ago: nothing listens on it. */
-async function unusedPort(): Promise<number> {
-  const server = net.createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as net.AddressInfo;
-  server.close();
-  await once(server, 'close');
-  return port;
-}
-
-/**
- * Settles `work`, or fails when it has not settled in `ms`: a read that waits for a password
- * prompt (which nobody answers here) would hang until the test's timeout, saying nothing.
- */
-async function settledWithin<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} did not settle within ${ms / 1000} s — is a password prompt open?`)), ms);
-  });
-  try {
-    return await Promise.race([work, deadline]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
+import { extensionApi, protocolLog, settledWithin, unusedPort, waitForLog } from './helpers';
 
 function countOf(log: string, text: string): number {
   return log.split('\n').filter((line) => line.includes(text)).length;

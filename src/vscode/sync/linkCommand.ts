@@ -49,26 +49,33 @@ export async function createLink(servers: Servers, initial?: vscode.Uri): Promis
   if (!uploadOnSave) return undefined;
 
   const remote = vscode.Uri.from({ scheme: 'ftp', authority: server, path: remotePath.replace(/\/+$/, '') || '/' });
-  const folder = vscode.workspace.getWorkspaceFolder(local);
-  const inWorkspace = folder?.uri.scheme === 'file';
-  const setting: LinkSetting = {
-    local: inWorkspace ? path.relative(folder.uri.fsPath, local.fsPath).split(path.sep).join('/') || '.' : local.fsPath,
+  await saveLink(local, {
     remote: remote.toString(true),
     ignore: ignoreText.split(',').map((s) => s.trim()).filter(Boolean),
     uploadOnSave: uploadOnSave.value,
     ...(uploadOnSave.onChange ? { uploadOnChange: true } : {}),
-  };
+  });
+  return { local, remote };
+}
+
+/**
+ * Writes a link into the settings of the workspace folder holding `local` (relative path), or into
+ * the user settings (absolute path) for a folder outside the workspace. Linking the same folder
+ * again replaces its link rather than adding a second one.
+ */
+export async function saveLink(local: vscode.Uri, link: Omit<LinkSetting, 'local'>): Promise<void> {
+  const folder = vscode.workspace.getWorkspaceFolder(local);
+  const inWorkspace = folder?.uri.scheme === 'file';
+  const setting: LinkSetting = { local: inWorkspace ? path.relative(folder.uri.fsPath, local.fsPath).split(path.sep).join('/') || '.' : local.fsPath, ...link };
   const config = vscode.workspace.getConfiguration(SECTION, inWorkspace ? folder.uri : undefined);
   const inspected = config.inspect<LinkSetting[]>(LINKS_KEY);
   const target = inWorkspace ? vscode.ConfigurationTarget.WorkspaceFolder : vscode.ConfigurationTarget.Global;
   const existing = (inWorkspace ? inspected?.workspaceFolderValue : inspected?.globalValue) ?? [];
-  // Linking the same folder again replaces its link rather than adding a second one.
   const others = existing.filter((l) => !(l && typeof l === 'object' && l.local === setting.local));
   await config.update(LINKS_KEY, [...others, setting], target);
   if (inWorkspace && !vscode.workspace.isTrusted) {
     void vscode.window.showWarningMessage('The link is saved in the workspace settings, which are used only once you trust this workspace.');
   }
-  return { local, remote };
 }
 
 async function pickLocalFolder(initial?: vscode.Uri): Promise<vscode.Uri | undefined> {
