@@ -78,7 +78,10 @@ function isRoot() {
   return typeof process.getuid === 'function' && process.getuid() === 0;
 }
 
-/** Debian packages: chromium (the browser Playwright drives), ripgrep (search), krb5 headers (kerberos addon), fonts. */
+/**
+ * Debian packages: chromium (the browser Playwright drives), ripgrep (search), krb5 headers (kerberos
+ * addon), fonts, pngquant (README screenshots are quantized: the .vsix that carries them must stay small).
+ */
 function ensureSystemPackages(log) {
   const missing = [];
   if (!firstExisting(CHROMIUM_CANDIDATES)) missing.push('chromium');
@@ -87,6 +90,7 @@ function ensureSystemPackages(log) {
   // Fonts for readable screenshots: text, and the ✅ of the connection-test report.
   if (!fs.existsSync('/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf')) missing.push('fonts-dejavu-core');
   if (!fs.existsSync('/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf')) missing.push('fonts-noto-color-emoji');
+  if (!fs.existsSync('/usr/bin/pngquant')) missing.push('pngquant');
   if (missing.length === 0) return;
   if (!isRoot() || !fs.existsSync('/usr/bin/apt-get')) {
     throw new Error(

@@ -5,6 +5,7 @@
  *
  * Elements are found by aria-label or visible text, as a user (or a screen reader) finds them.
  */
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Locator, Page } from 'playwright-core';
@@ -146,9 +147,23 @@ export async function screenshot(page: Page, name: string, options: { publish?: 
   await page.screenshot({ path: file });
   if (options.publish) {
     fs.mkdirSync(PUBLISHED_SCREENSHOT_DIR, { recursive: true });
-    fs.copyFileSync(file, path.join(PUBLISHED_SCREENSHOT_DIR, options.publish));
+    publishQuantized(file, path.join(PUBLISHED_SCREENSHOT_DIR, options.publish));
   }
   return file;
+}
+
+/**
+ * A README screenshot goes into the .vsix, which must stay under 1 MiB: 256 colours (pngquant,
+ * installed by scripts/setup-vscode.mjs) make a workbench picture about a third of its size with
+ * no visible loss. Where quantizing would lose too much (exit 99), the picture is kept as it is.
+ */
+function publishQuantized(from: string, to: string): void {
+  try {
+    execFileSync('pngquant', ['--quality', '65-90', '--speed', '1', '--force', '--output', to, from]);
+  } catch (err) {
+    if ((err as { status?: number }).status !== 99) throw err;
+    fs.copyFileSync(from, to);
+  }
 }
 
 /** Moves the mouse to an empty spot, waits for hover cards to go and, if `idle`, for progress bars. */
