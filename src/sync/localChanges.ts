@@ -181,17 +181,34 @@ export function planLocalChanges(input: LocalChangesInput): LocalChangesPlan {
     }
   }
   const renamed = (g: RelPath) => renames.some((r) => r.from === g);
-  // A program's move: a new path that matches a gone one exactly is that one renamed.
-  for (const p of created) {
-    if (uploads.some((u) => isUnder(p, u))) continue;
+  /**
+   * A program's move: a new path that matches a gone one exactly is that one renamed. A new folder
+   * that is no match may hold one (moved into a folder made for it): its parts are matched in turn,
+   * and what matches nothing is uploaded. Returns whether anything at or under `p` was a rename.
+   */
+  const place = (p: RelPath, ups: RelPath[]): boolean => {
     const match = [...gone].find((g) => !exists(g) && !renamed(g) && sameContent(g, p, now, record));
-    if (match === undefined) {
-      uploads.push(p);
-      continue;
+    if (match !== undefined) {
+      renames.push({ from: match, to: p });
+      // Files of the moved folder the record does not know are new there.
+      for (const [k, e] of now) if (e.type === 'file' && isUnder(k, p) && !record.get(`${match}${k.slice(p.length)}`)) ups.push(k);
+      return true;
     }
-    renames.push({ from: match, to: p });
-    // Files of the moved folder the record does not know are new there.
-    for (const [k, e] of now) if (e.type === 'file' && isUnder(k, p) && !record.get(`${match}${k.slice(p.length)}`)) uploads.push(k);
+    if (now.get(p)?.type !== 'directory' || gone.size === 0) {
+      ups.push(p);
+      return false;
+    }
+    const inner: RelPath[] = [];
+    let any = false;
+    for (const k of [...now.keys()].filter((k) => parentOf(k) === p).sort()) any = place(k, inner) || any;
+    ups.push(...(any ? inner : [p]));
+    return any;
+  };
+  const placed: RelPath[] = [];
+  for (const p of created) {
+    if (placed.some((q) => isUnder(p, q))) continue;
+    placed.push(p);
+    place(p, uploads);
   }
   const deletes: RelPath[] = [];
   for (const g of [...gone].sort()) {
@@ -201,7 +218,7 @@ export function planLocalChanges(input: LocalChangesInput): LocalChangesPlan {
     const at = r ? `${r.to}${g.slice(r.from.length)}` : g;
     if (!exists(at) && !deletes.some((d) => d === at || isUnder(at, d))) deletes.push(at);
   }
-  return { deletes, renames: renames.sort((a, b) => (a.to < b.to ? -1 : 1)), uploads: uploads.sort() };
+  return { deletes, renames: renames.sort((a, b) => (a.to < b.to ? -1 : 1)), uploads: [...new Set(uploads)].sort() };
 }
 
 function parentOf(p: RelPath): RelPath {

@@ -2,6 +2,7 @@ import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
 import * as FakeTimers from '@sinonjs/fake-timers';
 import { IgnoreMatcher } from '../../src/sync/ignore';
+import { choosePropagation, type ServerChange } from '../../src/sync/serverChanges';
 import { ChangeBatcher, planLocalChanges, type LocalChange, type LocalEntry } from '../../src/sync/localChanges';
 import type { Signature } from '../../src/sync/types';
 
@@ -77,6 +78,12 @@ describe('local changes → server changes (planLocalChanges)', () => {
     assert.deepEqual(plan([deleted('old'), created('new')], changed, synced), { deletes: ['old'], renames: [], uploads: ['new'] });
   });
 
+  it('a folder moved by a program into a folder made for it: the new parent is no upload, the move a rename', () => {
+    const synced = { 'blog/2024/a.txt': file(1) };
+    const now = { archive: dir, 'archive/2024': dir, 'archive/2024/a.txt': file(1), 'archive/README': file(7) };
+    assert.deepEqual(plan([deleted('blog/2024'), created('archive')], now, synced), { deletes: [], renames: [{ from: 'blog/2024', to: 'archive/2024' }], uploads: ['archive/README'] });
+  });
+
   it('a git checkout of another branch: files gone, files replaced, files new — deletes and uploads, no rename guessed', () => {
     const synced = { 'a.txt': file(1), 'b.txt': file(2), 'lib/c.js': file(3) };
     const changes = [deleted('a.txt'), deleted('b.txt'), created('b.txt'), deleted('lib/c.js'), deleted('lib'), created('d.txt')];
@@ -144,5 +151,26 @@ describe('change batcher', () => {
     b.dispose();
     clock.runAll();
     assert.equal(batches.length, 1);
+  });
+});
+
+describe('choosing by the link\'s settings (choosePropagation)', () => {
+  const del = (p: string, changed: string[] = []): ServerChange => ({ kind: 'delete', path: p, type: 'file', files: [p], dirs: [], changed });
+  const ren: ServerChange = { kind: 'rename', from: 'a', to: 'b', type: 'file' };
+  const names = (cs: ServerChange[]) => cs.map((c) => (c.kind === 'rename' ? `${c.from}→${c.to}` : c.path));
+
+  it('ask asks everything, in one list; always does it; never keeps it', () => {
+    const all = [del('x'), ren];
+    assert.deepEqual(names(choosePropagation(all, { deletes: 'ask', renames: 'ask' }).ask), ['x', 'a→b']);
+    assert.deepEqual(names(choosePropagation(all, { deletes: 'always', renames: 'always' }).go), ['x', 'a→b']);
+    assert.deepEqual(names(choosePropagation(all, { deletes: 'never', renames: 'never' }).kept), ['x', 'a→b']);
+    const mixed = choosePropagation(all, { deletes: 'ask', renames: 'always' });
+    assert.deepEqual([names(mixed.go), names(mixed.ask)], [['a→b'], ['x']]);
+  });
+
+  it('a delete of something changed on the server (or never synced) is asked even under always, never done under never', () => {
+    const c = choosePropagation([del('x', ['x']), del('y')], { deletes: 'always', renames: 'always' });
+    assert.deepEqual([names(c.go), names(c.ask)], [['y'], ['x']]);
+    assert.deepEqual(names(choosePropagation([del('x', ['x'])], { deletes: 'never', renames: 'ask' }).kept), ['x']);
   });
 });
