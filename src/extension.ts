@@ -17,6 +17,10 @@ export function activate(context: vscode.ExtensionContext): FtpWorkspaceApi {
   const statusBar = new StatusBar(servers);
   const commands = new Commands(servers, log, statusBar);
   const provider = new FtpFileSystemProvider(servers, (connection, error) => void commands.explainFailure(connection, error));
+  const sync = new SyncController(context, servers, {
+    onFtpFailure: (connection, error) => void commands.explainFailure(connection, error),
+    onRemoteChanged: (changes) => provider.notifyChanged(changes),
+  });
   context.subscriptions.push(
     servers,
     log,
@@ -25,12 +29,13 @@ export function activate(context: vscode.ExtensionContext): FtpWorkspaceApi {
     provider,
     vscode.workspace.registerFileSystemProvider('ftp', provider, { isCaseSensitive: true }),
     vscode.workspace.registerFileSystemProvider('ftps', provider, { isCaseSensitive: true }),
-    new SyncController(context, servers, {
-      onFtpFailure: (connection, error) => void commands.explainFailure(connection, error),
-      onRemoteChanged: (changes) => provider.notifyChanged(changes),
-    }),
+    sync,
   );
-  return createApi(servers, commands.onDidReportConnectFailure);
+  return createApi(servers, {
+    failures: commands.onDidReportConnectFailure,
+    localChangesAsked: sync.localChanges.onDidAsk,
+    localChangesHandled: sync.localChanges.onDidHandle,
+  });
 }
 
 export function deactivate(): void {

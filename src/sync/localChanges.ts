@@ -115,6 +115,10 @@ export function planLocalChanges(input: LocalChangesInput): LocalChangesPlan {
   /** Local path → the server path it stands for (null: new here). Others stand for their nearest listed folder's, or for themselves. */
   const origin = new Map<RelPath, RelPath | null>();
   const gone = new Set<RelPath>();
+  /** Folders the record has files in: the server has them. */
+  const recordedDirs = new Set<RelPath>();
+  for (const k of record.keys()) for (let q = parentOf(k); q !== '' && !recordedDirs.has(q); q = parentOf(q)) recordedDirs.add(q);
+  const known = (p: RelPath) => !!record.get(p) || recordedDirs.has(p);
   const originOf = (p: RelPath): RelPath | null => {
     if (origin.has(p)) return origin.get(p)!;
     for (let q = parentOf(p); q !== ''; q = parentOf(q)) {
@@ -150,9 +154,9 @@ export function planLocalChanges(input: LocalChangesInput): LocalChangesPlan {
       if (p === undefined || origin.has(p)) continue;
       const o = originOf(p);
       // Made again where it was deleted (a replace): the same server path, not a delete.
-      if (o === p) origin.set(p, gone.has(p) || record.get(p) ? p : null);
+      if (o === p) origin.set(p, gone.has(p) || known(p) ? p : null);
       // Inside a renamed folder, a file the record does not know there is new.
-      else if (o !== null && !record.get(o) && !record.keys().some((k) => isUnder(k, o))) origin.set(p, null);
+      else if (o !== null && !known(o)) origin.set(p, null);
     } else {
       const from = inLink(c.from);
       const to = inLink(c.to);

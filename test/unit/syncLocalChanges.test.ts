@@ -84,6 +84,11 @@ describe('local changes → server changes (planLocalChanges)', () => {
     assert.deepEqual(plan([deleted('blog/2024'), created('archive')], now, synced), { deletes: [], renames: [{ from: 'blog/2024', to: 'archive/2024' }], uploads: ['archive/README'] });
   });
 
+  it('a folder reported as created that the record knows (its creation seen late, in the same batch) is no upload; its files deleted are deletes', () => {
+    const synced = { 'site/a.txt': file(1), 'site/b.txt': file(2) };
+    assert.deepEqual(plan([created('site'), created('site/a.txt'), deleted('site/a.txt')], { site: dir, 'site/b.txt': file(2) }, synced), { deletes: ['site/a.txt'], renames: [], uploads: [] });
+  });
+
   it('a git checkout of another branch: files gone, files replaced, files new — deletes and uploads, no rename guessed', () => {
     const synced = { 'a.txt': file(1), 'b.txt': file(2), 'lib/c.js': file(3) };
     const changes = [deleted('a.txt'), deleted('b.txt'), created('b.txt'), deleted('lib/c.js'), deleted('lib'), created('d.txt')];
