@@ -191,6 +191,31 @@ describe('linked folder: deletes and renames reach vsftpd', function () {
     assert.doesNotMatch(log, new RegExp(`> STOR /${remoteDir}/${dir}/(new|moved)`), 'renamed, not uploaded again');
   });
 
+  it('a move into an ignored path is a delete (asked); a move in from outside the link is an upload', async () => {
+    const dir = unique('in-out');
+    await seed(dir, { 'trace.txt': 'trace\n' });
+    const outside = fs.mkdtempSync(path.join(os.tmpdir(), 'ftpw-ext-outside-'));
+    try {
+      fs.writeFileSync(path.join(outside, 'brought.txt'), 'brought in\n');
+      const from = asked.length;
+      const edit = new vscode.WorkspaceEdit();
+      edit.renameFile(localUri(`${dir}/trace.txt`), localUri(`${dir}/trace.log`));
+      edit.renameFile(vscode.Uri.file(path.join(outside, 'brought.txt')), localUri(`${dir}/brought.txt`));
+      assert.ok(await vscode.workspace.applyEdit(edit));
+      const q = await question(dir, from);
+      assert.deepEqual(q.changes, [`delete ${dir}/trace.txt`]);
+      const report = nextReport(dir);
+      await vscode.commands.executeCommand('workbench.action.acceptSelectedQuickOpenItem');
+      const r = await report;
+      assert.deepEqual([r.deleted, r.uploaded], [[`${dir}/trace.txt`], [`${dir}/brought.txt`]]);
+      assert.equal(onServer(`${dir}/trace.txt`), false);
+      assert.equal(onServer(`${dir}/trace.log`), false, 'the ignored name is not uploaded');
+      await waitFor(() => onServer(`${dir}/brought.txt`) && disk.text(remote(`${dir}/brought.txt`)) === 'brought in\n', `${dir}/brought.txt uploaded`);
+    } finally {
+      fs.rmSync(outside, { recursive: true, force: true });
+    }
+  });
+
   it('uploadOnChange: a burst of deletes and a move by another program (as in a git checkout) is one question, then done', async () => {
     await linkWith({ uploadOnChange: true, renameOnServer: 'always' });
     const dir = unique('program');

@@ -215,7 +215,7 @@ export class LocalChangesToServer implements vscode.Disposable {
     const lines = changes.map(label);
     const items: Item[] = [
       ...choices,
-      { label: changed > 0 ? `What would change on the server — ${plural(changed, 'file')} changed there since your last sync` : 'What would change on the server', kind: vscode.QuickPickItemKind.Separator },
+      { label: changed > 0 ? `What would change on the server — ${plural(changed, 'file')} changed there since your last sync, or never synced` : 'What would change on the server', kind: vscode.QuickPickItemKind.Separator },
       ...changes.map((c): Item => ({
         label: `${c.kind === 'rename' ? '$(arrow-right)' : c.changed.length > 0 ? '$(warning)' : '$(trash)'} ${label(c).replace(/^(delete|rename) /, '')}`,
         description: c.kind === 'rename' ? 'rename' : describeDelete(c),
@@ -223,7 +223,7 @@ export class LocalChangesToServer implements vscode.Disposable {
     ];
     const pick = vscode.window.createQuickPick<Item>();
     pick.title = `FTP: ${title} in ${path.basename(link.localRoot)} — do the same on the server?`;
-    pick.placeholder = changed > 0 ? `${plural(changed, 'file')} changed on the server since your last sync would be lost. Escape keeps everything.` : 'Escape keeps everything on the server.';
+    pick.placeholder = changed > 0 ? `${plural(changed, 'file')} changed on the server since your last sync (or never synced from here) would be lost. Escape keeps everything.` : 'Escape keeps everything on the server.';
     pick.items = items;
     pick.ignoreFocusOut = true;
     const answer = await new Promise<'apply' | 'keep' | 'always'>((resolve) => {
@@ -300,5 +300,5 @@ function label(c: ServerChange): string {
 function describeDelete(c: ServerChange & { kind: 'delete' }): string {
   const what = c.type === 'directory' ? `delete folder, ${plural(c.files.length, 'file')}` : 'delete';
   if (c.changed.length === 0) return what;
-  return `${what} — changed on the server since your last sync: ${c.changed.slice(0, 3).join(', ')}${c.changed.length > 3 ? ', …' : ''}`;
+  return `${what} — changed on the server since your last sync (or never synced from here): ${c.changed.slice(0, 3).join(', ')}${c.changed.length > 3 ? ', …' : ''}`;
 }
