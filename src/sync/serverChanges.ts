@@ -30,6 +30,12 @@ export interface ServerDelete {
   changed: RelPath[];
   /** The folder's sub-folders (not ignored), for a folder. */
   dirs: RelPath[];
+  /**
+   * Set when the path lies in a folder renamed in the same batch: where it is on the server until
+   * that rename is done (all paths above are as they will be after it).
+   */
+  at?: RelPath;
+  rename?: { from: RelPath; to: RelPath };
 }
 
 export interface ServerRename {
@@ -77,26 +83,28 @@ export async function inspectServerChanges(link: LinkSide, ignore: IgnoreMatcher
 
   const deletes: ServerDelete[] = [];
   await runParallel(plan.deletes, concurrency, async (rel) => {
-    // A delete inside a folder renamed in this batch is looked for where the folder is now.
-    const before = plan.renames.find((r) => rel.startsWith(`${r.to}/`));
-    const e = await entryAt(before ? `${before.from}${rel.slice(before.to.length)}` : rel);
+    // A delete inside a folder renamed in this batch: on the server it is still at the old place.
+    const under = plan.renames.find((r) => rel.startsWith(`${r.to}/`));
+    const at = under ? `${under.from}${rel.slice(under.to.length)}` : rel;
+    const e = await entryAt(at);
     if (!e) return;
+    const inRenamed = under ? { at, rename: { from: under.from, to: under.to } } : {};
     if (e.type === 'file') {
       if (ignore.ignores(rel, false)) return;
-      deletes.push({ kind: 'delete', path: rel, type: 'file', files: [rel], dirs: [], changed: changedOnServer(before ? `${before.from}${rel.slice(before.to.length)}` : rel, e) ? [rel] : [] });
+      deletes.push({ kind: 'delete', path: rel, type: 'file', files: [rel], dirs: [], changed: changedOnServer(at, e) ? [rel] : [], ...inRenamed });
     } else if (e.type === 'directory') {
       if (ignore.ignores(rel, true)) return;
-      const start = before ? `${before.from}${rel.slice(before.to.length)}` : rel;
-      const tree = await walkRemote(link.remote, link.remoteRoot, ignore, { start, concurrency });
-      const moved = (p: RelPath) => (before ? `${rel}${p.slice(start.length)}` : p);
+      const tree = await walkRemote(link.remote, link.remoteRoot, ignore, { start: at, concurrency });
+      const here = (p: RelPath) => `${rel}${p.slice(at.length)}`;
       const files = [...tree].filter(([, t]) => t.type === 'file');
       deletes.push({
         kind: 'delete',
         path: rel,
         type: 'directory',
-        files: files.map(([p]) => moved(p)),
-        dirs: [...tree].filter(([p, t]) => t.type === 'directory' && p !== start).map(([p]) => moved(p)),
-        changed: files.filter(([p, t]) => changedOnServer(p, t)).map(([p]) => moved(p)),
+        files: files.map(([p]) => here(p)),
+        dirs: [...tree].filter(([p, t]) => t.type === 'directory' && p !== at).map(([p]) => here(p)),
+        changed: files.filter(([p, t]) => changedOnServer(p, t)).map(([p]) => here(p)),
+        ...inRenamed,
       });
     } else {
       out.problems.push({ path: rel, message: 'a link or special file on the server: left as it is' });
@@ -169,12 +177,15 @@ export async function applyServerChanges(link: LinkSide, changes: readonly Serve
       });
     }
     for (const d of changes.filter((c): c is ServerDelete => c.kind === 'delete')) {
+      // Its folder's rename kept (not done, or failed): the delete is made at the old place.
+      const renamed = !d.rename || out.done.some((c) => c.kind === 'rename' && c.from === d.rename!.from && c.to === d.rename!.to);
+      const where = (p: RelPath) => (renamed || d.at === undefined ? p : `${d.at}${p.slice(d.path.length)}`);
       await attempt(d, async () => {
-        if (d.type === 'file') return deleteFile(d.path);
-        await runParallel(d.files, concurrency, deleteFile);
+        if (d.type === 'file') return deleteFile(where(d.path));
+        await runParallel(d.files.map(where), concurrency, deleteFile);
         // Deepest first; a folder that still holds something (an ignored file) stays, with its parents.
         const depth = (p: RelPath) => p.split('/').length;
-        for (const dir of [...d.dirs, d.path].sort((a, b) => depth(b) - depth(a))) {
+        for (const dir of [...d.dirs, d.path].map(where).sort((a, b) => depth(b) - depth(a))) {
           if (out.keptFolders.some((k) => k.startsWith(`${dir}/`))) {
             out.keptFolders.push(dir);
             continue;
@@ -188,7 +199,7 @@ export async function applyServerChanges(link: LinkSide, changes: readonly Serve
             out.keptFolders.push(dir);
           }
         }
-        if (!out.keptFolders.includes(d.path)) link.state.deleteTree(d.path);
+        if (!out.keptFolders.includes(where(d.path))) link.state.deleteTree(where(d.path));
       });
     }
   } finally {

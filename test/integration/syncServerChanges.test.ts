@@ -198,6 +198,22 @@ for (const kind of KINDS) {
       assert.ok(fs.existsSync(onServer('about.html')));
     });
 
+    it('a folder renamed and a file in it deleted: with renames, the file goes at the new place; with renames "never", at the old one', async () => {
+      fs.renameSync(local('blog'), local('journal'));
+      fs.rmSync(local('journal/index.html'));
+      const events: LocalChange[] = [
+        { kind: 'renamed', from: local('blog'), to: local('journal') },
+        { kind: 'deleted', path: local('journal/index.html') },
+      ];
+      await propagate(events, { deletes: 'always', renames: 'never' });
+      assert.ok(fs.existsSync(onServer('blog/2024/post.html')), 'not renamed');
+      assert.equal(fs.existsSync(onServer('blog/index.html')), false, 'deleted where the server has it');
+      assert.equal(state.get('blog/index.html'), undefined);
+      // The same batch again with renames allowed (the file is gone on the server already): the rename is done.
+      await propagate(events, { deletes: 'always', renames: 'always' });
+      assert.ok(fs.existsSync(onServer('journal/2024/post.html')) && !fs.existsSync(onServer('blog')));
+    });
+
     it('"never" leaves the server as it is', async () => {
       fs.rmSync(local('index.html'));
       fs.renameSync(local('about.html'), local('about2.html'));
