@@ -158,9 +158,10 @@ export async function applyServerChanges(link: LinkSide, changes: readonly Serve
       out.failed.push({ change, error: err instanceof Error ? err : new Error(String(err)) });
     }
   };
+  /** A file the look before found as a plain file: DELE alone. */
   const deleteFile = async (rel: RelPath) => {
     try {
-      await link.remote.delete(abs(rel), { recursive: false });
+      await link.remote.removeListed(abs(rel), 'file');
     } catch (err) {
       // Already gone is as good as deleted.
       if (!isFtpError(err, 'not-found')) throw err;
@@ -191,7 +192,7 @@ export async function applyServerChanges(link: LinkSide, changes: readonly Serve
             continue;
           }
           try {
-            await link.remote.delete(abs(dir), { recursive: false });
+            await link.remote.removeListed(abs(dir), 'directory');
           } catch (err) {
             if (isFtpError(err, 'not-found')) continue;
             const left = await listFresh(link.remote, abs(dir)).catch(() => undefined);

@@ -32,6 +32,7 @@ class FakeRemote implements SyncRemote {
   createFile(): Promise<number> { throw new Error('not used'); }
   delete(): Promise<void> { throw new Error('not used'); }
   rename(): Promise<void> { throw new Error('not used'); }
+  removeListed(): Promise<void> { throw new Error('not used'); }
 }
 
 describe('RemoteDirs: making folders', () => {
