@@ -144,6 +144,16 @@ for (const kind of KINDS) {
       );
       assert.equal(fs.existsSync(onServer('blog')), false);
       assert.ok(fs.existsSync(onServer('index.html')), 'nothing else touched');
+      // One command per entry: the look before listed them, so no stat or listing per file.
+      const raw = commands.splice(0);
+      assert.deepEqual(raw.filter((c) => /^(DELE|RMD) /.test(c)).sort(), [
+        `DELE ${REMOTE_ROOT}/blog/2024/draft.html`,
+        `DELE ${REMOTE_ROOT}/blog/2024/post.html`,
+        `DELE ${REMOTE_ROOT}/blog/index.html`,
+        `RMD ${REMOTE_ROOT}/blog`,
+        `RMD ${REMOTE_ROOT}/blog/2024`,
+      ]);
+      assert.deepEqual(raw.filter((c) => /^(SIZE|MDTM|MLST) .*\.html$/.test(c)), [], 'a stat per file');
       assert.deepEqual(state.keys().filter((k) => k.startsWith('blog')), []);
     });
 
