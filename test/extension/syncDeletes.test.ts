@@ -167,7 +167,7 @@ describe('linked folder: deletes and renames reach vsftpd', function () {
     const from = asked.length;
     const report = nextReport(dir);
     await explorer({ delete: [`${dir}/a.txt`], rename: [[`${dir}/b.txt`, `${dir}/c.txt`]] });
-    assert.deepEqual((await report).kept, [`${dir}/a.txt`, `${dir}/b.txt → ${dir}/c.txt`]);
+    assert.deepEqual((await report).kept, [`delete ${dir}/a.txt`, `rename ${dir}/b.txt → ${dir}/c.txt`]);
     assert.ok(onServer(`${dir}/a.txt`) && onServer(`${dir}/b.txt`) && !onServer(`${dir}/c.txt`));
     assert.equal(asked.length, from);
   });

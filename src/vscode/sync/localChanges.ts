@@ -35,7 +35,7 @@ export interface LocalChangesReport {
   local: string;
   deleted: string[];
   renamed: { from: string; to: string }[];
-  /** Left on the server: by the settings, by the user's answer, or changed there and not confirmed. */
+  /** Left on the server (`delete PATH`, `rename FROM → TO`; a folder ends in `/` when known): by the settings, by the user's answer, or changed there and not confirmed. */
   kept: string[];
   failed: { path: string; message: string }[];
   /** Local paths queued for upload instead (moved into the link, or renamed here but never on the server). */
@@ -145,7 +145,8 @@ export class LocalChangesToServer implements vscode.Disposable {
           else report.deleted.push(c.path);
         }
         for (const f of applied.failed) report.failed.push({ path: label(f.change), message: f.error.message });
-        for (const folder of applied.keptFolders) report.kept.push(`${folder}/`);
+        // Emptied but kept: they still hold ignored files.
+        for (const folder of applied.keptFolders) report.kept.push(`delete ${folder}/`);
         for (const c of kept) {
           report.kept.push(label(c));
           // Not renamed there: with uploadOnChange the new name goes up as the new file it is to the server.
@@ -163,9 +164,9 @@ export class LocalChangesToServer implements vscode.Disposable {
         ]);
         if (applied.failed[0]) this.host.explain(link, applied.failed[0].error);
       } else {
-        for (const d of plan.deletes) report.kept.push(d);
+        for (const d of plan.deletes) report.kept.push(`delete ${d}`);
         for (const r of plan.renames) {
-          report.kept.push(`${r.from} → ${r.to}`);
+          report.kept.push(`rename ${r.from} → ${r.to}`);
           if (link.uploadOnChange) uploads.add(r.to);
         }
       }
