@@ -95,7 +95,7 @@ export class SyncController implements vscode.Disposable {
       links: () => this.links,
       sideOf: (link) => this.sideOf(link),
       stateOf: (link) => this.stateOf(link),
-      upload: (link, rel) => this.uploadNew(link, rel),
+      upload: (link, rel) => this.uploadPath(link, rel),
       remoteChanged: (changes) => this.remoteChanged(changes),
       explain: (link, err) => this.explain(link, err),
     });
@@ -453,11 +453,11 @@ export class SyncController implements vscode.Disposable {
       if (st.isFile() || st.isDirectory()) this.localChanges.add({ kind: 'created', path: uri.fsPath });
       return;
     }
-    await this.uploadNew(link, rel);
+    await this.uploadPath(link, rel);
   }
 
   /** Queues a file, or every file of a folder, for upload (a folder's files already on the server as they are cost nothing). */
-  private async uploadNew(link: Link, rel: string): Promise<void> {
+  private async uploadPath(link: Link, rel: string): Promise<void> {
     const file = localPathOf(link.localRoot, rel);
     const st = await fs.stat(file).catch(() => undefined);
     if (st?.isFile()) {
