@@ -21,6 +21,10 @@ export function activate(context: vscode.ExtensionContext): FtpWorkspaceApi {
   const commands = new Commands(servers, log, statusBar);
   const serversView = new ServersView(servers);
   const provider = new FtpFileSystemProvider(servers, (connection, error) => void commands.explainFailure(connection, error));
+  const sync = new SyncController(context, servers, {
+    onFtpFailure: (connection, error) => void commands.explainFailure(connection, error),
+    onRemoteChanged: (changes) => provider.notifyChanged(changes),
+  });
   context.subscriptions.push(
     servers,
     log,
@@ -32,12 +36,14 @@ export function activate(context: vscode.ExtensionContext): FtpWorkspaceApi {
     registerServerCommands(servers, serversView),
     vscode.workspace.registerFileSystemProvider('ftp', provider, { isCaseSensitive: true }),
     vscode.workspace.registerFileSystemProvider('ftps', provider, { isCaseSensitive: true }),
-    new SyncController(context, servers, {
-      onFtpFailure: (connection, error) => void commands.explainFailure(connection, error),
-      onRemoteChanged: (changes) => provider.notifyChanged(changes),
-    }),
+    sync,
   );
-  return createApi(servers, commands.onDidReportConnectFailure, serversView.onDidChangeTreeData);
+  return createApi(servers, {
+    failures: commands.onDidReportConnectFailure,
+    statesChanged: serversView.onDidChangeTreeData,
+    localChangesAsked: sync.localChanges.onDidAsk,
+    localChangesHandled: sync.localChanges.onDidHandle,
+  });
 }
 
 export function deactivate(): void {

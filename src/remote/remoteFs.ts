@@ -299,6 +299,20 @@ export class RemoteFs {
     }
   }
 
+  /**
+   * Deletes what a listing just showed as a plain file (DELE) or folder (RMD, which takes only an
+   * empty one), without a second look: a caller removing many listed entries (a sync record
+   * following a local folder delete) pays one command each. Links are listed as links, never as
+   * either type, so none is followed.
+   */
+  async removeListed(path: string, type: 'file' | 'directory'): Promise<void> {
+    try {
+      await this.pool.run((c) => (type === 'file' ? c.remove(path) : c.removeDir(path, { recursive: false })));
+    } finally {
+      this.cache.invalidate(path);
+    }
+  }
+
   async rename(from: string, to: string, opts: { overwrite: boolean }): Promise<void> {
     if (from === to) return;
     const target = await this.statOrUndefined(to);

@@ -5,6 +5,7 @@
  * are shared and committed; passwords live in the editor's secret storage.
  */
 import * as path from 'node:path';
+import { PROPAGATION_MODES, type PropagationMode } from './serverChanges';
 
 export interface LinkSetting {
   local: string;
@@ -12,6 +13,8 @@ export interface LinkSetting {
   ignore?: string[];
   uploadOnSave?: boolean;
   uploadOnChange?: boolean;
+  deleteOnServer?: PropagationMode;
+  renameOnServer?: PropagationMode;
 }
 
 export interface LinkConfig {
@@ -25,7 +28,14 @@ export interface LinkConfig {
   uploadOnSave: boolean;
   /** Also upload files other programs create or change (a build, a git checkout); off by default. */
   uploadOnChange: boolean;
+  /** A file or folder deleted here (or moved out of the link, or into an ignored path) is deleted on the server: ask first, always, never. */
+  deleteOnServer: PropagationMode;
+  /** A file or folder renamed or moved within the link is renamed on the server (RNFR/RNTO): ask first, always, never. */
+  renameOnServer: PropagationMode;
 }
+
+/** Nothing happens on the server unasked until the user says so for a link. */
+export const DEFAULT_PROPAGATION: PropagationMode = 'ask';
 
 export type ParsedLink = { ok: true; link: LinkConfig } | { ok: false; error: string };
 
@@ -53,6 +63,12 @@ export function parseLinkSetting(raw: unknown, baseFolder: string | undefined): 
   } catch {
     return { ok: false, error: `"${v.remote}" has a malformed %-escape` };
   }
+  for (const key of ['deleteOnServer', 'renameOnServer'] as const) {
+    const value = v[key];
+    if (value !== undefined && !PROPAGATION_MODES.includes(value)) {
+      return { ok: false, error: `"${key}" of the link of "${v.local}" is ${JSON.stringify(value)}: use "ask", "always" or "never"` };
+    }
+  }
   const ignore = Array.isArray(v.ignore) ? v.ignore.filter((p): p is string => typeof p === 'string') : [];
   return {
     ok: true,
@@ -64,6 +80,8 @@ export function parseLinkSetting(raw: unknown, baseFolder: string | undefined): 
       ignore,
       uploadOnSave: v.uploadOnSave !== false,
       uploadOnChange: v.uploadOnChange === true,
+      deleteOnServer: v.deleteOnServer ?? DEFAULT_PROPAGATION,
+      renameOnServer: v.renameOnServer ?? DEFAULT_PROPAGATION,
     },
   };
 }

@@ -33,6 +33,10 @@ export interface SyncRemote {
   createFile(path: string, data: UploadSource, opts?: TransferOptions): Promise<number>;
   createDirectory(path: string): Promise<void>;
   delete(path: string, opts: { recursive: boolean }): Promise<void>;
+  /** DELE or RMD of an entry a fresh listing just showed as that type (no second look). */
+  removeListed(path: string, type: 'file' | 'directory'): Promise<void>;
+  /** RNFR/RNTO; with `overwrite: false` an existing target is refused before anything is sent. */
+  rename(from: string, to: string, opts: { overwrite: boolean }): Promise<void>;
   readonly cache: { invalidate(path: string): void };
 }
 

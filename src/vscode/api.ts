@@ -4,16 +4,18 @@
  * provisioning tool (a company setup extension, a vault integration, an automated test) hand over
  * the password of a server profile, which otherwise only an interactive prompt can. It can give a
  * password, never read one back. It also tells which servers could not be reached, as the user is
- * told.
+ * told, and what became of local deletes and renames in linked folders.
  */
 import * as vscode from 'vscode';
 import { needsPassword } from '../remote/serverConfig';
 import type { ConnectFailureReport } from './commands';
 import type { Servers } from './servers';
 import { serverStates, type ServerState } from './serversView';
+import type { LocalChangesQuestion, LocalChangesReport } from './sync/localChanges';
 
 export type { ConnectFailureReport } from './commands';
 export type { ServerState } from './serversView';
+export type { LocalChangesQuestion, LocalChangesReport } from './sync/localChanges';
 
 export interface FtpWorkspaceApi {
   /**
@@ -37,13 +39,31 @@ export interface FtpWorkspaceApi {
   serverStates(): ServerState[];
   /** Fires when what serverStates() returns may have changed (pools, settings, folders). */
   readonly onDidChangeServerStates: vscode.Event<void>;
+  /**
+   * Fires when the user is asked whether local deletes and renames of a linked folder should be
+   * done on the server too (a link's `deleteOnServer` / `renameOnServer` is "ask"), with the
+   * changes and answers shown — for tools that watch a deployment, and for tests, which answer the
+   * question through the workbench's own quick-input commands.
+   */
+  readonly onDidAskAboutLocalChanges: vscode.Event<LocalChangesQuestion>;
+  /** Fires when a batch of local deletes and renames has been handled: what the server got, kept, or refused. */
+  readonly onDidHandleLocalChanges: vscode.Event<LocalChangesReport>;
 }
 
-export function createApi(servers: Servers, failures: vscode.Event<ConnectFailureReport>, statesChanged: vscode.Event<void>): FtpWorkspaceApi {
+export interface ApiEvents {
+  failures: vscode.Event<ConnectFailureReport>;
+  statesChanged: vscode.Event<void>;
+  localChangesAsked: vscode.Event<LocalChangesQuestion>;
+  localChangesHandled: vscode.Event<LocalChangesReport>;
+}
+
+export function createApi(servers: Servers, events: ApiEvents): FtpWorkspaceApi {
   return {
-    onDidFailToConnect: failures,
+    onDidFailToConnect: events.failures,
     serverStates: () => serverStates(servers),
-    onDidChangeServerStates: statesChanged,
+    onDidChangeServerStates: events.statesChanged,
+    onDidAskAboutLocalChanges: events.localChangesAsked,
+    onDidHandleLocalChanges: events.localChangesHandled,
     async setPassword(name, password, options = {}) {
       if (typeof name !== 'string' || typeof password !== 'string') throw new TypeError('setPassword(server: string, password: string)');
       const server = servers.resolve(vscode.Uri.from({ scheme: 'ftp', authority: name, path: '/' }));

@@ -6,7 +6,7 @@ describe('link settings', () => {
     const r = parseLinkSetting({ local: 'public/', remote: 'ftp://My-Site/var/www%20root/', ignore: ['*.map', 3] }, '/home/me/project');
     assert.deepEqual(r, {
       ok: true,
-      link: { localRoot: '/home/me/project/public', scheme: 'ftp', authority: 'My-Site', remotePath: '/var/www root', ignore: ['*.map'], uploadOnSave: true, uploadOnChange: false },
+      link: { localRoot: '/home/me/project/public', scheme: 'ftp', authority: 'My-Site', remotePath: '/var/www root', ignore: ['*.map'], uploadOnSave: true, uploadOnChange: false, deleteOnServer: 'ask', renameOnServer: 'ask' },
     });
   });
 
@@ -24,6 +24,15 @@ describe('link settings', () => {
     assert.ok(on.ok && on.link.uploadOnChange && on.link.uploadOnSave);
     const off = parseLinkSetting({ local: '/srv/site', remote: 'ftp://prod', uploadOnChange: 'yes' }, undefined);
     assert.ok(off.ok && !off.link.uploadOnChange, 'only true turns it on');
+  });
+
+  it('deletes and renames on the server: ask unless set; always or never as set; anything else is a clear error', () => {
+    const plain = parseLinkSetting({ local: '/srv/site', remote: 'ftp://prod' }, undefined);
+    assert.ok(plain.ok && plain.link.deleteOnServer === 'ask' && plain.link.renameOnServer === 'ask');
+    const set = parseLinkSetting({ local: '/srv/site', remote: 'ftp://prod', deleteOnServer: 'never', renameOnServer: 'always' }, undefined);
+    assert.ok(set.ok && set.link.deleteOnServer === 'never' && set.link.renameOnServer === 'always');
+    const bad = parseLinkSetting({ local: '/srv/site', remote: 'ftp://prod', deleteOnServer: true }, undefined);
+    assert.ok(!bad.ok && /"deleteOnServer".*"ask", "always" or "never"/.test(bad.error), !bad.ok ? bad.error : '');
   });
 
   it('refuses a password in the location, without repeating it', () => {

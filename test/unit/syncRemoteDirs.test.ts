@@ -31,6 +31,8 @@ class FakeRemote implements SyncRemote {
   writeFile(): Promise<FileEntry & { created: boolean }> { throw new Error('not used'); }
   createFile(): Promise<number> { throw new Error('not used'); }
   delete(): Promise<void> { throw new Error('not used'); }
+  rename(): Promise<void> { throw new Error('not used'); }
+  removeListed(): Promise<void> { throw new Error('not used'); }
 }
 
 describe('RemoteDirs: making folders', () => {

@@ -1,5 +1,6 @@
 /**
- * Files written under a folder by any program, for links that upload changes. VS Code's watcher is
+ * Files written or removed under a folder by any program, for links that upload changes (the
+ * callback tells which by looking at the disk). VS Code's watcher is
  * recursive only inside the workspace's folders (outside, it reports the top level alone), so a
  * linked folder elsewhere is watched with Node's own recursive fs.watch.
  */
@@ -14,9 +15,10 @@ export function watchFolder(root: string, onWritten: (file: string) => void, onP
     return !rel.startsWith('..') && !path.isAbsolute(rel);
   });
   if (inWorkspace) {
-    const watcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(vscode.Uri.file(root), '**/*'), false, false, true);
+    const watcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(vscode.Uri.file(root), '**/*'));
     watcher.onDidCreate((uri) => onWritten(uri.fsPath));
     watcher.onDidChange((uri) => onWritten(uri.fsPath));
+    watcher.onDidDelete((uri) => onWritten(uri.fsPath));
     return watcher;
   }
   try {

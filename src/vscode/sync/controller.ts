@@ -26,6 +26,7 @@ import { SECTION, type ServerConnection, type Servers } from '../servers';
 import { watchFolder } from './changeWatcher';
 import { plural } from './format';
 import { createLink } from './linkCommand';
+import { LocalChangesToServer } from './localChanges';
 import { readLinks, remoteUriOf, type Link, type LinkProblem } from './links';
 import { confirmDeletions, previewPlan } from './preview';
 import { SaveEvents, savedBeforeActivation } from './saves';
@@ -66,6 +67,8 @@ export class SyncController implements vscode.Disposable {
   private lastProblems = '';
   /** Conflict questions one at a time: two modal dialogs at once would hide each other. */
   private prompts: Promise<unknown> = Promise.resolve();
+  /** Local deletes and renames carried to the server. */
+  readonly localChanges: LocalChangesToServer;
 
   constructor(
     private readonly context: vscode.ExtensionContext,
@@ -88,6 +91,14 @@ export class SyncController implements vscode.Disposable {
       retryOnEnqueue: (item) => !(item.error instanceof UploadConflictError),
     });
     this.retries = new RetryPolicy({ retry: (files) => this.queue.retry(files) });
+    this.localChanges = new LocalChangesToServer({
+      links: () => this.links,
+      sideOf: (link) => this.sideOf(link),
+      stateOf: (link) => this.stateOf(link),
+      upload: (link, rel) => this.uploadPath(link, rel),
+      remoteChanged: (changes) => this.remoteChanged(changes),
+      explain: (link, err) => this.explain(link, err),
+    });
     const register = (id: string, fn: (...args: never[]) => unknown) => this.disposables.push(vscode.commands.registerCommand(id, fn));
     register('ftpWorkspace.link', (uri?: vscode.Uri) => this.link(uri));
     register('ftpWorkspace.upload', (uri?: vscode.Uri, uris?: vscode.Uri[]) => this.transfer('toRemote', uri, uris));
@@ -107,6 +118,7 @@ export class SyncController implements vscode.Disposable {
       vscode.workspace.onDidChangeWorkspaceFolders(() => this.reload()),
       vscode.workspace.onDidGrantWorkspaceTrust(() => this.reload()),
       { dispose: () => this.queue.dispose() },
+      this.localChanges,
     );
     this.reload();
     // Uploads still pending when the window closed are not forgotten: they go again now.
@@ -420,20 +432,39 @@ export class SyncController implements vscode.Disposable {
   }
 
   /**
-   * A file written by another program (or by a save: the queue makes that one upload). A new
-   * folder is read whole: files written into it before the watcher got to it send no event.
+   * A file written or removed by another program. A file the record knows goes to the upload queue
+   * at once; a gone one, and a new one (which may be the other half of a move), go to the batch of
+   * local changes, which tells renames from deletes and uploads. A known folder is read whole:
+   * files written into it before the watcher got to it send no event.
    */
   private async changedOnDisk(uri: vscode.Uri): Promise<void> {
     const link = uri.scheme === 'file' ? findLink(this.links, uri.fsPath) : undefined;
     const rel = link && relativeLocal(link.localRoot, uri.fsPath);
     if (!link?.uploadOnChange || !rel) return;
     const st = await fs.stat(uri.fsPath).catch(() => undefined);
-    if (!st || link.matcher.ignores(rel, st.isDirectory())) return;
-    if (st.isFile()) {
-      this.enqueue(uri.fsPath);
+    if (!st) {
+      this.localChanges.add({ kind: 'deleted', path: uri.fsPath });
       return;
     }
-    if (!st.isDirectory()) return;
+    if (link.matcher.ignores(rel, st.isDirectory())) return;
+    const state = await this.stateOf(link);
+    const known = st.isFile() ? !!state.get(rel) : state.keys().some((k) => k.startsWith(`${rel}/`));
+    if (!known) {
+      if (st.isFile() || st.isDirectory()) this.localChanges.add({ kind: 'created', path: uri.fsPath });
+      return;
+    }
+    await this.uploadPath(link, rel);
+  }
+
+  /** Queues a file, or every file of a folder, for upload (a folder's files already on the server as they are cost nothing). */
+  private async uploadPath(link: Link, rel: string): Promise<void> {
+    const file = localPathOf(link.localRoot, rel);
+    const st = await fs.stat(file).catch(() => undefined);
+    if (st?.isFile()) {
+      this.enqueue(file);
+      return;
+    }
+    if (!st?.isDirectory()) return;
     const tree = await walkLocal(link.localRoot, link.matcher, { start: rel }).catch(() => undefined);
     for (const [child, entry] of tree ?? []) if (entry.type === 'file') this.enqueue(localPathOf(link.localRoot, child));
   }
