@@ -64,6 +64,19 @@ export class ListingCache {
     this.absent.set(path, this.now());
   }
 
+  /**
+   * The server has just shown that `path` exists (a stat, read or listing of it worked): a cached
+   * listing above it that says otherwise is out of date — someone else made it — and goes.
+   */
+  confirmExists(path: string): void {
+    for (let p = path; p !== '/'; p = split(p).dir) {
+      this.absent.delete(p);
+      const { dir, name } = split(p);
+      const c = this.folders.get(dir);
+      if (c && !c.entries.has(name)) this.folders.delete(dir);
+    }
+  }
+
   /** Forget `path`, its parent folder and (for folders) everything below it. */
   invalidate(path: string): void {
     this.folders.delete(path);

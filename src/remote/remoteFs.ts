@@ -123,6 +123,7 @@ export class RemoteFs {
       if (isFtpError(err, 'not-found')) this.cache.setAbsent(path);
       throw err;
     }
+    this.cache.confirmExists(path);
     // SIZE, MDTM and (on proftpd) MLST answer for a link's target without a word about the link:
     // what the folder's listing said tells it.
     const link = this.knownLink(path);
@@ -174,6 +175,7 @@ export class RemoteFs {
       if (isFtpError(err, 'not-found')) this.cache.setAbsent(path);
       throw err;
     }
+    this.cache.confirmExists(path);
     this.cache.set(path, entries);
     this.links.set(path, new Map(entries.filter((e) => e.type === 'symlink').map((e) => [e.name, e])));
     return entries;
@@ -182,7 +184,9 @@ export class RemoteFs {
   /** The server follows a link on RETR; a dangling one fails as "not found", said as what it is. */
   async readFile(path: string, opts: TransferOptions = {}): Promise<Buffer> {
     try {
-      return await this.pool.run((c) => c.readFile(path, opts), { idempotent: true, signal: opts.signal });
+      const data = await this.pool.run((c) => c.readFile(path, opts), { idempotent: true, signal: opts.signal });
+      this.cache.confirmExists(path);
+      return data;
     } catch (err) {
       const link = isFtpError(err, 'not-found') ? this.knownLink(path) : undefined;
       if (!link || !isFtpError(err)) throw err;

@@ -73,6 +73,19 @@ describe('ListingCache', () => {
     assert.equal(cache.lookup('/b.txt').kind, 'unknown');
   });
 
+  it('drops a listing above a path the server has just shown to exist, when it says otherwise', () => {
+    const cache = new ListingCache(5000, clock);
+    cache.set('/', [dir('site')]);
+    cache.set('/site', [file('index.html')]);
+    cache.setAbsent('/new/deep');
+    cache.confirmExists('/new/deep/file.txt');
+    assert.equal(cache.lookup('/new/deep/file.txt').kind, 'unknown', 'someone else made /new: the root listing is out of date');
+    assert.equal(cache.get('/'), undefined);
+    assert.ok(cache.get('/site'), 'listings that agree stay');
+    cache.confirmExists('/site/index.html');
+    assert.ok(cache.get('/site'));
+  });
+
   it('caches nothing with a TTL of 0', () => {
     const cache = new ListingCache(0, clock);
     cache.set('/site', [file('a')]);
