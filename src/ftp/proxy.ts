@@ -253,7 +253,7 @@ export async function bindThrough(proxy: ProxySettings, server: string, timeoutM
     throw new ProxyError('bind', `An HTTP proxy cannot accept the server's data connection, so active mode does not work through ${describeProxy(proxy)} — use passive mode.`);
   }
   const socket = await reachProxy(proxy, timeoutMs);
-  const client = new SocksClient({ ...socksOptions(proxy, server, 0, timeoutMs, 'bind'), existing_socket: socket });
+  const client = new SocksClient(socksOptions(proxy, server, 0, timeoutMs, 'bind'));
   let closed = false;
   let timer: NodeJS.Timeout | undefined;
   const close = () => {
@@ -277,7 +277,8 @@ export async function bindThrough(proxy: ProxySettings, server: string, timeoutM
     client.on('error', (e: Error) => { clearTimeout(timer); if (!closed) reject(socksError(e, proxy, server, 0, 'bind')); });
   });
   connection.catch(() => undefined);
-  client.connect();
+  // Our connection: without it the library would make one of its own (and errors without errno).
+  client.connect(socket);
   let where: { host: string; port: number };
   try {
     where = await bound;
