@@ -110,7 +110,8 @@ function reachProxy(proxy: ProxySettings, timeoutMs: number): Promise<net.Socket
  * A TCP connection to host:port through the proxy, ready for FTP (or TLS) on top. Resolves once
  * the proxy says the connection to the server is up.
  */
-export async function connectThrough(proxy: ProxySettings, host: string, port: number, timeoutMs: number): Promise<net.Socket> {
+export async function connectThrough(given: ProxySettings, host: string, port: number, timeoutMs: number): Promise<net.Socket> {
+  const proxy = await withPassword(given);
   const socket = await reachProxy(proxy, timeoutMs);
   try {
     if (proxy.kind === 'http') return await httpConnect(socket, proxy, host, port, timeoutMs);
@@ -122,7 +123,15 @@ export async function connectThrough(proxy: ProxySettings, host: string, port: n
   }
 }
 
-function socksOptions(proxy: ProxySettings, host: string, port: number, timeoutMs: number, command: 'connect' | 'bind'): SocksClientOptions {
+/** The proxy with its password at hand (asked for, where it is a function). */
+async function withPassword(proxy: ProxySettings): Promise<ProxySettings & { password?: string }> {
+  if (proxy.user === undefined || typeof proxy.password !== 'function') return proxy as ProxySettings & { password?: string };
+  const password = await proxy.password();
+  if (password === undefined) throw new ProxyError('auth', `No password given for the proxy ${describeProxy(proxy)}.`);
+  return { ...proxy, password };
+}
+
+function socksOptions(proxy: ProxySettings & { password?: string }, host: string, port: number, timeoutMs: number, command: 'connect' | 'bind'): SocksClientOptions {
   const p: SocksProxy = { host: proxy.host, port: proxy.port, type: 5 };
   if (proxy.user !== undefined) { p.userId = proxy.user; p.password = proxy.password ?? ''; }
   return { proxy: p, command, destination: { host, port }, timeout: timeoutMs };
@@ -179,7 +188,7 @@ function handOver(socket: net.Socket): Promise<net.Socket> {
 /** An HTTP proxy's reply head is small; anything bigger is not one. */
 const MAX_HEAD = 16 * 1024;
 
-function httpConnect(socket: net.Socket, proxy: ProxySettings, host: string, port: number, timeoutMs: number): Promise<net.Socket> {
+function httpConnect(socket: net.Socket, proxy: ProxySettings & { password?: string }, host: string, port: number, timeoutMs: number): Promise<net.Socket> {
   const target = hostPort(host, port);
   const where = `The HTTP proxy ${hostPort(proxy.host, proxy.port)}`;
   const lines = [`CONNECT ${target} HTTP/1.1`, `Host: ${target}`];
@@ -248,10 +257,11 @@ export interface ProxyBinding {
  * connection. `server` is the FTP server's name: proxies use it to decide whom to let connect.
  * An address of 0.0.0.0 in the first reply means "the proxy's own", as curl reads it.
  */
-export async function bindThrough(proxy: ProxySettings, server: string, timeoutMs: number, acceptTimeoutMs: number): Promise<ProxyBinding> {
-  if (proxy.kind !== 'socks5') {
-    throw new ProxyError('bind', `An HTTP proxy cannot accept the server's data connection, so active mode does not work through ${describeProxy(proxy)} — use passive mode.`);
+export async function bindThrough(given: ProxySettings, server: string, timeoutMs: number, acceptTimeoutMs: number): Promise<ProxyBinding> {
+  if (given.kind !== 'socks5') {
+    throw new ProxyError('bind', `An HTTP proxy cannot accept the server's data connection, so active mode does not work through ${describeProxy(given)} — use passive mode.`);
   }
+  const proxy = await withPassword(given);
   const socket = await reachProxy(proxy, timeoutMs);
   const client = new SocksClient(socksOptions(proxy, server, 0, timeoutMs, 'bind'));
   let closed = false;

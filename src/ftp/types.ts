@@ -69,7 +69,11 @@ export interface ProxySettings {
   port: number;
   /** SOCKS5 user name / HTTP Basic user; none: no authentication offered. */
   user?: string;
-  password?: string;
+  /**
+   * With `user`. A function is called at each connection through the proxy (an editor keeps the
+   * answer, asked once); resolving undefined fails the connect with a ProxyError ('auth').
+   */
+  password?: string | (() => Promise<string | undefined>);
 }
 
 /** Port, mode and timeouts left out take their values from src/ftp/defaults.ts. */

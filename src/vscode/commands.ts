@@ -10,7 +10,7 @@ import type { FtpError } from '../ftp/errors';
 import type { DataMode, Security } from '../ftp/types';
 import { withProgress } from './progress';
 import type { ProtocolLog } from './protocolLog';
-import { isDataMode, isValidProfileName, needsPassword, parseAuthority, type ServerProfile } from '../remote/serverConfig';
+import { isDataMode, isValidProfileName, needsPassword, parseAuthority, proxyAccount, type ServerProfile } from '../remote/serverConfig';
 import { SECTION, type ServerConnection, type Servers } from './servers';
 import { currentFtpUri, FTP_SCHEMES, type StatusBar } from './statusBar';
 
@@ -266,7 +266,7 @@ export class Commands implements vscode.Disposable {
       }
     }
     for (const c of this.servers.all()) candidates.set(c.server.key, c);
-    const list = [...candidates.values()].filter((c) => needsPassword(c.server));
+    const list = [...candidates.values()].filter((c) => needsPassword(c.server) || proxyAccount(c.server));
     if (list.length === 0) {
       void vscode.window.showInformationMessage('No FTP server with a password is configured.');
       return;
@@ -274,7 +274,8 @@ export class Commands implements vscode.Disposable {
     const target = await this.pickConnection(list, 'Forget the password of', false);
     if (!target || target === 'all') return;
     await this.servers.forgetPassword(target.server);
-    void vscode.window.showInformationMessage(`Forgot the password of ${target.server.user}@${target.server.host}.`);
+    const proxy = proxyAccount(target.server);
+    void vscode.window.showInformationMessage(`Forgot the password of ${target.server.user}@${target.server.host}${proxy ? ` and of the proxy ${proxy.proxy}` : ''}.`);
   }
 
   private async switchMode(mode?: DataMode, serverName?: string): Promise<void> {
@@ -457,7 +458,7 @@ function diagnosisMarkdown(connection: ServerConnection, d: Diagnosis): string {
   const lines = [
     `# FTP connection test: ${s.label}`,
     '',
-    `Server \`${s.host}:${s.port}\`, user \`${s.user}\`, security ${s.security}, current mode **${connection.pool.mode}**.`,
+    `Server \`${s.host}:${s.port}\`, user \`${s.user}\`, security ${s.security}, current mode **${connection.pool.mode}**${d.proxy ? `, through the proxy \`${d.proxy}\`` : ''}.`,
     '',
     '| Step | Result | Time | Detail |',
     '| --- | --- | ---: | --- |',

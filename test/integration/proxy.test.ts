@@ -197,6 +197,25 @@ describe('through a proxy (danted, tinyproxy) from a namespace that reaches noth
     assert.match(http.stderr, new RegExp(`The proxy refused to connect to localhost:${closedPort}: 500 `));
   });
 
+  it('diagnose shows the proxy in the path and which modes work through it', async () => {
+    const socks = await cli(['diagnose', url(plain), '--proxy', lab.socks.url, '--json'], plain);
+    ok(socks, 'diagnose through SOCKS5');
+    const d = JSON.parse(socks.stdout) as { proxy?: string; steps: { name: string; ok: boolean; absent?: boolean; detail: string }[]; workingModes: string[]; summary: string };
+    assert.equal(d.proxy, lab.socks.url);
+    assert.match(d.steps[0].detail, new RegExp(`this machine → SOCKS5 proxy ${escape(lab.socks.url)} → localhost:${plain.port}; passive mode through CONNECT, active mode through BIND`));
+    assert.match(d.steps[1].detail, new RegExp(`logged in through ${escape(lab.socks.url)}`));
+    assert.deepEqual(d.steps.filter((st) => /^(EPSV|PASV|EPRT|PORT) /.test(st.name)).map((st) => st.ok), [true, true, true, true]);
+    assert.deepEqual(d.workingModes, ['passive', 'active']);
+    assert.match(d.summary, /^Both modes work through the SOCKS5 proxy \(active through BIND\); use passive\.$/);
+
+    const http = await cli(['diagnose', url(plain), '--proxy', lab.http.url], plain);
+    ok(http, 'diagnose through HTTP');
+    assert.match(http.stdout, new RegExp(`^Diagnosis of localhost:${plain.port} through the proxy ${escape(lab.http.url)}`));
+    assert.match(http.stdout, /ok {3}EPSV \(passive\)/);
+    assert.match(http.stdout, /none EPRT \(active\) .* An HTTP proxy cannot accept the server's data connection/);
+    assert.match(http.stdout, /Passive mode works through the HTTP proxy; active mode cannot work through an HTTP proxy\. Use passive\.\nRecommended mode: passive/);
+  });
+
   it('fails with typed ProxyErrors (kind "proxy") that say what failed', async () => {
     const connect = (proxy: ProxySettings) => FtpClient.connect({ host: 'localhost', port: plain.port, user: plain.user, password: plain.password, proxy, connectTimeoutMs: 10_000 });
     const wrong = await rejectsWith(connect({ ...parseProxyUrl(lab.socks.url), password: 'nope' }), 'proxy');

@@ -102,7 +102,7 @@ export async function startProxyLab(): Promise<ProxyLab> {
       ns, address, socks, socksNoBind, http, downPort, stop,
       run: (command, args, env) => new Promise((resolve) => {
         execFile('ip', ['netns', 'exec', ns, command, ...args], { env: { ...process.env, ...env }, encoding: 'buffer', maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
-          resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout: stdout.toString('latin1'), stderr: stderr.toString() });
+          resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout: stdout.toString('utf8'), stderr: stderr.toString('utf8') });
         });
       }),
     };
