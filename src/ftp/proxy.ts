@@ -26,6 +26,9 @@ export type ProxyFailure =
 
 /** A failure of the proxy hop, not of the FTP server: told apart by type and by its words. */
 export class ProxyError extends FtpError {
+  /** 'auth' because no password was given at all (a prompt cancelled), not because the proxy refused one. */
+  passwordNotGiven = false;
+
   constructor(readonly failure: ProxyFailure, message: string, cause?: unknown) {
     super('proxy', message, { cause });
     this.name = 'ProxyError';
@@ -127,7 +130,11 @@ export async function connectThrough(given: ProxySettings, host: string, port: n
 async function withPassword(proxy: ProxySettings): Promise<ProxySettings & { password?: string }> {
   if (proxy.user === undefined || typeof proxy.password !== 'function') return proxy as ProxySettings & { password?: string };
   const password = await proxy.password();
-  if (password === undefined) throw new ProxyError('auth', `No password given for the proxy ${describeProxy(proxy)}.`);
+  if (password === undefined) {
+    const err = new ProxyError('auth', `No password given for the proxy ${describeProxy(proxy)} (the prompt was cancelled).`);
+    err.passwordNotGiven = true;
+    throw err;
+  }
   return { ...proxy, password };
 }
 

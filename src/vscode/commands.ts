@@ -34,7 +34,7 @@ export interface ConnectFailureReport {
   server: string;
   /** What the notification says happened (the FtpError's message). */
   message: string;
-  /** The FtpError's kind: connect, timeout, tls or protocol. */
+  /** The FtpError's kind: connect, timeout, tls, protocol or proxy. */
   kind: string;
 }
 /** Connection test reports: read-only documents, so none is left behind as an unsaved "Untitled-1". */

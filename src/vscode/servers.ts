@@ -232,9 +232,7 @@ export class Servers implements vscode.Disposable {
     const first = this.connectOptions(server, mode);
     first.options.onEvent = onEvent;
     try {
-      const client = await FtpClient.connect(first.options);
-      await first.accept();
-      return client;
+      return await connectAndAccept(first);
     } catch (err) {
       const account = proxyAccount(server);
       if (err instanceof ProxyError && err.failure === 'auth' && account) return this.connectAfterProxyRefusal(server, account, mode, onEvent, err);
@@ -261,15 +259,19 @@ export class Servers implements vscode.Disposable {
    * second refusal holds connects back like a refused login.
    */
   private async connectAfterProxyRefusal(server: ResolvedServer, account: Account, mode: DataMode, onEvent: ((e: FtpEvent) => void) | undefined, err: ProxyError): Promise<FtpClient> {
-    if (/No password given/.test(err.message)) throw this.blockLogin(server, err);
+    if (err.passwordNotGiven) throw this.blockLogin(server, err);
+    // The log says why a password prompt opens.
+    onEvent?.({ type: 'warning', id: server.label, message: `${err.message} Asking for the proxy's password again.` });
     await this.passwords.forget(account);
     const again = await this.passwords.ask(account, 'The proxy refused the password');
     if (!again) throw this.blockLogin(server, err);
+    // Asked anew, the answer is in memory now: the new options find it there.
     const retry = this.connectOptions(server, mode);
     retry.options.onEvent = onEvent;
     try {
-      const client = await FtpClient.connect(retry.options);
-      await retry.accept();
+      const client = await connectAndAccept(retry);
+      // Remembered (or not) as the user chose in the prompt just answered.
+      await this.passwords.accepted(account, again);
       return client;
     } catch (err2) {
       if (err2 instanceof ProxyError && err2.failure === 'auth') {
@@ -437,6 +439,13 @@ export class Servers implements vscode.Disposable {
     this.changed.fire(undefined);
     if (rebuilt) this.rebuilt.fire();
   }
+}
+
+/** Connects, then keeps the passwords that got it in (see connectOptions). */
+async function connectAndAccept(prepared: { options: ConnectOptions; accept: () => Promise<void> }): Promise<FtpClient> {
+  const client = await FtpClient.connect(prepared.options);
+  await prepared.accept();
+  return client;
 }
 
 function sameExceptMode(a: ResolvedServer, b: ResolvedServer): boolean {

@@ -36,7 +36,8 @@ describe('a server reached through a SOCKS5 proxy (profile "proxied", danted)', 
     await prepareServers();
     const api = await extensionApi();
     await api.setPassword('proxied', vsftpd.password);
-    await api.setProxyPassword('proxied', env('FTPW_TEST_PROXY_PASSWORD'), { remember: true });
+    // A wrong one first: the first connect is refused by the proxy and asks again (see below).
+    await api.setProxyPassword('proxied', 'wrong-Proxy-Pass');
   });
 
   after(async () => {
@@ -48,11 +49,22 @@ describe('a server reached through a SOCKS5 proxy (profile "proxied", danted)', 
     await assert.rejects(api.setProxyPassword('vsftpd', 'x'), /is not reached through a proxy that takes a user name and password/);
   });
 
-  it('reads and saves files through the proxy: the proxy relayed the connections, the log shows the hop and no password', async () => {
+  it('asks again when the proxy refuses its password, then reads and saves files through it: the proxy relayed them, the log shows the hop and no password', async () => {
+    const api = await extensionApi();
     const before = controlConnectionsRelayed(vsftpd.port);
     const dir = unique('proxy');
     vsftpd.disk.put(`${dir}/hello.txt`, 'hello through the proxy\n');
-    assert.deepEqual(await vscode.workspace.fs.readDirectory(proxied(dir)), [['hello.txt', vscode.FileType.File]]);
+    const listing = Promise.resolve(vscode.workspace.fs.readDirectory(proxied(dir)));
+    // The refusal, in the log; then the right password answers the prompt that opens (given until
+    // it has: the prompt opens a moment after the warning, and only an open one takes the answer).
+    await waitForLog((text) => /refused the user name or password for "ftpwproxy" — check the proxy user and password\. Asking for the proxy's password again\./.test(text), 'the proxy\'s refusal in the protocol log');
+    let listed = false;
+    void listing.finally(() => { listed = true; });
+    for (const deadline = Date.now() + 20_000; !listed && Date.now() < deadline;) {
+      await api.setProxyPassword('proxied', env('FTPW_TEST_PROXY_PASSWORD'), { remember: true });
+      await Promise.race([listing.catch(() => undefined), new Promise((resolve) => setTimeout(resolve, 200))]);
+    }
+    assert.deepEqual(await listing, [['hello.txt', vscode.FileType.File]]);
     assert.equal(Buffer.from(await vscode.workspace.fs.readFile(proxied(`${dir}/hello.txt`))).toString(), 'hello through the proxy\n');
     await vscode.workspace.fs.writeFile(proxied(`${dir}/saved.txt`), new TextEncoder().encode('saved through the proxy\n'));
     assert.equal(vsftpd.disk.text(`${dir}/saved.txt`), 'saved through the proxy\n');

@@ -24,7 +24,7 @@ import type * as DemoServerModule from '../../scripts/demo-server.mjs';
 import { PROXY_PASSWORD, startProxyLab } from '../support/proxyLab';
 import { startServer, type RunningServer } from '../support/realServers';
 import type { ExtensionTestSetup } from '../vscode/runExtensionTests';
-import { ENV, FOLDERS } from './servers';
+import { ENV, FOLDERS, PROXIED_PROFILE } from './servers';
 
 /** Where on the vsftpd server the linked folder goes, and what the link leaves out. */
 const LINK_REMOTE_PATH = '/linked';
@@ -82,7 +82,7 @@ export async function setup(): Promise<ExtensionTestSetup> {
           { name: 'demo', host: demo.host, port: demo.port, user: 'anonymous' },
           { name: 'vsftpd', host: vsftpd.host, port: vsftpd.port, user: vsftpd.user, mode: 'passive' },
           { name: 'pureftpd', host: pureftpd.host, port: pureftpd.port, user: pureftpd.user, mode: 'active' },
-          { name: 'proxied', host: 'localhost', port: vsftpd.port, user: vsftpd.user, mode: 'auto', proxy: lab.socks.url },
+          { name: PROXIED_PROFILE, host: 'localhost', port: vsftpd.port, user: vsftpd.user, mode: 'auto', proxy: lab.socks.url },
         ],
         'ftpWorkspace.links': [{ local: linkedLocal, remote: `ftp://vsftpd${LINK_REMOTE_PATH}`, ignore: [...LINK_IGNORE], uploadOnSave: true }],
       },
