@@ -92,6 +92,15 @@ describe('through a proxy (danted, tinyproxy) from a namespace that reaches noth
     });
   }
 
+  it('with PASV only (--disable-epsv, --trust-pasv-address), passive data still goes to the server\'s name through the proxy', async () => {
+    const r = await cli(['ls', url(plain), '--mode', 'passive', '--disable-epsv', '--trust-pasv-address', '--proxy', lab.http.url, '--verbose'], plain);
+    ok(r, 'ls with PASV');
+    assert.match(r.stdout, /hello\.txt/);
+    assert.match(r.stderr, /< 227 Entering Passive Mode \(127,0,0,1,/);
+    assert.match(r.stderr, /PASV offered 127\.0\.0\.1:\d+; using the control peer localhost instead\./);
+    assert.match(r.stderr, new RegExp(`data channel passive for PASV LIST: local \\S+ ↔ proxy ${escape(lab.http.url)} ↔ remote localhost:\\d+`));
+  });
+
   it('works in active mode through SOCKS5 BIND: the proxy\'s port in EPRT, the server connects to it', async () => {
     const data = randomBytes(100_000);
     const local = path.join(tmp, 'up-active.bin');
