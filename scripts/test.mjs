@@ -49,6 +49,7 @@ function finish() {
 if (!existsSync('node_modules/.package-lock.json')) step('install npm dependencies', 'npm', ['ci']);
 const isRoot = process.getuid?.() === 0;
 step('FTP servers', 'bash', ['scripts/install-ftp-servers.sh']);
+step('proxies', 'bash', ['scripts/install-proxies.sh']);
 if (want('extension') || want('e2e')) step('VS Code runtime', 'node', ['scripts/setup-vscode.mjs']);
 step('build', 'npm', ['run', '--silent', 'build']);
 step('compile tests', 'npx', ['tsc', '-p', 'tsconfig.test.json']);

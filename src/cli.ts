@@ -10,6 +10,7 @@ import { formatEvent, type LogLevel } from './ftp/eventText';
 import type { ConnectOptions, FtpEvent } from './ftp/types';
 import * as fs from 'node:fs';
 import { fileSource } from './ftp/localFile';
+import { describeProxy } from './ftp/proxy';
 import { basename } from './ftp/remotePath';
 import { USAGE, UsageError, parseCommandLine, type CliOptions } from './commandLine';
 
@@ -23,8 +24,13 @@ async function target(url: string, o: CliOptions): Promise<Target> {
   const mode = o.mode ?? defaults.dataMode;
   const user = decodeURIComponent(u.username) || 'anonymous';
   let password = u.password ? decodeURIComponent(u.password) : process.env.FTP_PASSWORD;
-  if (password === undefined && user !== 'anonymous') password = await askPassword(`Password for ${user}@${u.hostname}: `);
+  if (password === undefined && user !== 'anonymous') password = await askPassword(`Password for ${user}@${u.hostname}: `, 'FTP_PASSWORD');
   const t = o.timeoutMs;
+  let proxy = o.proxy;
+  if (proxy?.user !== undefined) {
+    const proxyPassword = process.env.FTP_PROXY_PASSWORD ?? await askPassword(`Password for the proxy ${describeProxy(proxy)}: `, 'FTP_PROXY_PASSWORD');
+    proxy = { ...proxy, password: proxyPassword };
+  }
   const options: ConnectOptions = {
     host: u.hostname.replace(/^\[|\]$/g, ''),
     port: u.port ? Number(u.port) : undefined,
@@ -36,6 +42,7 @@ async function target(url: string, o: CliOptions): Promise<Target> {
     disableEprt: o.disableEprt,
     encoding: o.encoding,
     timeZoneOffsetMinutes: o.timeZoneOffsetMinutes,
+    proxy,
     tls: { rejectUnauthorized: !o.insecure },
     connectTimeoutMs: t, replyTimeoutMs: t,
   };
@@ -48,8 +55,8 @@ function printable(name: string): string {
   return name.replace(/[\x00-\x08\x0a-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }
 
-async function askPassword(prompt: string): Promise<string> {
-  if (!process.stdin.isTTY) throw new UsageError('no password: set FTP_PASSWORD or run on a terminal');
+async function askPassword(prompt: string, variable: string): Promise<string> {
+  if (!process.stdin.isTTY) throw new UsageError(`no password: set ${variable} or run on a terminal`);
   process.stderr.write(prompt);
   const stdin = process.stdin;
   stdin.setRawMode(true);

@@ -7,7 +7,8 @@
 import * as net from 'node:net';
 import { AUTO_ENCODING, COMMON_ENCODINGS, charsetProblem } from './ftp/charset';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import type { DataMode } from './ftp/types';
+import { parseProxyUrl } from './ftp/proxy';
+import type { DataMode, ProxySettings } from './ftp/types';
 import * as defaults from './ftp/defaults';
 import { parsePortRange } from './ftp/portRange';
 import { parseTimeZoneOffset } from './ftp/timeZone';
@@ -25,6 +26,7 @@ Commands:
 
 URLs: ftp://user@host[:port]/path, ftps://… for explicit TLS (--implicit-tls for implicit).
 Password from FTP_PASSWORD, else asked on the terminal.
+Proxy password from FTP_PROXY_PASSWORD, else asked on the terminal when the proxy URL names a user.
 
 Options:
   --mode passive|active|auto   data-channel mode (default ${defaults.dataMode}; not for diagnose, which tries all)
@@ -37,6 +39,9 @@ Options:
                                ${COMMON_ENCODINGS.join(', ')}
   --time-zone-offset OFFSET    the server's zone for LIST times, e.g. +02:00, =-05:30 or UTC-05:30
                                (default: detected from one file's MDTM, else UTC)
+  --proxy URL                  connect through a proxy: socks5://[user@]host:port (passive and
+                               active mode, via BIND) or http://[user@]host:port (HTTP CONNECT,
+                               passive only); the server's name is resolved by the proxy
   --implicit-tls               implicit FTPS (TLS from the first byte, usually port ${defaults.implicitFtpsPort})
   --insecure                   accept any TLS certificate
   --timeout SECONDS            connect/reply timeout (default ${defaults.connectTimeoutMs / 1000}/${defaults.replyTimeoutMs / 1000})
@@ -59,6 +64,7 @@ const OPTIONS = {
   'disable-eprt': undefined,
   encoding: 'NAME',
   'time-zone-offset': 'OFFSET',
+  proxy: 'URL',
   'implicit-tls': undefined,
   insecure: undefined,
   timeout: 'SECONDS',
@@ -68,7 +74,7 @@ const OPTIONS = {
 } as const;
 type OptionName = keyof typeof OPTIONS;
 
-const CONNECTION: OptionName[] = ['active-address', 'active-ports', 'trust-pasv-address', 'disable-epsv', 'disable-eprt', 'encoding', 'time-zone-offset', 'implicit-tls', 'insecure', 'timeout', 'verbose'];
+const CONNECTION: OptionName[] = ['active-address', 'active-ports', 'trust-pasv-address', 'disable-epsv', 'disable-eprt', 'encoding', 'time-zone-offset', 'proxy', 'implicit-tls', 'insecure', 'timeout', 'verbose'];
 
 const COMMANDS: Record<CommandName, { args: string; min: number; max: number; options: OptionName[] }> = {
   ls: { args: '<url>', min: 1, max: 1, options: ['mode', ...CONNECTION, 'json'] },
@@ -91,6 +97,8 @@ export interface CliOptions {
   encoding?: string;
   /** Minutes east of UTC. */
   timeZoneOffsetMinutes?: number;
+  /** Without its password, which comes from FTP_PROXY_PASSWORD or the terminal. */
+  proxy?: ProxySettings;
   implicitTls: boolean;
   insecure: boolean;
   timeoutMs?: number;
@@ -196,6 +204,12 @@ export function parseCommandLine(argv: string[]): CommandLine {
     // The same rule as the timeZoneOffset setting; "" would mean "detect", which is the default anyway.
     try { options.timeZoneOffsetMinutes = parseTimeZoneOffset(zone); } catch (e) { bad(`--time-zone-offset: ${(e as Error).message}`); }
     if (options.timeZoneOffsetMinutes === undefined) bad('--time-zone-offset must look like +02:00 or -05:30');
+  }
+  const proxy = str('proxy');
+  if (proxy !== undefined) {
+    try { options.proxy = parseProxyUrl(proxy); } catch (e) { bad(`--proxy: ${(e as Error).message}`); }
+    // A password on the command line is seen by every user of the machine (ps).
+    if (options.proxy?.password !== undefined) bad('--proxy: put no password in the URL — set FTP_PROXY_PASSWORD (or type it when asked)');
   }
   const timeout = str('timeout');
   if (timeout !== undefined) {

@@ -16,6 +16,7 @@ import { parseFeatures, type Reply } from './reply';
 import { assertSafePath, basename, dirname, join, normalize } from './remotePath';
 import { BlockFileReader, BlockFileWriter, openSource, openTarget } from './localFile';
 import { OwedReplies } from './owedReplies';
+import { describeProxy } from './proxy';
 import { detectOffset, detectionCandidate, formatTimeZoneOffset, toUtc, zoneMemory } from './timeZone';
 import { cancelled, failedBeforeData, pumpFrom, pumpFromFile, pumpTo, pumpToBuffer, pumpToFile, runTransfer, type TransferContext, type TransferSpec } from './transfer';
 import type { ConcreteMode, ConnectOptions, DataMode, FileEntry, FtpEvent, TransferOptions } from './types';
@@ -86,7 +87,10 @@ export class FtpClient extends EventEmitter {
     this.channels = new DataChannelProvider({
       serverKey: this.serverKey,
       settings: this.settings(),
-      quirks: { skipEpsv: options.disableEpsv === true, skipEprt: options.disableEprt === true, confirmed: new Set() },
+      quirks: {
+        skipEpsv: options.disableEpsv === true, skipEprt: options.disableEprt === true, confirmed: new Set(),
+        noActive: options.proxy?.kind === 'http' ? `An HTTP proxy cannot accept the server's data connection, so active mode does not work through ${describeProxy(options.proxy)} — use passive mode.` : undefined,
+      },
       inAdvance: options.passiveInAdvance !== false,
       emit: this.emitEvent,
     });
@@ -110,7 +114,7 @@ export class FtpClient extends EventEmitter {
     const problem = configured === undefined ? undefined : charsetProblem(configured);
     if (problem) throw new FtpError('unsupported', `The server's encoding cannot be used: ${problem}.`);
     const control = await ControlConnection.open({
-      id: this.id, host: o.host, port: o.port, implicitTls: o.security === 'implicit', tls: o.tls,
+      id: this.id, host: o.host, port: o.port, implicitTls: o.security === 'implicit', tls: o.tls, proxy: o.proxy,
       connectTimeoutMs: o.connectTimeoutMs, replyTimeoutMs: o.replyTimeoutMs, emit: this.emitEvent,
     });
     this.control = control;
@@ -330,7 +334,7 @@ export class FtpClient extends EventEmitter {
     return {
       host: o.host, trustPasvAddress: o.trustPasvAddress ?? false, activeAddress: o.activeAddress,
       activeListenAddress: o.activeListenAddress, activePortRange: o.activePortRange,
-      dataConnectTimeoutMs: o.dataConnectTimeoutMs, secure: false, minTlsVersion: o.tls?.minVersion,
+      dataConnectTimeoutMs: o.dataConnectTimeoutMs, secure: false, minTlsVersion: o.tls?.minVersion, proxy: o.proxy,
     };
   }
 
@@ -340,7 +344,13 @@ export class FtpClient extends EventEmitter {
 
   /** The mode the next data connection will try first. */
   get nextMode(): ConcreteMode {
-    return this.mode === 'auto' ? this.modeMemory.get(this.serverKey) ?? 'passive' : this.mode;
+    if (this.mode !== 'auto') return this.mode;
+    return this.channels.quirks.noActive ? 'passive' : this.modeMemory.get(this.modeKey) ?? 'passive';
+  }
+
+  /** What worked directly need not work through a proxy, nor the other way round. */
+  private get modeKey(): string {
+    return this.options.proxy ? `${this.serverKey} via ${describeProxy(this.options.proxy)}` : this.serverKey;
   }
 
   /**
@@ -398,7 +408,8 @@ export class FtpClient extends EventEmitter {
     try {
       bytes = await attempt(first, true);
     } catch (e) {
-      if (this.mode !== 'auto' || probe || !failedBeforeData(e)) throw e;
+      // Through a proxy that cannot do active mode, auto keeps to passive: its error is the one to show.
+      if (this.mode !== 'auto' || probe || !failedBeforeData(e) || (first === 'passive' && channels.quirks.noActive)) throw e;
       const other: ConcreteMode = first === 'passive' ? 'active' : 'passive';
       this.emitEvent({ type: 'data-fallback', id: this.id, from: first, to: other, reason: (e as Error).message });
       try {
@@ -413,7 +424,7 @@ export class FtpClient extends EventEmitter {
     }
     if (!probe) {
       this.lastMode = used;
-      if (this.mode === 'auto') this.modeMemory.set(this.serverKey, used);
+      if (this.mode === 'auto') this.modeMemory.set(this.modeKey, used);
     }
     return bytes;
   }

@@ -7,9 +7,10 @@ import * as net from 'node:net';
 import * as tls from 'node:tls';
 import { NameCodec } from './charset';
 import { FtpError } from './errors';
+import { connectThrough, describeProxy } from './proxy';
 import { ReplyParser, type Reply } from './reply';
 import { checkCertificate, connectPreferring, negotiatedGroup, serverNameFor, trustedWithoutAsking, type VerifiedPeer } from './tlsTrust';
-import type { FtpEvent, TlsOptions } from './types';
+import type { FtpEvent, ProxySettings, TlsOptions } from './types';
 
 /**
  * The key-exchange group each server (host:port) chose, so that the next connection to it offers
@@ -44,6 +45,8 @@ export interface ControlOptions {
   port: number;
   implicitTls: boolean;
   tls?: TlsOptions;
+  /** Connect through this proxy; the server's name goes to the proxy, which resolves it. */
+  proxy?: ProxySettings;
   connectTimeoutMs: number;
   replyTimeoutMs: number;
   emit(event: FtpEvent): void;
@@ -75,7 +78,10 @@ export class ControlConnection {
   get peerFingerprint256(): string | undefined { return this.verifiedPeer?.fingerprint256 || undefined; }
   /** The key-exchange group the server chose on this connection: offered first on data connections. */
   tlsGroup?: string;
-  /** Address of the server as seen on the control connection: the only peer data connections may use. */
+  /**
+   * Address of the server as seen on the control connection: the only peer data connections may
+   * use. Through a proxy, the server's name as given: only the proxy knows its address.
+   */
   peerAddress = '';
   localAddress = '';
   readonly id: string;
@@ -120,8 +126,8 @@ export class ControlConnection {
   private get serverKey(): string { return `${this.options.host}:${this.options.port}`; }
 
   private async connect(): Promise<void> {
-    const { host, port, connectTimeoutMs } = this.options;
-    const socket = await new Promise<net.Socket>((resolve, reject) => {
+    const { host, port, connectTimeoutMs, proxy } = this.options;
+    const socket = proxy ? await this.connectThroughProxy(proxy) : await new Promise<net.Socket>((resolve, reject) => {
       const timer = setTimeout(() => {
         s.destroy();
         reject(new FtpError('timeout', `Could not connect to ${host}:${port} within ${connectTimeoutMs / 1000} s — is the host reachable and the port right?`));
@@ -139,11 +145,34 @@ export class ControlConnection {
     });
     socket.setNoDelay(true);
     socket.setKeepAlive(true, 30_000);
-    this.peerAddress = stripMapped(socket.remoteAddress ?? host);
+    this.peerAddress = proxy ? host : stripMapped(socket.remoteAddress ?? host);
     this.localAddress = stripMapped(socket.localAddress ?? '');
     this.attach(socket);
-    this.options.emit({ type: 'connect', id: this.id, host, port, address: this.peerAddress, tls: this.options.implicitTls });
+    this.options.emit({ type: 'connect', id: this.id, host, port, address: proxy ? undefined : this.peerAddress, tls: this.options.implicitTls, proxy: proxy && describeProxy(proxy) });
     if (socket instanceof tls.TLSSocket) await this.afterHandshake(socket);
+  }
+
+  /**
+   * The TCP connection through the proxy (its failures are ProxyErrors), then TLS on it for
+   * implicit FTPS: end to end with the server, checked against the server's name.
+   */
+  private async connectThroughProxy(proxy: ProxySettings): Promise<net.Socket> {
+    const { host, port, connectTimeoutMs } = this.options;
+    const raw = await connectThrough(proxy, host, port, connectTimeoutMs);
+    return this.options.implicitTls ? this.startTls(raw) : raw;
+  }
+
+  /** TLS on a connected socket (after AUTH TLS, or implicit FTPS through a proxy). */
+  private startTls(raw: net.Socket): Promise<tls.TLSSocket> {
+    const { host, connectTimeoutMs } = this.options;
+    return new Promise<tls.TLSSocket>((resolve, reject) => {
+      const timer = setTimeout(() => { raw.destroy(); reject(new FtpError('timeout', `TLS handshake with ${host} timed out.`)); }, connectTimeoutMs);
+      const s = connectPreferring({ socket: raw, servername: serverNameFor(host), rejectUnauthorized: false, minVersion: this.options.tls?.minVersion ?? 'TLSv1.2', session: this.sessionToOffer() }, tlsGroups.get(this.serverKey), () => {
+        clearTimeout(timer); s.removeAllListeners('error'); resolve(s);
+      });
+      this.captureSession(s);
+      s.once('error', (err) => { clearTimeout(timer); raw.destroy(); reject(new FtpError('tls', `TLS handshake with ${host} failed: ${err.message}`, { cause: err })); });
+    });
   }
 
   private attach(socket: net.Socket): void {
@@ -151,6 +180,8 @@ export class ControlConnection {
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (err) => this.fail(new FtpError('connection-lost', `Connection to ${this.options.host} lost: ${err.message}`, { cause: err })));
     socket.on('close', () => this.fail(new FtpError('connection-lost', `The server ${this.options.host} closed the connection.`)));
+    // A socket from a proxy comes paused, holding the server's first bytes (proxy.ts).
+    socket.resume();
   }
 
   /** TLS 1.3 sends session tickets after the handshake, so listen from the start. */
@@ -193,15 +224,7 @@ export class ControlConnection {
     raw.removeAllListeners('data');
     raw.removeAllListeners('close');
     raw.removeAllListeners('error');
-    const { host, connectTimeoutMs } = this.options;
-    const secure = await new Promise<tls.TLSSocket>((resolve, reject) => {
-      const timer = setTimeout(() => { raw.destroy(); reject(new FtpError('timeout', `TLS handshake with ${host} timed out.`)); }, connectTimeoutMs);
-      const s = connectPreferring({ socket: raw, servername: serverNameFor(host), rejectUnauthorized: false, minVersion: this.options.tls?.minVersion ?? 'TLSv1.2', session: this.sessionToOffer() }, tlsGroups.get(this.serverKey), () => {
-        clearTimeout(timer); s.removeAllListeners('error'); resolve(s);
-      });
-      this.captureSession(s);
-      s.once('error', (err) => { clearTimeout(timer); raw.destroy(); reject(new FtpError('tls', `TLS handshake with ${host} failed: ${err.message}`, { cause: err })); });
-    });
+    const secure = await this.startTls(raw);
     this.attach(secure);
     await this.afterHandshake(secure);
   }

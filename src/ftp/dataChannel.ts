@@ -19,9 +19,10 @@ import type { ControlConnection } from './control';
 import { stripMapped } from './control';
 import { FtpError, errorFromReply } from './errors';
 import type { DirectRead } from './localFile';
+import { bindThrough, connectThrough, describeProxy, ProxyError } from './proxy';
 import { connectPreferring, sameFingerprint, serverNameFor } from './tlsTrust';
 import type { Reply } from './reply';
-import type { ConcreteMode, FtpEvent } from './types';
+import type { ConcreteMode, FtpEvent, ProxySettings } from './types';
 
 export interface DataChannelSettings {
   host: string;
@@ -32,6 +33,11 @@ export interface DataChannelSettings {
   dataConnectTimeoutMs: number;
   /** Wrap data connections in TLS (PROT P was accepted). */
   secure: boolean;
+  /**
+   * Every data connection goes through this proxy: passive ones to the server's name (`host`),
+   * active ones through a SOCKS5 BIND.
+   */
+  proxy?: ProxySettings;
   minTlsVersion?: 'TLSv1.2' | 'TLSv1.3';
 }
 
@@ -55,6 +61,8 @@ export interface DataChannelQuirks {
    * command's 1xx: TLS starts only after it (RFC 4217's order, Python's ftplib does the same).
    */
   tlsAfterPreliminary?: boolean;
+  /** Why active mode cannot work through the proxy (an HTTP proxy, a refused BIND): auto keeps to passive. */
+  noActive?: string;
 }
 
 export interface PreparedChannel {
@@ -167,23 +175,26 @@ export async function preparePassive(ctx: Context, command: string, pipeline: bo
     const target = parsePasv(r.message);
     if (!target) throw outOfStepIf(commandSent, control, new DataChannelError('passive', `The server's PASV reply is malformed: "${r.message.slice(0, 100)}"`, !commandSent, undefined, r.code, r.text));
     port = target.port;
-    if (settings.trustPasvAddress && !isBogusPasvAddress(target.host, control.peerAddress)) host = target.host;
+    // Behind a proxy the PASV address is the server's view of its own network: meaningless here.
+    if (settings.trustPasvAddress && !settings.proxy && !isBogusPasvAddress(target.host, control.peerAddress)) host = target.host;
     else if (target.host !== control.peerAddress) {
       ctx.emit({ type: 'warning', id: control.id, message: `PASV offered ${target.host}:${target.port}; using the control peer ${control.peerAddress} instead.` });
     }
   }
   const target = `${host}:${port}`;
+  const direct = directRead !== undefined && !settings.proxy;
   const socket = await connectData(ctx, host, port, directRead).catch((err: Error) => {
-    const failure = new DataChannelError('passive',
-      `Could not open the passive data connection to ${target} (${(err as NodeJS.ErrnoException).code ?? err.message}) — a firewall may block the server's passive ports; try active mode.`,
-      true, err);
+    const failure = new DataChannelError('passive', err instanceof ProxyError
+      ? `Could not open the passive data connection to ${target}: ${err.message}`
+      : `Could not open the passive data connection to ${target} (${(err as NodeJS.ErrnoException).code ?? err.message}) — a firewall may block the server's passive ports; try active mode.`,
+    true, err);
     if (commandSent) return afterFailedConnect(control, 'passive', command, failure);
     throw failure;
   });
   return {
     mode: 'passive',
     commandSent,
-    direct: directRead !== undefined,
+    direct,
     socket: async () => finish(ctx, socket, 'passive', `${via} ${command.split(' ')[0]}`),
     close: () => socket.destroy(),
   };
@@ -204,6 +215,15 @@ function outOfStepIf(commandSent: boolean, control: ControlConnection, err: Data
 export function connectData(ctx: Context, host: string, port: number, onread?: DirectRead): Promise<net.Socket> {
   const { settings, control } = ctx;
   const timeoutMs = settings.dataConnectTimeoutMs;
+  if (settings.proxy) {
+    // A plain TCP socket from the proxy (no `onread`: the proxy library made it); TLS, if any,
+    // is put on it in `finish`, as on an accepted active-mode socket.
+    return connectThrough(settings.proxy, host, port, timeoutMs).then((s) => {
+      keepErrors(s);
+      proxiedTargets.set(s, `${host}:${port}`);
+      return s;
+    });
+  }
   return new Promise((resolve, reject) => {
     // tls.connect documents `onread` (for a socket it makes itself); @types/node does not list it.
     const secure: tls.ConnectionOptions & { onread?: DirectRead } = { host, port, onread, ...dataTls(ctx) };
@@ -271,16 +291,63 @@ function isPrivateV4(a: string): boolean {
 
 // ---------------------------------------------------------------- active
 
-export async function prepareActive(ctx: Context, command: string, pipeline: boolean): Promise<PreparedChannel> {
-  const { control, settings, quirks } = ctx;
+/** Where the server is to connect for active mode, and the connection once it has. */
+interface Listener {
+  advertised: string;
+  port: number;
+  accepted: Promise<net.Socket>;
+  close(): void;
+}
+
+/** Listening here: on the control connection's local address (or the configured one). */
+async function listenHere(ctx: Context): Promise<Listener> {
+  const { control, settings } = ctx;
   const listenAddress = settings.activeListenAddress ?? control.localAddress;
   const server = await listen(listenAddress, settings.activePortRange).catch((err: Error) => {
     throw new DataChannelError('active', `Could not listen for the server's data connection on ${listenAddress}: ${err.message}`, true, err);
   });
-  const port = (server.address() as net.AddressInfo).port;
-  const advertised = settings.activeAddress ?? listenAddress;
   const accepted = acceptFromPeer(server, control.peerAddress, settings.dataConnectTimeoutMs, ctx);
   accepted.catch(() => undefined);
+  return {
+    advertised: settings.activeAddress ?? listenAddress,
+    port: (server.address() as net.AddressInfo).port,
+    accepted,
+    close: () => { server.close(); accepted.then((s) => s.destroy(), () => undefined); },
+  };
+}
+
+/**
+ * Listening at the proxy: SOCKS5 BIND. The proxy's address and port go into EPRT/PORT; the proxy
+ * decides whom it lets connect (its bindreply rules), as the server's name was given to it. A
+ * refusal (or an HTTP proxy, which has no BIND) is remembered: auto mode keeps to passive.
+ */
+async function listenAtProxy(ctx: Context, proxy: ProxySettings): Promise<Listener> {
+  const { settings, quirks } = ctx;
+  if (quirks.noActive) throw new DataChannelError('active', quirks.noActive, true);
+  const binding = await bindThrough(proxy, settings.host, settings.dataConnectTimeoutMs, settings.dataConnectTimeoutMs).catch((err: Error) => {
+    if (err instanceof ProxyError && err.failure === 'bind') quirks.noActive = err.message;
+    throw new DataChannelError('active', err instanceof ProxyError && err.failure === 'bind' ? err.message : `Active mode through the proxy failed: ${err.message}`, true, err);
+  });
+  const accepted = binding.connection.then((s) => {
+    keepErrors(s);
+    proxiedTargets.set(s, `${binding.address}:${binding.port}`);
+    return s;
+  }, (err: Error) => {
+    throw new DataChannelError('active', err instanceof ProxyError && err.failure === 'timeout' ? err.message : `Active mode through the proxy failed: ${err.message}`, false, err);
+  });
+  accepted.catch(() => undefined);
+  return {
+    advertised: binding.address,
+    port: binding.port,
+    accepted,
+    close: () => { binding.close(); accepted.then((s) => s.destroy(), () => undefined); },
+  };
+}
+
+export async function prepareActive(ctx: Context, command: string, pipeline: boolean): Promise<PreparedChannel> {
+  const { control, settings, quirks } = ctx;
+  const listener = settings.proxy ? await listenAtProxy(ctx, settings.proxy) : await listenHere(ctx);
+  const { advertised, port, accepted } = listener;
   try {
     let via = 'EPRT';
     let ok = false;
@@ -311,10 +378,10 @@ export async function prepareActive(ctx: Context, command: string, pipeline: boo
         const s = await accepted;
         return finish(ctx, s, 'active', `${via} ${command.split(' ')[0]}`);
       },
-      close: () => { server.close(); accepted.then((s) => s.destroy(), () => undefined); },
+      close: () => listener.close(),
     };
   } catch (e) {
-    server.close();
+    listener.close();
     throw e;
   }
 }
@@ -376,6 +443,9 @@ function keepErrors(socket: net.Socket): void {
   socket.on('error', () => undefined);
 }
 
+/** Data sockets that lead to the proxy, and the server address:port (or BIND port) behind it, for the log. */
+const proxiedTargets = new WeakMap<net.Socket, string>();
+
 const HANDSHAKE_CUT = 'the connection closed during the TLS handshake';
 
 /** The TLS handshakes of data sockets that are TLS sockets from their connect on (see connectData). */
@@ -423,9 +493,10 @@ export /**
 async function finish(ctx: Context, socket: net.Socket, mode: ConcreteMode, command: string): Promise<net.Socket> {
   socket.setNoDelay(true);
   const local = `${stripMapped(socket.localAddress ?? '')}:${socket.localPort}`;
-  const remote = `${stripMapped(socket.remoteAddress ?? '')}:${socket.remotePort}`;
+  const remote = proxiedTargets.get(socket) ?? `${stripMapped(socket.remoteAddress ?? '')}:${socket.remotePort}`;
+  const proxy = ctx.settings.proxy && describeProxy(ctx.settings.proxy);
   if (!ctx.settings.secure) {
-    ctx.emit({ type: 'data-open', id: ctx.control.id, mode, command, local, remote, tls: false });
+    ctx.emit({ type: 'data-open', id: ctx.control.id, mode, command, local, remote, tls: false, proxy });
     return socket;
   }
   // The transfer command must be on its way before our ClientHello is.
@@ -464,7 +535,7 @@ async function finish(ctx: Context, socket: net.Socket, mode: ConcreteMode, comm
     secure.destroy();
     throw new FtpError('tls', `The data connection presented a different certificate (${dataFp}) than the control connection; refusing it.`, { mode });
   }
-  ctx.emit({ type: 'data-open', id: ctx.control.id, mode, command, local, remote, tls: true, resumed: secure.isSessionReused() });
+  ctx.emit({ type: 'data-open', id: ctx.control.id, mode, command, local, remote, tls: true, resumed: secure.isSessionReused(), proxy });
   return secure;
 }
 

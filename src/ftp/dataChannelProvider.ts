@@ -190,7 +190,7 @@ async function openPassiveInAdvance(ctx: Context, seen: (reply: Reply) => void):
     if (r.code !== 227) return undefined;
     const t = parsePasv(r.message);
     // Same rule as preparePassive: the control peer unless the user trusts the PASV address.
-    if (t && settings.trustPasvAddress && !isBogusPasvAddress(t.host, control.peerAddress)) host = t.host;
+    if (t && settings.trustPasvAddress && !settings.proxy && !isBogusPasvAddress(t.host, control.peerAddress)) host = t.host;
     port = t?.port;
   }
   if (port === undefined) return undefined;
@@ -214,7 +214,8 @@ async function openPassiveInAdvance(ctx: Context, seen: (reply: Reply) => void):
     return s;
   }, (err: Error) => {
     failed = true;
-    event('failed', (err as NodeJS.ErrnoException).code ?? err.message);
+    // Closed before the connect ended (through a proxy it cannot be called off): nothing to tell.
+    if (!closedBy) event('failed', (err as NodeJS.ErrnoException).code ?? err.message);
     return undefined;
   });
   return {
@@ -237,7 +238,8 @@ async function openPassiveInAdvance(ctx: Context, seen: (reply: Reply) => void):
  * reconnect in the second case).
  */
 function useInAdvance(ctx: Context, ready: PassiveInAdvance, command: string, directRead: DirectRead | undefined): PreparedChannel {
-  const direct = directRead !== undefined;
+  // Through a proxy the socket was made without our reads: its bytes come as 'data' events.
+  const direct = directRead !== undefined && !ctx.settings.proxy;
   if (direct) ready.reads.target = directRead;
   ready.claim();
   ctx.control.send(command);

@@ -30,6 +30,8 @@ export const dataMode: DataMode = 'auto';
 export const passiveInAdvance = true;
 /** Connect to the control peer, not to a PASV reply's address (often private; a bounce risk). */
 export const trustPasvAddress = false;
+/** Direct connections: FTP is not HTTP, and a proxy for web traffic seldom carries it (README, "Proxies"). */
+export const proxy = 'none';
 
 /** Connections per server: many servers allow only 2–8 per address and count other clients too. */
 export const poolSize = 2;

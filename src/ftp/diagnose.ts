@@ -9,9 +9,10 @@ import { FtpClient } from './client';
 import { defaultPort } from './defaults';
 import { FtpError, isFtpError } from './errors';
 import { parseMdtm, parseSize } from './listing';
+import { describeProxy } from './proxy';
 import { join } from './remotePath';
 import { formatTimeZoneOffset } from './timeZone';
-import type { ConnectOptions, ConcreteMode, FileEntry, FtpEvent } from './types';
+import type { ConnectOptions, ConcreteMode, FileEntry, FtpEvent, ProxySettings } from './types';
 
 export interface DiagnosisStep {
   name: string;
@@ -26,6 +27,8 @@ export interface DiagnosisStep {
 
 export interface Diagnosis {
   server: string;
+  /** The proxy on the way (describeProxy: never its password), when there is one. */
+  proxy?: string;
   steps: DiagnosisStep[];
   workingModes: ConcreteMode[];
   /** The mode to use, or undefined when no data connection works at all. */
@@ -41,17 +44,20 @@ export async function diagnose(options: ConnectOptions, hooks: { onStep?: (step:
   if (hooks.onEvent && !options.onEvent) options = { ...options, onEvent: hooks.onEvent };
   const steps: DiagnosisStep[] = [];
   const server = `${options.host}:${options.port ?? defaultPort(options.security)}`;
+  const proxy = options.proxy && describeProxy(options.proxy);
   const record = (step: DiagnosisStep) => { steps.push(step); hooks.onStep?.(step); };
+  if (options.proxy) record({ name: 'Proxy', ok: true, ms: 0, detail: proxyPath(options.proxy, server) });
   const started = Date.now();
   let client: FtpClient;
   try {
     client = await FtpClient.connect({ ...options, dataConnectTimeoutMs: Math.min(options.dataConnectTimeoutMs ?? PROBE_DATA_TIMEOUT_MS, PROBE_DATA_TIMEOUT_MS) });
   } catch (e) {
+    const failure = isFtpError(e, 'proxy') ? 'The proxy failed' : 'Could not log in';
     record({ name: 'Connect and log in', ok: false, ms: Date.now() - started, detail: (e as Error).message });
-    return { server, steps, workingModes: [], summary: `Could not log in: ${(e as Error).message}` };
+    return { server, proxy, steps, workingModes: [], summary: `${failure}: ${(e as Error).message}` };
   }
   const tls = client.tlsInfo ? `, ${client.tlsInfo.protocol} ${client.tlsInfo.cipher}${client.tlsInfo.authorized ? '' : ' (certificate trusted by fingerprint)'}` : '';
-  record({ name: 'Connect and log in', ok: true, ms: Date.now() - started, detail: `logged in${tls}` });
+  record({ name: 'Connect and log in', ok: true, ms: Date.now() - started, detail: `logged in${proxy ? ` through ${proxy}` : ''}${tls}` });
   record({ name: 'Server features', ok: true, ms: 0, detail: [...client.features.keys()].join(' ') || '(no FEAT)' });
   const works = new Set<ConcreteMode>();
   try {
@@ -64,7 +70,9 @@ export async function diagnose(options: ConnectOptions, hooks: { onStep?: (step:
         record({ name: `${variant} (${variant === 'EPSV' || variant === 'PASV' ? 'passive' : 'active'})`, ok: true, ms, detail: 'listing transferred' });
       } catch (e) {
         const detail = e instanceof FtpError ? e.message : String(e);
-        record({ name: `${variant} (${variant === 'EPSV' || variant === 'PASV' ? 'passive' : 'active'})`, ok: false, ms: Date.now() - t, detail, absent: isFtpError(e, 'unsupported') || undefined });
+        // Through an HTTP proxy active mode is not a fault to look into: it cannot exist there.
+        const impossible = options.proxy?.kind === 'http' && (variant === 'EPRT' || variant === 'PORT');
+        record({ name: `${variant} (${variant === 'EPSV' || variant === 'PASV' ? 'passive' : 'active'})`, ok: false, ms: Date.now() - t, detail, absent: isFtpError(e, 'unsupported') || impossible || undefined });
       }
     }
     // Which charset names travel in, shown so that "names show as \uFFFD" has an answer: auto
@@ -83,14 +91,31 @@ export async function diagnose(options: ConnectOptions, hooks: { onStep?: (step:
   }
   const workingModes = (['passive', 'active'] as const).filter((m) => works.has(m));
   const recommendation = workingModes[0];
-  const summary = recommendation === undefined
+  const summary = options.proxy ? proxySummary(options.proxy, workingModes) : recommendation === undefined
     ? 'Logged in, but no data connection works in either mode: a firewall blocks both the server\'s passive ports and connections back to this machine.'
     : workingModes.length === 2
       ? 'Both modes work; use passive (it also survives firewalls and NAT on this side).'
       : recommendation === 'passive'
         ? 'Only passive mode works: the server cannot connect back to this machine (firewall or NAT here). Use passive.'
         : 'Only active mode works: the server\'s passive ports are blocked (a server firewall that only opens port 21). Use active.';
-  return { server, steps, workingModes: [...workingModes], recommendation, summary };
+  return { server, proxy, steps, workingModes: [...workingModes], recommendation, summary };
+}
+
+/** The way to the server, and which modes can work on it at all. */
+function proxyPath(proxy: ProxySettings, server: string): string {
+  return proxy.kind === 'http'
+    ? `this machine → HTTP proxy ${describeProxy(proxy)} (CONNECT) → ${server}; passive mode only (an HTTP proxy cannot accept the server's connections)`
+    : `this machine → SOCKS5 proxy ${describeProxy(proxy)} → ${server}; passive mode through CONNECT, active mode through BIND`;
+}
+
+function proxySummary(proxy: ProxySettings, working: readonly ConcreteMode[]): string {
+  const through = `through the ${proxy.kind === 'http' ? 'HTTP' : 'SOCKS5'} proxy`;
+  if (working.length === 0) return `Logged in ${through}, but no data connection works: the proxy will not connect to the server's passive ports${proxy.kind === 'socks5' ? ' nor accept its connections (BIND)' : ''} — ask whoever runs the proxy to allow them.`;
+  if (working.length === 2) return `Both modes work ${through} (active through BIND); use passive.`;
+  if (working[0] === 'active') return `Only active mode works ${through}: the proxy will not connect to the server's passive ports. Use active.`;
+  return proxy.kind === 'http'
+    ? `Passive mode works ${through}; active mode cannot work through an HTTP proxy. Use passive.`
+    : `Only passive mode works ${through}: the proxy refused BIND, or the server could not connect to the proxy's port. Use passive.`;
 }
 
 function filesIn(dir: string, entries: FileEntry[]): string[] {
@@ -155,7 +180,7 @@ async function commandSteps(client: FtpClient, record: (step: DiagnosisStep) => 
 }
 
 export function formatDiagnosis(d: Diagnosis): string {
-  const lines = [`Diagnosis of ${d.server}`];
+  const lines = [`Diagnosis of ${d.server}${d.proxy ? ` through the proxy ${d.proxy}` : ''}`];
   for (const s of d.steps) lines.push(`  ${s.ok ? 'ok  ' : s.absent ? 'none' : s.untried ? 'skip' : 'FAIL'} ${s.name.padEnd(20)} ${String(s.ms).padStart(6)} ms  ${s.detail}`);
   lines.push('', d.summary);
   if (d.recommendation) lines.push(`Recommended mode: ${d.recommendation}`);

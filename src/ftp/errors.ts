@@ -12,6 +12,7 @@ export type FtpErrorKind =
   | 'login'            // 530 on USER/PASS/ACCT, 332 without account
   | 'connection-lost'  // control connection closed or 421 mid-operation
   | 'connect'          // could not reach the server (DNS, refused, unreachable)
+  | 'proxy'            // the proxy failed: down, refused our credentials or the server (ProxyError)
   | 'data-channel'     // data connection could not be opened or broke, in `mode`
   | 'tls'              // handshake, certificate, PROT P refused
   | 'timeout'          // connect, reply, accept or idle timeout
@@ -115,6 +116,7 @@ export function errorFromReply(reply: { code: number; message: string; text: str
     login: 'login failed',
     'connection-lost': 'the server closed the connection',
     connect: 'could not connect',
+    proxy: 'the proxy failed',
     'data-channel': 'the data connection failed',
     tls: 'TLS was refused',
     timeout: 'timed out',

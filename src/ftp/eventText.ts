@@ -24,14 +24,14 @@ export function formatEvent(e: FtpEvent): LogLine {
       // Each line of a multi-line reply marked, so none of them reads as ours.
       return { level: 'trace', text: `< ${e.text.replace(/\n/g, '\n< ')}` };
     case 'connect':
-      return { level: 'info', text: `connected to ${e.host}:${e.port}${e.address ? ` (${e.address})` : ''}${e.tls ? ' with TLS' : ''}` };
+      return { level: 'info', text: `connected to ${e.host}:${e.port}${e.address ? ` (${e.address})` : ''}${e.proxy ? ` through the proxy ${e.proxy}` : ''}${e.tls ? ' with TLS' : ''}` };
     case 'tls':
       return {
         level: 'debug',
         text: `TLS on ${e.channel}: ${e.protocol} ${e.cipher}${e.group ? ` (${e.group})` : ''}${e.resumed ? ', session resumed' : ''}${e.authorized ? '' : ', certificate not verified (trusted by fingerprint)'}`,
       };
     case 'data-open':
-      return { level: 'debug', text: `data channel ${e.mode} for ${e.command}: local ${e.local} ↔ remote ${e.remote}${e.tls ? `, TLS${e.resumed ? ' (resumed)' : ''}` : ''}` };
+      return { level: 'debug', text: `data channel ${e.mode} for ${e.command}: local ${e.local} ↔ ${e.proxy ? `proxy ${e.proxy} ↔ ` : ''}remote ${e.remote}${e.tls ? `, TLS${e.resumed ? ' (resumed)' : ''}` : ''}` };
     case 'data-fallback':
       return { level: 'warn', text: `${e.from} data connection failed (${e.reason}); trying ${e.to}` };
     case 'transfer':

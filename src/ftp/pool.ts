@@ -408,7 +408,8 @@ export class ConnectionPool<C extends PooledClient> extends EventEmitter {
       return;
     }
     this.busyRetries = 0;
-    if (this.size > 0 && (error.kind === 'connect' || error.kind === 'timeout')) {
+    // Likewise a proxy that refused one more connection: ours through it still work.
+    if (this.size > 0 && (error.kind === 'connect' || error.kind === 'timeout' || error.kind === 'proxy')) {
       // One of ours is logged in, so the server is there: what waits can have that connection
       // when it comes back. No new connection until then, or a refused connect would be retried
       // in a tight loop; the limit itself stays (see above).

@@ -167,6 +167,8 @@ class Transfer {
       const pumped = socket.destroyed
         ? Promise.reject(socket.errored ?? new Error('the data connection closed before the transfer started'))
         : spec.pump(socket, this.channel.direct);
+      // A socket from a proxy comes paused (proxy.ts); the pump listens now, so it may flow.
+      if (socket.readableFlowing === false && !socket.destroyed) socket.resume();
       return { bytes: await Promise.race([pumped, this.refused]), streamChunks };
     } catch (e) {
       throw await this.dataBroke(socket, e);

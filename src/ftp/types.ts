@@ -60,6 +60,22 @@ export interface CertificateInfo {
   reason: string;
 }
 
+export type ProxyKind = 'socks5' | 'http';
+
+/** A proxy every connection goes through (src/ftp/proxy.ts); parseProxyUrl makes one from a URL. */
+export interface ProxySettings {
+  kind: ProxyKind;
+  host: string;
+  port: number;
+  /** SOCKS5 user name / HTTP Basic user; none: no authentication offered. */
+  user?: string;
+  /**
+   * With `user`. A function is called at each connection through the proxy (an editor keeps the
+   * answer, asked once); resolving undefined fails the connect with a ProxyError ('auth').
+   */
+  password?: string | (() => Promise<string | undefined>);
+}
+
 /** Port, mode and timeouts left out take their values from src/ftp/defaults.ts. */
 export interface ConnectOptions {
   host: string;
@@ -89,6 +105,13 @@ export interface ConnectOptions {
    * line, where the server has MDTM; else LIST times are taken as UTC. See timeZone.ts.
    */
   timeZoneOffsetMinutes?: number;
+  /**
+   * Reach the server through this proxy: the control connection and every data connection. Passive
+   * data connections go to the server's name (not the PASV address: it means nothing behind a
+   * proxy); active mode works through SOCKS5 BIND only (auto mode keeps to passive otherwise).
+   * Default: none, direct connections.
+   */
+  proxy?: ProxySettings;
   /** Use the address in a PASV reply instead of the control peer's (default false: NAT-safe). */
   trustPasvAddress?: boolean;
   /** Address advertised in EPRT/PORT (NAT with port forwarding). Default: control socket's local address. */
@@ -148,11 +171,12 @@ export function sourceSize(source: UploadSource): number {
 
 /** Events emitted by the core for logging; secrets are already masked. */
 export type FtpEvent =
-  | { type: 'connect'; id: string; host: string; port: number; address?: string; tls: boolean }
+  /** `proxy`: the hop it went through, as describeProxy shows it (never the proxy's password). */
+  | { type: 'connect'; id: string; host: string; port: number; address?: string; tls: boolean; proxy?: string }
   | { type: 'command'; id: string; text: string }
   | { type: 'reply'; id: string; code: number; text: string }
   | { type: 'tls'; id: string; protocol: string; cipher: string; resumed: boolean; authorized: boolean; channel: 'control' | 'data'; group?: string }
-  | { type: 'data-open'; id: string; mode: ConcreteMode; command: string; local: string; remote: string; tls: boolean; resumed?: boolean }
+  | { type: 'data-open'; id: string; mode: ConcreteMode; command: string; local: string; remote: string; tls: boolean; resumed?: boolean; proxy?: string }
   | { type: 'data-fallback'; id: string; from: ConcreteMode; to: ConcreteMode; reason: string }
   /**
    * `streamChunks`: buffers the data socket handed out through its stream; 0 when it read straight

@@ -5,8 +5,9 @@
 import { AUTO_ENCODING, charsetProblem } from '../ftp/charset';
 import * as ftpDefaults from '../ftp/defaults';
 import { isPort, parsePortRange } from '../ftp/portRange';
+import { describeProxy, parseProxyUrl } from '../ftp/proxy';
 import { parseTimeZoneOffset } from '../ftp/timeZone';
-import type { ConnectOptions, DataMode, Security } from '../ftp/types';
+import type { ConnectOptions, DataMode, ProxySettings, Security } from '../ftp/types';
 
 /** One entry of the `ftpWorkspace.servers` setting, as the user wrote it. */
 export interface ServerProfile {
@@ -33,6 +34,8 @@ export interface ServerProfile {
   encoding?: string;
   /** The server's zone for LIST times: "+02:00" / "-05:30", or minutes east of UTC; unset: detected. */
   timeZoneOffset?: string | number;
+  /** 'none', 'vscode' (VS Code's http.proxy / http.noProxy) or socks5://[user@]host:port / http://[user@]host:port. */
+  proxy?: string;
 }
 
 /** Global defaults (settings `ftpWorkspace.*`, timeouts in seconds as there), applied where a profile is silent. */
@@ -47,6 +50,10 @@ export interface ServerDefaults {
   dataTimeout: number;
   transferIdleTimeout: number;
   passiveInAdvance: boolean;
+  /** `ftpWorkspace.proxy`: what a profile without its own `proxy` uses. */
+  proxy: string;
+  /** VS Code's own proxy (http.proxy, else the environment's) and its exceptions, for proxy 'vscode'. */
+  vscodeProxy?: { url: string; noProxy: string[] };
 }
 
 /** The settings' defaults: src/ftp/defaults.ts in the settings' units. */
@@ -61,6 +68,7 @@ export const DEFAULTS: ServerDefaults = {
   dataTimeout: ftpDefaults.dataConnectTimeoutMs / 1000,
   transferIdleTimeout: ftpDefaults.dataIdleTimeoutMs / 1000,
   passiveInAdvance: ftpDefaults.passiveInAdvance,
+  proxy: ftpDefaults.proxy,
 };
 
 export interface ResolvedServer {
@@ -227,6 +235,8 @@ function build(
   if (encoding) options.encoding = encoding;
   const zone = timeZoneSetting(p.timeZoneOffset, p.name);
   if (zone !== undefined) options.timeZoneOffsetMinutes = zone;
+  const proxy = proxySetting(p.proxy ?? d.proxy, options.host, d.vscodeProxy, adHoc ? 'ftpWorkspace.proxy' : `Server profile "${p.name}": proxy`);
+  if (proxy) options.proxy = proxy;
   return {
     key,
     label,
@@ -255,6 +265,55 @@ function encodingSetting(p: ServerProfile): string | undefined {
   return value;
 }
 
+/**
+ * The proxy a server is reached through: none (the default: FTP is not HTTP, and a proxy set up
+ * for web traffic seldom lets port 21 through), a URL, or 'vscode' — VS Code's own proxy unless
+ * the host is one of its exceptions. A password never comes from settings (secret storage does);
+ * VS Code's http.proxy may carry one, and that one is used as given.
+ */
+export function proxySetting(value: unknown, host: string, vscodeProxy: ServerDefaults['vscodeProxy'], where: string): ProxySettings | undefined {
+  if (value !== undefined && value !== null && typeof value !== 'string') throw new ServerConfigError(`${where} must be "none", "vscode" or a URL such as socks5://host:1080`);
+  const text = (value ?? '').trim();
+  if (text === '' || text.toLowerCase() === 'none') return undefined;
+  if (text.toLowerCase() === 'vscode') {
+    if (!vscodeProxy?.url.trim() || bypassesProxy(host, vscodeProxy.noProxy)) return undefined;
+    try {
+      return parseProxyUrl(vscodeProxy.url);
+    } catch (e) {
+      throw new ServerConfigError(`${where} is "vscode", but VS Code's http.proxy: ${(e as Error).message}`);
+    }
+  }
+  let proxy: ProxySettings;
+  try {
+    proxy = parseProxyUrl(text);
+  } catch (e) {
+    throw new ServerConfigError(`${where}: ${(e as Error).message}`);
+  }
+  if (proxy.password !== undefined) {
+    throw new ServerConfigError(`${where}: put no password in the setting — write ${describeProxy(proxy)}; the password is asked for once and kept in VS Code's secret storage.`);
+  }
+  return proxy;
+}
+
+/**
+ * NO_PROXY rules as VS Code and curl read them: "*" (everything), a host name (itself and its
+ * subdomains; a leading "." or "*." means the same), an IP address, or a host:port's host.
+ */
+export function bypassesProxy(host: string, noProxy: readonly string[]): boolean {
+  const h = host.toLowerCase().replace(/^\[|\]$/g, '').replace(/\.$/, '');
+  return noProxy.some((raw) => {
+    let rule = raw.trim().toLowerCase();
+    if (!rule) return false;
+    if (rule === '*') return true;
+    rule = rule.replace(/^\*?\./, '');
+    // "[v6]:port", "[v6]", "host:port"; a bare IPv6 address has more than one colon and no port.
+    const bracketed = /^\[([^\]]+)\](?::\d+)?$/.exec(rule);
+    if (bracketed) rule = bracketed[1];
+    else if (rule.split(':').length === 2) rule = rule.replace(/:\d+$/, '');
+    return h === rule || h.endsWith(`.${rule}`);
+  });
+}
+
 function positiveInt(v: unknown): number | undefined {
   return typeof v === 'number' && Number.isInteger(v) && v > 0 ? v : undefined;
 }
@@ -277,6 +336,28 @@ export function remotePathFor(server: Pick<ResolvedServer, 'remoteRoot'>, uriPat
     parts.push(seg);
   }
   return `/${parts.join('/')}`;
+}
+
+/** Who a password belongs to: a server's user, or the user of the proxy it is reached through. */
+export interface Account {
+  user: string;
+  host: string;
+  port: number;
+  /** The proxy as describeProxy shows it, for a proxy's account. */
+  proxy?: string;
+  /** What the prompt's title names: the profile or server. */
+  label?: string;
+}
+
+/** The account of a server's proxy, where it authenticates; its password is asked for and kept like a server's. */
+export function proxyAccount(server: Pick<ResolvedServer, 'options' | 'label'>): Account | undefined {
+  const p = server.options.proxy;
+  return p?.user !== undefined ? { user: p.user, host: p.host, port: p.port, proxy: describeProxy(p), label: server.label } : undefined;
+}
+
+/** SecretStorage key of a password: a server's, or a proxy's (one per proxy and user, shared by its servers). */
+export function secretKey(account: Account): string {
+  return account.proxy ? `ftpWorkspace.proxyPassword:${account.proxy}` : passwordKey(account);
 }
 
 /** SecretStorage key of a server's password. */

@@ -15,6 +15,7 @@
  * ones, so tests can drive them with fake timers.
  */
 import { isFtpError, type FtpErrorKind } from '../ftp/errors';
+import { ProxyError } from '../ftp/proxy';
 import { UploadConflictError } from './transfer';
 
 /** Waits before the 1st, 2nd, 3rd… automatic retry in a row; the last one repeats. */
@@ -24,6 +25,8 @@ export const AUTO_RETRY_DELAYS_MS: readonly number[] = [3_000, 10_000, 30_000, 6
 const UNREACHABLE: readonly FtpErrorKind[] = ['connect', 'connection-lost', 'timeout'];
 
 export function isUnreachable(error: Error): boolean {
+  // A proxy that is down is as unreachable as a server; one that refuses our password is not.
+  if (error instanceof ProxyError) return error.failure === 'unreachable' || error.failure === 'timeout';
   return isFtpError(error) && UNREACHABLE.includes(error.kind);
 }
 

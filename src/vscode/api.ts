@@ -7,7 +7,7 @@
  * told, and what became of local deletes and renames in linked folders.
  */
 import * as vscode from 'vscode';
-import { needsPassword } from '../remote/serverConfig';
+import { needsPassword, proxyAccount } from '../remote/serverConfig';
 import type { ConnectFailureReport } from './commands';
 import type { Servers } from './servers';
 import { serverStates, type ServerState } from './serversView';
@@ -25,6 +25,12 @@ export interface FtpWorkspaceApi {
    * it in VS Code's secret storage. Rejects for an anonymous server or an unknown name.
    */
   setPassword(server: string, password: string, options?: { remember?: boolean }): Promise<void>;
+  /**
+   * Sets the password of the proxy a server is reached through (its `proxy` names a user), the
+   * same way: for this session, or also in secret storage with `remember`. Every server behind
+   * that proxy and user shares it. Rejects for a server without such a proxy.
+   */
+  setProxyPassword(server: string, password: string, options?: { remember?: boolean }): Promise<void>;
   /**
    * Fires when the user is told that a server could not be reached (not running, a name that does
    * not resolve, a timeout, a TLS failure): once per server and failure, with the message the
@@ -70,6 +76,15 @@ export function createApi(servers: Servers, events: ApiEvents): FtpWorkspaceApi 
       if (!server.profileName && !name.includes('@')) throw new Error(`No FTP server profile named "${name}" in ftpWorkspace.servers`);
       if (!needsPassword(server)) throw new Error(`${server.label} logs in as ${server.user}, which takes no password`);
       await servers.passwords.provide(server, password, options.remember === true);
+      servers.allowLogin(server);
+    },
+    async setProxyPassword(name, password, options = {}) {
+      if (typeof name !== 'string' || typeof password !== 'string') throw new TypeError('setProxyPassword(server: string, password: string)');
+      const server = servers.resolve(vscode.Uri.from({ scheme: 'ftp', authority: name, path: '/' }));
+      if (!server.profileName && !name.includes('@')) throw new Error(`No FTP server profile named "${name}" in ftpWorkspace.servers`);
+      const account = proxyAccount(server);
+      if (!account) throw new Error(`${server.label} is not reached through a proxy that takes a user name and password`);
+      await servers.passwords.provide(account, password, options.remember === true);
       servers.allowLogin(server);
     },
   };

@@ -12,7 +12,7 @@ import { folderName } from './folderNames';
 import { addProfiles, profileTarget } from './profileSettings';
 import { withProgress } from './progress';
 import type { ProtocolLog } from './protocolLog';
-import { isDataMode, isValidProfileName, needsPassword, parseAuthority, type ServerProfile } from '../remote/serverConfig';
+import { isDataMode, isValidProfileName, needsPassword, parseAuthority, proxyAccount, type ServerProfile } from '../remote/serverConfig';
 import type { ServerConnection, Servers } from './servers';
 import { currentFtpUri, FTP_SCHEMES, type StatusBar } from './statusBar';
 
@@ -36,7 +36,7 @@ export interface ConnectFailureReport {
   server: string;
   /** What the notification says happened (the FtpError's message). */
   message: string;
-  /** The FtpError's kind: connect, timeout, tls or protocol. */
+  /** The FtpError's kind: connect, timeout, tls, protocol or proxy. */
   kind: string;
 }
 /** Connection test reports: read-only documents, so none is left behind as an unsaved "Untitled-1". */
@@ -282,7 +282,7 @@ export class Commands implements vscode.Disposable {
       }
     }
     for (const c of this.servers.all()) candidates.set(c.server.key, c);
-    const list = [...candidates.values()].filter((c) => needsPassword(c.server));
+    const list = [...candidates.values()].filter((c) => needsPassword(c.server) || proxyAccount(c.server));
     if (list.length === 0) {
       void vscode.window.showInformationMessage('No FTP server with a password is configured.');
       return;
@@ -290,7 +290,8 @@ export class Commands implements vscode.Disposable {
     const target = await this.pickConnection(list, 'Forget the password of', false);
     if (!target || target === 'all') return;
     await this.servers.forgetPassword(target.server);
-    void vscode.window.showInformationMessage(`Forgot the password of ${target.server.user}@${target.server.host}.`);
+    const proxy = proxyAccount(target.server);
+    void vscode.window.showInformationMessage(`Forgot the password of ${target.server.user}@${target.server.host}${proxy ? ` and of the proxy ${proxy.proxy}` : ''}.`);
   }
 
   private async switchMode(mode?: DataMode, serverName?: string): Promise<void> {
@@ -505,7 +506,7 @@ function diagnosisMarkdown(connection: ServerConnection, d: Diagnosis): string {
   const lines = [
     `# FTP connection test: ${s.label}`,
     '',
-    `Server \`${s.host}:${s.port}\`, user \`${s.user}\`, security ${s.security}, current mode **${connection.pool.mode}**.`,
+    `Server \`${s.host}:${s.port}\`, user \`${s.user}\`, security ${s.security}, current mode **${connection.pool.mode}**${d.proxy ? `, through the proxy \`${d.proxy}\`` : ''}.`,
     '',
     '| Step | Result | Time | Detail |',
     '| --- | --- | ---: | --- |',

@@ -1,11 +1,11 @@
 /**
- * Passwords live only in SecretStorage (when the user chose to remember them) or in memory for the
+ * Passwords (of servers, and of the proxies they are reached through) live only in SecretStorage (when the user chose to remember them) or in memory for the
  * session. A prompt is shared by everything that needs the same password at once, and a cancelled
  * prompt is not repeated until the user acts (opens the folder again, runs a command): VS Code
  * stats files in bursts and must not open a dialog each.
  */
 import * as vscode from 'vscode';
-import { passwordKey, type ResolvedServer } from '../remote/serverConfig';
+import { secretKey, type Account } from '../remote/serverConfig';
 
 export interface Candidate {
   password: string;
@@ -33,8 +33,8 @@ export class Passwords {
   }
 
   /** The stored password, else ask. Undefined when the user cancels. */
-  async get(server: ResolvedServer): Promise<Candidate | undefined> {
-    const key = passwordKey(server);
+  async get(server: Account): Promise<Candidate | undefined> {
+    const key = secretKey(server);
     const inMemory = this.session.get(key);
     if (inMemory !== undefined) return { password: inMemory, remember: false };
     const stored = await this.secrets.get(key);
@@ -46,8 +46,8 @@ export class Passwords {
   }
 
   /** Asks (again), e.g. after a failed login. Concurrent callers share one prompt. */
-  ask(server: ResolvedServer, reason?: string): Promise<Candidate | undefined> {
-    const key = passwordKey(server);
+  ask(server: Account, reason?: string): Promise<Candidate | undefined> {
+    const key = secretKey(server);
     const pending = this.prompts.get(key);
     if (pending) return pending.result;
     if (!reason && this.cancelled.has(key)) return Promise.resolve(undefined);
@@ -76,8 +76,8 @@ export class Passwords {
   }
 
   /** A password given through the extension's API: used from now on, and answers an open prompt. */
-  async provide(server: ResolvedServer, password: string, remember: boolean): Promise<void> {
-    const key = passwordKey(server);
+  async provide(server: Account, password: string, remember: boolean): Promise<void> {
+    const key = secretKey(server);
     this.session.set(key, password);
     this.cancelled.delete(key);
     if (remember) await this.secrets.store(key, password);
@@ -85,30 +85,31 @@ export class Passwords {
   }
 
   /** Call after a successful login with the candidate that worked. */
-  async accepted(server: ResolvedServer, candidate: Candidate): Promise<void> {
-    const key = passwordKey(server);
+  async accepted(server: Account, candidate: Candidate): Promise<void> {
+    const key = secretKey(server);
     this.session.set(key, candidate.password);
     this.cancelled.delete(key);
     if (candidate.remember) await this.secrets.store(key, candidate.password);
   }
 
   /** The user acted (a command, the folder opened again): a cancelled prompt may be shown again. */
-  allowAsking(server: ResolvedServer): void {
-    this.cancelled.delete(passwordKey(server));
+  allowAsking(server: Account): void {
+    this.cancelled.delete(secretKey(server));
   }
 
   /** Forget a password that was refused or that the user wants gone. */
-  async forget(server: ResolvedServer): Promise<void> {
-    const key = passwordKey(server);
+  async forget(server: Account): Promise<void> {
+    const key = secretKey(server);
     this.session.delete(key);
     await this.secrets.delete(key);
   }
 
-  private async prompt(server: ResolvedServer, reason: string | undefined, closed: vscode.CancellationToken): Promise<Candidate | undefined> {
-    const key = passwordKey(server);
+  private async prompt(server: Account, reason: string | undefined, closed: vscode.CancellationToken): Promise<Candidate | undefined> {
+    const key = secretKey(server);
+    const who = server.proxy ? `the proxy ${server.proxy}` : `${server.user}@${server.host}:${server.port}`;
     const password = await vscode.window.showInputBox({
-      title: `FTP: ${server.label}`,
-      prompt: reason ? `${reason} — enter the password for ${server.user}@${server.host}` : `Password for ${server.user}@${server.host}:${server.port}`,
+      title: `FTP: ${server.label ?? who}`,
+      prompt: reason ? `${reason} — enter the password for ${who}` : `Password for ${who}`,
       password: true,
       ignoreFocusOut: true,
     }, closed);
@@ -121,7 +122,7 @@ export class Passwords {
         { label: 'Remember', description: "in VS Code's secret storage", remember: true },
         { label: 'Only for this session', description: 'ask again after a restart', remember: false },
       ],
-      { title: `Remember the password for ${server.user}@${server.host}?`, ignoreFocusOut: true },
+      { title: `Remember the password for ${server.proxy ? `the proxy ${server.proxy}` : `${server.user}@${server.host}`}?`, ignoreFocusOut: true },
       closed,
     );
     this.cancelled.delete(key);

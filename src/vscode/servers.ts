@@ -7,6 +7,7 @@ import { FtpClient } from '../ftp/client';
 import * as defaults from '../ftp/defaults';
 import { FtpError, isFtpError } from '../ftp/errors';
 import { ConnectionPool, type PoolEvent } from '../ftp/pool';
+import { ProxyError } from '../ftp/proxy';
 import type { CertificateInfo, ConcreteMode, ConnectOptions, DataMode, FtpEvent, ModeMemory } from '../ftp/types';
 import { Passwords, type Candidate } from './passwords';
 import { changeProfile, profileTarget } from './profileSettings';
@@ -16,8 +17,10 @@ import {
   certificateKey,
   isDataMode,
   needsPassword,
+  proxyAccount,
   remotePathFor,
   resolveServer,
+  type Account,
   type ResolvedServer,
   type ServerDefaults,
   type ServerProfile,
@@ -34,7 +37,7 @@ const LOGIN_QUIET_MS = 30_000;
  * TLS with us. Not 'busy' or 'connection-lost' (the pool tries those again by itself) nor 'login'
  * (asked again, then explained by its own message).
  */
-const UNREACHABLE = new Set(['connect', 'timeout', 'tls', 'protocol']);
+const UNREACHABLE = new Set(['connect', 'timeout', 'tls', 'protocol', 'proxy']);
 
 /** The password prompt was cancelled: no login is tried, and no prompt comes, until the user acts. */
 export class PasswordNotGivenError extends FtpError {
@@ -94,7 +97,8 @@ export class Servers implements vscode.Disposable {
       this.connectFailed,
       this.connectSucceeded,
       vscode.workspace.onDidChangeConfiguration((e) => {
-        if (e.affectsConfiguration(SECTION)) this.reconfigure();
+        // VS Code's own proxy matters to servers whose proxy setting is "vscode".
+        if (e.affectsConfiguration(SECTION) || e.affectsConfiguration('http.proxy') || e.affectsConfiguration('http.noProxy')) this.reconfigure();
       }),
       // Opening a server's folder again is the user asking for it: a cancelled prompt may come back.
       vscode.workspace.onDidChangeWorkspaceFolders((e) => {
@@ -129,6 +133,8 @@ export class Servers implements vscode.Disposable {
       dataTimeout: c.get<number>('dataTimeout', DEFAULTS.dataTimeout),
       transferIdleTimeout: c.get<number>('transferIdleTimeout', DEFAULTS.transferIdleTimeout),
       passiveInAdvance: c.get<boolean>('passiveInAdvance', DEFAULTS.passiveInAdvance),
+      proxy: c.get<string>('proxy', DEFAULTS.proxy),
+      vscodeProxy: vscodeProxy(),
     };
   }
 
@@ -194,14 +200,27 @@ export class Servers implements vscode.Disposable {
         onUntrustedCertificate: (info) => this.askTrust(server, info),
       },
     };
-    if (!needsPassword(server)) return { options: base, accept: async () => undefined };
+    // The proxy's password is asked for when the proxy is first reached, before the server's.
+    const account = proxyAccount(server);
+    let proxyCandidate: Candidate | undefined;
+    if (account && base.proxy && base.proxy.password === undefined) {
+      base.proxy = {
+        ...base.proxy,
+        password: async () => {
+          proxyCandidate = await this.passwords.get(account);
+          return proxyCandidate?.password;
+        },
+      };
+    }
+    const acceptProxy = async () => { if (account && proxyCandidate) await this.passwords.accepted(account, proxyCandidate); };
+    if (!needsPassword(server)) return { options: base, accept: acceptProxy };
     let candidate: Candidate | undefined;
     const password = async (): Promise<string> => {
       candidate = await this.passwords.get(server);
       if (!candidate) throw new PasswordNotGivenError(server);
       return candidate.password;
     };
-    return { options: { ...base, password }, accept: async () => { if (candidate) await this.passwords.accepted(server, candidate); } };
+    return { options: { ...base, password }, accept: async () => { await acceptProxy(); if (candidate) await this.passwords.accepted(server, candidate); } };
   }
 
   /**
@@ -214,10 +233,10 @@ export class Servers implements vscode.Disposable {
     const first = this.connectOptions(server, mode);
     first.options.onEvent = onEvent;
     try {
-      const client = await FtpClient.connect(first.options);
-      await first.accept();
-      return client;
+      return await connectAndAccept(first);
     } catch (err) {
+      const account = proxyAccount(server);
+      if (err instanceof ProxyError && err.failure === 'auth' && account) return this.connectAfterProxyRefusal(server, account, mode, onEvent, err);
       if (!isFtpError(err, 'login') || !needsPassword(server) || err instanceof PasswordNotGivenError) throw err;
       await this.passwords.forget(server);
       const again = await this.passwords.ask(server, `Login failed (${err.replyText?.trim() || err.message})`);
@@ -237,11 +256,39 @@ export class Servers implements vscode.Disposable {
   }
 
   /**
+   * The proxy refused its password (or none was given): asked again once, as for a server's; a
+   * second refusal holds connects back like a refused login.
+   */
+  private async connectAfterProxyRefusal(server: ResolvedServer, account: Account, mode: DataMode, onEvent: ((e: FtpEvent) => void) | undefined, err: ProxyError): Promise<FtpClient> {
+    if (err.passwordNotGiven) throw this.blockLogin(server, err);
+    // The log says why a password prompt opens.
+    onEvent?.({ type: 'warning', id: server.label, message: `${err.message} Asking for the proxy's password again.` });
+    await this.passwords.forget(account);
+    const again = await this.passwords.ask(account, 'The proxy refused the password');
+    if (!again) throw this.blockLogin(server, err);
+    // Asked anew, the answer is in memory now: the new options find it there.
+    const retry = this.connectOptions(server, mode);
+    retry.options.onEvent = onEvent;
+    try {
+      const client = await connectAndAccept(retry);
+      // Remembered (or not) as the user chose in the prompt just answered.
+      await this.passwords.accepted(account, again);
+      return client;
+    } catch (err2) {
+      if (err2 instanceof ProxyError && err2.failure === 'auth') {
+        await this.passwords.forget(account);
+        throw this.blockLogin(server, err2);
+      }
+      throw err2;
+    }
+  }
+
+  /**
    * After a refused login the editor keeps asking for files; without a pause each request would
    * try (and prompt) again, and servers lock accounts after a few failures.
    */
   private blockLogin(server: ResolvedServer, err: FtpError): FtpError {
-    const error = new FtpError('login', `${err.message} — not trying again for ${LOGIN_QUIET_MS / 1000} s; run "FTP: Test Connection" to retry now.`, {
+    const error = new FtpError(err.kind === 'proxy' ? 'proxy' : 'login', `${err.message} — not trying again for ${LOGIN_QUIET_MS / 1000} s; run "FTP: Test Connection" to retry now.`, {
       code: err.code,
       replyText: err.replyText,
       command: err.command,
@@ -255,6 +302,8 @@ export class Servers implements vscode.Disposable {
   allowLogin(server: ResolvedServer): void {
     this.loginFailedAt.delete(server.key);
     this.passwords.allowAsking(server);
+    const account = proxyAccount(server);
+    if (account) this.passwords.allowAsking(account);
   }
 
   /** Switches the data mode now and remembers it (profile in settings; ad-hoc in globalState). */
@@ -278,8 +327,11 @@ export class Servers implements vscode.Disposable {
     }
   }
 
+  /** Forgets the server's password and its proxy's, if it has one. */
   async forgetPassword(server: ResolvedServer): Promise<void> {
     await this.passwords.forget(server);
+    const account = proxyAccount(server);
+    if (account) await this.passwords.forget(account);
   }
 
   dispose(): void {
@@ -376,9 +428,28 @@ export class Servers implements vscode.Disposable {
   }
 }
 
+/** Connects, then keeps the passwords that got it in (see connectOptions). */
+async function connectAndAccept(prepared: { options: ConnectOptions; accept: () => Promise<void> }): Promise<FtpClient> {
+  const client = await FtpClient.connect(prepared.options);
+  await prepared.accept();
+  return client;
+}
+
 function sameExceptMode(a: ResolvedServer, b: ResolvedServer): boolean {
   const strip = (s: ResolvedServer) => JSON.stringify({ ...s, mode: undefined, options: { ...s.options, mode: undefined } });
   return strip(a) === strip(b);
+}
+
+/**
+ * VS Code's proxy, for servers whose proxy is "vscode": `http.proxy`, else the environment's
+ * (https_proxy, http_proxy), as VS Code itself falls back; exceptions from `http.noProxy` and NO_PROXY.
+ */
+function vscodeProxy(): { url: string; noProxy: string[] } {
+  const http = vscode.workspace.getConfiguration('http');
+  const env = process.env;
+  const url = http.get<string>('proxy')?.trim() || env.https_proxy || env.HTTPS_PROXY || env.http_proxy || env.HTTP_PROXY || '';
+  const noProxy = [...(http.get<string[]>('noProxy') ?? []), ...(env.no_proxy ?? env.NO_PROXY ?? '').split(',')].map((s) => s.trim()).filter(Boolean);
+  return { url, noProxy };
 }
 
 /** A setting in seconds, in milliseconds; unset, the default from src/ftp/defaults.ts. */

@@ -16,7 +16,7 @@ const SECURITY_LABEL = { none: 'none (plain FTP)', explicit: 'explicit FTPS (AUT
  * not: VS Code looks for .vscode/settings.json, package.json and the like in every folder, so
  * "not found" is routine, and a refused save shows its own error.
  */
-export const CONNECTION_ERRORS: ReadonlySet<FtpErrorKind> = new Set<FtpErrorKind>(['login', 'connection-lost', 'connect', 'data-channel', 'tls', 'timeout', 'busy', 'protocol']);
+export const CONNECTION_ERRORS: ReadonlySet<FtpErrorKind> = new Set<FtpErrorKind>(['login', 'connection-lost', 'connect', 'proxy', 'data-channel', 'tls', 'timeout', 'busy', 'protocol']);
 
 export class StatusBar implements vscode.Disposable {
   private readonly item: vscode.StatusBarItem;

@@ -14,6 +14,9 @@ export const FOLDERS: readonly { name: string; uri: string }[] = [
   { name: 'pureftpd', uri: 'ftp://pureftpd/' },
 ];
 
+/** A profile on vsftpd reached through a SOCKS5 proxy (setup.ts, proxy.test.ts); no workspace folder of its own. */
+export const PROXIED_PROFILE = 'proxied';
+
 const variable = (name: RealServerName, what: string): string => `FTPW_TEST_${name.toUpperCase()}_${what}`;
 
 /** Environment variables the extension host gets per real server. */

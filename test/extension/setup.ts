@@ -5,7 +5,9 @@
  *
  * Servers: real vsftpd (profile `vsftpd`, passive mode) and pure-ftpd (profile `pureftpd`, active
  * mode), each with a password login, plus the embedded demo server (ftp-srv, profile `demo`,
- * anonymous). The window opens a multi-root workspace with one folder per server.
+ * anonymous). The window opens a multi-root workspace with one folder per server. The profile
+ * `proxied` reaches vsftpd through a real SOCKS5 proxy (danted, test/support/proxyLab.ts) with a
+ * user and password; the proxy's URL, password and log are in FTPW_TEST_PROXY_*.
  *
  * A local folder (a fresh temp folder, absolute path in FTPW_TEST_LINKED_LOCAL) is linked to
  * `ftp://vsftpd/linked` through `ftpWorkspace.links` in the user settings, with upload on save and
@@ -19,9 +21,10 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type * as DemoServerModule from '../../scripts/demo-server.mjs';
+import { PROXY_PASSWORD, startProxyLab } from '../support/proxyLab';
 import { startServer, type RunningServer } from '../support/realServers';
 import type { ExtensionTestSetup } from '../vscode/runExtensionTests';
-import { ENV, FOLDERS } from './servers';
+import { ENV, FOLDERS, PROXIED_PROFILE } from './servers';
 
 /** Where on the vsftpd server the linked folder goes, and what the link leaves out. */
 const LINK_REMOTE_PATH = '/linked';
@@ -41,6 +44,10 @@ export async function setup(): Promise<ExtensionTestSetup> {
     if (failed) throw failed.reason;
     const [vsftpd, pureftpd] = started.map((s) => (s as PromiseFulfilledResult<RunningServer>).value);
 
+    // A SOCKS5 proxy (danted) for the profile "proxied": vsftpd by the name only the proxy resolves for it.
+    const lab = await startProxyLab();
+    stops.push(async () => lab.stop());
+
     const { startDemoServer } = (await import(path.join(REPO_ROOT, 'scripts', 'demo-server.mjs'))) as typeof DemoServerModule;
     const demo = await startDemoServer({ port: 0, pasvRange: demoPassiveRange([vsftpd, pureftpd]) });
     stops.push(() => demo.stop());
@@ -58,6 +65,9 @@ export async function setup(): Promise<ExtensionTestSetup> {
       FTPW_TEST_DEMO_HOST: demo.host,
       FTPW_TEST_DEMO_PORT: String(demo.port),
       FTPW_TEST_DEMO_ROOT: demo.root,
+      FTPW_TEST_PROXY_URL: lab.socks.url,
+      FTPW_TEST_PROXY_PASSWORD: PROXY_PASSWORD,
+      FTPW_TEST_PROXY_LOG: lab.socks.logPath,
     };
     for (const [name, server] of [['vsftpd', vsftpd], ['pureftpd', pureftpd]] as const) {
       env[ENV.port(name)] = String(server.port);
@@ -72,6 +82,7 @@ export async function setup(): Promise<ExtensionTestSetup> {
           { name: 'demo', host: demo.host, port: demo.port, user: 'anonymous' },
           { name: 'vsftpd', host: vsftpd.host, port: vsftpd.port, user: vsftpd.user, mode: 'passive' },
           { name: 'pureftpd', host: pureftpd.host, port: pureftpd.port, user: pureftpd.user, mode: 'active' },
+          { name: PROXIED_PROFILE, host: 'localhost', port: vsftpd.port, user: vsftpd.user, mode: 'auto', proxy: lab.socks.url },
         ],
         'ftpWorkspace.links': [{ local: linkedLocal, remote: `ftp://vsftpd${LINK_REMOTE_PATH}`, ignore: [...LINK_IGNORE], uploadOnSave: true }],
       },

@@ -80,6 +80,15 @@ describe('parseCommandLine', () => {
       assert.equal(auto.options.encoding, undefined);
     });
 
+    it('takes a SOCKS5 or HTTP proxy, its user but never its password', () => {
+      const socks = parseCommandLine(['get', URL, '--proxy', 'socks5://alice@proxy.example.com:1080']);
+      assert.ok(socks.command === 'get');
+      assert.deepEqual(socks.options.proxy, { kind: 'socks5', host: 'proxy.example.com', port: 1080, user: 'alice', password: undefined });
+      const http = parseCommandLine(['diagnose', URL, '--proxy=http://[2001:db8::1]:3128']);
+      assert.ok(http.command === 'diagnose');
+      assert.deepEqual(http.options.proxy, { kind: 'http', host: '2001:db8::1', port: 3128, user: undefined, password: undefined });
+    });
+
     it('lets the last of a repeated option win', () => {
       const line = parseCommandLine(['get', URL, '--mode', 'active', '--mode', 'passive']);
       assert.ok(line.command === 'get');
@@ -122,6 +131,10 @@ describe('parseCommandLine', () => {
       [['ls', URL, '--encoding', 'klingon'], /^ls: --encoding: "klingon" is not a known charset \(examples: utf8, windows-1252, latin1, gbk, big5, shift_jis/],
       [['get', URL, '--encoding', 'utf16le'], /^get: --encoding: "utf16le" does not write ASCII as ASCII/],
       [['put', 'a.txt', URL, '--encoding'], /^put: Option '--encoding <value>' argument missing/],
+      [['ls', URL, '--proxy', 'socks5://alice:secret@proxy:1080'], /^ls: --proxy: put no password in the URL — set FTP_PROXY_PASSWORD/],
+      [['ls', URL, '--proxy', 'socks4://proxy:1080'], /^ls: --proxy: Unsupported proxy type "socks4" \(SOCKS4 has no authentication/],
+      [['ls', URL, '--proxy', 'proxy:1080'], /^ls: --proxy: Unsupported proxy type "proxy"/],
+      [['ls', URL, '--proxy', 'http://proxy:3128/path'], /^ls: --proxy: The proxy URL "http:\/\/proxy:3128\/path" must be only scheme/],
     ];
     for (const [argv, message] of cases) {
       it(`${argv.join(' ')} → ${message.source}`, () => {
@@ -144,7 +157,7 @@ describe('parseCommandLine', () => {
   describe('commandUsage', () => {
     it('shows the command\'s arguments and exactly the options it takes', () => {
       assert.equal(commandUsage('rm'), 'Usage: ftp-workspace rm <url> [options]\n'
-        + 'Options for rm: --mode passive|active|auto, --active-address A, --active-ports LOW-HIGH, --trust-pasv-address, --disable-epsv, --disable-eprt, --encoding NAME, --time-zone-offset OFFSET, --implicit-tls, --insecure, --timeout SECONDS, --verbose, --recursive\n'
+        + 'Options for rm: --mode passive|active|auto, --active-address A, --active-ports LOW-HIGH, --trust-pasv-address, --disable-epsv, --disable-eprt, --encoding NAME, --time-zone-offset OFFSET, --proxy URL, --implicit-tls, --insecure, --timeout SECONDS, --verbose, --recursive\n'
         + 'Run "ftp-workspace help" for what each does.\n');
       assert.match(commandUsage('put'), /^Usage: ftp-workspace put <local-file> <url> \[options\]\n/);
       assert.doesNotMatch(commandUsage('diagnose'), /--mode/);

@@ -56,7 +56,8 @@ describe('defaults', () => {
   }
 
   it('gives the server settings (src/remote) the same defaults as package.json', () => {
-    const serverSettings: Record<keyof typeof DEFAULTS, string> = {
+    // vscodeProxy is VS Code's own setting (http.proxy), not one of ours.
+    const serverSettings: Record<Exclude<keyof typeof DEFAULTS, 'vscodeProxy'>, string> = {
       mode: 'defaultMode',
       poolSize: 'poolSize',
       activeAddress: 'activeAddress',
@@ -67,6 +68,7 @@ describe('defaults', () => {
       dataTimeout: 'dataTimeout',
       transferIdleTimeout: 'transferIdleTimeout',
       passiveInAdvance: 'passiveInAdvance',
+      proxy: 'proxy',
     };
     for (const [key, name] of Object.entries(serverSettings)) {
       assert.equal(DEFAULTS[key as keyof typeof DEFAULTS], setting(name).default, `DEFAULTS.${key} vs ftpWorkspace.${name}`);

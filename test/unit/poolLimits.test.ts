@@ -12,6 +12,7 @@ import * as assert from 'node:assert/strict';
 import { EventEmitter, once } from 'node:events';
 import * as net from 'node:net';
 import { FtpClient } from '../../src/ftp/client';
+import { ProxyError } from '../../src/ftp/proxy';
 import { FtpError, errorFromReply, isFtpError } from '../../src/ftp/errors';
 import { ConnectionPool, type PoolEvent } from '../../src/ftp/pool';
 import type { DataMode } from '../../src/ftp/types';
@@ -43,6 +44,8 @@ const NOT_A_LIMIT: Record<string, () => FtpError> = {
   'a timed-out TCP connect': () => new FtpError('timeout', 'Could not connect to 10.255.0.1:21 within 15 s — is the host reachable and the port right?'),
   'no greeting in time': () => new FtpError('timeout', 'No reply from 127.0.0.1 within 15 s.'),
   'a TLS failure': () => new FtpError('tls', 'TLS handshake with 127.0.0.1 failed: wrong version number'),
+  'a proxy that is down': () => new ProxyError('unreachable', 'Could not reach the SOCKS5 proxy 10.0.0.9:1080: nothing listens there — check that the proxy runs and that the port is right.'),
+  'a proxy that refuses to connect': () => new ProxyError('refused', 'The proxy refused to connect to ftp.example.com:21: not allowed by its rules (SOCKS5 10.0.0.9:1080).'),
 };
 
 /**

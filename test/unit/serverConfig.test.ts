@@ -57,7 +57,7 @@ describe('server configuration', () => {
   });
 
   it('applies defaults and a run-time mode override', () => {
-    const s = resolveServer('ftp', 'host', [], { mode: 'passive', poolSize: 3, activeAddress: '203.0.113.9', activePortRange: '', trustPasvAddress: false, connectTimeout: 5, replyTimeout: 6, dataTimeout: 7, transferIdleTimeout: 8, passiveInAdvance: false });
+    const s = resolveServer('ftp', 'host', [], { mode: 'passive', poolSize: 3, activeAddress: '203.0.113.9', activePortRange: '', trustPasvAddress: false, connectTimeout: 5, replyTimeout: 6, dataTimeout: 7, transferIdleTimeout: 8, passiveInAdvance: false, proxy: 'none' });
     assert.equal(s.mode, 'passive');
     assert.equal(s.options.passiveInAdvance, false, 'the data connection in advance turned off by the setting');
     assert.equal(resolveServer('ftp', 'host', []).options.passiveInAdvance, true, 'on by default');
