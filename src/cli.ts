@@ -11,6 +11,9 @@ import type { ConnectOptions, FtpEvent } from './ftp/types';
 import * as fs from 'node:fs';
 import { fileSource } from './ftp/localFile';
 import { basename } from './ftp/remotePath';
+import { parseMode } from './ftp/permissions';
+import { ConnectionPool } from './ftp/pool';
+import { RemoteFs } from './remote/remoteFs';
 import { USAGE, UsageError, parseCommandLine, type CliOptions } from './commandLine';
 
 interface Target { options: ConnectOptions; path: string }
@@ -149,6 +152,24 @@ async function run(argv: string[]): Promise<number> {
       const c = await connect(t, o);
       try { await c.mkdir(t.path, { recursive: true }); } finally { await c.close(); }
       return 0;
+    }
+    case 'chmod': {
+      const mode = parseMode(args[0]) as number; // parseCommandLine checked it
+      const t = await target(args[1], o);
+      if (!o.recursive) {
+        const c = await connect(t, o);
+        try { await c.chmod(t.path, mode); } finally { await c.close(); }
+        if (json) out(JSON.stringify({ changed: 1, failed: [], skippedLinks: 0 }));
+        return 0;
+      }
+      // The walk of RemoteFs, the editor's own: folders listed and entries changed in parallel.
+      const pool = new ConnectionPool<FtpClient>((m, onEvent) => FtpClient.connect({ ...t.options, mode: m, onEvent: (e) => { onEvent(e); if (o.verbose) logEvent(e); } }), { maxConnections: o.parallel ?? defaults.poolSize, mode: t.options.mode });
+      try {
+        const result = await new RemoteFs(pool, { cacheTtlMs: 0 }).chmodTree(t.path, { fileMode: mode, dirMode: mode });
+        if (json) out(JSON.stringify({ changed: result.changed, failed: result.failed.map((f) => ({ path: f.path, error: f.error.message })), skippedLinks: result.skippedLinks }));
+        else for (const f of result.failed) process.stderr.write(`ftp-workspace: ${printable(f.path)}: ${f.error.message}\n`);
+        return result.failed.length > 0 ? 1 : 0;
+      } finally { await pool.close(); }
     }
     case 'diagnose': {
       const t = await target(args[0], o);

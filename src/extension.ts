@@ -3,6 +3,7 @@ import * as vscode from 'vscode';
 import { createApi, type FtpWorkspaceApi } from './vscode/api';
 import { Commands } from './vscode/commands';
 import { FtpFileSystemProvider } from './vscode/ftpFileSystem';
+import { Permissions } from './vscode/permissions';
 import { ProtocolLog } from './vscode/protocolLog';
 import { Servers } from './vscode/servers';
 import { StatusBar } from './vscode/statusBar';
@@ -23,6 +24,7 @@ export function activate(context: vscode.ExtensionContext): FtpWorkspaceApi {
     statusBar,
     commands,
     provider,
+    new Permissions(servers),
     vscode.workspace.registerFileSystemProvider('ftp', provider, { isCaseSensitive: true }),
     vscode.workspace.registerFileSystemProvider('ftps', provider, { isCaseSensitive: true }),
     new SyncController(context, servers, {

@@ -16,6 +16,7 @@ import { parseFeatures, type Reply } from './reply';
 import { assertSafePath, basename, dirname, join, normalize } from './remotePath';
 import { BlockFileReader, BlockFileWriter, openSource, openTarget } from './localFile';
 import { OwedReplies } from './owedReplies';
+import { octalMode } from './permissions';
 import { detectOffset, detectionCandidate, formatTimeZoneOffset, toUtc, zoneMemory } from './timeZone';
 import { cancelled, failedBeforeData, pumpFrom, pumpFromFile, pumpTo, pumpToBuffer, pumpToFile, runTransfer, type TransferContext, type TransferSpec } from './transfer';
 import type { ConcreteMode, ConnectOptions, DataMode, FileEntry, FtpEvent, TransferOptions } from './types';
@@ -707,17 +708,23 @@ export class FtpClient extends EventEmitter {
     });
   }
 
-  /** SITE CHMOD; FtpError('unsupported') when the server has no such command. */
+  /**
+   * Sets a file's or folder's permission bits (SITE CHMOD, octal). A server without the command
+   * (500/502/504, or a refusal in those words) fails with FtpError('unsupported'), which callers
+   * tell once and then stop asking; other refusals keep the server's own kind (permission,
+   * not-found…).
+   */
   async chmod(path: string, mode: number): Promise<void> {
     const p = checked(path);
+    if (!Number.isInteger(mode) || mode < 0 || mode > 0o7777) return Promise.reject(new FtpError('protocol', `Not a permission mode: ${mode} (0 to 7777 octal).`));
     return this.exclusive(async () => {
-      const r = await this.control.request(`SITE CHMOD ${(mode & 0o7777).toString(8)} ${p}`);
-      if (r.code >= 400) {
-        const err = errorFromReply(r, 'SITE CHMOD', 'path-write');
-        throw /unknown|not understood|not implemented|unrecognized|invalid/i.test(r.message) && err.kind !== 'not-found'
-          ? new FtpError('unsupported', `SITE CHMOD: the server does not support it (${r.code} ${r.message})`, { code: r.code, replyText: r.text, command: 'SITE CHMOD' })
-          : err;
-      }
+      const command = `SITE CHMOD ${octalMode(mode)} ${p}`;
+      const r = await this.control.request(command);
+      if (r.code < 400) return;
+      const err = errorFromReply(r, command, 'path-write');
+      const unsupported = err.kind === 'unsupported' || (err.kind !== 'not-found' && /unknown|not understood|not implemented|unrecognized/i.test(r.message));
+      if (!unsupported) throw err;
+      throw new FtpError('unsupported', `The server does not support SITE CHMOD (${r.code} ${r.message}): permissions cannot be changed on this server.`, { code: r.code, replyText: r.text, command });
     });
   }
 

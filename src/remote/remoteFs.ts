@@ -10,6 +10,7 @@ import type { ConnectionPool, PooledClient } from '../ftp/pool';
 import { assertSafePath, basename, dirname, join, normalize, tempNameFor } from '../ftp/remotePath';
 import { sourceSize, type FileEntry, type TransferOptions, type UploadSource } from '../ftp/types';
 import { ListingCache } from './listingCache';
+import { octalMode } from '../ftp/permissions';
 
 /** The part of FtpClient the file operations use. */
 export interface RemoteClient extends PooledClient {
@@ -37,6 +38,30 @@ export interface RemoteFsOptions {
   safeSave?: SafeSave;
   /** Told about things worth a warning in the log (e.g. permissions could not be kept). */
   onWarning?: (message: string) => void;
+  /**
+   * Told once when SITE CHMOD turns out unsupported (or refused) while applying `fileMode`,
+   * `dirMode` or a replaced file's permissions: the editor says it once per server, not per save.
+   */
+  onChmodUnavailable?: (message: string) => void;
+  /** Permission bits for files this RemoteFs creates (uploads, saves of new files, sync); unset: the server's umask. */
+  fileMode?: number;
+  /** Permission bits for folders it creates. */
+  dirMode?: number;
+}
+
+/** What `chmodTree` sets: a mode for files, one for folders; unset leaves that kind alone. */
+export interface TreeModes {
+  fileMode?: number;
+  dirMode?: number;
+}
+
+export interface ChmodTreeResult {
+  /** Paths whose mode was set. */
+  changed: number;
+  /** Paths the server refused, with its error (the walk goes on past them). */
+  failed: { path: string; error: FtpError }[];
+  /** Symbolic links left alone: SITE CHMOD on a link changes its target, which may be anywhere. */
+  skippedLinks: number;
 }
 
 /**
@@ -79,6 +104,9 @@ export class RemoteFs {
   private readonly onWarning: (message: string) => void;
   /** Learned at run time: undefined until SITE CHMOD was tried. */
   private chmodWorks?: boolean;
+  private readonly onChmodUnavailable: (message: string) => void;
+  private readonly fileMode?: number;
+  private readonly dirMode?: number;
   /**
    * The links of every folder listed so far (folder → name → entry), kept past the cache's few
    * seconds: a save must know whether its path is a link (a rename over it would replace the link
@@ -93,6 +121,9 @@ export class RemoteFs {
     this.cache = new ListingCache(options.cacheTtlMs ?? defaults.listingCacheTtlMs);
     this.safeSave = options.safeSave ?? defaults.safeSave;
     this.onWarning = options.onWarning ?? (() => undefined);
+    this.onChmodUnavailable = options.onChmodUnavailable ?? (() => undefined);
+    this.fileMode = options.fileMode;
+    this.dirMode = options.dirMode;
   }
 
   configure(options: Pick<RemoteFsOptions, 'cacheTtlMs' | 'safeSave'>): void {
@@ -223,8 +254,9 @@ export class RemoteFs {
     }
     const permissions = existing?.permissions ?? (cachedEntry.kind === 'entry' ? cachedEntry.entry.permissions : undefined);
     if (existing && this.safeSave === 'rename' && permissions !== undefined && after.permissions !== permissions) {
-      await this.keepPermissions(path, permissions);
-      if (this.chmodWorks) after.permissions = permissions;
+      if (await this.applyMode(path, permissions, 'keep the permissions')) after.permissions = permissions;
+    } else if (!existing && this.fileMode !== undefined && after.permissions !== this.fileMode) {
+      if (await this.applyMode(path, this.fileMode, 'set the profile\'s fileMode')) after.permissions = this.fileMode;
     }
     return { ...after, created: !existing };
   }
@@ -245,6 +277,7 @@ export class RemoteFs {
         await this.removeQuietly(path);
         throw new FtpError('server', `The upload of ${path} was incomplete: sent ${sent} of ${sourceSize(data)} bytes`);
       }
+      if (this.fileMode !== undefined) await this.applyMode(path, this.fileMode, 'set the profile\'s fileMode');
       return sent;
     } finally {
       this.cache.invalidate(path);
@@ -255,6 +288,7 @@ export class RemoteFs {
   async createDirectory(path: string): Promise<void> {
     try {
       await this.pool.run((c) => c.mkdir(path));
+      if (this.dirMode !== undefined) await this.applyMode(path, this.dirMode, 'set the profile\'s dirMode');
     } catch (err) {
       // Refused (not cut off: then whether our MKD made it is unknown): "already there" is the
       // usual reason, and only a look tells it from the others.
@@ -448,16 +482,94 @@ export class RemoteFs {
     }
   }
 
-  private async keepPermissions(path: string, permissions: number): Promise<void> {
-    if (this.chmodWorks === false) return;
+  /**
+   * SITE CHMOD for something the user did not ask for in so many words (a profile's mode, a
+   * replaced file's permissions): never fails the save. The first refusal is told once and ends
+   * these for this server. Resolves whether the mode was set.
+   */
+  private async applyMode(path: string, mode: number, why: string): Promise<boolean> {
+    if (this.chmodWorks === false) return false;
     try {
-      await this.pool.run((c) => c.chmod(path, permissions), { idempotent: true });
+      await this.pool.run((c) => c.chmod(path, mode), { idempotent: true });
       this.chmodWorks = true;
+      return true;
     } catch (err) {
       if (!isFtpError(err) || !['unsupported', 'permission', 'server'].includes(err.kind)) throw err;
       this.chmodWorks = false;
-      this.onWarning(`Could not keep the permissions ${permissions.toString(8)} of ${path} (SITE CHMOD: ${err.message}); the server's defaults apply.`);
+      const message = `Could not ${why} (${octalMode(mode)}) on ${path}: ${err.message} The server's defaults apply; SITE CHMOD is not tried again on its own for this server in this session.`;
+      this.onWarning(message);
+      this.onChmodUnavailable(message);
+      return false;
     }
+  }
+
+  /**
+   * Sets a mode the user asked for (SITE CHMOD): its failure is the caller's to show, whatever
+   * happened before. A server found without SITE CHMOD is remembered for the automatic ones.
+   */
+  async chmod(path: string, mode: number, opts: { signal?: AbortSignal } = {}): Promise<void> {
+    try {
+      await this.pool.run((c) => c.chmod(path, mode), { idempotent: true, signal: opts.signal });
+      this.chmodWorks = true;
+    } catch (err) {
+      if (isFtpError(err, 'unsupported')) this.chmodWorks = false;
+      throw err;
+    } finally {
+      this.cache.invalidate(path);
+    }
+  }
+
+  /**
+   * Sets `modes` on `path` and, for a folder, on everything under it: folders listed in parallel
+   * through the pool, each entry one SITE CHMOD. Links are left alone (a chmod follows them). A
+   * refused entry is recorded and the walk goes on; a server without SITE CHMOD, a lost connection
+   * or a cancel ends it. `onProgress` tells each path done.
+   */
+  async chmodTree(path: string, modes: TreeModes, opts: { signal?: AbortSignal; onProgress?: (done: number, path: string) => void } = {}): Promise<ChmodTreeResult> {
+    const result: ChmodTreeResult = { changed: 0, failed: [], skippedLinks: 0 };
+    const set = async (p: string, mode: number | undefined): Promise<void> => {
+      if (mode === undefined) return;
+      if (opts.signal?.aborted) throw new FtpError('cancelled', 'Cancelled.');
+      try {
+        await this.chmod(p, mode, opts);
+        result.changed++;
+        opts.onProgress?.(result.changed + result.failed.length, p);
+      } catch (err) {
+        if (!isFtpError(err) || !['permission', 'server', 'not-found'].includes(err.kind)) throw err;
+        result.failed.push({ path: p, error: err });
+      }
+    };
+    const walk = async (dir: string): Promise<void> => {
+      if (opts.signal?.aborted) throw new FtpError('cancelled', 'Cancelled.');
+      let entries: FileEntry[];
+      try {
+        entries = await this.pool.run((c) => c.list(dir, { signal: opts.signal }), { idempotent: true, signal: opts.signal });
+      } catch (err) {
+        // A folder the new mode made unreadable (or one that went away) is told, not the end of the walk.
+        if (!isFtpError(err) || !['permission', 'server', 'not-found'].includes(err.kind)) throw err;
+        result.failed.push({ path: dir, error: err });
+        return;
+      }
+      await Promise.all(entries.map(async (e) => {
+        const child = join(dir, e.name);
+        if (e.type === 'symlink') result.skippedLinks++;
+        else if (e.type === 'directory') {
+          // Parents first: a folder made readable and searchable before its contents are listed.
+          await set(child, modes.dirMode);
+          await walk(child);
+        } else if (e.type === 'file') await set(child, modes.fileMode);
+      }));
+    };
+    const root = await this.statFromServer(path);
+    if (root.symlink) throw new FtpError('server', `${path} is a symbolic link: set the permissions of its target instead.`);
+    if (root.type === 'directory') {
+      await set(path, modes.dirMode);
+      await walk(path);
+    } else {
+      await set(path, modes.fileMode);
+    }
+    this.cache.invalidate(path);
+    return result;
   }
 
   private async removeQuietly(path: string): Promise<void> {

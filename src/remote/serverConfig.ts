@@ -5,6 +5,7 @@
 import { AUTO_ENCODING, charsetProblem } from '../ftp/charset';
 import * as ftpDefaults from '../ftp/defaults';
 import { isPort, parsePortRange } from '../ftp/portRange';
+import { parseMode } from '../ftp/permissions';
 import { parseTimeZoneOffset } from '../ftp/timeZone';
 import type { ConnectOptions, DataMode, Security } from '../ftp/types';
 
@@ -33,6 +34,9 @@ export interface ServerProfile {
   encoding?: string;
   /** The server's zone for LIST times: "+02:00" / "-05:30", or minutes east of UTC; unset: detected. */
   timeZoneOffset?: string | number;
+  /** Permissions of new files and folders: "644" / "rw-r--r--" (a number's digits read as octal). */
+  fileMode?: string | number;
+  dirMode?: string | number;
 }
 
 /** Global defaults (settings `ftpWorkspace.*`, timeouts in seconds as there), applied where a profile is silent. */
@@ -80,6 +84,9 @@ export interface ResolvedServer {
   mode: DataMode;
   remoteRoot: string;
   poolSize: number;
+  /** Permission bits SITE CHMOD gives new files and folders; undefined: the server's own. */
+  fileMode?: number;
+  dirMode?: number;
   /** Connect options without password, TLS hooks, mode memory or id — servers.ts adds those. */
   options: ConnectOptions;
 }
@@ -227,6 +234,8 @@ function build(
   if (encoding) options.encoding = encoding;
   const zone = timeZoneSetting(p.timeZoneOffset, p.name);
   if (zone !== undefined) options.timeZoneOffsetMinutes = zone;
+  const fileMode = modeSetting(p.fileMode, p.name, 'fileMode');
+  const dirMode = modeSetting(p.dirMode, p.name, 'dirMode');
   return {
     key,
     label,
@@ -238,6 +247,8 @@ function build(
     mode,
     remoteRoot: normalizeRoot(p.remoteRoot),
     poolSize: Math.min(ftpDefaults.poolMaxSize, positiveInt(p.poolSize) ?? positiveInt(d.poolSize) ?? ftpDefaults.poolSize),
+    ...(fileMode !== undefined ? { fileMode } : {}),
+    ...(dirMode !== undefined ? { dirMode } : {}),
     options,
   };
 }
@@ -253,6 +264,18 @@ function encodingSetting(p: ServerProfile): string | undefined {
   const problem = charsetProblem(value);
   if (problem) throw new ServerConfigError(`Server profile "${p.name}": encoding ${problem}`);
   return value;
+}
+
+/**
+ * A profile's fileMode / dirMode. JSON has no octal numbers: 644 written unquoted is read by its
+ * digits, as the user meant it. Anything else that is not a mode is the user's configuration
+ * error, not silently the server's umask.
+ */
+function modeSetting(value: unknown, profile: string, name: string): number | undefined {
+  if (value === undefined || value === null || value === '') return undefined;
+  const mode = typeof value === 'string' || typeof value === 'number' ? parseMode(String(value)) : undefined;
+  if (mode === undefined) throw new ServerConfigError(`Server profile "${profile}": ${name} "${String(value)}" is not a permission mode — write octal such as "644" or "755", or letters such as "rw-r--r--"`);
+  return mode;
 }
 
 function positiveInt(v: unknown): number | undefined {
