@@ -16,6 +16,7 @@ import { parseFeatures, type Reply } from './reply';
 import { assertSafePath, basename, dirname, join, normalize } from './remotePath';
 import { BlockFileReader, BlockFileWriter, openSource, openTarget } from './localFile';
 import { OwedReplies } from './owedReplies';
+import { bestChecksumMethod, parseChecksumReply, type Checksum, type ChecksumAlgorithm, type ChecksumMethod } from './checksum';
 import { octalMode } from './permissions';
 import { detectOffset, detectionCandidate, formatTimeZoneOffset, toUtc, zoneMemory } from './timeZone';
 import { cancelled, failedBeforeData, pumpFrom, pumpFromFile, pumpTo, pumpToBuffer, pumpToFile, runTransfer, type TransferContext, type TransferSpec } from './transfer';
@@ -62,6 +63,10 @@ export class FtpClient extends EventEmitter {
   /** Replies the server still owes that no caller waits for (see OwedReplies). */
   private readonly owed = new OwedReplies();
   private listAll = true;
+  /** The algorithm OPTS HASH selected on this login (HASH answers in it). */
+  private hashSelected?: ChecksumAlgorithm;
+  /** The server lists a checksum command in FEAT but refused it (500/502/504): not asked again. */
+  private checksumRefused = false;
   /** The charset of names now (see `nameCharset`); rebuilt when it changes. */
   private namesCodec = new NameCodec('utf8');
   private busy: Promise<unknown> = Promise.resolve();
@@ -248,6 +253,7 @@ export class FtpClient extends EventEmitter {
     for (const c of batch) control.send(c);
     const replies = await Promise.all(batch.map(() => control.read()));
     this.features = parseFeatures(replies[0]);
+    this.hashSelected = undefined;
     for (const name of ['EPSV', 'EPRT'] as const) if (this.features.has(name)) this.channels.quirks.confirmed.add(name);
     batch.forEach((c, i) => {
       const r = replies[i];
@@ -726,6 +732,45 @@ export class FtpClient extends EventEmitter {
       if (!unsupported) throw err;
       throw new FtpError('unsupported', `The server does not support SITE CHMOD (${r.code} ${r.message}): permissions cannot be changed on this server.`, { code: r.code, replyText: r.text, command });
     });
+  }
+
+  /**
+   * How this server computes checksums (see checksum.ts), from FEAT; undefined when it has none
+   * (or refused one it listed). `ranged`: one that hashes a byte range (the X-commands).
+   */
+  checksumMethod(opts: { ranged?: boolean } = {}): ChecksumMethod | undefined {
+    return this.checksumRefused ? undefined : bestChecksumMethod(this.features, opts);
+  }
+
+  /**
+   * The server's checksum of a file, or of its bytes `start` to `end` (end exclusive), in the
+   * strongest algorithm it offers; undefined when it offers none. A 55x is a typed error (the file
+   * is not there); a digest that cannot be read is a 'protocol' error.
+   */
+  async checksum(path: string, range?: { start: number; end: number }): Promise<Checksum | undefined> {
+    const p = checked(path);
+    return this.exclusive(async () => {
+      const method = this.checksumMethod({ ranged: range !== undefined });
+      if (!method) return undefined;
+      if (method.command === 'HASH' && this.hashSelected !== method.algorithm) {
+        const opts = await this.control.request(`OPTS HASH ${method.algorithm}`);
+        if (opts.code >= 400) return this.refusedChecksum(opts);
+        this.hashSelected = method.algorithm;
+      }
+      const command = method.command === 'HASH' ? `HASH ${p}` : `${method.command} ${p}${range ? ` ${range.start} ${range.end}` : ''}`;
+      const r = await this.control.request(command);
+      if (r.code === 500 || r.code === 502 || r.code === 504) return this.refusedChecksum(r);
+      if (r.code >= 400) throw errorFromReply(r, command, 'path-read');
+      const hex = parseChecksumReply(method.algorithm, r.text);
+      if (!hex) throw new FtpError('protocol', `${method.command}: no ${method.algorithm} digest in the reply (${r.code} ${r.message})`, { code: r.code, replyText: r.text, command });
+      return { algorithm: method.algorithm, hex };
+    });
+  }
+
+  private refusedChecksum(r: Reply): undefined {
+    this.checksumRefused = true;
+    this.emitEvent({ type: 'warning', id: this.id, message: `The server lists checksums in FEAT but refused one (${r.code} ${r.message}); files are checked by size only.` });
+    return undefined;
   }
 
   /**

@@ -46,3 +46,5 @@ export const listingCacheTtlMs = 5_000;
 export const pollIntervalMs = 0;
 /** Saves go to a temporary name and are renamed over the target: a cut save leaves the old file. */
 export const safeSave = 'rename';
+/** Compare the server's checksum of an upload with ours where it offers one (HASH, XSHA256…): one round trip. */
+export const verifyUploads = true;

@@ -11,6 +11,7 @@ import { assertSafePath, basename, dirname, join, normalize, tempNameFor } from 
 import { sourceSize, type FileEntry, type TransferOptions, type UploadSource } from '../ftp/types';
 import { ListingCache } from './listingCache';
 import { octalMode } from '../ftp/permissions';
+import { checksumOfBytes, checksumOfFile, type Checksum } from '../ftp/checksum';
 
 /** The part of FtpClient the file operations use. */
 export interface RemoteClient extends PooledClient {
@@ -25,6 +26,7 @@ export interface RemoteClient extends PooledClient {
   remove(path: string): Promise<void>;
   rename(from: string, to: string): Promise<void>;
   chmod(path: string, mode: number): Promise<void>;
+  checksum(path: string, range?: { start: number; end: number }): Promise<Checksum | undefined>;
   probeLink(path: string): Promise<{ type: 'file' | 'directory' | 'missing' | 'unknown'; size: number; mtime?: number }>;
   linkTarget(path: string): Promise<string | undefined>;
 }
@@ -43,6 +45,11 @@ export interface RemoteFsOptions {
    * `dirMode` or a replaced file's permissions: the editor says it once per server, not per save.
    */
   onChmodUnavailable?: (message: string) => void;
+  /**
+   * After an upload's size check, compare the server's checksum of it (HASH / XSHA256…, where the
+   * server offers one) with ours: a mismatch fails the save (default defaults.verifyUploads).
+   */
+  verifyUploads?: boolean;
   /** Permission bits for files this RemoteFs creates (uploads, saves of new files, sync); unset: the server's umask. */
   fileMode?: number;
   /** Permission bits for folders it creates. */
@@ -106,6 +113,7 @@ export class RemoteFs {
   private chmodWorks?: boolean;
   private readonly onChmodUnavailable: (message: string) => void;
   private readonly fileMode?: number;
+  private verifyUploads: boolean;
   private readonly dirMode?: number;
   /**
    * The links of every folder listed so far (folder → name → entry), kept past the cache's few
@@ -123,12 +131,14 @@ export class RemoteFs {
     this.onWarning = options.onWarning ?? (() => undefined);
     this.onChmodUnavailable = options.onChmodUnavailable ?? (() => undefined);
     this.fileMode = options.fileMode;
+    this.verifyUploads = options.verifyUploads ?? defaults.verifyUploads;
     this.dirMode = options.dirMode;
   }
 
-  configure(options: Pick<RemoteFsOptions, 'cacheTtlMs' | 'safeSave'>): void {
+  configure(options: Pick<RemoteFsOptions, 'cacheTtlMs' | 'safeSave' | 'verifyUploads'>): void {
     if (options.cacheTtlMs !== undefined) this.cache.setTtl(options.cacheTtlMs);
     if (options.safeSave) this.safeSave = options.safeSave;
+    if (options.verifyUploads !== undefined) this.verifyUploads = options.verifyUploads;
   }
 
   /**
@@ -235,6 +245,13 @@ export class RemoteFs {
     let sent: number;
     if (!existing || this.safeSave === 'direct') {
       ({ sent } = await this.uploadOrClean(() => path, data, transfer, !existing));
+      if (sent === size) {
+        try {
+          await this.verifyChecksum(path, path, data, !existing);
+        } finally {
+          this.cache.invalidate(path);
+        }
+      }
     } else {
       // Every attempt gets its own temporary name: a session whose connection dropped may still
       // run the STOR it had already read (and truncate its file) after the retry has finished;
@@ -243,6 +260,7 @@ export class RemoteFs {
       sent = upload.sent;
       // Check the new copy before it replaces the old one: afterwards it would be too late.
       await this.verifyUpload(upload.name, path, sent, size);
+      await this.verifyChecksum(upload.name, path, data, true);
       await this.replace(upload.name, path);
       for (const stale of upload.earlier) await this.removeQuietly(stale);
     }
@@ -277,6 +295,7 @@ export class RemoteFs {
         await this.removeQuietly(path);
         throw new FtpError('server', `The upload of ${path} was incomplete: sent ${sent} of ${sourceSize(data)} bytes`);
       }
+      await this.verifyChecksum(path, path, data, true);
       if (this.fileMode !== undefined) await this.applyMode(path, this.fileMode, 'set the profile\'s fileMode');
       return sent;
     } finally {
@@ -428,6 +447,28 @@ export class RemoteFs {
       await this.removeQuietly(temp);
       throw new FtpError('server', `The upload of ${path} was incomplete: sent ${sent} of ${expected} bytes, the server has ${size}; the file on the server was left as it was`);
     }
+  }
+
+  /**
+   * The server's checksum of the uploaded copy against ours (where it offers one and verifying is
+   * on). A mismatch throws, after removing the copy when `remove` (a temporary or new file: the
+   * target is left as it was); in place (safe save off) the damage is done and said.
+   */
+  private async verifyChecksum(uploaded: string, path: string, data: UploadSource, remove: boolean): Promise<void> {
+    if (!this.verifyUploads) return;
+    let remote: Checksum | undefined;
+    try {
+      remote = await this.pool.run((c) => c.checksum(uploaded), { idempotent: true });
+    } catch (err) {
+      if (remove) await this.removeQuietly(uploaded);
+      throw err;
+    }
+    if (!remote) return;
+    const local = data instanceof Uint8Array ? checksumOfBytes(remote.algorithm, data) : await checksumOfFile(remote.algorithm, data.file);
+    if (local === remote.hex) return;
+    if (remove) await this.removeQuietly(uploaded);
+    const outcome = uploaded !== path ? 'the file on the server was left as it was' : remove ? 'the upload was removed' : 'the file on the server is damaged: save again';
+    throw new FtpError('server', `The upload of ${path} arrived damaged: the server's ${remote.algorithm} is ${remote.hex}, the content's is ${local}; ${outcome}`);
   }
 
   /**

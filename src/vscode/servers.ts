@@ -407,6 +407,10 @@ function millis(c: vscode.WorkspaceConfiguration, name: string, fallbackMs: numb
 }
 
 /** The settings a RemoteFs takes, at creation and again when they change. */
-function remoteFsSettings(c: vscode.WorkspaceConfiguration): { cacheTtlMs: number; safeSave: SafeSave } {
-  return { cacheTtlMs: millis(c, 'cacheTtl', defaults.listingCacheTtlMs), safeSave: c.get<SafeSave>('safeSave', defaults.safeSave) };
+function remoteFsSettings(c: vscode.WorkspaceConfiguration): { cacheTtlMs: number; safeSave: SafeSave; verifyUploads: boolean } {
+  return {
+    cacheTtlMs: millis(c, 'cacheTtl', defaults.listingCacheTtlMs),
+    safeSave: c.get<SafeSave>('safeSave', defaults.safeSave),
+    verifyUploads: c.get<boolean>('verifyUploads', defaults.verifyUploads),
+  };
 }

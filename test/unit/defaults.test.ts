@@ -36,6 +36,7 @@ describe('defaults', () => {
   // the one the code uses when the setting is unset must be the same.
   const counterparts: [string, unknown][] = [
     ['defaultMode', defaults.dataMode],
+    ['verifyUploads', defaults.verifyUploads],
     ['poolSize', defaults.poolSize],
     ['idleTimeout', seconds(defaults.poolIdleTimeoutMs)],
     ['keepaliveInterval', seconds(defaults.poolKeepaliveMs)],
