@@ -544,6 +544,11 @@ export class RemoteFs {
     }
   }
 
+  /** The server's checksum of a file (strongest it offers); undefined where it has none. */
+  async checksum(path: string, opts: { signal?: AbortSignal } = {}): Promise<Checksum | undefined> {
+    return this.pool.run((c) => c.checksum(path), { idempotent: true, signal: opts.signal });
+  }
+
   /**
    * Sets a mode the user asked for (SITE CHMOD): its failure is the caller's to show, whatever
    * happened before. A server found without SITE CHMOD is remembered for the automatic ones.

@@ -12,6 +12,7 @@ export interface LinkSetting {
   ignore?: string[];
   uploadOnSave?: boolean;
   uploadOnChange?: boolean;
+  compareChecksums?: boolean;
 }
 
 export interface LinkConfig {
@@ -25,6 +26,11 @@ export interface LinkConfig {
   uploadOnSave: boolean;
   /** Also upload files other programs create or change (a build, a git checkout); off by default. */
   uploadOnChange: boolean;
+  /**
+   * Never-synced files of the same size are compared by the server's checksum (where it offers
+   * one) instead of trusted as equal; off by default: it reads every such file on both sides.
+   */
+  compareChecksums: boolean;
 }
 
 export type ParsedLink = { ok: true; link: LinkConfig } | { ok: false; error: string };
@@ -64,6 +70,7 @@ export function parseLinkSetting(raw: unknown, baseFolder: string | undefined): 
       ignore,
       uploadOnSave: v.uploadOnSave !== false,
       uploadOnChange: v.uploadOnChange === true,
+      compareChecksums: v.compareChecksums === true,
     },
   };
 }

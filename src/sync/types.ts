@@ -1,4 +1,5 @@
 /** Shared shapes of the sync logic. No `vscode` import anywhere under src/sync. */
+import type { Checksum } from '../ftp/checksum';
 import type { FileEntry, TransferOptions, UploadSource } from '../ftp/types';
 
 /** Path relative to a link's root: POSIX separators, no leading slash, never `.` or `..`. */
@@ -34,6 +35,8 @@ export interface SyncRemote {
   createDirectory(path: string): Promise<void>;
   delete(path: string, opts: { recursive: boolean }): Promise<void>;
   readonly cache: { invalidate(path: string): void };
+  /** The server's checksum of a file; undefined where it offers none. */
+  checksum?(path: string): Promise<Checksum | undefined>;
 }
 
 export function sameSignature(a: Signature | undefined, b: Signature | undefined): boolean {

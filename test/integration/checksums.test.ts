@@ -15,6 +15,7 @@ import { isFtpError } from '../../src/ftp/errors';
 import { ConnectionPool } from '../../src/ftp/pool';
 import type { ConnectOptions, DataMode, FtpEvent } from '../../src/ftp/types';
 import { RemoteFs } from '../../src/remote/remoteFs';
+import { compareContents } from '../../src/sync/contents';
 import { FaultServer } from '../support/faultServer';
 import { optionsFor, withClient } from '../support/realClients';
 import { startServer, stopAllServers, type RunningServer } from '../support/realServers';
@@ -80,6 +81,23 @@ describe('checksums on proftpd with mod_digest', function () {
     assert.ok(fs.readFileSync(disk('big.bin')).equals(fs.readFileSync(local)));
   });
 
+  it('tells a sync which never-synced files of the same size hold the same bytes', async () => {
+    const localRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'ftpw-sync-sum-'));
+    fs.mkdirSync(disk('site/sub'), { recursive: true });
+    fs.mkdirSync(path.join(localRoot, 'sub'));
+    const put = (rel: string, here: string, there: string) => {
+      fs.writeFileSync(path.join(localRoot, rel), here);
+      fs.writeFileSync(disk(`site/${rel}`), there);
+    };
+    put('same.txt', 'identical', 'identical');
+    put('sub/other.txt', 'version A', 'version B');
+    remote = remoteFsOver((mode) => optionsFor(server, { mode }));
+    const progress: number[] = [];
+    const same = await compareContents(['same.txt', 'sub/other.txt', 'gone.txt'], { localRoot, remoteRoot: '/site', remote }, { concurrency: 2, onProgress: (done) => progress.push(done) });
+    assert.deepEqual([...same].sort(), [['same.txt', true], ['sub/other.txt', false]]);
+    assert.deepEqual(progress, [1, 2]);
+  });
+
   it('is shown by Test Connection', async () => {
     fs.writeFileSync(disk('any.txt'), 'x');
     const d = await diagnose(optionsFor(server, {}));
@@ -102,6 +120,13 @@ describe('checksums on vsftpd (none offered)', function () {
       assert.equal(await c.checksum('/a.txt'), undefined);
       assert.deepEqual(commandsOf(events).filter((t) => /HASH|XSHA|XMD5|XCRC/.test(t)), []);
     });
+    const pool = new ConnectionPool<FtpClient>((m) => FtpClient.connect(optionsFor(server, { mode: m })), { mode: 'passive' });
+    try {
+      const same = await compareContents(['a.txt'], { localRoot: os.tmpdir(), remoteRoot: '/', remote: new RemoteFs(pool) }, { concurrency: 2 });
+      assert.equal(same.size, 0, 'no checksum: size and time decide');
+    } finally {
+      await pool.close();
+    }
     const step = (await diagnose(optionsFor(server, {}))).steps.find((s) => s.name === 'Checksums');
     assert.equal(step?.absent, true);
     assert.match(step?.detail ?? '', /^none offered .* uploads are checked by size only$/);

@@ -6,7 +6,7 @@ describe('link settings', () => {
     const r = parseLinkSetting({ local: 'public/', remote: 'ftp://My-Site/var/www%20root/', ignore: ['*.map', 3] }, '/home/me/project');
     assert.deepEqual(r, {
       ok: true,
-      link: { localRoot: '/home/me/project/public', scheme: 'ftp', authority: 'My-Site', remotePath: '/var/www root', ignore: ['*.map'], uploadOnSave: true, uploadOnChange: false },
+      link: { localRoot: '/home/me/project/public', scheme: 'ftp', authority: 'My-Site', remotePath: '/var/www root', ignore: ['*.map'], uploadOnSave: true, uploadOnChange: false, compareChecksums: false },
     });
   });
 
@@ -24,6 +24,13 @@ describe('link settings', () => {
     assert.ok(on.ok && on.link.uploadOnChange && on.link.uploadOnSave);
     const off = parseLinkSetting({ local: '/srv/site', remote: 'ftp://prod', uploadOnChange: 'yes' }, undefined);
     assert.ok(off.ok && !off.link.uploadOnChange, 'only true turns it on');
+  });
+
+  it('compares by checksum only when asked to', () => {
+    const on = parseLinkSetting({ local: '/srv/site', remote: 'ftp://prod', compareChecksums: true }, undefined);
+    assert.ok(on.ok && on.link.compareChecksums);
+    const off = parseLinkSetting({ local: '/srv/site', remote: 'ftp://prod', compareChecksums: 1 }, undefined);
+    assert.ok(off.ok && !off.link.compareChecksums, 'only true turns it on');
   });
 
   it('refuses a password in the location, without repeating it', () => {
