@@ -12,6 +12,7 @@ import * as fs from 'node:fs';
 import { fileSource } from './ftp/localFile';
 import { basename } from './ftp/remotePath';
 import { parseMode } from './ftp/permissions';
+import { downloadResumable, uploadResumable } from './ftp/resume';
 import { ConnectionPool } from './ftp/pool';
 import { RemoteFs } from './remote/remoteFs';
 import { USAGE, UsageError, parseCommandLine, type CliOptions } from './commandLine';
@@ -80,6 +81,10 @@ function logEvent(e: FtpEvent): void {
   process.stderr.write(`${MARK[level]}${text}`.split('\n').map((l) => `[${e.id}] ${printable(l)}\n`).join(''));
 }
 
+function tellResume(what: { offset: number; how: string } | { restart: string }): void {
+  process.stderr.write('offset' in what ? `* resuming at byte ${what.offset} (prefix checked by ${what.how})\n` : `* starting over: ${what.restart}\n`);
+}
+
 async function connect(t: Target, o: CliOptions): Promise<FtpClient> {
   return FtpClient.connect({ ...t.options, onEvent: o.verbose ? logEvent : undefined });
 }
@@ -109,6 +114,11 @@ async function run(argv: string[]): Promise<number> {
       try {
         const started = Date.now();
         let bytes: number;
+        if (o.resume) {
+          const report = await downloadResumable(c, t.path, local === '.' ? basename(t.path) : local, { onResume: o.verbose ? tellResume : undefined });
+          if (json) process.stderr.write(JSON.stringify({ ...report, ms: Date.now() - started, mode: c.lastMode }) + '\n');
+          return 0;
+        }
         if (local) {
           // Blocks written at the file's own position: a FIFO or device works as well as a file.
           bytes = await c.downloadToFile(t.path, local === '.' ? basename(t.path) : local);
@@ -131,6 +141,12 @@ async function run(argv: string[]): Promise<number> {
       try {
         const started = Date.now();
         const remote = t.path.endsWith('/') ? t.path + basename(local) : t.path;
+        if (o.resume) {
+          if (source) throw new UsageError(`put: --resume needs a regular file, not ${local}`);
+          const report = await uploadResumable(c, local, remote, { onResume: o.verbose ? tellResume : undefined });
+          if (json) out(JSON.stringify({ ...report, ms: Date.now() - started, mode: c.lastMode }));
+          return 0;
+        }
         const bytes = source ? await c.upload(remote, source) : await c.uploadFromFile(remote, local);
         if (json) out(JSON.stringify({ bytes, ms: Date.now() - started, mode: c.lastMode }));
       } finally { await c.close(); }

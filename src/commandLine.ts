@@ -45,6 +45,9 @@ Options:
   --timeout SECONDS            connect/reply timeout (default ${defaults.connectTimeoutMs / 1000}/${defaults.replyTimeoutMs / 1000})
   --recursive                  rm: delete folders with their contents; chmod: set everything in a folder
   --parallel N                 chmod --recursive: connections at once (default ${defaults.poolSize})
+  --resume                     get, put: go on from a partial copy (the other side's prefix, checked
+                               by checksum or by reading back the bytes before it), and after a
+                               dropped connection (files from ${defaults.resumeThresholdBytes / 1024 / 1024} MiB)
   --verbose                    protocol log on stderr (password masked)
   --json                       machine-readable output (ls, get, put, diagnose)
 
@@ -68,6 +71,7 @@ const OPTIONS = {
   timeout: 'SECONDS',
   recursive: undefined,
   parallel: 'N',
+  resume: undefined,
   verbose: undefined,
   json: undefined,
 } as const;
@@ -77,8 +81,8 @@ const CONNECTION: OptionName[] = ['active-address', 'active-ports', 'trust-pasv-
 
 const COMMANDS: Record<CommandName, { args: string; min: number; max: number; options: OptionName[] }> = {
   ls: { args: '<url>', min: 1, max: 1, options: ['mode', ...CONNECTION, 'json'] },
-  get: { args: '<url> [local-file]', min: 1, max: 2, options: ['mode', ...CONNECTION, 'json'] },
-  put: { args: '<local-file> <url>', min: 2, max: 2, options: ['mode', ...CONNECTION, 'json'] },
+  get: { args: '<url> [local-file]', min: 1, max: 2, options: ['mode', ...CONNECTION, 'resume', 'json'] },
+  put: { args: '<local-file> <url>', min: 2, max: 2, options: ['mode', ...CONNECTION, 'resume', 'json'] },
   rm: { args: '<url>', min: 1, max: 1, options: ['mode', ...CONNECTION, 'recursive'] },
   mkdir: { args: '<url>', min: 1, max: 1, options: ['mode', ...CONNECTION] },
   chmod: { args: '<mode> <url>', min: 2, max: 2, options: ['mode', ...CONNECTION, 'recursive', 'parallel', 'json'] },
@@ -103,6 +107,8 @@ export interface CliOptions {
   recursive: boolean;
   /** chmod --recursive: connections at once. */
   parallel?: number;
+  /** get/put: resumable (see src/ftp/resume.ts). */
+  resume?: boolean;
   verbose: boolean;
   json: boolean;
 }
@@ -210,6 +216,11 @@ export function parseCommandLine(argv: string[]): CommandLine {
     const seconds = /^\d+(\.\d+)?$/.test(timeout.trim()) ? Number(timeout) : NaN;
     if (!(seconds > 0)) bad(`--timeout must be a number of seconds above 0, not "${timeout}"`);
     options.timeoutMs = seconds * 1000;
+  }
+  if (bool('resume')) {
+    // A resumed download writes into a file at an offset: stdout cannot be one.
+    if (command === 'get' && (positionals[1] === undefined || positionals[1] === '-')) bad('--resume needs a local file to go on from');
+    options.resume = true;
   }
   const parallel = str('parallel');
   if (parallel !== undefined) {

@@ -614,6 +614,11 @@ export class FtpClient extends EventEmitter {
         command: `RETR ${p}`, direction: 'download', path: p, pump: pumpToFile(writer, opts.onProgress), directRead: writer.directRead,
         signal: opts.signal, preamble: opts.offset ? `REST ${opts.offset}` : undefined,
       }));
+    } catch (err) {
+      // Every byte that arrived before a cut is the file's, in order: kept, a resumed download
+      // goes on from there (src/ftp/resume.ts).
+      await writer.finish().catch(() => undefined);
+      throw err;
     } finally {
       // A write may still be in flight after a failure: it must not meet a closed file.
       await writer.settle();
@@ -621,14 +626,20 @@ export class FtpClient extends EventEmitter {
     }
   }
 
-  /** Uploads a local regular file, read in reused blocks one ahead of the socket. */
-  async uploadFromFile(path: string, localPath: string, opts: TransferOptions & { append?: boolean } = {}): Promise<number> {
+  /**
+   * Uploads a local regular file, read in reused blocks one ahead of the socket. With `offset`,
+   * only the bytes from there on: after `REST offset` onto the file's own byte `offset` (STOR), or
+   * at its end with `append` (APPE) — a resumed upload. Resolves with the bytes sent.
+   */
+  async uploadFromFile(path: string, localPath: string, opts: TransferOptions & { append?: boolean; offset?: number } = {}): Promise<number> {
     const p = checked(path);
     const file = await openSource(localPath);
+    const offset = opts.offset ?? 0;
     try {
       return await this.exclusive(() => this.transfer({
         command: `${opts.append ? 'APPE' : 'STOR'} ${p}`, direction: 'upload', path: p,
-        pump: pumpFromFile(() => new BlockFileReader(file), opts.onProgress, opts.signal), signal: opts.signal,
+        pump: pumpFromFile(() => new BlockFileReader(file, undefined, undefined, undefined, offset), opts.onProgress, opts.signal), signal: opts.signal,
+        preamble: offset > 0 && !opts.append ? `REST ${offset}` : undefined,
       }));
     } finally {
       await file.close();

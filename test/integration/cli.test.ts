@@ -113,6 +113,25 @@ describe('ftp-workspace command line', function () {
     assert.match(bad.stderr, /^ftp-workspace: chmod: "9" is not a permission mode/);
   });
 
+  it('get --resume and put --resume go on from a partial copy, byte-identical', async () => {
+    const data = randomBytes(3 * 1024 * 1024 + 5);
+    fs.writeFileSync(path.join(server.root, 'iso.bin'), data);
+    const partial = path.join(tmp, 'iso.bin');
+    fs.writeFileSync(partial, data.subarray(0, 1_500_000));
+    const get = await cli(['get', server.url('/iso.bin'), partial, '--resume', '--json', '--verbose'], server.password);
+    assert.equal(get.code, 0, get.stderr);
+    assert.ok(fs.readFileSync(partial).equals(data));
+    assert.match(get.stderr, /\* resuming at byte 1500000 \(prefix checked by overlap\)/);
+    assert.match(get.stderr, /> REST 1434464/);
+
+    fs.writeFileSync(path.join(server.root, 'up.iso'), data.subarray(0, 2_000_000));
+    server.giveToUser();
+    const put = await cli(['put', partial, server.url('/up.iso'), '--resume', '--json'], server.password);
+    assert.equal(put.code, 0, put.stderr);
+    assert.ok(fs.readFileSync(path.join(server.root, 'up.iso')).equals(data));
+    assert.deepEqual(JSON.parse(put.stdout).resumedAt, [2_000_000]);
+  });
+
   it('fails with a one-line error naming the cause', async () => {
     const wrong = await cli(['ls', server.url('/')], 'not-the-password');
     assert.equal(wrong.code, 1);

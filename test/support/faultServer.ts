@@ -714,7 +714,10 @@ export class FaultServer {
           await s.dataSocket().then((d) => d?.destroy());
           return s.reply('553 Could not create file.');
         }
-        const base = verb === 'APPE' ? this.files.get(p) ?? Buffer.alloc(0) : Buffer.alloc(0);
+        // APPE adds at the end; STOR after REST n keeps the first n bytes (as vsftpd and pure-ftpd do).
+        const existing = this.files.get(p) ?? Buffer.alloc(0);
+        const base = verb === 'APPE' ? existing : existing.subarray(0, s.rest);
+        s.rest = 0;
         return s.receiveData((data) => this.writeFile(p, Buffer.concat([base, data])), fault);
       }
       case 'HASH': case 'XSHA256': case 'XMD5': {

@@ -25,6 +25,8 @@ describe('parseCommandLine', () => {
       [['rm', URL, '--recursive'], { command: 'rm', args: [URL], options: { ...NO_OPTIONS, recursive: true } }],
       [['mkdir', URL, '--mode', 'auto'], { command: 'mkdir', args: [URL], options: { ...NO_OPTIONS, mode: 'auto' } }],
       [['chmod', '640', URL], { command: 'chmod', args: ['640', URL], options: NO_OPTIONS }],
+      [['get', URL, 'big.iso', '--resume'], { command: 'get', args: [URL, 'big.iso'], options: { ...NO_OPTIONS, resume: true } }],
+      [['put', 'big.iso', URL, '--resume'], { command: 'put', args: ['big.iso', URL], options: { ...NO_OPTIONS, resume: true } }],
       [['chmod', 'rwxr-xr-x', URL, '--recursive', '--parallel', '4'], { command: 'chmod', args: ['rwxr-xr-x', URL], options: { ...NO_OPTIONS, recursive: true, parallel: 4 } }],
       [['diagnose', URL, '--verbose', '--json'], { command: 'diagnose', args: [URL], options: { ...NO_OPTIONS, verbose: true, json: true } }],
       // Options may come before the command, and between the arguments.
@@ -130,6 +132,9 @@ describe('parseCommandLine', () => {
       [['chmod', '644', URL, '--parallel', '0'], /^chmod: --parallel must be a whole number from 1 to 10, not "0"$/],
       [['chmod', '644', URL, '--parallel', '2.5'], /--parallel must be a whole number/],
       [['ls', URL, '--parallel', '2'], /^ls: does not take --parallel$/],
+      [['get', URL, '--resume'], /^get: --resume needs a local file to go on from$/],
+      [['get', URL, '-', '--resume'], /^get: --resume needs a local file to go on from$/],
+      [['rm', URL, '--resume'], /^rm: does not take --resume$/],
     ];
     for (const [argv, message] of cases) {
       it(`${argv.join(' ')} → ${message.source}`, () => {
