@@ -11,6 +11,9 @@ import { open as openFile, stat as statFile, type FileHandle } from 'node:fs/pro
 import { Writable } from 'node:stream';
 import { checksumOfFile } from './checksum';
 import type { FtpClient } from './client';
+
+/** The part of a session a resumable transfer uses (FtpClient has it). */
+export type ResumableClient = Pick<FtpClient, 'stat' | 'checksumMethod' | 'checksum' | 'download' | 'downloadToFile' | 'uploadFromFile' | 'remove'>;
 import * as defaults from './defaults';
 import { FtpError, isFtpError } from './errors';
 import type { TransferOptions } from './types';
@@ -44,7 +47,7 @@ export interface ResumeOptions extends TransferOptions {
 const CUT = new Set(['connection-lost', 'data-channel', 'timeout']);
 
 /** The server's file size; undefined when it is not there. */
-async function remoteSize(client: FtpClient, path: string): Promise<number | undefined> {
+async function remoteSize(client: ResumableClient, path: string): Promise<number | undefined> {
   try {
     const entry = await client.stat(path);
     return entry.type === 'directory' ? undefined : entry.size;
@@ -79,7 +82,7 @@ async function readLocal(path: string, at: number, length: number): Promise<Buff
  * Is the first `n` bytes of the server's file the first `n` of the local one? By the server's
  * checksum of that range where it has one; else 'unknown' (the caller reads back an overlap).
  */
-async function samePrefixByChecksum(client: FtpClient, remotePath: string, localPath: string, n: number): Promise<boolean | 'unknown'> {
+async function samePrefixByChecksum(client: ResumableClient, remotePath: string, localPath: string, n: number): Promise<boolean | 'unknown'> {
   if (!client.checksumMethod({ ranged: true })) return 'unknown';
   const remote = await client.checksum(remotePath, { start: 0, end: n });
   if (!remote) return 'unknown';
@@ -87,7 +90,7 @@ async function samePrefixByChecksum(client: FtpClient, remotePath: string, local
 }
 
 /** The server's bytes `at` to `at + length` (REST + RETR, read to the end: `at + length` is the server's size). */
-async function readRemote(client: FtpClient, path: string, at: number, signal?: AbortSignal): Promise<Buffer> {
+async function readRemote(client: ResumableClient, path: string, at: number, signal?: AbortSignal): Promise<Buffer> {
   const chunks: Buffer[] = [];
   const sink = new Writable({ write(chunk: Buffer, _enc, done) { chunks.push(chunk); done(); } });
   await client.download(path, sink, { offset: at, signal });
@@ -95,7 +98,7 @@ async function readRemote(client: FtpClient, path: string, at: number, signal?: 
 }
 
 /** The whole file's check at the end: the server's checksum where offered, else its size. */
-async function verifyWhole(client: FtpClient, remotePath: string, localPath: string, size: number): Promise<'checksum' | 'size' | string> {
+async function verifyWhole(client: ResumableClient, remotePath: string, localPath: string, size: number): Promise<'checksum' | 'size' | string> {
   const remote = await remoteSize(client, remotePath);
   const local = await localSize(localPath);
   if (remote !== size || local !== size) return `sizes differ: ${local ?? 'no'} bytes here, ${remote ?? 'no'} on the server, ${size} expected`;
@@ -109,7 +112,7 @@ async function verifyWhole(client: FtpClient, remotePath: string, localPath: str
  * Downloads `remotePath` into `localPath`, going on from a partial local copy that is a prefix of
  * the server's file, and after each cut, up to `retries` times.
  */
-export async function downloadResumable(client: FtpClient, remotePath: string, localPath: string, opts: ResumeOptions = {}): Promise<ResumeReport> {
+export async function downloadResumable(client: ResumableClient, remotePath: string, localPath: string, opts: ResumeOptions = {}): Promise<ResumeReport> {
   const threshold = opts.thresholdBytes ?? defaults.resumeThresholdBytes;
   const report: ResumeReport = { bytes: 0, resumedAt: [], restarted: 0, prefixCheck: 'none', verified: 'size' };
   let retries = opts.retries ?? defaults.resumeRetries;
@@ -152,7 +155,7 @@ export async function downloadResumable(client: FtpClient, remotePath: string, l
  * A local partial copy of `have` bytes: where it is the server's prefix, the offset to go on from
  * (or -1 when the overlap read-back already brought the rest); 0 to start over.
  */
-async function continuedDownload(client: FtpClient, remotePath: string, localPath: string, have: number, size: number, report: ResumeReport, opts: ResumeOptions): Promise<number> {
+async function continuedDownload(client: ResumableClient, remotePath: string, localPath: string, have: number, size: number, report: ResumeReport, opts: ResumeOptions): Promise<number> {
   const byChecksum = await samePrefixByChecksum(client, remotePath, localPath, have);
   if (byChecksum === true) {
     report.prefixCheck = 'checksum';
@@ -254,7 +257,7 @@ async function truncateLocal(path: string, length = 0): Promise<void> {
  * Uploads `localPath` to `remotePath`, going on from a partial copy on the server that is a prefix
  * of the local file (REST + STOR, else APPE), and after each cut, up to `retries` times.
  */
-export async function uploadResumable(client: FtpClient, localPath: string, remotePath: string, opts: ResumeOptions = {}): Promise<ResumeReport> {
+export async function uploadResumable(client: ResumableClient, localPath: string, remotePath: string, opts: ResumeOptions = {}): Promise<ResumeReport> {
   const threshold = opts.thresholdBytes ?? defaults.resumeThresholdBytes;
   const report: ResumeReport = { bytes: 0, resumedAt: [], restarted: 0, prefixCheck: 'none', verified: 'size' };
   const size = await localSize(localPath);
@@ -297,7 +300,7 @@ export async function uploadResumable(client: FtpClient, localPath: string, remo
  * REST + STOR from `offset`; where refused, APPE (a server may allow one and not the other: proftpd
  * refuses both without AllowStoreRestart); where that is refused too, the whole file with STOR.
  */
-async function continueUpload(client: FtpClient, remotePath: string, localPath: string, offset: number, restRefused: () => boolean, refuseRest: () => void, opts: TransferOptions): Promise<number> {
+async function continueUpload(client: ResumableClient, remotePath: string, localPath: string, offset: number, restRefused: () => boolean, refuseRest: () => void, opts: TransferOptions): Promise<number> {
   const refusal = (err: unknown) => isFtpError(err) && !CUT.has(err.kind) && err.kind !== 'cancelled';
   if (!restRefused()) {
     try {
@@ -316,7 +319,7 @@ async function continueUpload(client: FtpClient, remotePath: string, localPath: 
 }
 
 /** The server holds `have` bytes: the offset to go on from when they are the local file's prefix, else 0. */
-async function continuedUpload(client: FtpClient, remotePath: string, localPath: string, have: number, report: ResumeReport, opts: ResumeOptions): Promise<number> {
+async function continuedUpload(client: ResumableClient, remotePath: string, localPath: string, have: number, report: ResumeReport, opts: ResumeOptions): Promise<number> {
   let same = await samePrefixByChecksum(client, remotePath, localPath, have);
   let how: 'checksum' | 'overlap' = 'checksum';
   if (same === 'unknown') {

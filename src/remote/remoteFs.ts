@@ -3,7 +3,7 @@
  * import: the provider maps URIs and errors, this class holds the FTP logic (cache, safe save,
  * overwrite rules) and runs in integration tests against real servers.
  */
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import * as defaults from '../ftp/defaults';
 import { FtpError, isFtpError } from '../ftp/errors';
 import type { ConnectionPool, PooledClient } from '../ftp/pool';
@@ -11,7 +11,8 @@ import { assertSafePath, basename, dirname, join, normalize, tempNameFor } from 
 import { sourceSize, type FileEntry, type TransferOptions, type UploadSource } from '../ftp/types';
 import { ListingCache } from './listingCache';
 import { octalMode } from '../ftp/permissions';
-import { checksumOfBytes, checksumOfFile, type Checksum } from '../ftp/checksum';
+import { checksumOfBytes, checksumOfFile, type Checksum, type ChecksumMethod } from '../ftp/checksum';
+import { downloadResumable, uploadResumable } from '../ftp/resume';
 
 /** The part of FtpClient the file operations use. */
 export interface RemoteClient extends PooledClient {
@@ -19,8 +20,10 @@ export interface RemoteClient extends PooledClient {
   stat(path: string): Promise<FileEntry>;
   readFile(path: string, opts?: TransferOptions): Promise<Buffer>;
   upload(path: string, source: Readable | Uint8Array, opts?: TransferOptions & { append?: boolean }): Promise<number>;
-  uploadFromFile(path: string, localPath: string, opts?: TransferOptions): Promise<number>;
-  downloadToFile(path: string, localPath: string, opts?: TransferOptions): Promise<number>;
+  uploadFromFile(path: string, localPath: string, opts?: TransferOptions & { append?: boolean; offset?: number }): Promise<number>;
+  downloadToFile(path: string, localPath: string, opts?: TransferOptions & { offset?: number }): Promise<number>;
+  download(path: string, dest: Writable, opts?: TransferOptions & { offset?: number }): Promise<number>;
+  checksumMethod(opts?: { ranged?: boolean }): ChecksumMethod | undefined;
   mkdir(path: string, opts?: { recursive?: boolean }): Promise<void>;
   removeDir(path: string, opts?: { recursive?: boolean }): Promise<void>;
   remove(path: string): Promise<void>;
@@ -50,6 +53,11 @@ export interface RemoteFsOptions {
    * server offers one) with ours: a mismatch fails the save (default defaults.verifyUploads).
    */
   verifyUploads?: boolean;
+  /**
+   * Transfers of files from this many bytes on go on after a cut instead of starting over
+   * (src/ftp/resume.ts); 0 = never (default defaults.resumeThresholdBytes).
+   */
+  resumeThresholdBytes?: number;
   /** Permission bits for files this RemoteFs creates (uploads, saves of new files, sync); unset: the server's umask. */
   fileMode?: number;
   /** Permission bits for folders it creates. */
@@ -114,6 +122,7 @@ export class RemoteFs {
   private readonly onChmodUnavailable: (message: string) => void;
   private readonly fileMode?: number;
   private verifyUploads: boolean;
+  private resumeThresholdBytes: number;
   private readonly dirMode?: number;
   /**
    * The links of every folder listed so far (folder → name → entry), kept past the cache's few
@@ -132,10 +141,12 @@ export class RemoteFs {
     this.onChmodUnavailable = options.onChmodUnavailable ?? (() => undefined);
     this.fileMode = options.fileMode;
     this.verifyUploads = options.verifyUploads ?? defaults.verifyUploads;
+    this.resumeThresholdBytes = options.resumeThresholdBytes ?? defaults.resumeThresholdBytes;
     this.dirMode = options.dirMode;
   }
 
-  configure(options: Pick<RemoteFsOptions, 'cacheTtlMs' | 'safeSave' | 'verifyUploads'>): void {
+  configure(options: Pick<RemoteFsOptions, 'cacheTtlMs' | 'safeSave' | 'verifyUploads' | 'resumeThresholdBytes'>): void {
+    if (options.resumeThresholdBytes !== undefined) this.resumeThresholdBytes = options.resumeThresholdBytes;
     if (options.cacheTtlMs !== undefined) this.cache.setTtl(options.cacheTtlMs);
     if (options.safeSave) this.safeSave = options.safeSave;
     if (options.verifyUploads !== undefined) this.verifyUploads = options.verifyUploads;
@@ -219,9 +230,24 @@ export class RemoteFs {
     }
   }
 
-  /** Downloads into a local file (written in blocks, never whole in memory); returns the bytes. */
-  async downloadToFile(path: string, localPath: string, opts: TransferOptions = {}): Promise<number> {
-    return this.pool.run((c) => c.downloadToFile(path, localPath, opts), { idempotent: true, signal: opts.signal });
+  /**
+   * Downloads into a local file (written in blocks, never whole in memory); returns the bytes. A
+   * file the caller expects to be big (`expectedSize` at or above the resume threshold) goes on
+   * after a cut from what arrived, instead of starting over.
+   */
+  async downloadToFile(path: string, localPath: string, opts: TransferOptions & { expectedSize?: number } = {}): Promise<number> {
+    const { expectedSize, ...transfer } = opts;
+    if (this.resumable(expectedSize)) {
+      return this.pool.run(async (c) => {
+        await downloadResumable(c, path, localPath, { ...transfer, thresholdBytes: this.resumeThresholdBytes });
+        return expectedSize!;
+      }, { idempotent: true, signal: opts.signal });
+    }
+    return this.pool.run((c) => c.downloadToFile(path, localPath, transfer), { idempotent: true, signal: opts.signal });
+  }
+
+  private resumable(size: number | undefined): boolean {
+    return this.resumeThresholdBytes > 0 && size !== undefined && size >= this.resumeThresholdBytes;
   }
 
   /**
@@ -479,6 +505,14 @@ export class RemoteFs {
   private async uploadOrClean(nameFor: () => string, data: UploadSource, opts: TransferOptions, removeOnFailure: boolean): Promise<{ sent: number; name: string; earlier: string[] }> {
     const names: string[] = [];
     try {
+      // A big file from disk onto a name of our own (a temporary or a new file): a cut goes on
+      // from what the server holds, on the same name.
+      if (removeOnFailure && !(data instanceof Uint8Array) && this.resumable(data.size)) {
+        const name = nameFor();
+        names.push(name);
+        await this.pool.run((c) => uploadResumable(c, data.file, name, { ...opts, thresholdBytes: this.resumeThresholdBytes }), { signal: opts.signal });
+        return { sent: data.size, name, earlier: [] };
+      }
       // Repeating a whole STOR is harmless, so a dropped connection is retried once.
       const sent = await this.pool.run((c) => {
         names.push(nameFor());

@@ -28,7 +28,7 @@ export type Tree = Map<RelPath, TreeEntry>;
 export interface SyncRemote {
   list(path: string): Promise<FileEntry[]>;
   /** Downloads into a local file, written as it arrives; resolves with the bytes received. */
-  downloadToFile(path: string, localPath: string, opts?: TransferOptions): Promise<number>;
+  downloadToFile(path: string, localPath: string, opts?: TransferOptions & { expectedSize?: number }): Promise<number>;
   writeFile(path: string, data: UploadSource, opts: TransferOptions & { create: boolean; overwrite: boolean }): Promise<FileEntry & { created: boolean }>;
   /** Stores a file known to be absent straight under its name (no safe save, no stat); resolves with the bytes sent. */
   createFile(path: string, data: UploadSource, opts?: TransferOptions): Promise<number>;

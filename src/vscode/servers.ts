@@ -407,10 +407,14 @@ function millis(c: vscode.WorkspaceConfiguration, name: string, fallbackMs: numb
 }
 
 /** The settings a RemoteFs takes, at creation and again when they change. */
-function remoteFsSettings(c: vscode.WorkspaceConfiguration): { cacheTtlMs: number; safeSave: SafeSave; verifyUploads: boolean } {
+const MIB = 1024 * 1024;
+
+function remoteFsSettings(c: vscode.WorkspaceConfiguration): { cacheTtlMs: number; safeSave: SafeSave; verifyUploads: boolean; resumeThresholdBytes: number } {
+  const mib = c.get<number>('resumeThreshold', defaults.resumeThresholdBytes / MIB);
   return {
     cacheTtlMs: millis(c, 'cacheTtl', defaults.listingCacheTtlMs),
     safeSave: c.get<SafeSave>('safeSave', defaults.safeSave),
     verifyUploads: c.get<boolean>('verifyUploads', defaults.verifyUploads),
+    resumeThresholdBytes: typeof mib === 'number' && mib > 0 ? Math.round(mib * MIB) : 0,
   };
 }

@@ -10,6 +10,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { FtpClient } from '../../src/ftp/client';
+import { ConnectionPool } from '../../src/ftp/pool';
+import { RemoteFs } from '../../src/remote/remoteFs';
 import { downloadResumable, OVERLAP, uploadResumable } from '../../src/ftp/resume';
 import type { ConcreteMode, FtpEvent } from '../../src/ftp/types';
 import { FaultServer } from '../support/faultServer';
@@ -113,6 +115,45 @@ for (const mode of ['passive', 'active'] as ConcreteMode[]) {
     });
   }
 }
+
+describe('resume in the extension\'s file operations (RemoteFs, as linked folders\' sync uses them; fault server)', function () {
+  this.timeout(60_000);
+  let server: FaultServer;
+  let remote: RemoteFs;
+  const data = randomBytes(SIZE);
+  const cutEach = (verb: 'RETR' | 'STOR', times: number) => server.handleOnce(verb, ({ next, session }) => next({ dropAfterBytes: randomInt(1, SIZE - session.rest) }), times);
+
+  beforeEach(async () => {
+    server = await FaultServer.start({ files: { '/big.bin': data, '/old.bin': 'the old copy' } });
+    const pool = new ConnectionPool<FtpClient>((mode) => FtpClient.connect({ host: server.host, port: server.port, user: server.user, password: server.password, mode, connectTimeoutMs: 5000, replyTimeoutMs: 5000, dataConnectTimeoutMs: 3000 }), { mode: 'passive', busyRetryDelaysMs: [50] });
+    remote = new RemoteFs(pool, { resumeThresholdBytes: 1024 });
+  });
+  afterEach(async () => {
+    await remote.pool.close();
+    await server.stop();
+  });
+
+  it('a big download goes on after cuts (a second cut used to start over, a third failed)', async () => {
+    cutEach('RETR', 3);
+    const target = local('remotefs-down.bin');
+    assert.equal(await remote.downloadToFile('/big.bin', target, { expectedSize: SIZE }), SIZE);
+    assert.ok(fs.readFileSync(target).equals(data));
+    assert.ok(server.commands.some((c) => c.verb === 'REST' && c.arg !== '0'), 'went on with REST');
+  });
+
+  it('a big upload, new or over a file through its temporary name, goes on after cuts', async () => {
+    const source = local('remotefs-up.bin');
+    fs.writeFileSync(source, data);
+    cutEach('STOR', 3);
+    await remote.createFile('/new.bin', { file: source, size: SIZE });
+    assert.ok(server.files.get('/new.bin')?.equals(data));
+    cutEach('STOR', 2);
+    await remote.writeFile('/old.bin', { file: source, size: SIZE }, { create: false, overwrite: true });
+    assert.ok(server.files.get('/old.bin')?.equals(data));
+    assert.deepEqual([...server.files.keys()].filter((p) => p.includes('.ftpw-')), [], 'no temporary copy left');
+    assert.ok(server.commands.filter((c) => c.verb === 'REST' && c.arg !== '0').length >= 2, 'went on with REST');
+  });
+});
 
 const KINDS: ServerKind[] = ['vsftpd', 'proftpd', 'pure-ftpd'];
 for (const kind of KINDS) {

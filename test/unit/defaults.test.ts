@@ -37,6 +37,7 @@ describe('defaults', () => {
   const counterparts: [string, unknown][] = [
     ['defaultMode', defaults.dataMode],
     ['verifyUploads', defaults.verifyUploads],
+    ['resumeThreshold', defaults.resumeThresholdBytes / (1024 * 1024)],
     ['poolSize', defaults.poolSize],
     ['idleTimeout', seconds(defaults.poolIdleTimeoutMs)],
     ['keepaliveInterval', seconds(defaults.poolKeepaliveMs)],
