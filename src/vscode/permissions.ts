@@ -134,7 +134,7 @@ export class Permissions implements vscode.Disposable, vscode.FileDecorationProv
     const pick = vscode.window.createQuickPick<vscode.QuickPickItem & { bit: number }>();
     const what = count > 1 ? `${count} items` : basename(first.path) || first.uri.toString(true);
     pick.title = `Permissions of ${what}${current !== undefined ? ` — now ${formatMode(current)}` : ''}`;
-    pick.placeholder = 'Tick read / write / execute, or type a mode such as 644 or rwxr-xr-x, then Enter';
+    pick.placeholder = 'Tick the boxes, or type 644 or rwxr-xr-x, then Enter';
     pick.canSelectMany = true;
     pick.ignoreFocusOut = true;
     pick.items = PERMISSION_BITS.map(({ bit, who, what: right }) => ({ label: `${capital(who)}: ${right}`, description: octalMode(bit).replace(/^0+/, ''), bit }));
@@ -200,6 +200,9 @@ export class Permissions implements vscode.Disposable, vscode.FileDecorationProv
         }
       });
     } finally {
+      // The hover shows the mode from the listing: read the changed folders again, then ask anew.
+      const folders = new Map(targets.map((t) => [`${t.connection.server.key}\n${dirname(t.path)}`, t] as const));
+      await Promise.all([...folders.values()].map((t) => t.connection.fs.list(dirname(t.path)).catch(() => undefined)));
       this.decorationsChanged.fire(undefined);
     }
     const links = skippedLinks ? `; ${skippedLinks} symbolic link${skippedLinks === 1 ? '' : 's'} left alone` : '';
