@@ -388,8 +388,7 @@ export class RemoteFs {
     if (target && !opts.overwrite) throw new FtpError('exists', `${to} already exists`);
     if (source.type === 'directory') {
       if (target) await this.delete(to, { recursive: true });
-      await this.pool.run((c) => c.mkdir(to));
-      this.cache.invalidate(to);
+      await this.createDirectory(to);
       for (const entry of await this.list(from)) {
         await this.copy(join(from, entry.name), join(to, entry.name), { ...opts, overwrite: true });
       }

@@ -99,6 +99,11 @@ for (const kind of KINDS) {
       assert.equal(modeOnDisk('made/synced.css'), 0o640);
       await remote.createDirectory('/made/assets');
       assert.equal(modeOnDisk('made/assets'), 0o750);
+      // A copy in the Explorer makes its folders and files new, too.
+      await remote.copy('/made/assets', '/made/assets-copy', { overwrite: false });
+      assert.equal(modeOnDisk('made/assets-copy'), 0o750);
+      await remote.copy('/made/new.html', '/made/copy.html', { overwrite: false });
+      assert.equal(modeOnDisk('made/copy.html'), 0o640);
 
       await remote.list('/made'); // the listing is where permissions come from on servers without MLST
       await remote.writeFile('/made/script.sh', Buffer.from('#!/bin/sh\necho changed\n'), { create: false, overwrite: true });
