@@ -278,7 +278,13 @@ export async function uploadResumable(client: ResumableClient, localPath: string
       if (offset === 0) {
         report.bytes += await client.uploadFromFile(remotePath, localPath, { signal: opts.signal, onProgress });
       } else if (offset < size) {
-        report.bytes += await continueUpload(client, remotePath, localPath, offset, () => restUnsupported, () => { restUnsupported = true; }, { signal: opts.signal, onProgress });
+        const sent = await continueUpload(client, remotePath, localPath, offset, () => restUnsupported, () => { restUnsupported = true; }, { signal: opts.signal, onProgress });
+        report.bytes += sent.bytes;
+        if (sent.whole) {
+          report.resumedAt.pop();
+          report.restarted++;
+          opts.onResume?.({ restart: 'the server refuses both REST + STOR and APPE' });
+        }
       }
       const verified = await verifyWhole(client, remotePath, localPath, size);
       if (verified === 'checksum' || verified === 'size') {
@@ -300,22 +306,22 @@ export async function uploadResumable(client: ResumableClient, localPath: string
  * REST + STOR from `offset`; where refused, APPE (a server may allow one and not the other: proftpd
  * refuses both without AllowStoreRestart); where that is refused too, the whole file with STOR.
  */
-async function continueUpload(client: ResumableClient, remotePath: string, localPath: string, offset: number, restRefused: () => boolean, refuseRest: () => void, opts: TransferOptions): Promise<number> {
+async function continueUpload(client: ResumableClient, remotePath: string, localPath: string, offset: number, restRefused: () => boolean, refuseRest: () => void, opts: TransferOptions): Promise<{ bytes: number; whole: boolean }> {
   const refusal = (err: unknown) => isFtpError(err) && !CUT.has(err.kind) && err.kind !== 'cancelled';
   if (!restRefused()) {
     try {
-      return await client.uploadFromFile(remotePath, localPath, { ...opts, offset });
+      return { bytes: await client.uploadFromFile(remotePath, localPath, { ...opts, offset }), whole: false };
     } catch (err) {
       if (!refusal(err)) throw err;
       refuseRest();
     }
   }
   try {
-    return await client.uploadFromFile(remotePath, localPath, { ...opts, offset, append: true });
+    return { bytes: await client.uploadFromFile(remotePath, localPath, { ...opts, offset, append: true }), whole: false };
   } catch (err) {
     if (!refusal(err)) throw err;
   }
-  return client.uploadFromFile(remotePath, localPath, { ...opts, onProgress: opts.onProgress && ((n) => opts.onProgress!(n - offset)) });
+  return { bytes: await client.uploadFromFile(remotePath, localPath, { ...opts, onProgress: opts.onProgress && ((n) => opts.onProgress!(n - offset)) }), whole: true };
 }
 
 /** The server holds `have` bytes: the offset to go on from when they are the local file's prefix, else 0. */

@@ -164,7 +164,7 @@ for (const kind of KINDS) {
     const half = 1024 * 1024 + 3;
 
     before(async () => {
-      server = await startServer(kind, kind === 'proftpd' ? { digest: true } : {});
+      server = await startServer(kind, kind === 'proftpd' ? { digest: true, storeRestart: true } : {});
     });
     after(() => server?.stop());
 
@@ -192,10 +192,36 @@ for (const kind of KINDS) {
         const report = await uploadResumable(c, source, '/put.bin', { thresholdBytes: 1024 });
         assert.ok(fs.readFileSync(path.join(server.root, 'put.bin')).equals(data));
         assert.deepEqual(report.resumedAt, [half]);
+        assert.equal(report.restarted, 0);
+        assert.ok(report.bytes <= data.length - half, `moved ${report.bytes}: not sent whole`);
         const sent = commands(events);
-        assert.ok(sent.includes(`REST ${half}`) || sent.includes('APPE /put.bin'), sent.join(' | '));
-        assert.ok(!sent.includes('STOR /put.bin') || sent.includes(`REST ${half}`), `not sent whole: ${sent.join(' | ')}`);
+        assert.equal(sent[sent.indexOf('STOR /put.bin') - 1], `REST ${half}`, sent.join(' | '));
       });
     });
   });
 }
+
+describe('resume on a proftpd that refuses REST + STOR and APPE (its default: no AllowStoreRestart)', function () {
+  this.timeout(60_000);
+  let server: RunningServer;
+  before(async () => { server = await startServer('proftpd'); });
+  after(() => server?.stop());
+
+  it('sends the file whole, and says so', async () => {
+    const data = randomBytes(2 * 1024 * 1024);
+    fs.writeFileSync(path.join(server.root, 'p.bin'), data.subarray(0, 1_000_000));
+    server.giveToUser();
+    const source = local('proftpd-default.bin');
+    fs.writeFileSync(source, data);
+    const told: string[] = [];
+    await withClient(server, { mode: 'passive' }, async (c, events) => {
+      const report = await uploadResumable(c, source, '/p.bin', { thresholdBytes: 1024, onResume: (w) => { if ('restart' in w) told.push(w.restart); } });
+      assert.ok(fs.readFileSync(path.join(server.root, 'p.bin')).equals(data));
+      assert.deepEqual(report.resumedAt, []);
+      assert.equal(report.restarted, 1);
+      assert.deepEqual(told, ['the server refuses both REST + STOR and APPE']);
+      const sent = commands(events);
+      assert.ok(sent.includes('APPE /p.bin'), sent.join(' | '));
+    });
+  });
+});

@@ -39,6 +39,8 @@ export interface ServerOptions {
   noChmod?: boolean;
   /** proftpd only: load mod_digest (FEAT HASH, XCRC, XMD5, XSHA1, XSHA256…), as shipped in proftpd-core. */
   digest?: boolean;
+  /** proftpd only: `AllowStoreRestart on`, which REST + STOR and APPE need there (off by default). */
+  storeRestart?: boolean;
 }
 
 export interface RunningServer {
@@ -292,6 +294,7 @@ function launchProftpd(plan: ServerPlan): Launch {
   if (options.wrongPasvAddress) lines.push(`MasqueradeAddress ${options.wrongPasvAddress}`);
   // MaxClientsPerHost would refuse at USER with 530; MaxConnectionsPerHost refuses on connect with 421.
   if (options.maxPerIp !== undefined) lines.push(`MaxConnectionsPerHost ${options.maxPerIp}`);
+  if (options.storeRestart) lines.push('AllowStoreRestart on');
   if (options.digest) lines.push('LoadModule mod_digest.c', '<IfModule mod_digest.c>', '  DigestEngine on', '</IfModule>');
   if (options.tls && plan.cert) {
     lines.push(
