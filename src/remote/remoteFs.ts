@@ -606,23 +606,29 @@ export class RemoteFs {
    */
   async chmodTree(path: string, modes: TreeModes, opts: { signal?: AbortSignal; onProgress?: (done: number, path: string) => void } = {}): Promise<ChmodTreeResult> {
     const result: ChmodTreeResult = { changed: 0, failed: [], skippedLinks: 0 };
+    // The cancel is looked at when each queued step gets its connection: a signal handed to each of
+    // thousands of queued pool.run calls would hold a listener apiece.
+    const step = <T>(work: (c: RemoteClient) => Promise<T>): Promise<T> => this.pool.run((c) => {
+      if (opts.signal?.aborted) throw new FtpError('cancelled', 'Cancelled.');
+      return work(c);
+    }, { idempotent: true });
     const set = async (p: string, mode: number | undefined): Promise<void> => {
       if (mode === undefined) return;
-      if (opts.signal?.aborted) throw new FtpError('cancelled', 'Cancelled.');
       try {
-        await this.chmod(p, mode, opts);
+        await step((c) => c.chmod(p, mode));
+        this.chmodWorks = true;
         result.changed++;
         opts.onProgress?.(result.changed + result.failed.length, p);
       } catch (err) {
+        if (isFtpError(err, 'unsupported')) this.chmodWorks = false;
         if (!isFtpError(err) || !['permission', 'server', 'not-found'].includes(err.kind)) throw err;
         result.failed.push({ path: p, error: err });
       }
     };
     const walk = async (dir: string): Promise<void> => {
-      if (opts.signal?.aborted) throw new FtpError('cancelled', 'Cancelled.');
       let entries: FileEntry[];
       try {
-        entries = await this.pool.run((c) => c.list(dir, { signal: opts.signal }), { idempotent: true, signal: opts.signal });
+        entries = await step((c) => c.list(dir));
       } catch (err) {
         // A folder the new mode made unreadable (or one that went away) is told, not the end of the walk.
         if (!isFtpError(err) || !['permission', 'server', 'not-found'].includes(err.kind)) throw err;
@@ -641,13 +647,16 @@ export class RemoteFs {
     };
     const root = await this.statFromServer(path);
     if (root.symlink) throw new FtpError('server', `${path} is a symbolic link: set the permissions of its target instead.`);
-    if (root.type === 'directory') {
-      await set(path, modes.dirMode);
-      await walk(path);
-    } else {
-      await set(path, modes.fileMode);
+    try {
+      if (root.type === 'directory') {
+        await set(path, modes.dirMode);
+        await walk(path);
+      } else {
+        await set(path, modes.fileMode);
+      }
+    } finally {
+      this.cache.invalidate(path);
     }
-    this.cache.invalidate(path);
     return result;
   }
 

@@ -112,6 +112,22 @@ for (const kind of KINDS) {
       fs.rmSync(disk('made'), { recursive: true });
     });
 
+    it('stops a recursive change when cancelled, leaving the rest as it was', async () => {
+      fs.mkdirSync(disk('many'));
+      for (let i = 0; i < 200; i++) fs.writeFileSync(disk(`many/f${i}.txt`), 'x', { mode: 0o644 });
+      server.giveToUser();
+      for (let i = 0; i < 200; i++) fs.chmodSync(disk(`many/f${i}.txt`), 0o644);
+      remote = remoteFsFor(server);
+      const controller = new AbortController();
+      await assert.rejects(
+        remote.chmodTree('/many', { fileMode: 0o600 }, { signal: controller.signal, onProgress: (done) => { if (done === 5) controller.abort(); } }),
+        (e: unknown) => isFtpError(e, 'cancelled'),
+      );
+      const changed = Array.from({ length: 200 }, (_, i) => modeOnDisk(`many/f${i}.txt`)).filter((m) => m === 0o600).length;
+      assert.ok(changed >= 5 && changed < 200, `${changed} of 200 changed`);
+      fs.rmSync(disk('many'), { recursive: true });
+    });
+
     it('refuses a mode out of range before anything is sent', async () => {
       await withClient(server, {}, async (c, events) => {
         for (const bad of [-1, 0o10000, 1.5]) await assert.rejects(c.chmod('/x', bad), (e: unknown) => isFtpError(e, 'protocol'));
