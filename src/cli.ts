@@ -12,6 +12,10 @@ import * as fs from 'node:fs';
 import { fileSource } from './ftp/localFile';
 import { describeProxy } from './ftp/proxy';
 import { basename } from './ftp/remotePath';
+import { parseMode } from './ftp/permissions';
+import { downloadResumable, uploadResumable } from './ftp/resume';
+import { ConnectionPool } from './ftp/pool';
+import { RemoteFs } from './remote/remoteFs';
 import { USAGE, UsageError, parseCommandLine, type CliOptions } from './commandLine';
 
 interface Target { options: ConnectOptions; path: string }
@@ -84,6 +88,10 @@ function logEvent(e: FtpEvent): void {
   process.stderr.write(`${MARK[level]}${text}`.split('\n').map((l) => `[${e.id}] ${printable(l)}\n`).join(''));
 }
 
+function tellResume(what: { offset: number; how: string } | { restart: string }): void {
+  process.stderr.write('offset' in what ? `* resuming at byte ${what.offset} (prefix checked by ${what.how})\n` : `* starting over: ${what.restart}\n`);
+}
+
 /**
  * `transfers: 'one'` for a command whose single transfer is also its last: a data connection opened
  * in advance after it would only be made to be closed again (a round trip and a port on the server).
@@ -117,6 +125,11 @@ async function run(argv: string[]): Promise<number> {
       try {
         const started = Date.now();
         let bytes: number;
+        if (o.resume) {
+          const report = await downloadResumable(c, t.path, local === '.' ? basename(t.path) : local, { onResume: o.verbose ? tellResume : undefined });
+          if (json) process.stderr.write(JSON.stringify({ ...report, ms: Date.now() - started, mode: c.lastMode }) + '\n');
+          return 0;
+        }
         if (local) {
           // Blocks written at the file's own position: a FIFO or device works as well as a file.
           bytes = await c.downloadToFile(t.path, local === '.' ? basename(t.path) : local);
@@ -139,6 +152,12 @@ async function run(argv: string[]): Promise<number> {
       try {
         const started = Date.now();
         const remote = t.path.endsWith('/') ? t.path + basename(local) : t.path;
+        if (o.resume) {
+          if (source) throw new UsageError(`put: --resume needs a regular file, not ${local}`);
+          const report = await uploadResumable(c, local, remote, { onResume: o.verbose ? tellResume : undefined });
+          if (json) out(JSON.stringify({ ...report, ms: Date.now() - started, mode: c.lastMode }));
+          return 0;
+        }
         const bytes = source ? await c.upload(remote, source) : await c.uploadFromFile(remote, local);
         if (json) out(JSON.stringify({ bytes, ms: Date.now() - started, mode: c.lastMode }));
       } finally { await c.close(); }
@@ -160,6 +179,24 @@ async function run(argv: string[]): Promise<number> {
       const c = await connect(t, o);
       try { await c.mkdir(t.path, { recursive: true }); } finally { await c.close(); }
       return 0;
+    }
+    case 'chmod': {
+      const mode = parseMode(args[0]) as number; // parseCommandLine checked it
+      const t = await target(args[1], o);
+      if (!o.recursive) {
+        const c = await connect(t, o);
+        try { await c.chmod(t.path, mode); } finally { await c.close(); }
+        if (json) out(JSON.stringify({ changed: 1, failed: [], skippedLinks: 0 }));
+        return 0;
+      }
+      // The walk of RemoteFs, the editor's own: folders listed and entries changed in parallel.
+      const pool = new ConnectionPool<FtpClient>((m, onEvent) => FtpClient.connect({ ...t.options, mode: m, onEvent: (e) => { onEvent(e); if (o.verbose) logEvent(e); } }), { maxConnections: o.parallel ?? defaults.poolSize, mode: t.options.mode });
+      try {
+        const result = await new RemoteFs(pool, { cacheTtlMs: 0 }).chmodTree(t.path, { fileMode: mode, dirMode: mode });
+        if (json) out(JSON.stringify({ changed: result.changed, failed: result.failed.map((f) => ({ path: f.path, error: f.error.message })), skippedLinks: result.skippedLinks }));
+        else for (const f of result.failed) process.stderr.write(`ftp-workspace: ${printable(f.path)}: ${f.error.message}\n`);
+        return result.failed.length > 0 ? 1 : 0;
+      } finally { await pool.close(); }
     }
     case 'diagnose': {
       const t = await target(args[0], o);

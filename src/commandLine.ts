@@ -10,6 +10,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { parseProxyUrl } from './ftp/proxy';
 import type { DataMode, ProxySettings } from './ftp/types';
 import * as defaults from './ftp/defaults';
+import { modeProblem, parseMode } from './ftp/permissions';
 import { parsePortRange } from './ftp/portRange';
 import { parseTimeZoneOffset } from './ftp/timeZone';
 
@@ -21,6 +22,8 @@ Commands:
   put <local-file> <url>       upload
   rm <url>                     delete a file (a folder with --recursive)
   mkdir <url>                  create a folder (and its parents)
+  chmod <mode> <url>           set permissions (SITE CHMOD): 644, 0755 or rwxr-xr-x; a folder's
+                               contents too with --recursive
   diagnose <url>               try login, TLS, EPSV, PASV, EPRT and PORT; recommend a mode
   help                         this text (also -h, --help)
 
@@ -45,14 +48,18 @@ Options:
   --implicit-tls               implicit FTPS (TLS from the first byte, usually port ${defaults.implicitFtpsPort})
   --insecure                   accept any TLS certificate
   --timeout SECONDS            connect/reply timeout (default ${defaults.connectTimeoutMs / 1000}/${defaults.replyTimeoutMs / 1000})
-  --recursive                  rm: delete folders with their contents
+  --recursive                  rm: delete folders with their contents; chmod: set everything in a folder
+  --parallel N                 chmod --recursive: connections at once (default ${defaults.poolSize})
+  --resume                     get, put: go on from a partial copy (the other side's prefix, checked
+                               by checksum or by reading back the bytes before it), and after a
+                               dropped connection (files from ${defaults.resumeThresholdBytes / 1024 / 1024} MiB)
   --verbose                    protocol log on stderr (password masked)
   --json                       machine-readable output (ls, get, put, diagnose)
 
 An unknown option, a missing or bad value exits with 2.
 `;
 
-export type CommandName = 'ls' | 'get' | 'put' | 'rm' | 'mkdir' | 'diagnose';
+export type CommandName = 'ls' | 'get' | 'put' | 'rm' | 'mkdir' | 'chmod' | 'diagnose';
 
 /** Every option, with the placeholder its value is shown with (none for a switch). */
 const OPTIONS = {
@@ -69,6 +76,8 @@ const OPTIONS = {
   insecure: undefined,
   timeout: 'SECONDS',
   recursive: undefined,
+  parallel: 'N',
+  resume: undefined,
   verbose: undefined,
   json: undefined,
 } as const;
@@ -78,10 +87,11 @@ const CONNECTION: OptionName[] = ['active-address', 'active-ports', 'trust-pasv-
 
 const COMMANDS: Record<CommandName, { args: string; min: number; max: number; options: OptionName[] }> = {
   ls: { args: '<url>', min: 1, max: 1, options: ['mode', ...CONNECTION, 'json'] },
-  get: { args: '<url> [local-file]', min: 1, max: 2, options: ['mode', ...CONNECTION, 'json'] },
-  put: { args: '<local-file> <url>', min: 2, max: 2, options: ['mode', ...CONNECTION, 'json'] },
+  get: { args: '<url> [local-file]', min: 1, max: 2, options: ['mode', ...CONNECTION, 'resume', 'json'] },
+  put: { args: '<local-file> <url>', min: 2, max: 2, options: ['mode', ...CONNECTION, 'resume', 'json'] },
   rm: { args: '<url>', min: 1, max: 1, options: ['mode', ...CONNECTION, 'recursive'] },
   mkdir: { args: '<url>', min: 1, max: 1, options: ['mode', ...CONNECTION] },
+  chmod: { args: '<mode> <url>', min: 2, max: 2, options: ['mode', ...CONNECTION, 'recursive', 'parallel', 'json'] },
   // diagnose tries every data-channel variant itself: a --mode would be ignored, so it is refused.
   diagnose: { args: '<url>', min: 1, max: 1, options: [...CONNECTION, 'json'] },
 };
@@ -103,6 +113,10 @@ export interface CliOptions {
   insecure: boolean;
   timeoutMs?: number;
   recursive: boolean;
+  /** chmod --recursive: connections at once. */
+  parallel?: number;
+  /** get/put: resumable (see src/ftp/resume.ts). */
+  resume?: boolean;
   verbose: boolean;
   json: boolean;
 }
@@ -217,6 +231,19 @@ export function parseCommandLine(argv: string[]): CommandLine {
     if (!(seconds > 0)) bad(`--timeout must be a number of seconds above 0, not "${timeout}"`);
     options.timeoutMs = seconds * 1000;
   }
+  if (bool('resume')) {
+    // A resumed download writes into a file at an offset: stdout cannot be one.
+    if (command === 'get' && (positionals[1] === undefined || positionals[1] === '-')) bad('--resume needs a local file to go on from');
+    options.resume = true;
+  }
+  const parallel = str('parallel');
+  if (parallel !== undefined) {
+    const n = /^\d+$/.test(parallel.trim()) ? Number(parallel) : NaN;
+    if (!(n >= 1 && n <= defaults.poolMaxSize)) bad(`--parallel must be a whole number from 1 to ${defaults.poolMaxSize}, not "${parallel}"`);
+    options.parallel = n;
+  }
+  // Checked here, before connecting: "chmod 648" must not reach the server as something else.
+  if (command === 'chmod' && parseMode(positionals[0]) === undefined) bad(`"${positionals[0]}" is not a permission mode: ${modeProblem(positionals[0])}`);
   return { command, args: positionals, options };
 }
 

@@ -4,6 +4,7 @@ import { createApi, type FtpWorkspaceApi } from './vscode/api';
 import { Commands } from './vscode/commands';
 import { watchFolderNames } from './vscode/folderNames';
 import { FtpFileSystemProvider } from './vscode/ftpFileSystem';
+import { Permissions } from './vscode/permissions';
 import { ProtocolLog } from './vscode/protocolLog';
 import { registerServerCommands } from './vscode/serverCommands';
 import { Servers } from './vscode/servers';
@@ -34,6 +35,7 @@ export function activate(context: vscode.ExtensionContext): FtpWorkspaceApi {
     watchFolderNames(),
     serversView,
     registerServerCommands(servers, serversView),
+    new Permissions(servers),
     vscode.workspace.registerFileSystemProvider('ftp', provider, { isCaseSensitive: true }),
     vscode.workspace.registerFileSystemProvider('ftps', provider, { isCaseSensitive: true }),
     sync,

@@ -17,6 +17,8 @@ import { assertSafePath, basename, dirname, join, normalize } from './remotePath
 import { BlockFileReader, BlockFileWriter, openSource, openTarget } from './localFile';
 import { OwedReplies } from './owedReplies';
 import { describeProxy } from './proxy';
+import { bestChecksumMethod, parseChecksumReply, type Checksum, type ChecksumAlgorithm, type ChecksumMethod } from './checksum';
+import { octalMode } from './permissions';
 import { detectOffset, detectionCandidate, formatTimeZoneOffset, toUtc, zoneMemory } from './timeZone';
 import { cancelled, failedBeforeData, pumpFrom, pumpFromFile, pumpTo, pumpToBuffer, pumpToFile, runTransfer, type TransferContext, type TransferSpec } from './transfer';
 import type { ConcreteMode, ConnectOptions, DataMode, FileEntry, FtpEvent, TransferOptions } from './types';
@@ -62,6 +64,10 @@ export class FtpClient extends EventEmitter {
   /** Replies the server still owes that no caller waits for (see OwedReplies). */
   private readonly owed = new OwedReplies();
   private listAll = true;
+  /** The algorithm OPTS HASH selected on this login (HASH answers in it). */
+  private hashSelected?: ChecksumAlgorithm;
+  /** The server lists a checksum command in FEAT but refused it (500/502/504): not asked again. */
+  private checksumRefused = false;
   /** The charset of names now (see `nameCharset`); rebuilt when it changes. */
   private namesCodec = new NameCodec('utf8');
   private busy: Promise<unknown> = Promise.resolve();
@@ -268,6 +274,7 @@ export class FtpClient extends EventEmitter {
     // Paths in every command from here on, and the replies that quote them (PWD, MLST, 550).
     control.setCharset(() => this.codec);
     this.features = parseFeatures(replies[0].reply);
+    this.hashSelected = undefined;
     for (const name of ['EPSV', 'EPRT'] as const) if (this.features.has(name)) this.channels.quirks.confirmed.add(name);
     for (const { command: c, reply: r } of replies) {
       if (c === 'TYPE I' && r.code >= 400) throw errorFromReply(r, c);
@@ -635,6 +642,11 @@ export class FtpClient extends EventEmitter {
         command: `RETR ${p}`, direction: 'download', path: p, pump: pumpToFile(writer, opts.onProgress), directRead: writer.directRead,
         signal: opts.signal, preamble: opts.offset ? `REST ${opts.offset}` : undefined,
       }));
+    } catch (err) {
+      // Every byte that arrived before a cut is the file's, in order: kept, a resumed download
+      // goes on from there (src/ftp/resume.ts).
+      await writer.finish().catch(() => undefined);
+      throw err;
     } finally {
       // A write may still be in flight after a failure: it must not meet a closed file.
       await writer.settle();
@@ -642,14 +654,20 @@ export class FtpClient extends EventEmitter {
     }
   }
 
-  /** Uploads a local regular file, read in reused blocks one ahead of the socket. */
-  async uploadFromFile(path: string, localPath: string, opts: TransferOptions & { append?: boolean } = {}): Promise<number> {
+  /**
+   * Uploads a local regular file, read in reused blocks one ahead of the socket. With `offset`,
+   * only the bytes from there on: after `REST offset` onto the file's own byte `offset` (STOR), or
+   * at its end with `append` (APPE) — a resumed upload. Resolves with the bytes sent.
+   */
+  async uploadFromFile(path: string, localPath: string, opts: TransferOptions & { append?: boolean; offset?: number } = {}): Promise<number> {
     const p = checked(path);
     const file = await openSource(localPath);
+    const offset = opts.offset ?? 0;
     try {
       return await this.exclusive(() => this.transfer({
         command: `${opts.append ? 'APPE' : 'STOR'} ${p}`, direction: 'upload', path: p,
-        pump: pumpFromFile(() => new BlockFileReader(file), opts.onProgress, opts.signal), signal: opts.signal,
+        pump: pumpFromFile(() => new BlockFileReader(file, undefined, undefined, undefined, offset), opts.onProgress, opts.signal), signal: opts.signal,
+        preamble: offset > 0 && !opts.append ? `REST ${offset}` : undefined,
       }));
     } finally {
       await file.close();
@@ -735,18 +753,63 @@ export class FtpClient extends EventEmitter {
     });
   }
 
-  /** SITE CHMOD; FtpError('unsupported') when the server has no such command. */
+  /**
+   * Sets a file's or folder's permission bits (SITE CHMOD, octal). A server without the command
+   * (500/502/504, or a refusal in those words) fails with FtpError('unsupported'), which callers
+   * tell once and then stop asking; other refusals keep the server's own kind (permission,
+   * not-found…).
+   */
   async chmod(path: string, mode: number): Promise<void> {
     const p = checked(path);
+    if (!Number.isInteger(mode) || mode < 0 || mode > 0o7777) return Promise.reject(new FtpError('protocol', `Not a permission mode: ${mode} (0 to 7777 octal).`));
     return this.exclusive(async () => {
-      const r = await this.control.request(`SITE CHMOD ${(mode & 0o7777).toString(8)} ${p}`);
-      if (r.code >= 400) {
-        const err = errorFromReply(r, 'SITE CHMOD', 'path-write');
-        throw /unknown|not understood|not implemented|unrecognized|invalid/i.test(r.message) && err.kind !== 'not-found'
-          ? new FtpError('unsupported', `SITE CHMOD: the server does not support it (${r.code} ${r.message})`, { code: r.code, replyText: r.text, command: 'SITE CHMOD' })
-          : err;
-      }
+      const command = `SITE CHMOD ${octalMode(mode)} ${p}`;
+      const r = await this.control.request(command);
+      if (r.code < 400) return;
+      const err = errorFromReply(r, command, 'path-write');
+      const unsupported = err.kind === 'unsupported' || (err.kind !== 'not-found' && /unknown|not understood|not implemented|unrecognized/i.test(r.message));
+      if (!unsupported) throw err;
+      throw new FtpError('unsupported', `The server does not support SITE CHMOD (${r.code} ${r.message}): permissions cannot be changed on this server.`, { code: r.code, replyText: r.text, command });
     });
+  }
+
+  /**
+   * How this server computes checksums (see checksum.ts), from FEAT; undefined when it has none
+   * (or refused one it listed). `ranged`: one that hashes a byte range (the X-commands).
+   */
+  checksumMethod(opts: { ranged?: boolean } = {}): ChecksumMethod | undefined {
+    return this.checksumRefused ? undefined : bestChecksumMethod(this.features, opts);
+  }
+
+  /**
+   * The server's checksum of a file, or of its bytes `start` to `end` (end exclusive), in the
+   * strongest algorithm it offers; undefined when it offers none. A 55x is a typed error (the file
+   * is not there); a digest that cannot be read is a 'protocol' error.
+   */
+  async checksum(path: string, range?: { start: number; end: number }): Promise<Checksum | undefined> {
+    const p = checked(path);
+    return this.exclusive(async () => {
+      const method = this.checksumMethod({ ranged: range !== undefined });
+      if (!method) return undefined;
+      if (method.command === 'HASH' && this.hashSelected !== method.algorithm) {
+        const opts = await this.control.request(`OPTS HASH ${method.algorithm}`);
+        if (opts.code >= 400) return this.refusedChecksum(opts);
+        this.hashSelected = method.algorithm;
+      }
+      const command = method.command === 'HASH' ? `HASH ${p}` : `${method.command} ${p}${range ? ` ${range.start} ${range.end}` : ''}`;
+      const r = await this.control.request(command);
+      if (r.code === 500 || r.code === 502 || r.code === 504) return this.refusedChecksum(r);
+      if (r.code >= 400) throw errorFromReply(r, command, 'path-read');
+      const hex = parseChecksumReply(method.algorithm, r.text);
+      if (!hex) throw new FtpError('protocol', `${method.command}: no ${method.algorithm} digest in the reply (${r.code} ${r.message})`, { code: r.code, replyText: r.text, command });
+      return { algorithm: method.algorithm, hex };
+    });
+  }
+
+  private refusedChecksum(r: Reply): undefined {
+    this.checksumRefused = true;
+    this.emitEvent({ type: 'warning', id: this.id, message: `The server lists checksums in FEAT but refused one (${r.code} ${r.message}); files are checked by size only.` });
+    return undefined;
   }
 
   /**

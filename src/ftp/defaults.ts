@@ -48,3 +48,12 @@ export const listingCacheTtlMs = 5_000;
 export const pollIntervalMs = 0;
 /** Saves go to a temporary name and are renamed over the target: a cut save leaves the old file. */
 export const safeSave = 'rename';
+/**
+ * Resumable transfers (CLI --resume, linked folders' sync): files from this size on go on from a
+ * partial copy after a cut; smaller ones are sent again whole, which costs less than the checks.
+ */
+export const resumeThresholdBytes = 1024 * 1024;
+/** Times a resumable transfer goes on after a cut before it fails. */
+export const resumeRetries = 5;
+/** Compare the server's checksum of an upload with ours where it offers one (HASH, XSHA256…): one round trip. */
+export const verifyUploads = true;

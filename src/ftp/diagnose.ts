@@ -122,6 +122,31 @@ function filesIn(dir: string, entries: FileEntry[]): string[] {
   return entries.filter((e) => e.type === 'file').map((e) => join(dir, e.name));
 }
 
+/** Whether uploads can be verified by the server's checksum, and how (tried on `file` where there is one). */
+async function checksumStep(client: FtpClient, file: string | undefined, record: (step: DiagnosisStep) => void): Promise<void> {
+  const name = 'Checksums';
+  const method = client.checksumMethod();
+  if (!method) {
+    record({ name, ok: false, ms: 0, absent: true, detail: 'none offered (no HASH, XSHA256, XSHA1, XMD5 or XCRC in FEAT); uploads are checked by size only' });
+    return;
+  }
+  const ranged = client.checksumMethod({ ranged: true });
+  const how = `${method.algorithm} by ${method.command}${ranged && ranged.command !== method.command ? `, byte ranges by ${ranged.command}` : ''}`;
+  if (!file) {
+    record({ name, ok: false, untried: true, ms: 0, detail: `${how} offered; not tried: no file in / or its first folder to try it on` });
+    return;
+  }
+  const t = Date.now();
+  try {
+    const sum = await client.checksum(file);
+    record(sum
+      ? { name, ok: true, ms: Date.now() - t, detail: `${how}: uploads are verified (${file}: ${sum.hex.slice(0, 16)}…)` }
+      : { name, ok: false, ms: Date.now() - t, absent: true, detail: `${how} listed in FEAT but refused; uploads are checked by size only` });
+  } catch (e) {
+    record({ name, ok: false, ms: Date.now() - t, detail: `${how}: ${(e as Error).message}` });
+  }
+}
+
 /** "500 'SIZE': command not understood" and the like: the server lacks it. */
 const ABSENT_CODES = new Set([500, 502, 504]);
 
@@ -167,6 +192,7 @@ async function commandSteps(client: FtpClient, record: (step: DiagnosisStep) => 
     else if (ABSENT_CODES.has(r.code)) record({ name: check.name, ok: false, ms, detail: `not supported (${r.code} ${r.message}); ${check.fallback}`, absent: true });
     else record({ name: check.name, ok: false, ms, detail: `${check.command}: ${r.code} ${r.message}` });
   }
+  await checksumStep(client, file, record);
   if (client.features.has('MLST')) return;
   const zone = client.timeZoneOffset;
   const name = 'Time zone (LIST)';

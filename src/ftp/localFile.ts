@@ -248,7 +248,9 @@ export class BlockFileReader {
   private done = false;
   private wake: (() => void) | undefined;
 
-  constructor(private readonly file: FileHandle, private readonly blockSize = FILE_BLOCK, blocks = FILE_BLOCKS, private readonly readsInFlight = 1) {
+  /** `start`: the first byte to send (a resumed upload). */
+  constructor(private readonly file: FileHandle, private readonly blockSize = FILE_BLOCK, blocks = FILE_BLOCKS, private readonly readsInFlight = 1, start = 0) {
+    this.position = start;
     for (let i = 0; i < blocks; i++) this.blocks.push(Buffer.allocUnsafe(blockSize));
     this.free.push(...this.blocks);
     this.readAhead();

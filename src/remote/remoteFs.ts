@@ -3,13 +3,16 @@
  * import: the provider maps URIs and errors, this class holds the FTP logic (cache, safe save,
  * overwrite rules) and runs in integration tests against real servers.
  */
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import * as defaults from '../ftp/defaults';
 import { FtpError, isFtpError } from '../ftp/errors';
 import type { ConnectionPool, PooledClient } from '../ftp/pool';
 import { assertSafePath, basename, dirname, join, normalize, tempNameFor } from '../ftp/remotePath';
 import { sourceSize, type FileEntry, type TransferOptions, type UploadSource } from '../ftp/types';
 import { ListingCache } from './listingCache';
+import { octalMode } from '../ftp/permissions';
+import { checksumOfBytes, checksumOfFile, type Checksum, type ChecksumMethod } from '../ftp/checksum';
+import { downloadResumable, uploadResumable } from '../ftp/resume';
 
 /** The part of FtpClient the file operations use. */
 export interface RemoteClient extends PooledClient {
@@ -17,13 +20,16 @@ export interface RemoteClient extends PooledClient {
   stat(path: string): Promise<FileEntry>;
   readFile(path: string, opts?: TransferOptions): Promise<Buffer>;
   upload(path: string, source: Readable | Uint8Array, opts?: TransferOptions & { append?: boolean }): Promise<number>;
-  uploadFromFile(path: string, localPath: string, opts?: TransferOptions): Promise<number>;
-  downloadToFile(path: string, localPath: string, opts?: TransferOptions): Promise<number>;
+  uploadFromFile(path: string, localPath: string, opts?: TransferOptions & { append?: boolean; offset?: number }): Promise<number>;
+  downloadToFile(path: string, localPath: string, opts?: TransferOptions & { offset?: number }): Promise<number>;
+  download(path: string, dest: Writable, opts?: TransferOptions & { offset?: number }): Promise<number>;
+  checksumMethod(opts?: { ranged?: boolean }): ChecksumMethod | undefined;
   mkdir(path: string, opts?: { recursive?: boolean }): Promise<void>;
   removeDir(path: string, opts?: { recursive?: boolean }): Promise<void>;
   remove(path: string): Promise<void>;
   rename(from: string, to: string): Promise<void>;
   chmod(path: string, mode: number): Promise<void>;
+  checksum(path: string, range?: { start: number; end: number }): Promise<Checksum | undefined>;
   probeLink(path: string): Promise<{ type: 'file' | 'directory' | 'missing' | 'unknown'; size: number; mtime?: number }>;
   linkTarget(path: string): Promise<string | undefined>;
 }
@@ -37,6 +43,40 @@ export interface RemoteFsOptions {
   safeSave?: SafeSave;
   /** Told about things worth a warning in the log (e.g. permissions could not be kept). */
   onWarning?: (message: string) => void;
+  /**
+   * Told once when SITE CHMOD turns out unsupported (or refused) while applying `fileMode`,
+   * `dirMode` or a replaced file's permissions: the editor says it once per server, not per save.
+   */
+  onChmodUnavailable?: (message: string) => void;
+  /**
+   * After an upload's size check, compare the server's checksum of it (HASH / XSHA256…, where the
+   * server offers one) with ours: a mismatch fails the save (default defaults.verifyUploads).
+   */
+  verifyUploads?: boolean;
+  /**
+   * Transfers of files from this many bytes on go on after a cut instead of starting over
+   * (src/ftp/resume.ts); 0 = never (default defaults.resumeThresholdBytes).
+   */
+  resumeThresholdBytes?: number;
+  /** Permission bits for files this RemoteFs creates (uploads, saves of new files, sync); unset: the server's umask. */
+  fileMode?: number;
+  /** Permission bits for folders it creates. */
+  dirMode?: number;
+}
+
+/** What `chmodTree` sets: a mode for files, one for folders; unset leaves that kind alone. */
+export interface TreeModes {
+  fileMode?: number;
+  dirMode?: number;
+}
+
+export interface ChmodTreeResult {
+  /** Paths whose mode was set. */
+  changed: number;
+  /** Paths the server refused, with its error (the walk goes on past them). */
+  failed: { path: string; error: FtpError }[];
+  /** Symbolic links left alone: SITE CHMOD on a link changes its target, which may be anywhere. */
+  skippedLinks: number;
 }
 
 /**
@@ -79,6 +119,11 @@ export class RemoteFs {
   private readonly onWarning: (message: string) => void;
   /** Learned at run time: undefined until SITE CHMOD was tried. */
   private chmodWorks?: boolean;
+  private readonly onChmodUnavailable: (message: string) => void;
+  private readonly fileMode?: number;
+  private verifyUploads: boolean;
+  private resumeThresholdBytes: number;
+  private readonly dirMode?: number;
   /**
    * The links of every folder listed so far (folder → name → entry), kept past the cache's few
    * seconds: a save must know whether its path is a link (a rename over it would replace the link
@@ -93,11 +138,18 @@ export class RemoteFs {
     this.cache = new ListingCache(options.cacheTtlMs ?? defaults.listingCacheTtlMs);
     this.safeSave = options.safeSave ?? defaults.safeSave;
     this.onWarning = options.onWarning ?? (() => undefined);
+    this.onChmodUnavailable = options.onChmodUnavailable ?? (() => undefined);
+    this.fileMode = options.fileMode;
+    this.verifyUploads = options.verifyUploads ?? defaults.verifyUploads;
+    this.resumeThresholdBytes = options.resumeThresholdBytes ?? defaults.resumeThresholdBytes;
+    this.dirMode = options.dirMode;
   }
 
-  configure(options: Pick<RemoteFsOptions, 'cacheTtlMs' | 'safeSave'>): void {
+  configure(options: Pick<RemoteFsOptions, 'cacheTtlMs' | 'safeSave' | 'verifyUploads' | 'resumeThresholdBytes'>): void {
+    if (options.resumeThresholdBytes !== undefined) this.resumeThresholdBytes = options.resumeThresholdBytes;
     if (options.cacheTtlMs !== undefined) this.cache.setTtl(options.cacheTtlMs);
     if (options.safeSave) this.safeSave = options.safeSave;
+    if (options.verifyUploads !== undefined) this.verifyUploads = options.verifyUploads;
   }
 
   /**
@@ -195,9 +247,24 @@ export class RemoteFs {
     }
   }
 
-  /** Downloads into a local file (written in blocks, never whole in memory); returns the bytes. */
-  async downloadToFile(path: string, localPath: string, opts: TransferOptions = {}): Promise<number> {
-    return this.pool.run((c) => c.downloadToFile(path, localPath, opts), { idempotent: true, signal: opts.signal });
+  /**
+   * Downloads into a local file (written in blocks, never whole in memory); returns the bytes. A
+   * file the caller expects to be big (`expectedSize` at or above the resume threshold) goes on
+   * after a cut from what arrived, instead of starting over.
+   */
+  async downloadToFile(path: string, localPath: string, opts: TransferOptions & { expectedSize?: number } = {}): Promise<number> {
+    const { expectedSize, ...transfer } = opts;
+    if (this.resumable(expectedSize)) {
+      return this.pool.run(async (c) => {
+        await downloadResumable(c, path, localPath, { ...transfer, thresholdBytes: this.resumeThresholdBytes });
+        return expectedSize!;
+      }, { idempotent: true, signal: opts.signal });
+    }
+    return this.pool.run((c) => c.downloadToFile(path, localPath, transfer), { idempotent: true, signal: opts.signal });
+  }
+
+  private resumable(size: number | undefined): boolean {
+    return this.resumeThresholdBytes > 0 && size !== undefined && size >= this.resumeThresholdBytes;
   }
 
   /**
@@ -221,6 +288,13 @@ export class RemoteFs {
     let sent: number;
     if (!existing || this.safeSave === 'direct') {
       ({ sent } = await this.uploadOrClean(() => path, data, transfer, !existing));
+      if (sent === size) {
+        try {
+          await this.verifyChecksum(path, path, data, !existing);
+        } finally {
+          this.cache.invalidate(path);
+        }
+      }
     } else {
       // Every attempt gets its own temporary name: a session whose connection dropped may still
       // run the STOR it had already read (and truncate its file) after the retry has finished;
@@ -229,6 +303,7 @@ export class RemoteFs {
       sent = upload.sent;
       // Check the new copy before it replaces the old one: afterwards it would be too late.
       await this.verifyUpload(upload.name, path, sent, size);
+      await this.verifyChecksum(upload.name, path, data, true);
       await this.replace(upload.name, path);
       for (const stale of upload.earlier) await this.removeQuietly(stale);
     }
@@ -240,8 +315,9 @@ export class RemoteFs {
     }
     const permissions = existing?.permissions ?? (cachedEntry.kind === 'entry' ? cachedEntry.entry.permissions : undefined);
     if (existing && this.safeSave === 'rename' && permissions !== undefined && after.permissions !== permissions) {
-      await this.keepPermissions(path, permissions);
-      if (this.chmodWorks) after.permissions = permissions;
+      if (await this.applyMode(path, permissions, 'keep the permissions')) after.permissions = permissions;
+    } else if (!existing && this.fileMode !== undefined && after.permissions !== this.fileMode) {
+      if (await this.applyMode(path, this.fileMode, 'set the profile\'s fileMode')) after.permissions = this.fileMode;
     }
     return { ...after, created: !existing };
   }
@@ -262,6 +338,8 @@ export class RemoteFs {
         await this.removeQuietly(path);
         throw new FtpError('server', `The upload of ${path} was incomplete: sent ${sent} of ${sourceSize(data)} bytes`);
       }
+      await this.verifyChecksum(path, path, data, true);
+      if (this.fileMode !== undefined) await this.applyMode(path, this.fileMode, 'set the profile\'s fileMode');
       return sent;
     } finally {
       this.cache.invalidate(path);
@@ -272,6 +350,7 @@ export class RemoteFs {
   async createDirectory(path: string): Promise<void> {
     try {
       await this.pool.run((c) => c.mkdir(path));
+      if (this.dirMode !== undefined) await this.applyMode(path, this.dirMode, 'set the profile\'s dirMode');
     } catch (err) {
       // Refused (not cut off: then whether our MKD made it is unknown): "already there" is the
       // usual reason, and only a look tells it from the others.
@@ -340,8 +419,7 @@ export class RemoteFs {
     if (target && !opts.overwrite) throw new FtpError('exists', `${to} already exists`);
     if (source.type === 'directory') {
       if (target) await this.delete(to, { recursive: true });
-      await this.pool.run((c) => c.mkdir(to));
-      this.cache.invalidate(to);
+      await this.createDirectory(to);
       for (const entry of await this.list(from)) {
         await this.copy(join(from, entry.name), join(to, entry.name), { ...opts, overwrite: true });
       }
@@ -428,6 +506,28 @@ export class RemoteFs {
   }
 
   /**
+   * The server's checksum of the uploaded copy against ours (where it offers one and verifying is
+   * on). A mismatch throws, after removing the copy when `remove` (a temporary or new file: the
+   * target is left as it was); in place (safe save off) the damage is done and said.
+   */
+  private async verifyChecksum(uploaded: string, path: string, data: UploadSource, remove: boolean): Promise<void> {
+    if (!this.verifyUploads) return;
+    let remote: Checksum | undefined;
+    try {
+      remote = await this.pool.run((c) => c.checksum(uploaded), { idempotent: true });
+    } catch (err) {
+      if (remove) await this.removeQuietly(uploaded);
+      throw err;
+    }
+    if (!remote) return;
+    const local = data instanceof Uint8Array ? checksumOfBytes(remote.algorithm, data) : await checksumOfFile(remote.algorithm, data.file);
+    if (local === remote.hex) return;
+    if (remove) await this.removeQuietly(uploaded);
+    const outcome = uploaded !== path ? 'the file on the server was left as it was' : remove ? 'the upload was removed' : 'the file on the server is damaged: save again';
+    throw new FtpError('server', `The upload of ${path} arrived damaged: the server's ${remote.algorithm} is ${remote.hex}, the content's is ${local}; ${outcome}`);
+  }
+
+  /**
    * Uploads to the name `nameFor()` gives each attempt; on failure removes what was partly
    * written (when it is ours to remove) and rethrows. Tells the name that took the upload and the
    * names of earlier attempts.
@@ -435,6 +535,14 @@ export class RemoteFs {
   private async uploadOrClean(nameFor: () => string, data: UploadSource, opts: TransferOptions, removeOnFailure: boolean): Promise<{ sent: number; name: string; earlier: string[] }> {
     const names: string[] = [];
     try {
+      // A big file from disk onto a name of our own (a temporary or a new file): a cut goes on
+      // from what the server holds, on the same name.
+      if (removeOnFailure && !(data instanceof Uint8Array) && this.resumable(data.size)) {
+        const name = nameFor();
+        names.push(name);
+        await this.pool.run((c) => uploadResumable(c, data.file, name, { ...opts, thresholdBytes: this.resumeThresholdBytes }), { signal: opts.signal });
+        return { sent: data.size, name, earlier: [] };
+      }
       // Repeating a whole STOR is harmless, so a dropped connection is retried once.
       const sent = await this.pool.run((c) => {
         names.push(nameFor());
@@ -479,16 +587,108 @@ export class RemoteFs {
     }
   }
 
-  private async keepPermissions(path: string, permissions: number): Promise<void> {
-    if (this.chmodWorks === false) return;
+  /**
+   * SITE CHMOD for something the user did not ask for in so many words (a profile's mode, a
+   * replaced file's permissions): never fails the save. The first refusal is told once and ends
+   * these for this server. Resolves whether the mode was set.
+   */
+  private async applyMode(path: string, mode: number, why: string): Promise<boolean> {
+    if (this.chmodWorks === false) return false;
     try {
-      await this.pool.run((c) => c.chmod(path, permissions), { idempotent: true });
+      await this.pool.run((c) => c.chmod(path, mode), { idempotent: true });
       this.chmodWorks = true;
+      return true;
     } catch (err) {
       if (!isFtpError(err) || !['unsupported', 'permission', 'server'].includes(err.kind)) throw err;
       this.chmodWorks = false;
-      this.onWarning(`Could not keep the permissions ${permissions.toString(8)} of ${path} (SITE CHMOD: ${err.message}); the server's defaults apply.`);
+      const message = `Could not ${why} (${octalMode(mode)}) on ${path}: ${err.message} The server's defaults apply; SITE CHMOD is not tried again on its own for this server in this session.`;
+      this.onWarning(message);
+      this.onChmodUnavailable(message);
+      return false;
     }
+  }
+
+  /** The server's checksum of a file (strongest it offers); undefined where it has none. */
+  async checksum(path: string, opts: { signal?: AbortSignal } = {}): Promise<Checksum | undefined> {
+    return this.pool.run((c) => c.checksum(path), { idempotent: true, signal: opts.signal });
+  }
+
+  /**
+   * Sets a mode the user asked for (SITE CHMOD): its failure is the caller's to show, whatever
+   * happened before. A server found without SITE CHMOD is remembered for the automatic ones.
+   */
+  async chmod(path: string, mode: number, opts: { signal?: AbortSignal } = {}): Promise<void> {
+    try {
+      await this.pool.run((c) => c.chmod(path, mode), { idempotent: true, signal: opts.signal });
+      this.chmodWorks = true;
+    } catch (err) {
+      if (isFtpError(err, 'unsupported')) this.chmodWorks = false;
+      throw err;
+    } finally {
+      this.cache.invalidate(path);
+    }
+  }
+
+  /**
+   * Sets `modes` on `path` and, for a folder, on everything under it: folders listed in parallel
+   * through the pool, each entry one SITE CHMOD. Links are left alone (a chmod follows them). A
+   * refused entry is recorded and the walk goes on; a server without SITE CHMOD, a lost connection
+   * or a cancel ends it. `onProgress` tells each path done.
+   */
+  async chmodTree(path: string, modes: TreeModes, opts: { signal?: AbortSignal; onProgress?: (done: number, path: string) => void } = {}): Promise<ChmodTreeResult> {
+    const result: ChmodTreeResult = { changed: 0, failed: [], skippedLinks: 0 };
+    // The cancel is looked at when each queued step gets its connection: a signal handed to each of
+    // thousands of queued pool.run calls would hold a listener apiece.
+    const step = <T>(work: (c: RemoteClient) => Promise<T>): Promise<T> => this.pool.run((c) => {
+      if (opts.signal?.aborted) throw new FtpError('cancelled', 'Cancelled.');
+      return work(c);
+    }, { idempotent: true });
+    const set = async (p: string, mode: number | undefined): Promise<void> => {
+      if (mode === undefined) return;
+      try {
+        await step((c) => c.chmod(p, mode));
+        this.chmodWorks = true;
+        result.changed++;
+        opts.onProgress?.(result.changed + result.failed.length, p);
+      } catch (err) {
+        if (isFtpError(err, 'unsupported')) this.chmodWorks = false;
+        if (!isFtpError(err) || !['permission', 'server', 'not-found'].includes(err.kind)) throw err;
+        result.failed.push({ path: p, error: err });
+      }
+    };
+    const walk = async (dir: string): Promise<void> => {
+      let entries: FileEntry[];
+      try {
+        entries = await step((c) => c.list(dir));
+      } catch (err) {
+        // A folder the new mode made unreadable (or one that went away) is told, not the end of the walk.
+        if (!isFtpError(err) || !['permission', 'server', 'not-found'].includes(err.kind)) throw err;
+        result.failed.push({ path: dir, error: err });
+        return;
+      }
+      await Promise.all(entries.map(async (e) => {
+        const child = join(dir, e.name);
+        if (e.type === 'symlink') result.skippedLinks++;
+        else if (e.type === 'directory') {
+          // Parents first: a folder made readable and searchable before its contents are listed.
+          await set(child, modes.dirMode);
+          await walk(child);
+        } else if (e.type === 'file') await set(child, modes.fileMode);
+      }));
+    };
+    const root = await this.statFromServer(path);
+    if (root.symlink) throw new FtpError('server', `${path} is a symbolic link: set the permissions of its target instead.`);
+    try {
+      if (root.type === 'directory') {
+        await set(path, modes.dirMode);
+        await walk(path);
+      } else {
+        await set(path, modes.fileMode);
+      }
+    } finally {
+      this.cache.invalidate(path);
+    }
+    return result;
   }
 
   private async removeQuietly(path: string): Promise<void> {

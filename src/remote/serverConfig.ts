@@ -6,6 +6,7 @@ import { AUTO_ENCODING, charsetProblem } from '../ftp/charset';
 import * as ftpDefaults from '../ftp/defaults';
 import { isPort, parsePortRange } from '../ftp/portRange';
 import { describeProxy, parseProxyUrl } from '../ftp/proxy';
+import { parseMode } from '../ftp/permissions';
 import { parseTimeZoneOffset } from '../ftp/timeZone';
 import type { ConnectOptions, DataMode, ProxySettings, Security } from '../ftp/types';
 
@@ -36,6 +37,9 @@ export interface ServerProfile {
   timeZoneOffset?: string | number;
   /** 'none', 'vscode' (VS Code's http.proxy / http.noProxy) or socks5://[user@]host:port / http://[user@]host:port. */
   proxy?: string;
+  /** Permissions of new files and folders: "644" / "rw-r--r--" (a number's digits read as octal). */
+  fileMode?: string | number;
+  dirMode?: string | number;
 }
 
 /** Global defaults (settings `ftpWorkspace.*`, timeouts in seconds as there), applied where a profile is silent. */
@@ -88,6 +92,9 @@ export interface ResolvedServer {
   mode: DataMode;
   remoteRoot: string;
   poolSize: number;
+  /** Permission bits SITE CHMOD gives new files and folders; undefined: the server's own. */
+  fileMode?: number;
+  dirMode?: number;
   /** Connect options without password, TLS hooks, mode memory or id — servers.ts adds those. */
   options: ConnectOptions;
 }
@@ -237,6 +244,8 @@ function build(
   if (zone !== undefined) options.timeZoneOffsetMinutes = zone;
   const proxy = proxySetting(p.proxy ?? d.proxy, options.host, d.vscodeProxy, adHoc ? 'ftpWorkspace.proxy' : `Server profile "${p.name}": proxy`);
   if (proxy) options.proxy = proxy;
+  const fileMode = modeSetting(p.fileMode, p.name, 'fileMode');
+  const dirMode = modeSetting(p.dirMode, p.name, 'dirMode');
   return {
     key,
     label,
@@ -248,6 +257,8 @@ function build(
     mode,
     remoteRoot: normalizeRoot(p.remoteRoot),
     poolSize: Math.min(ftpDefaults.poolMaxSize, positiveInt(p.poolSize) ?? positiveInt(d.poolSize) ?? ftpDefaults.poolSize),
+    ...(fileMode !== undefined ? { fileMode } : {}),
+    ...(dirMode !== undefined ? { dirMode } : {}),
     options,
   };
 }
@@ -312,6 +323,18 @@ export function bypassesProxy(host: string, noProxy: readonly string[]): boolean
     else if (rule.split(':').length === 2) rule = rule.replace(/:\d+$/, '');
     return h === rule || h.endsWith(`.${rule}`);
   });
+}
+
+/**
+ * A profile's fileMode / dirMode. JSON has no octal numbers: 644 written unquoted is read by its
+ * digits, as the user meant it. Anything else that is not a mode is the user's configuration
+ * error, not silently the server's umask.
+ */
+function modeSetting(value: unknown, profile: string, name: string): number | undefined {
+  if (value === undefined || value === null || value === '') return undefined;
+  const mode = typeof value === 'string' || typeof value === 'number' ? parseMode(String(value)) : undefined;
+  if (mode === undefined) throw new ServerConfigError(`Server profile "${profile}": ${name} "${String(value)}" is not a permission mode — write octal such as "644" or "755", or letters such as "rw-r--r--"`);
+  return mode;
 }
 
 function positiveInt(v: unknown): number | undefined {

@@ -15,6 +15,7 @@ export interface LinkSetting {
   uploadOnChange?: boolean;
   deleteOnServer?: PropagationMode;
   renameOnServer?: PropagationMode;
+  compareChecksums?: boolean;
 }
 
 export interface LinkConfig {
@@ -32,6 +33,11 @@ export interface LinkConfig {
   deleteOnServer: PropagationMode;
   /** A file or folder renamed or moved within the link is renamed on the server (RNFR/RNTO): ask first, always, never. */
   renameOnServer: PropagationMode;
+  /**
+   * Never-synced files of the same size are compared by the server's checksum (where it offers
+   * one) instead of trusted as equal; off by default: it reads every such file on both sides.
+   */
+  compareChecksums: boolean;
 }
 
 /** Nothing happens on the server unasked until the user says so for a link. */
@@ -82,6 +88,7 @@ export function parseLinkSetting(raw: unknown, baseFolder: string | undefined): 
       uploadOnChange: v.uploadOnChange === true,
       deleteOnServer: v.deleteOnServer ?? DEFAULT_PROPAGATION,
       renameOnServer: v.renameOnServer ?? DEFAULT_PROPAGATION,
+      compareChecksums: v.compareChecksums === true,
     },
   };
 }

@@ -59,6 +59,27 @@ export interface PlanInput {
   ignore?: IgnoreMatcher;
   /** The file or folder the trees were read for ('' = the whole link): limits which record entries are forgotten. */
   scope?: RelPath;
+  /**
+   * Never-synced files of the same size on both sides, compared by checksum (see
+   * `contentCandidates`): true = the same bytes. Where the times cannot tell, this decides instead
+   * of the size alone; a path missing here is judged by size and time as before.
+   */
+  sameContent?: ReadonlyMap<RelPath, boolean>;
+}
+
+/**
+ * The files whose plan a checksum can settle: on both sides, never synced, of the same size — the
+ * ones that size and time would otherwise call equal (or newer) on a guess.
+ */
+export function contentCandidates(input: Pick<PlanInput, 'local' | 'remote' | 'record' | 'ignore'>): RelPath[] {
+  const out: RelPath[] = [];
+  for (const [path, l] of input.local) {
+    const r = input.remote.get(path);
+    if (l.type !== 'file' || r?.type !== 'file' || l.size !== r.size || l.size < 0 || input.record.get(path)) continue;
+    if (input.ignore?.ignores(path, false)) continue;
+    out.push(path);
+  }
+  return out.sort();
 }
 
 /**
@@ -149,7 +170,11 @@ export function planSync(input: PlanInput): SyncPlan {
         continue;
       }
       const srcNewer = src.mtime !== undefined && tgt.mtime !== undefined && src.mtime > tgt.mtime + tolerance(src, tgt);
-      if (src.size === tgt.size && !srcNewer) {
+      const same = input.sameContent?.get(path);
+      if (same === false) {
+        if (srcNewer) add('update', 'file', path, `newer ${WHERE[sourceSide]}, same size but other content by checksum (never synced)`, { source: src });
+        else add('update', 'file', path, `same size but other content by checksum, and the copy ${WHERE[targetSide]} is as new or newer (never synced)`, { conflict: true, source: src });
+      } else if (same === true || (src.size === tgt.size && !srcNewer)) {
         const [l, r] = direction === 'toRemote' ? [src, tgt] : [tgt, src];
         plan.adopt.push({ path, local: signatureOf(l), remote: signatureOf(r) });
       } else if (srcNewer) {

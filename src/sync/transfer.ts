@@ -118,7 +118,7 @@ export async function recordUploads(link: LinkSide, uploads: readonly Uploaded[]
 
 /** Downloads one remote file over (or as) its local twin and records it. */
 export async function downloadFile(link: LinkSide, rel: RelPath, remoteSignature: Signature, opts: TransferOptions = {}): Promise<void> {
-  const local = await writeLocalFile(localPathOf(link.localRoot, rel), (temp) => link.remote.downloadToFile(remotePathOf(link.remoteRoot, rel), temp, opts));
+  const local = await writeLocalFile(localPathOf(link.localRoot, rel), (temp) => link.remote.downloadToFile(remotePathOf(link.remoteRoot, rel), temp, { ...opts, expectedSize: remoteSignature.size }));
   link.state.set(rel, { local, remote: remoteSignature });
   link.state.saveSoon();
 }

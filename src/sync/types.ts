@@ -1,4 +1,5 @@
 /** Shared shapes of the sync logic. No `vscode` import anywhere under src/sync. */
+import type { Checksum } from '../ftp/checksum';
 import type { FileEntry, TransferOptions, UploadSource } from '../ftp/types';
 
 /** Path relative to a link's root: POSIX separators, no leading slash, never `.` or `..`. */
@@ -27,7 +28,7 @@ export type Tree = Map<RelPath, TreeEntry>;
 export interface SyncRemote {
   list(path: string): Promise<FileEntry[]>;
   /** Downloads into a local file, written as it arrives; resolves with the bytes received. */
-  downloadToFile(path: string, localPath: string, opts?: TransferOptions): Promise<number>;
+  downloadToFile(path: string, localPath: string, opts?: TransferOptions & { expectedSize?: number }): Promise<number>;
   writeFile(path: string, data: UploadSource, opts: TransferOptions & { create: boolean; overwrite: boolean }): Promise<FileEntry & { created: boolean }>;
   /** Stores a file known to be absent straight under its name (no safe save, no stat); resolves with the bytes sent. */
   createFile(path: string, data: UploadSource, opts?: TransferOptions): Promise<number>;
@@ -38,6 +39,8 @@ export interface SyncRemote {
   /** RNFR/RNTO; with `overwrite: false` an existing target is refused before anything is sent. */
   rename(from: string, to: string, opts: { overwrite: boolean }): Promise<void>;
   readonly cache: { invalidate(path: string): void };
+  /** The server's checksum of a file; undefined where it offers none. */
+  checksum?(path: string): Promise<Checksum | undefined>;
 }
 
 export function sameSignature(a: Signature | undefined, b: Signature | undefined): boolean {

@@ -65,6 +65,7 @@ export class Servers implements vscode.Disposable {
   private readonly created = new vscode.EventEmitter<ServerConnection>();
   private readonly changed = new vscode.EventEmitter<ServerConnection | undefined>();
   private readonly warnings = new vscode.EventEmitter<{ connection: ServerConnection; message: string }>();
+  private readonly chmodUnavailable = new vscode.EventEmitter<{ connection: ServerConnection; message: string }>();
   private readonly rebuilt = new vscode.EventEmitter<void>();
   private readonly connectFailed = new vscode.EventEmitter<ConnectFailure>();
   private readonly connectSucceeded = new vscode.EventEmitter<ServerConnection>();
@@ -76,6 +77,8 @@ export class Servers implements vscode.Disposable {
   /** Fires when a pool's state changes (size, activity, mode, error) or servers are reconfigured. */
   readonly onDidChangeState = this.changed.event;
   readonly onWarning = this.warnings.event;
+  /** SITE CHMOD failed while applying a profile's mode or keeping a file's: once per connection to the server. */
+  readonly onChmodUnavailable = this.chmodUnavailable.event;
   /** Settings changed where a server is (profile, host, port, security…): its connections were dropped. */
   readonly onDidChangeServerSettings = this.rebuilt.event;
   /**
@@ -93,6 +96,7 @@ export class Servers implements vscode.Disposable {
       this.created,
       this.changed,
       this.warnings,
+      this.chmodUnavailable,
       this.rebuilt,
       this.connectFailed,
       this.connectSucceeded,
@@ -165,7 +169,10 @@ export class Servers implements vscode.Disposable {
     });
     const fs = new RemoteFs(pool, {
       ...remoteFsSettings(c),
+      fileMode: server.fileMode,
+      dirMode: server.dirMode,
       onWarning: (message) => this.warnings.fire({ connection, message }),
+      onChmodUnavailable: (message) => this.chmodUnavailable.fire({ connection, message }),
     });
     const connection: ServerConnection = { server, pool, fs };
     pool.on('state', () => this.changed.fire(connection));
@@ -458,6 +465,14 @@ function millis(c: vscode.WorkspaceConfiguration, name: string, fallbackMs: numb
 }
 
 /** The settings a RemoteFs takes, at creation and again when they change. */
-function remoteFsSettings(c: vscode.WorkspaceConfiguration): { cacheTtlMs: number; safeSave: SafeSave } {
-  return { cacheTtlMs: millis(c, 'cacheTtl', defaults.listingCacheTtlMs), safeSave: c.get<SafeSave>('safeSave', defaults.safeSave) };
+const MIB = 1024 * 1024;
+
+function remoteFsSettings(c: vscode.WorkspaceConfiguration): { cacheTtlMs: number; safeSave: SafeSave; verifyUploads: boolean; resumeThresholdBytes: number } {
+  const mib = c.get<number>('resumeThreshold', defaults.resumeThresholdBytes / MIB);
+  return {
+    cacheTtlMs: millis(c, 'cacheTtl', defaults.listingCacheTtlMs),
+    safeSave: c.get<SafeSave>('safeSave', defaults.safeSave),
+    verifyUploads: c.get<boolean>('verifyUploads', defaults.verifyUploads),
+    resumeThresholdBytes: typeof mib === 'number' && mib > 0 ? Math.round(mib * MIB) : 0,
+  };
 }

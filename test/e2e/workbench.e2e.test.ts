@@ -24,6 +24,7 @@ import {
   focusEditor,
   openFileFromExplorer,
   outputPanelText,
+  answerInputBox,
   quickInput,
   quickPickRow,
   quickPickRows,
@@ -32,6 +33,7 @@ import {
   saveWithCtrlS,
   outputView,
   screenshot,
+  settle,
   setLogLevel,
   startE2e,
   statusBarItem,
@@ -41,6 +43,15 @@ import {
   waitForNotification,
   waitForStatusBarItem,
 } from './workbench';
+
+/** Waits (bounded) for a file's mode on the server's disk: the command returns before its notification. */
+async function waitForMode(file: string, mode: number): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while ((fs.statSync(file).mode & 0o7777) !== mode) {
+    if (Date.now() > deadline) assert.fail(`${file} has mode ${(fs.statSync(file).mode & 0o7777).toString(8)}, not ${mode.toString(8)}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
 
 /** With FTPW_E2E_VERBOSE=1, prints how long each step took (to see where a slow run spends its time). */
 const started = Date.now();
@@ -151,6 +162,25 @@ describe('FTP Workspace in VS Code, as a user (end to end)', function () {
       await screenshot(page, '1b-servers-view-menu');
       await page.keyboard.press('Escape');
       await header.click(); // collapsed again: the later pictures stay as they were
+    });
+
+    it('"Set Permissions…" from the Explorer: boxes ticked as the mode is now, a typed mode applied, the new mode in the row\'s hover text', async () => {
+      const { page, demo } = session;
+      const file = path.join(demo!.root, 'index.html');
+      fs.chmodSync(file, 0o644);
+      await explorerRow(page, 'index.html').click({ button: 'right' });
+      await page.locator('.monaco-menu .action-label', { hasText: 'Set Permissions…' }).first().click();
+      const title = page.locator('.quick-input-widget .quick-input-title');
+      await title.filter({ hasText: 'Permissions of index.html' }).waitFor();
+      assert.match(await title.innerText(), /now rw-r--r-- \(644\)/);
+      const ticked = await quickInput(page).locator('.quick-input-list .monaco-list-row[aria-checked="true"]').count();
+      assert.equal(ticked, 4, 'owner read+write, group read, others read');
+      await screenshot(page, '1b-set-permissions');
+      await answerInputBox(page, '640');
+      await waitForMode(file, 0o640);
+      // The row's hover text (VS Code's custom hover shows the label's aria-label): path • decoration tooltip.
+      await explorerRow(page, 'index.html').locator('.monaco-icon-label[aria-label$="Permissions: rw-r----- (640)"]').waitFor({ timeout: 10_000 });
+      await settle(page);
     });
 
     it('shows commands and replies in the protocol log once its level is Trace', async () => {

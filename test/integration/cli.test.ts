@@ -123,6 +123,54 @@ describe('ftp-workspace command line', function () {
     assert.ok(fs.statSync(path.join(server.root, 'a/b/c')).isDirectory());
   });
 
+  it('chmod sets a file\'s mode, and a folder\'s contents with --recursive (links left alone)', async () => {
+    const root = (p: string) => path.join(server.root, p);
+    fs.mkdirSync(root('perm/sub'), { recursive: true });
+    fs.writeFileSync(root('perm/a.sh'), 'a');
+    fs.writeFileSync(root('perm/sub/b.txt'), 'b');
+    fs.writeFileSync(root('target.txt'), 't');
+    fs.symlinkSync('../target.txt', root('perm/link'));
+    server.giveToUser();
+    fs.chmodSync(root('target.txt'), 0o644);
+    const mode = (p: string) => fs.lstatSync(root(p)).mode & 0o7777;
+
+    const one = await cli(['chmod', '750', server.url('/perm/a.sh')], server.password);
+    assert.equal(one.code, 0, one.stderr);
+    assert.equal(mode('perm/a.sh'), 0o750);
+
+    const tree = await cli(['chmod', 'rwx------', server.url('/perm'), '--recursive', '--parallel', '3', '--json'], server.password);
+    assert.equal(tree.code, 0, tree.stderr);
+    assert.deepEqual(JSON.parse(tree.stdout), { changed: 4, failed: [], skippedLinks: 1 });
+    for (const p of ['perm', 'perm/sub', 'perm/a.sh', 'perm/sub/b.txt']) assert.equal(mode(p), 0o700, p);
+    assert.equal(mode('target.txt'), 0o644);
+
+    const missing = await cli(['chmod', '644', server.url('/perm/none.txt')], server.password);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /^ftp-workspace: SITE: /);
+    const bad = await cli(['chmod', '9', server.url('/perm/a.sh')], server.password);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /^ftp-workspace: chmod: "9" is not a permission mode/);
+  });
+
+  it('get --resume and put --resume go on from a partial copy, byte-identical', async () => {
+    const data = randomBytes(3 * 1024 * 1024 + 5);
+    fs.writeFileSync(path.join(server.root, 'iso.bin'), data);
+    const partial = path.join(tmp, 'iso.bin');
+    fs.writeFileSync(partial, data.subarray(0, 1_500_000));
+    const get = await cli(['get', server.url('/iso.bin'), partial, '--resume', '--json', '--verbose'], server.password);
+    assert.equal(get.code, 0, get.stderr);
+    assert.ok(fs.readFileSync(partial).equals(data));
+    assert.match(get.stderr, /\* resuming at byte 1500000 \(prefix checked by overlap\)/);
+    assert.match(get.stderr, /> REST 1434464/);
+
+    fs.writeFileSync(path.join(server.root, 'up.iso'), data.subarray(0, 2_000_000));
+    server.giveToUser();
+    const put = await cli(['put', partial, server.url('/up.iso'), '--resume', '--json'], server.password);
+    assert.equal(put.code, 0, put.stderr);
+    assert.ok(fs.readFileSync(path.join(server.root, 'up.iso')).equals(data));
+    assert.deepEqual(JSON.parse(put.stdout).resumedAt, [2_000_000]);
+  });
+
   it('fails with a one-line error naming the cause', async () => {
     const wrong = await cli(['ls', server.url('/')], 'not-the-password');
     assert.equal(wrong.code, 1);

@@ -10,7 +10,7 @@
  * transfer fault, through `next()`. Like a real server, STOR truncates its target as soon as the
  * transfer starts, so a broken upload straight onto a file leaves it truncated.
  */
-import { X509Certificate } from 'node:crypto';
+import { X509Certificate, createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import { Duplex } from 'node:stream';
@@ -48,6 +48,11 @@ export interface FaultServerOptions {
   files?: Record<string, string | Buffer>;
   /** Offer MLST/MLSD (default false: LIST, SIZE and MDTM). */
   mlst?: boolean;
+  /**
+   * Offer checksums as proftpd's mod_digest does: FEAT `HASH SHA-256*;MD5`, `XSHA256` and `XMD5`
+   * (`path [start end]`, end exclusive). A handler replacing HASH or XSHA256 makes a wrong one.
+   */
+  checksums?: boolean;
   /** Address written into PASV replies (default: the control connection's local address). */
   pasvAddress?: string;
   /** Extra addresses the passive listener also listens on, on the same port. */
@@ -647,7 +652,7 @@ export class FaultServer {
     const refused = { FEAT: old.noFeat, EPSV: old.noEpsv, EPRT: old.noEprt, SIZE: old.noSize, MDTM: old.noMdtm, MLSD: !!this.options.old, MLST: !!this.options.old }[verb];
     if (refused) return s.reply(`500 '${verb}': command not understood.`);
     if (verb === 'FEAT') {
-      const feats = ['EPSV', 'EPRT', 'PASV', 'SIZE', 'MDTM', 'UTF8', 'REST STREAM', ...(this.options.mlst ? ['MLST type*;size*;modify*;'] : []), ...(this.options.tls ? ['AUTH TLS', 'PBSZ', 'PROT'] : [])];
+      const feats = ['EPSV', 'EPRT', 'PASV', 'SIZE', 'MDTM', 'UTF8', 'REST STREAM', ...(this.options.mlst ? ['MLST type*;size*;modify*;'] : []), ...(this.options.checksums ? ['HASH SHA-256*;MD5', 'XSHA256', 'XMD5'] : []), ...(this.options.tls ? ['AUTH TLS', 'PBSZ', 'PROT'] : [])];
       return void s.raw(`211-Features:\r\n${feats.map((f) => ` ${f}\r\n`).join('')}211 End\r\n`);
     }
     if (!s.authed) return s.reply('530 Please login with USER and PASS.');
@@ -709,8 +714,22 @@ export class FaultServer {
           await s.dataSocket().then((d) => d?.destroy());
           return s.reply('553 Could not create file.');
         }
-        const base = verb === 'APPE' ? this.files.get(p) ?? Buffer.alloc(0) : Buffer.alloc(0);
+        // APPE adds at the end; STOR after REST n keeps the first n bytes (as vsftpd and pure-ftpd do).
+        const existing = this.files.get(p) ?? Buffer.alloc(0);
+        const base = verb === 'APPE' ? existing : existing.subarray(0, s.rest);
+        s.rest = 0;
         return s.receiveData((data) => this.writeFile(p, Buffer.concat([base, data])), fault);
+      }
+      case 'HASH': case 'XSHA256': case 'XMD5': {
+        if (!this.options.checksums) return s.reply('500 Unknown command.');
+        // X-commands: "path [start end]"; the path is what stands before two numbers at the end.
+        const range = verb === 'HASH' ? undefined : /^(.*) (\d+) (\d+)$/.exec(arg);
+        const file = range ? resolve(range[1]) : p;
+        const data = this.files.get(file);
+        if (!data) return s.reply(`550 ${file}: No such file or directory`);
+        const part = range ? data.subarray(Number(range[2]), Number(range[3])) : data;
+        const hex = createHash(verb === 'XMD5' ? 'md5' : 'sha256').update(part).digest('hex');
+        return verb === 'HASH' ? s.reply(`213 SHA-256 0-${data.length} ${hex} ${file}`) : s.reply(`250 ${hex.toUpperCase()}`);
       }
       case 'SIZE': {
         const data = this.files.get(p);

@@ -35,6 +35,12 @@ export interface ServerOptions {
    * "XYZ-2" for UTC+02:00 — the sign is POSIX's, west positive); MDTM stays UTC.
    */
   timeZone?: string;
+  /** vsftpd only: `chmod_enable=NO`, a server that answers SITE CHMOD with 500. */
+  noChmod?: boolean;
+  /** proftpd only: load mod_digest (FEAT HASH, XCRC, XMD5, XSHA1, XSHA256…), as shipped in proftpd-core. */
+  digest?: boolean;
+  /** proftpd only: `AllowStoreRestart on`, which REST + STOR and APPE need there (off by default). */
+  storeRestart?: boolean;
 }
 
 export interface RunningServer {
@@ -233,6 +239,7 @@ function launchVsftpd(plan: ServerPlan): Launch {
   ];
   if (options.wrongPasvAddress) lines.push(`pasv_address=${options.wrongPasvAddress}`);
   if (options.maxPerIp !== undefined) lines.push(`max_per_ip=${options.maxPerIp}`);
+  if (options.noChmod) lines.push('chmod_enable=NO');
   if (options.tls && plan.cert) {
     lines.push(
       'ssl_enable=YES',
@@ -287,6 +294,8 @@ function launchProftpd(plan: ServerPlan): Launch {
   if (options.wrongPasvAddress) lines.push(`MasqueradeAddress ${options.wrongPasvAddress}`);
   // MaxClientsPerHost would refuse at USER with 530; MaxConnectionsPerHost refuses on connect with 421.
   if (options.maxPerIp !== undefined) lines.push(`MaxConnectionsPerHost ${options.maxPerIp}`);
+  if (options.storeRestart) lines.push('AllowStoreRestart on');
+  if (options.digest) lines.push('LoadModule mod_digest.c', '<IfModule mod_digest.c>', '  DigestEngine on', '</IfModule>');
   if (options.tls && plan.cert) {
     lines.push(
       'LoadModule mod_tls.c',

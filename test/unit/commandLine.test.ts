@@ -24,6 +24,10 @@ describe('parseCommandLine', () => {
       [['put', 'index.html', URL, '--mode=passive', '--json'], { command: 'put', args: ['index.html', URL], options: { ...NO_OPTIONS, mode: 'passive', json: true } }],
       [['rm', URL, '--recursive'], { command: 'rm', args: [URL], options: { ...NO_OPTIONS, recursive: true } }],
       [['mkdir', URL, '--mode', 'auto'], { command: 'mkdir', args: [URL], options: { ...NO_OPTIONS, mode: 'auto' } }],
+      [['chmod', '640', URL], { command: 'chmod', args: ['640', URL], options: NO_OPTIONS }],
+      [['get', URL, 'big.iso', '--resume'], { command: 'get', args: [URL, 'big.iso'], options: { ...NO_OPTIONS, resume: true } }],
+      [['put', 'big.iso', URL, '--resume'], { command: 'put', args: ['big.iso', URL], options: { ...NO_OPTIONS, resume: true } }],
+      [['chmod', 'rwxr-xr-x', URL, '--recursive', '--parallel', '4'], { command: 'chmod', args: ['rwxr-xr-x', URL], options: { ...NO_OPTIONS, recursive: true, parallel: 4 } }],
       [['diagnose', URL, '--verbose', '--json'], { command: 'diagnose', args: [URL], options: { ...NO_OPTIONS, verbose: true, json: true } }],
       // Options may come before the command, and between the arguments.
       [['--mode', 'active', '--verbose', 'get', URL, 'out'], { command: 'get', args: [URL, 'out'], options: { ...NO_OPTIONS, mode: 'active', verbose: true } }],
@@ -135,6 +139,15 @@ describe('parseCommandLine', () => {
       [['ls', URL, '--proxy', 'socks4://proxy:1080'], /^ls: --proxy: Unsupported proxy type "socks4" \(SOCKS4 has no authentication/],
       [['ls', URL, '--proxy', 'proxy:1080'], /^ls: --proxy: Unsupported proxy type "proxy"/],
       [['ls', URL, '--proxy', 'http://proxy:3128/path'], /^ls: --proxy: The proxy URL "http:\/\/proxy:3128\/path" must be only scheme/],
+      [['chmod', '648', URL], /^chmod: "648" is not a permission mode: Enter octal digits such as 644/],
+      [['chmod', URL, '644'], /^chmod: "ftp:\/\/deploy@ftp.example.com\/site" is not a permission mode/],
+      [['chmod', '644'], /^chmod: missing argument \(<mode> <url>\)$/],
+      [['chmod', '644', URL, '--parallel', '0'], /^chmod: --parallel must be a whole number from 1 to 10, not "0"$/],
+      [['chmod', '644', URL, '--parallel', '2.5'], /--parallel must be a whole number/],
+      [['ls', URL, '--parallel', '2'], /^ls: does not take --parallel$/],
+      [['get', URL, '--resume'], /^get: --resume needs a local file to go on from$/],
+      [['get', URL, '-', '--resume'], /^get: --resume needs a local file to go on from$/],
+      [['rm', URL, '--resume'], /^rm: does not take --resume$/],
     ];
     for (const [argv, message] of cases) {
       it(`${argv.join(' ')} → ${message.source}`, () => {
@@ -164,7 +177,7 @@ describe('parseCommandLine', () => {
     });
 
     it('lists in USAGE every option some command takes', () => {
-      for (const command of ['ls', 'get', 'put', 'rm', 'mkdir', 'diagnose'] as const) {
+      for (const command of ['ls', 'get', 'put', 'rm', 'mkdir', 'chmod', 'diagnose'] as const) {
         for (const option of commandUsage(command).match(/--[a-z-]+/g) ?? []) assert.ok(USAGE.includes(`  ${option} `), option);
       }
     });

@@ -36,6 +36,8 @@ describe('defaults', () => {
   // the one the code uses when the setting is unset must be the same.
   const counterparts: [string, unknown][] = [
     ['defaultMode', defaults.dataMode],
+    ['verifyUploads', defaults.verifyUploads],
+    ['resumeThreshold', defaults.resumeThresholdBytes / (1024 * 1024)],
     ['poolSize', defaults.poolSize],
     ['idleTimeout', seconds(defaults.poolIdleTimeoutMs)],
     ['keepaliveInterval', seconds(defaults.poolKeepaliveMs)],

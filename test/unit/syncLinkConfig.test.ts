@@ -6,7 +6,7 @@ describe('link settings', () => {
     const r = parseLinkSetting({ local: 'public/', remote: 'ftp://My-Site/var/www%20root/', ignore: ['*.map', 3] }, '/home/me/project');
     assert.deepEqual(r, {
       ok: true,
-      link: { localRoot: '/home/me/project/public', scheme: 'ftp', authority: 'My-Site', remotePath: '/var/www root', ignore: ['*.map'], uploadOnSave: true, uploadOnChange: false, deleteOnServer: 'ask', renameOnServer: 'ask' },
+      link: { localRoot: '/home/me/project/public', scheme: 'ftp', authority: 'My-Site', remotePath: '/var/www root', ignore: ['*.map'], uploadOnSave: true, uploadOnChange: false, deleteOnServer: 'ask', renameOnServer: 'ask', compareChecksums: false },
     });
   });
 
@@ -33,6 +33,13 @@ describe('link settings', () => {
     assert.ok(set.ok && set.link.deleteOnServer === 'never' && set.link.renameOnServer === 'always');
     const bad = parseLinkSetting({ local: '/srv/site', remote: 'ftp://prod', deleteOnServer: true }, undefined);
     assert.ok(!bad.ok && /"deleteOnServer".*"ask", "always" or "never"/.test(bad.error), !bad.ok ? bad.error : '');
+  });
+
+  it('compares by checksum only when asked to', () => {
+    const on = parseLinkSetting({ local: '/srv/site', remote: 'ftp://prod', compareChecksums: true }, undefined);
+    assert.ok(on.ok && on.link.compareChecksums);
+    const off = parseLinkSetting({ local: '/srv/site', remote: 'ftp://prod', compareChecksums: 1 }, undefined);
+    assert.ok(off.ok && !off.link.compareChecksums, 'only true turns it on');
   });
 
   it('refuses a password in the location, without repeating it', () => {

@@ -1,11 +1,12 @@
 import * as assert from 'node:assert/strict';
 import { IgnoreMatcher } from '../../src/sync/ignore';
-import { planSync, selectActions, summarize, type Direction, type SyncPlan } from '../../src/sync/planner';
+import { contentCandidates, planSync, selectActions, summarize, type Direction, type SyncPlan } from '../../src/sync/planner';
 import type { SyncRecordEntry } from '../../src/sync/state';
 import type { Tree, TreeEntry } from '../../src/sync/types';
 
 const T0 = Date.UTC(2024, 4, 1, 10, 0, 0);
 const MIN = 60_000;
+const HOUR = 60 * MIN;
 
 function file(size: number, mtime: number): TreeEntry {
   return { type: 'file', size, mtime };
@@ -139,6 +140,32 @@ describe('sync planner', () => {
   });
 
   describe('a file on both sides, never synced', () => {
+    describe('with checksums compared (compareChecksums)', () => {
+      const withContent = (direction: Direction, local: Tree, remote: Tree, same: Record<string, boolean>) =>
+        planSync({ direction, local, remote, record: record(), sameContent: new Map(Object.entries(same)) });
+
+      it('asks for the files size and time would judge on a guess: same size, never synced, not ignored', () => {
+        const local = tree({ 'a.txt': localV1, 'b.txt': file(5, T0), 'c.txt': localV1, 'only.txt': localV1, 'x.log': localV1, d: dir });
+        const remote = tree({ 'a.txt': remoteV1, 'b.txt': file(6, T0), 'c.txt': remoteV1, 'x.log': remoteV1, d: dir });
+        const rec = record({ 'c.txt': synced(localV1, remoteV1) });
+        assert.deepEqual(contentCandidates({ local, remote, record: rec, ignore: new IgnoreMatcher(['*.log']) }), ['a.txt']);
+      });
+
+      it('shows same-size files with other content instead of recording them as in sync', () => {
+        const p = withContent('toRemote', tree({ 'a.txt': localV1 }), tree({ 'a.txt': remoteV1 }), { 'a.txt': false });
+        assert.deepEqual(describePlan(p), ['update a.txt conflict']);
+        assert.match(p.actions[0].reason, /same size but other content by checksum/);
+        assert.deepEqual(p.adopt, []);
+        assert.deepEqual(describePlan(withContent('toRemote', tree({ 'a.txt': file(100, T0 + HOUR) }), tree({ 'a.txt': remoteV1 }), { 'a.txt': false })), ['update a.txt checked']);
+      });
+
+      it('records the same bytes as in sync even where the source looks newer', () => {
+        const p = withContent('toRemote', tree({ 'a.txt': file(100, T0 + HOUR) }), tree({ 'a.txt': remoteV1 }), { 'a.txt': true });
+        assert.deepEqual(describePlan(p), []);
+        assert.equal(p.adopt.length, 1);
+      });
+    });
+
     it('records it as in sync when the sizes match and the source is not newer', () => {
       const p = plan('toRemote', tree({ 'a.txt': localV1 }), tree({ 'a.txt': remoteV1 }));
       assert.deepEqual(describePlan(p), []);

@@ -12,11 +12,12 @@ import type { FileEntry } from '../../ftp/types';
 import { executePlan, type ExecuteResult, type SyncProgress } from '../../sync/executor';
 import { findLink } from '../../sync/linkConfig';
 import { localSignature } from '../../sync/localFiles';
-import { planSync, summarize, type Direction, type SyncAction, type SyncPlan } from '../../sync/planner';
+import { contentCandidates, planSync, summarize, type Direction, type SyncAction, type SyncPlan } from '../../sync/planner';
 import { RemoteDirs } from '../../sync/remoteDirs';
 import { RetryPolicy } from '../../sync/retryPolicy';
 import { SyncState } from '../../sync/state';
 import { downloadFile, remoteEntry, signatureOf, uploadChecked, UploadConflictError, type ConflictDecision, type LinkSide } from '../../sync/transfer';
+import { compareContents } from '../../sync/contents';
 import { localPathOf, relativeLocal, walkLocal, walkRemote } from '../../sync/trees';
 import { sameSignature } from '../../sync/types';
 import { UploadQueue } from '../../sync/uploadQueue';
@@ -309,7 +310,14 @@ export class SyncController implements vscode.Disposable {
       plan = await withProgress({ title: `FTP: comparing ${scopeLabel} with ${remoteUriOf(t.link, t.rel).toString(true)}…` }, async (p) => {
         const walk = { start: t.rel, signal: p.signal };
         const [local, remote] = await Promise.all([walkLocal(t.link.localRoot, t.link.matcher, walk), walkRemote(side.remote, side.remoteRoot, t.link.matcher, walk)]);
-        return planSync({ direction, local, remote, record: side.state, ignore: t.link.matcher, scope: t.rel });
+        const sameContent = t.link.compareChecksums
+          ? await compareContents(contentCandidates({ local, remote, record: side.state, ignore: t.link.matcher }), side, {
+            concurrency: connection.server.poolSize,
+            signal: p.signal,
+            onProgress: (done, total) => p.report(`checksums: ${done} of ${total}`, done / total),
+          })
+          : undefined;
+        return planSync({ direction, local, remote, record: side.state, ignore: t.link.matcher, scope: t.rel, sameContent });
       });
     } catch (err) {
       if (isFtpError(err, 'cancelled')) return;
