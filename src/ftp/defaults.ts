@@ -35,6 +35,11 @@ export const trustPasvAddress = false;
 export const poolSize = 2;
 /** The most a profile or setting may ask for. */
 export const poolMaxSize = 10;
+/**
+ * Connections a search leaves to the editor: with the default pool of 2 a search walks and
+ * downloads on one while opening and saving files keeps the other.
+ */
+export const poolBackgroundReserve = 1;
 /** Close a connection unused this long. */
 export const poolIdleTimeoutMs = 60_000;
 /** `NOOP` on an unused connection this often, until it is closed, so the server keeps it. */
