@@ -6,7 +6,7 @@
 import type { Readable } from 'node:stream';
 import * as defaults from '../ftp/defaults';
 import { FtpError, isFtpError } from '../ftp/errors';
-import type { ConnectionPool, PooledClient } from '../ftp/pool';
+import type { ConnectionPool, Lane, PooledClient } from '../ftp/pool';
 import { assertSafePath, basename, dirname, join, normalize, tempNameFor } from '../ftp/remotePath';
 import { sourceSize, type FileEntry, type TransferOptions, type UploadSource } from '../ftp/types';
 import { ListingCache } from './listingCache';
@@ -65,6 +65,22 @@ export interface WriteOptions extends TransferOptions {
   overwrite: boolean;
 }
 
+/** Which lane of the pool a read goes in: searches read in the background (see pool.ts). */
+export interface LaneOptions {
+  lane?: Lane;
+}
+
+/**
+ * What RemoteFs tells its observers (the search index): every folder listed from the server, and
+ * every change the extension itself made. `entry` is the file as the server has it after a save.
+ */
+export type RemoteFsNews =
+  | { type: 'listed'; path: string; entries: readonly FileEntry[] }
+  | { type: 'written'; path: string; entry?: FileEntry }
+  | { type: 'folder-created'; path: string }
+  | { type: 'deleted'; path: string }
+  | { type: 'renamed'; from: string; to: string };
+
 const ROOT: RemoteStat = { name: '', type: 'directory', size: 0 };
 
 /** Links followed in a row before a save gives up (as the kernel's ELOOP). */
@@ -85,6 +101,7 @@ export class RemoteFs {
    * with a file), and SIZE/MLST answer for the target without saying so.
    */
   private readonly links = new Map<string, Map<string, FileEntry>>();
+  private readonly observers = new Set<(news: RemoteFsNews) => void>();
 
   constructor(
     readonly pool: ConnectionPool<RemoteClient>,
@@ -93,6 +110,22 @@ export class RemoteFs {
     this.cache = new ListingCache(options.cacheTtlMs ?? defaults.listingCacheTtlMs);
     this.safeSave = options.safeSave ?? defaults.safeSave;
     this.onWarning = options.onWarning ?? (() => undefined);
+  }
+
+  /** Tells `observer` every listing and every change made through this RemoteFs; returns the unsubscribe. */
+  observe(observer: (news: RemoteFsNews) => void): () => void {
+    this.observers.add(observer);
+    return () => this.observers.delete(observer);
+  }
+
+  private tell(news: RemoteFsNews): void {
+    for (const observer of this.observers) {
+      try {
+        observer(news);
+      } catch {
+        // An observer's bug must not fail the user's save or listing.
+      }
+    }
   }
 
   configure(options: Pick<RemoteFsOptions, 'cacheTtlMs' | 'safeSave'>): void {
@@ -157,19 +190,21 @@ export class RemoteFs {
     return entries;
   }
 
-  async list(path: string): Promise<FileEntry[]> {
+  async list(path: string, opts: LaneOptions = {}): Promise<FileEntry[]> {
     const cached = this.cache.get(path);
     if (cached) return cached;
-    const entries = await this.pool.run((c) => c.list(path), { idempotent: true, key: `list:${path}` });
+    const entries = await this.pool.run((c) => c.list(path), { idempotent: true, key: `list:${path}`, lane: opts.lane });
     this.cache.set(path, entries);
     this.links.set(path, new Map(entries.filter((e) => e.type === 'symlink').map((e) => [e.name, e])));
+    this.tell({ type: 'listed', path, entries });
     return entries;
   }
 
   /** The server follows a link on RETR; a dangling one fails as "not found", said as what it is. */
-  async readFile(path: string, opts: TransferOptions = {}): Promise<Buffer> {
+  async readFile(path: string, opts: TransferOptions & LaneOptions = {}): Promise<Buffer> {
+    const { lane, ...transfer } = opts;
     try {
-      return await this.pool.run((c) => c.readFile(path, opts), { idempotent: true, signal: opts.signal });
+      return await this.pool.run((c) => c.readFile(path, transfer), { idempotent: true, signal: opts.signal, lane });
     } catch (err) {
       const link = isFtpError(err, 'not-found') ? this.knownLink(path) : undefined;
       if (!link || !isFtpError(err)) throw err;
@@ -179,8 +214,9 @@ export class RemoteFs {
   }
 
   /** Downloads into a local file (written in blocks, never whole in memory); returns the bytes. */
-  async downloadToFile(path: string, localPath: string, opts: TransferOptions = {}): Promise<number> {
-    return this.pool.run((c) => c.downloadToFile(path, localPath, opts), { idempotent: true, signal: opts.signal });
+  async downloadToFile(path: string, localPath: string, opts: TransferOptions & LaneOptions = {}): Promise<number> {
+    const { lane, ...transfer } = opts;
+    return this.pool.run((c) => c.downloadToFile(path, localPath, transfer), { idempotent: true, signal: opts.signal, lane });
   }
 
   /**
@@ -221,6 +257,7 @@ export class RemoteFs {
     if ((after.size >= 0 && after.size !== size) || sent !== size) {
       throw new FtpError('server', `The upload of ${path} was incomplete: sent ${sent} of ${size} bytes, the server has ${after.size}`);
     }
+    this.tell({ type: 'written', path, entry: after });
     const permissions = existing?.permissions ?? (cachedEntry.kind === 'entry' ? cachedEntry.entry.permissions : undefined);
     if (existing && this.safeSave === 'rename' && permissions !== undefined && after.permissions !== permissions) {
       await this.keepPermissions(path, permissions);
@@ -245,6 +282,7 @@ export class RemoteFs {
         await this.removeQuietly(path);
         throw new FtpError('server', `The upload of ${path} was incomplete: sent ${sent} of ${sourceSize(data)} bytes`);
       }
+      this.tell({ type: 'written', path });
       return sent;
     } finally {
       this.cache.invalidate(path);
@@ -255,6 +293,7 @@ export class RemoteFs {
   async createDirectory(path: string): Promise<void> {
     try {
       await this.pool.run((c) => c.mkdir(path));
+      this.tell({ type: 'folder-created', path });
     } catch (err) {
       // Refused (not cut off: then whether our MKD made it is unknown): "already there" is the
       // usual reason, and only a look tells it from the others.
@@ -272,6 +311,7 @@ export class RemoteFs {
     if (await this.linkAt(path, { fresh: true })) {
       try {
         await this.pool.run((c) => c.remove(path));
+        this.tell({ type: 'deleted', path });
       } finally {
         this.cache.invalidate(path);
       }
@@ -281,6 +321,7 @@ export class RemoteFs {
     try {
       if (st.type === 'directory' && !st.symlink) await this.pool.run((c) => c.removeDir(path, { recursive: opts.recursive }));
       else await this.pool.run((c) => c.remove(path));
+      this.tell({ type: 'deleted', path });
     } finally {
       this.cache.invalidate(path);
     }
@@ -291,11 +332,14 @@ export class RemoteFs {
     const target = await this.statOrUndefined(to);
     if (target && !opts.overwrite) throw new FtpError('exists', `${to} already exists`);
     try {
-      await this.pool.run((c) => c.rename(from, to));
-    } catch (err) {
-      if (!target || !isFtpError(err) || !RENAME_BLOCKED.has(err.kind)) throw err;
-      await this.delete(to, { recursive: true });
-      await this.pool.run((c) => c.rename(from, to));
+      try {
+        await this.pool.run((c) => c.rename(from, to));
+      } catch (err) {
+        if (!target || !isFtpError(err) || !RENAME_BLOCKED.has(err.kind)) throw err;
+        await this.delete(to, { recursive: true });
+        await this.pool.run((c) => c.rename(from, to));
+      }
+      this.tell({ type: 'renamed', from, to });
     } finally {
       this.cache.invalidate(from);
       this.cache.invalidate(to);
@@ -310,6 +354,7 @@ export class RemoteFs {
     if (source.type === 'directory') {
       if (target) await this.delete(to, { recursive: true });
       await this.pool.run((c) => c.mkdir(to));
+      this.tell({ type: 'folder-created', path: to });
       this.cache.invalidate(to);
       for (const entry of await this.list(from)) {
         await this.copy(join(from, entry.name), join(to, entry.name), { ...opts, overwrite: true });
