@@ -5,6 +5,7 @@
  * lane. Results are streamed per file; the summary says what was searched, what was skipped and
  * why, and whether the search is incomplete (cancelled, or the connection gave out).
  */
+import * as defaults from '../ftp/defaults';
 import { isFtpError } from '../ftp/errors';
 import type { TransferOptions } from '../ftp/types';
 import type { LaneOptions } from '../remote/remoteFs';
@@ -56,14 +57,12 @@ export interface SearchSummary {
   ms: number;
 }
 
-export const DEFAULT_MAX_FILE_SIZE = 5 * 1024 * 1024;
-
 /** Runs the search; throws QueryError before any network work when the query cannot run. */
 export async function searchText(index: RemoteIndex, source: ContentSource, options: TextSearchOptions): Promise<SearchSummary> {
   const re = compileQuery(options.query);
   const started = Date.now();
   const filter = new PathFilter({ include: options.include, exclude: options.exclude });
-  const maxFileSize = options.maxFileSize ?? DEFAULT_MAX_FILE_SIZE;
+  const maxFileSize = options.maxFileSize ?? defaults.searchMaxFileSize;
   const summary: SearchSummary = { filesSearched: 0, filesMatched: 0, matches: 0, skipped: { binary: 0, tooLarge: 0, unreadable: 0 }, problems: [], downloaded: 0, fromCache: 0, ms: 0 };
   const queue: IndexedFile[] = [];
   const concurrency = Math.max(1, options.concurrency ?? 8);
