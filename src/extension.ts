@@ -6,6 +6,7 @@ import { FtpFileSystemProvider } from './vscode/ftpFileSystem';
 import { ProtocolLog } from './vscode/protocolLog';
 import { Servers } from './vscode/servers';
 import { StatusBar } from './vscode/statusBar';
+import { SearchController } from './vscode/search/searchController';
 import { SyncController } from './vscode/sync/controller';
 
 export type { FtpWorkspaceApi } from './vscode/api';
@@ -29,6 +30,7 @@ export function activate(context: vscode.ExtensionContext): FtpWorkspaceApi {
       onFtpFailure: (connection, error) => void commands.explainFailure(connection, error),
       onRemoteChanged: (changes) => provider.notifyChanged(changes),
     }),
+    new SearchController(context, servers),
   );
   return createApi(servers, commands.onDidReportConnectFailure);
 }

@@ -190,8 +190,9 @@ export class RemoteFs {
     return entries;
   }
 
-  async list(path: string, opts: LaneOptions = {}): Promise<FileEntry[]> {
-    const cached = this.cache.get(path);
+  /** A folder's entries: from the listing cache while fresh, or with `fresh` always from the server. */
+  async list(path: string, opts: LaneOptions & { fresh?: boolean } = {}): Promise<FileEntry[]> {
+    const cached = opts.fresh ? undefined : this.cache.get(path);
     if (cached) return cached;
     const entries = await this.pool.run((c) => c.list(path), { idempotent: true, key: `list:${path}`, lane: opts.lane });
     this.cache.set(path, entries);

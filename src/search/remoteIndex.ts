@@ -18,7 +18,7 @@ import { PathFilter } from './glob';
 
 /** What the index needs of RemoteFs. */
 export interface IndexSource {
-  list(path: string, opts?: LaneOptions): Promise<FileEntry[]>;
+  list(path: string, opts?: LaneOptions & { fresh?: boolean }): Promise<FileEntry[]>;
   observe(observer: (news: RemoteFsNews) => void): () => void;
 }
 
@@ -88,6 +88,8 @@ export class RemoteIndex extends EventEmitter {
   /** End of the last walk that listed every folder; undefined: never. */
   private walked?: number;
   private problems: WalkProblem[] = [];
+  /** When the last whole walk ended, complete or not. */
+  private attempted?: number;
 
   constructor(
     private readonly source: IndexSource,
@@ -141,7 +143,7 @@ export class RemoteIndex extends EventEmitter {
   }
 
   /**
-   * Walks the whole tree from the server (listings fresh within the listing cache's few seconds).
+   * Walks the whole tree from the server (never from the listing cache).
    * A walk already under way is joined rather than repeated. Folders that cannot be listed are
    * left out and reported in `walkProblems`; a lost connection or a cancel ends the walk, leaving
    * what was listed and the previous age (the index says it is not complete).
@@ -178,6 +180,7 @@ export class RemoteIndex extends EventEmitter {
     });
     if (under !== '') return work.finally(() => options.signal?.removeEventListener('abort', onAbort));
     const tracked = work.finally(() => {
+      this.attempted = this.now();
       options.signal?.removeEventListener('abort', onAbort);
       if (this.walking === tracked) {
         this.walking = undefined;
@@ -191,11 +194,16 @@ export class RemoteIndex extends EventEmitter {
     return tracked;
   }
 
-  /** Refreshes in the background when the index is older than `maxAgeMs` or was never completed. */
+  /**
+   * Refreshes in the background when the index is older than `maxAgeMs` or was never completed —
+   * but a walk that failed is not tried again within a minute (or `maxAgeMs`, if shorter): a server
+   * that cuts every walk short must not be walked on every keystroke of Go to File.
+   */
   refreshIfOlderThan(maxAgeMs: number): Promise<void> | undefined {
     if (this.walking) return this.walking;
     const age = this.age;
     if (age !== undefined && age < maxAgeMs) return undefined;
+    if (age === undefined && this.attempted !== undefined && this.now() - this.attempted < Math.min(maxAgeMs, 60_000)) return undefined;
     return this.refresh();
   }
 
@@ -311,7 +319,8 @@ export class RemoteIndex extends EventEmitter {
 
   private async listForWalk(dir: string): Promise<FileEntry[] | undefined> {
     try {
-      return await this.source.list(dir, { lane: 'background' });
+      // From the server: a walk is how the index learns what others changed, so no cached listing answers it.
+      return await this.source.list(dir, { lane: 'background', fresh: true });
     } catch (err) {
       if (isFtpError(err, 'not-found')) return undefined;
       throw err;

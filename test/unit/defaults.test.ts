@@ -48,6 +48,8 @@ describe('defaults', () => {
     ['cacheTtl', seconds(defaults.listingCacheTtlMs)],
     ['pollInterval', seconds(defaults.pollIntervalMs)],
     ['safeSave', defaults.safeSave],
+    ['search.maxIndexAge', seconds(defaults.searchIndexMaxAgeMs)],
+    ['search.contentCacheSize', defaults.searchCacheBytes / 1024 / 1024],
   ];
   for (const [name, value] of counterparts) {
     it(`ftpWorkspace.${name} documents the default the code uses (${String(value)})`, () => {

@@ -17,6 +17,7 @@ import { RemoteIndex, type IndexSource } from '../../src/search/remoteIndex';
 class MemoryTree implements IndexSource {
   readonly dirs = new Map<string, FileEntry[]>();
   readonly lanes: (string | undefined)[] = [];
+  readonly fresh: (boolean | undefined)[] = [];
   private readonly observers = new Set<(n: RemoteFsNews) => void>();
   denied = new Set<string>();
 
@@ -38,8 +39,9 @@ class MemoryTree implements IndexSource {
       if (!isFile && !this.dirs.has(dir)) this.dirs.set(dir, []);
     }
   }
-  async list(p: string, opts?: { lane?: string }): Promise<FileEntry[]> {
+  async list(p: string, opts?: { lane?: string; fresh?: boolean }): Promise<FileEntry[]> {
     this.lanes.push(opts?.lane);
+    this.fresh.push(opts?.fresh);
     await new Promise((r) => setImmediate(r));
     if (this.denied.has(p)) throw new FtpError('permission', `550 ${p}: Permission denied`, { code: 550 });
     const entries = this.dirs.get(p);
@@ -76,6 +78,7 @@ describe('RemoteIndex', () => {
     assert.deepEqual(paths(index), ['a.txt', 'docs/d.md', 'src/b.ts', 'src/deep/c.ts']);
     assert.deepEqual(seen.sort(), ['.:1', 'docs:1', 'src/deep:1', 'src:1']);
     assert.ok(tree.lanes.every((l) => l === 'background'));
+    assert.ok(tree.fresh.every((f) => f === true), 'a walk never takes a cached listing');
     now += 1500;
     assert.equal(index.age, 1500);
     assert.equal(index.fileCount, 4);
@@ -152,6 +155,7 @@ describe('RemoteIndex', () => {
     await assert.rejects(broken.refresh(), /Connection closed/);
     assert.equal(broken.walkedAt, undefined, 'an incomplete walk gives no age');
     assert.deepEqual(paths(broken), ['a.txt'], 'what was listed stays');
+    assert.equal(broken.refreshIfOlderThan(600_000), undefined, 'a failed walk is not tried again at once');
   });
 
   it('is kept on disk with its age and read back; another root or other excludes start empty', async () => {
