@@ -73,3 +73,72 @@ describe('FTP: Go to File… (real server)', function () {
     assert.deepEqual(walks, [], 'the index learnt of the file from the save, not from a walk');
   });
 });
+
+describe('FTP: Find in Files… (real server)', function () {
+  this.timeout(60_000);
+  const server = realServer('vsftpd');
+  before(function () {
+    this.timeout(90_000);
+    return prepareServers();
+  });
+  afterEach(() => closeAllEditors());
+
+  interface Found {
+    summary: { filesSearched: number; filesMatched: number; matches: number; skipped: { binary: number; tooLarge: number }; downloaded: number; fromCache: number; incomplete?: string };
+    files: { uri: vscode.Uri; matches: { line: number; text: string; ranges: [number, number][] }[] }[];
+  }
+
+  it('lists each match by file and line, skips binary files, and a second search downloads nothing unchanged', async () => {
+    const dir = unique('find');
+    const token = unique('needle');
+    server.disk.put(`${dir}/a.txt`, `one\ntwo\nthe ${token} here\n`);
+    server.disk.put(`${dir}/sub/b.js`, `const x = "${token}"; // ${token}\n`);
+    server.disk.put(`${dir}/sub/none.txt`, 'nothing\n');
+    server.disk.put(`${dir}/img.bin`, Buffer.concat([Buffer.from([0, 1, 2, 0]), Buffer.from(token)]));
+    const found = (await vscode.commands.executeCommand<Found>('ftpWorkspace.findInFolder', { pattern: token, folder: server.uri(dir) }))!;
+    const byPath = new Map(found.files.map((f) => [f.uri.path, f.matches.map((m) => [m.line, m.ranges])]));
+    assert.deepEqual(byPath, new Map([
+      [`/${dir}/a.txt`, [[3, [[4, 4 + token.length]]]]],
+      [`/${dir}/sub/b.js`, [[1, [[11, 11 + token.length], [11 + token.length + 6, 11 + 2 * token.length + 6]]]]],
+    ]));
+    assert.equal(found.summary.matches, 3);
+    assert.equal(found.summary.filesSearched, 3);
+    assert.equal(found.summary.skipped.binary, 1);
+    assert.equal(found.summary.incomplete, undefined);
+
+    const again = (await vscode.commands.executeCommand<Found>('ftpWorkspace.findInFolder', { pattern: token, folder: server.uri(dir) }))!;
+    assert.equal(again.summary.downloaded, 0, 'the content cache answered for every unchanged file');
+    assert.equal(again.summary.fromCache, 4);
+    assert.equal(again.summary.matches, 3);
+  });
+
+  it('opens the file at the match with the match selected, from the results view by keyboard', async () => {
+    const dir = unique('find-open');
+    const token = unique('target');
+    server.disk.put(`${dir}/page.html`, `<html>\n<body>\n  <p>${token}</p>\n</body>\n`);
+    const found = (await vscode.commands.executeCommand<Found>('ftpWorkspace.findInFolder', { pattern: token, folder: server.uri(dir), matchCase: true, wholeWord: true }))!;
+    assert.equal(found.files.length, 1);
+    // As a user does: into the results view, down to the first match, Enter (again while the view
+    // is still drawing its rows).
+    const editor = await waitFor(async () => {
+      await vscode.commands.executeCommand('ftpWorkspace.searchResults.focus');
+      await vscode.commands.executeCommand('list.focusFirst');
+      await vscode.commands.executeCommand('list.focusDown');
+      await vscode.commands.executeCommand('list.select');
+      const e = vscode.window.activeTextEditor;
+      return e?.document.uri.toString() === server.uri(`${dir}/page.html`).toString() ? e : undefined;
+    }, 'the match to open from the results view');
+    assert.deepEqual([editor.selection.start.line, editor.selection.start.character, editor.selection.end.character], [2, 5, 5 + token.length]);
+    assert.equal(editor.document.getText(editor.selection), token);
+  });
+
+  it('finds nothing (and says so) rather than failing for a regular expression that matches nowhere; a bad one is refused before any transfer', async () => {
+    const dir = unique('find-none');
+    server.disk.put(`${dir}/a.txt`, 'abc\n');
+    const none = (await vscode.commands.executeCommand<Found>('ftpWorkspace.findInFolder', { pattern: 'x{3}\\d', isRegex: true, folder: server.uri(dir) }))!;
+    assert.equal(none.files.length, 0);
+    assert.equal(none.summary.filesSearched, 1);
+    const bad = await vscode.commands.executeCommand<Found | undefined>('ftpWorkspace.findInFolder', { pattern: '(', isRegex: true, folder: server.uri(dir) });
+    assert.equal(bad, undefined);
+  });
+});

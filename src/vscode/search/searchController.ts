@@ -1,13 +1,16 @@
 /**
- * Search in ftp:// folders, in the editor: the commands (Go to File, Refresh Search Index) over the
+ * Search in ftp:// folders, in the editor: the commands (Go to File, Find in Files, Find in Folder,
+ * Refresh Search Index) and the results view, over the
  * indexes of the workspace's ftp:// folders. VS Code's own Quick Open and Search view cannot see
  * these folders (their provider APIs are proposed-only), so these are ours.
  */
 import * as vscode from 'vscode';
 import { formatAge } from '../../ftp/format';
 import type { Servers } from '../servers';
+import { FindInFiles, type FindOptions } from './findInFiles';
 import { goToFile, type GoToFileOptions } from './goToFile';
 import { SearchIndexes } from './searchIndexes';
+import { OPEN_RESULT_COMMAND, SearchResultsView } from './searchResultsView';
 
 export class SearchController implements vscode.Disposable {
   readonly indexes: SearchIndexes;
@@ -15,8 +18,18 @@ export class SearchController implements vscode.Disposable {
 
   constructor(context: vscode.ExtensionContext, servers: Servers) {
     this.indexes = new SearchIndexes(context, servers);
+    const view = new SearchResultsView();
+    const find = new FindInFiles(context, this.indexes, view);
     this.disposables.push(
       this.indexes,
+      view,
+      find,
+      vscode.commands.registerCommand('ftpWorkspace.findInFiles', (options?: Partial<FindOptions>) => find.run(options ?? {})),
+      // The Explorer passes the folder; a search with options may name one too.
+      vscode.commands.registerCommand('ftpWorkspace.findInFolder', (arg?: vscode.Uri | Partial<FindOptions>) => find.run(arg instanceof vscode.Uri ? { folder: arg } : arg ?? {})),
+      vscode.commands.registerCommand('ftpWorkspace.cancelSearch', () => find.cancel()),
+      vscode.commands.registerCommand(OPEN_RESULT_COMMAND, (uri: vscode.Uri, range: vscode.Range) =>
+        vscode.window.showTextDocument(uri, { selection: range, preview: true })),
       vscode.commands.registerCommand('ftpWorkspace.goToFile', (arg?: vscode.Uri | GoToFileOptions) => goToFile(this.indexes, arg instanceof vscode.Uri ? { folder: arg } : arg ?? {})),
       vscode.commands.registerCommand('ftpWorkspace.refreshSearchIndex', () => this.refreshIndex()),
     );
