@@ -14,6 +14,8 @@ import { FtpClient } from '../../src/ftp/client';
 import { ConnectionPool } from '../../src/ftp/pool';
 import { RemoteFs } from '../../src/remote/remoteFs';
 import { RemoteIndex } from '../../src/search/remoteIndex';
+import { searchText } from '../../src/search/textSearch';
+import { DropProxy } from '../support/dropProxy';
 import { optionsFor } from '../support/realClients';
 import { startServer, stopAllServers, type RunningServer, type ServerKind } from '../support/realServers';
 
@@ -206,3 +208,46 @@ for (const kind of ['vsftpd', 'proftpd', 'pure-ftpd'] as ServerKind[]) {
     });
   });
 }
+
+describe('search against a server that drops connections mid-search (vsftpd behind a cutting proxy)', function () {
+  this.timeout(120_000);
+  let server: RunningServer;
+  let proxy: DropProxy;
+  before(async () => {
+    server = await startServer('vsftpd');
+    for (let i = 0; i < 12; i++) {
+      fs.mkdirSync(path.join(server.root, 'cut', `d${i}`), { recursive: true });
+      fs.writeFileSync(path.join(server.root, 'cut', `d${i}`, 'f.txt'), `needle ${i}\n`);
+    }
+    server.giveToUser();
+    proxy = await DropProxy.start(server);
+  });
+  after(async () => {
+    await proxy?.stop();
+    await stopAllServers();
+  });
+
+  for (const [what, verb] of [['downloads', 'RETR'], ['listings', 'LIST']] as const) {
+    it(`keeps the results found so far and says the search is incomplete when its ${what} are cut`, async () => {
+      const pool = new ConnectionPool<FtpClient>((mode, onEvent) => FtpClient.connect(optionsFor({ ...server, host: proxy.host, port: proxy.port }, { mode, onEvent })), { maxConnections: 2, busyRetryDelaysMs: [10, 10] });
+      const remote = new RemoteFs(pool, { cacheTtlMs: 0 });
+      const index = new RemoteIndex(remote, '/cut', { concurrency: 2 });
+      let seen = 0;
+      // After a few have gone through, every further one is cut (the pool's retry is cut too).
+      proxy.onCommand((line) => (line.startsWith(verb) && ++seen > 4 ? 'drop-after' : undefined));
+      const found: string[] = [];
+      try {
+        const summary = await searchText(index, remote, { query: { pattern: 'needle' }, concurrency: 2, onFile: (r) => found.push(r.path) });
+        assert.match(summary.incomplete ?? '', /closed|lost|reset|cut|ECONNRESET/i, JSON.stringify(summary));
+        assert.ok(found.length > 0 && found.length < 12, `partial results: ${found.length}`);
+        assert.equal(summary.filesMatched, found.length);
+        // Cut listings leave the index incomplete (no age); cut downloads do not touch it.
+        assert.equal(index.walkedAt === undefined, verb === 'LIST');
+      } finally {
+        proxy.onCommand(undefined);
+        index.dispose();
+        await pool.close();
+      }
+    });
+  }
+});
