@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ContentCache } from '../../src/search/contentCache';
-import { enabledPatterns, PathFilter, splitGlobList } from '../../src/search/glob';
+import { enabledPatterns, expandBraces, PathFilter, splitGlobList } from '../../src/search/glob';
 import { compileQuery, looksBinary, matchLines, QueryError } from '../../src/search/textQuery';
 
 const lines = (text: string, query: Parameters<typeof compileQuery>[0]) => matchLines(text, compileQuery(query)).map((m) => [m.line, m.text, m.ranges]);
@@ -62,6 +62,13 @@ describe('search globs', () => {
     assert.equal(f.keepsFile('dist/a.ts'), false);
     assert.equal(f.entersFolder('src'), true);
     assert.equal(new PathFilter().keepsFile('.hidden/x'), true, 'dot files are files too');
+  });
+
+  it('expands braces, which gitignore rules lack', () => {
+    assert.deepEqual(expandBraces('*.{js,css}'), ['*.js', '*.css']);
+    assert.deepEqual(expandBraces('{src,lib}/**/*.{ts,{m,c}js}'), ['src/**/*.ts', 'src/**/*.mjs', 'src/**/*.cjs', 'lib/**/*.ts', 'lib/**/*.mjs', 'lib/**/*.cjs']);
+    const f = new PathFilter({ include: ['*.{php,inc}'], exclude: ['{cache,tmp}'] });
+    assert.deepEqual(['a.php', 'x/b.inc', 'c.js', 'cache/d.php', 'w/tmp/e.php'].filter((p) => f.keepsFile(p)), ['a.php', 'x/b.inc']);
   });
 
   it('takes the enabled patterns of files.exclude-style settings', () => {
