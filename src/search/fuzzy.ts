@@ -33,9 +33,8 @@ function wordStart(target: string, i: number): boolean {
  * Score of `query` (lower case, no spaces) in `target`, or 0 when its letters are not all there in
  * order. A substring scores above any scattered match.
  */
-export function scoreIn(query: string, target: string): number {
+export function scoreIn(query: string, target: string, lower = target.toLowerCase()): number {
   if (query.length === 0) return 1;
-  const lower = target.toLowerCase();
   const at = lower.indexOf(query);
   if (at >= 0) {
     // The best place for a substring is a word start; the first occurrence may not be it.
@@ -66,6 +65,17 @@ export function scoreIn(query: string, target: string): number {
   return score - Math.min(target.length, 200) / 20;
 }
 
+/** Whether the letters of `query` stand in `lower` in this order. */
+function inOrder(query: string, lower: string): boolean {
+  let at = 0;
+  for (let i = 0; i < query.length; i++) {
+    at = lower.indexOf(query[i], at);
+    if (at < 0) return false;
+    at++;
+  }
+  return true;
+}
+
 /** The next occurrence of `ch` from `from` that starts a word, or -1. */
 function findWordStart(lower: string, target: string, ch: string, from: number): number {
   for (let i = lower.indexOf(ch, from); i >= 0; i = lower.indexOf(ch, i + 1)) if (wordStart(target, i)) return i;
@@ -76,16 +86,21 @@ function findWordStart(lower: string, target: string, ch: string, from: number):
 export function scorePath(query: string, path: string): number {
   const pieces = query.toLowerCase().split(/\s+/).filter(Boolean);
   if (pieces.length === 0) return 1;
+  const lowerPath = path.toLowerCase();
+  // Most files do not match at all: letters in order or not, before any scoring (Go to File ranks
+  // every file of the index on each keystroke).
+  for (const piece of pieces) if (!inOrder(piece, lowerPath)) return 0;
   const slash = path.lastIndexOf('/');
   const name = path.slice(slash + 1);
+  const lowerName = lowerPath.slice(slash + 1);
   let total = 0;
   for (const piece of pieces) {
-    const inName = piece.includes('/') ? 0 : scoreIn(piece, name);
+    const inName = piece.includes('/') || !inOrder(piece, lowerName) ? 0 : scoreIn(piece, name, lowerName);
     if (inName > 0) {
       total += 10_000 + inName;
       continue;
     }
-    const inPath = scoreIn(piece, path);
+    const inPath = scoreIn(piece, path, lowerPath);
     if (inPath === 0) return 0;
     total += inPath;
   }
