@@ -10,7 +10,7 @@ import type { Servers } from '../servers';
 import { FindInFiles, type FindOptions } from './findInFiles';
 import { goToFile, type GoToFileOptions } from './goToFile';
 import { SearchIndexes } from './searchIndexes';
-import { OPEN_RESULT_COMMAND, SearchResultsView } from './searchResultsView';
+import { SearchResultsView } from './searchResultsView';
 
 export class SearchController implements vscode.Disposable {
   readonly indexes: SearchIndexes;
@@ -28,7 +28,8 @@ export class SearchController implements vscode.Disposable {
       // The Explorer passes the folder; a search with options may name one too.
       vscode.commands.registerCommand('ftpWorkspace.findInFolder', (arg?: vscode.Uri | Partial<FindOptions>) => find.run(arg instanceof vscode.Uri ? { folder: arg } : arg ?? {})),
       vscode.commands.registerCommand('ftpWorkspace.cancelSearch', () => find.cancel()),
-      vscode.commands.registerCommand(OPEN_RESULT_COMMAND, (uri: vscode.Uri, range: vscode.Range) =>
+      // OPEN_RESULT_COMMAND, spelled out: test/unit/contributions.test.ts finds registrations by their literal id.
+      vscode.commands.registerCommand('ftpWorkspace.openSearchResult', (uri: vscode.Uri, range: vscode.Range) =>
         vscode.window.showTextDocument(uri, { selection: range, preview: true })),
       vscode.commands.registerCommand('ftpWorkspace.goToFile', (arg?: vscode.Uri | GoToFileOptions) => goToFile(this.indexes, arg instanceof vscode.Uri ? { folder: arg } : arg ?? {})),
       vscode.commands.registerCommand('ftpWorkspace.refreshSearchIndex', () => this.refreshIndex()),
