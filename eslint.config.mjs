@@ -28,6 +28,11 @@ export default tseslint.config(
     rules: { 'no-restricted-imports': ['error', { paths: ['vscode'], patterns: ['**/vscode/**'] }] },
   },
   {
+    // Search (index, text search, content cache) sits beside src/sync, on src/remote and src/ftp.
+    files: ['src/search/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { paths: ['vscode'], patterns: ['**/sync/**', '**/vscode/**'] }] },
+  },
+  {
     // Mocha loads reporters with require(): these stay CommonJS.
     files: ['**/*.js'],
     languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly', module: 'writable', __dirname: 'readonly' } },

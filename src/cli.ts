@@ -1,6 +1,7 @@
 /**
  * ftp-workspace: the extension's FTP core on the command line, for diagnosis, benchmarks and scripts.
- *   ftp-workspace ls|get|put|rm|mkdir|diagnose URL … [--mode passive|active|auto] …
+ *   ftp-workspace ls|get|put|rm|mkdir|diagnose|find URL … [--mode passive|active|auto] …
+ *   ftp-workspace grep PATTERN URL …
  */
 import { FtpClient } from './ftp/client';
 import * as defaults from './ftp/defaults';
@@ -17,6 +18,8 @@ import { downloadResumable, uploadResumable } from './ftp/resume';
 import { ConnectionPool } from './ftp/pool';
 import { RemoteFs } from './remote/remoteFs';
 import { USAGE, UsageError, parseCommandLine, type CliOptions } from './commandLine';
+import { runFind, runGrep, type CliIo } from './cliSearch';
+import { QueryError } from './search/textQuery';
 
 interface Target { options: ConnectOptions; path: string }
 
@@ -206,6 +209,18 @@ async function run(argv: string[]): Promise<number> {
       out(json ? JSON.stringify(d, null, 2) : formatDiagnosis(d));
       return d.recommendation ? 0 : 1;
     }
+    case 'find':
+      return runFind(await target(args[0], o), o, searchIo(o));
+    case 'grep': {
+      // As grep: any trouble (a bad pattern, an unreachable server) exits 2, never 1 (= no match).
+      try {
+        return await runGrep(args[0], await target(args[1], o), o, searchIo(o));
+      } catch (err) {
+        if (err instanceof UsageError) throw err;
+        process.stderr.write(`ftp-workspace: ${(err as Error)?.message ?? String(err)}\n`);
+        return 2;
+      }
+    }
   }
 }
 
@@ -215,12 +230,20 @@ process.stdout.on('error', (err: NodeJS.ErrnoException) => {
   if (err.code === 'EPIPE') process.exit(0);
   throw err;
 });
+function searchIo(o: CliOptions): CliIo {
+  return {
+    out: (text) => process.stdout.write(text + '\n'),
+    err: (text) => process.stderr.write(text + '\n'),
+    printable,
+    logEvent: o.verbose ? logEvent : undefined,
+  };
+}
 
 run(process.argv.slice(2)).then((code) => { process.exitCode = code; }, (err: unknown) => {
   if (err instanceof UsageError) {
     process.stderr.write(`ftp-workspace: ${err.message}\n${err.usage ? `\n${err.usage}` : ''}`);
     process.exitCode = 2;
-  } else if (err instanceof FtpError) {
+  } else if (err instanceof FtpError || err instanceof QueryError) {
     process.stderr.write(`ftp-workspace: ${err.message}\n`);
     process.exitCode = 1;
   } else {

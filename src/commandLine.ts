@@ -25,6 +25,9 @@ Commands:
   chmod <mode> <url>           set permissions (SITE CHMOD): 644, 0755 or rwxr-xr-x; a folder's
                                contents too with --recursive
   diagnose <url>               try login, TLS, EPSV, PASV, EPRT and PORT; recommend a mode
+  find <url>                   every file under a folder, one path a line (relative to it)
+  grep <pattern> <url>         search the text of every file under a folder: path:line:text;
+                               exit 0 with matches, 1 without, 2 on an error (as grep)
   help                         this text (also -h, --help)
 
 URLs: ftp://user@host[:port]/path, ftps://… for explicit TLS (--implicit-tls for implicit).
@@ -53,13 +56,22 @@ Options:
   --resume                     get, put: go on from a partial copy (the other side's prefix, checked
                                by checksum or by reading back the bytes before it), and after a
                                dropped connection (files from ${defaults.resumeThresholdBytes / 1024 / 1024} MiB)
+  --name GLOB                  find: only files whose name matches (repeatable; e.g. '*.php')
+  --include GLOB               grep: only files whose path matches (repeatable; '*.ts', 'src/**')
+  --exclude GLOB               find, grep: leave out matching files and folders (repeatable)
+  --regex                      grep: the pattern is a JavaScript regular expression (default: literal text)
+  --ignore-case                grep: match without regard to case
+  --word                       grep: match whole words only
+  --max-size BYTES             grep: skip larger files (default ${defaults.searchMaxFileSize}); binary files are always skipped
+  --cache-dir DIR              grep: keep downloaded files there; the next grep downloads only changed files
+  --connections N              find, grep: most connections at once (default ${defaults.searchCliConnections})
   --verbose                    protocol log on stderr (password masked)
-  --json                       machine-readable output (ls, get, put, diagnose)
+  --json                       machine-readable output (ls, get, put, diagnose; find and grep: one JSON object a line)
 
 An unknown option, a missing or bad value exits with 2.
 `;
 
-export type CommandName = 'ls' | 'get' | 'put' | 'rm' | 'mkdir' | 'chmod' | 'diagnose';
+export type CommandName = 'ls' | 'get' | 'put' | 'rm' | 'mkdir' | 'chmod' | 'diagnose' | 'find' | 'grep';
 
 /** Every option, with the placeholder its value is shown with (none for a switch). */
 const OPTIONS = {
@@ -78,10 +90,22 @@ const OPTIONS = {
   recursive: undefined,
   parallel: 'N',
   resume: undefined,
+  name: 'GLOB',
+  include: 'GLOB',
+  exclude: 'GLOB',
+  regex: undefined,
+  'ignore-case': undefined,
+  word: undefined,
+  'max-size': 'BYTES',
+  'cache-dir': 'DIR',
+  connections: 'N',
   verbose: undefined,
   json: undefined,
 } as const;
 type OptionName = keyof typeof OPTIONS;
+
+/** Options that may be given more than once (each adds a pattern). */
+const MULTIPLE = new Set<OptionName>(['name', 'include', 'exclude']);
 
 const CONNECTION: OptionName[] = ['active-address', 'active-ports', 'trust-pasv-address', 'disable-epsv', 'disable-eprt', 'encoding', 'time-zone-offset', 'proxy', 'implicit-tls', 'insecure', 'timeout', 'verbose'];
 
@@ -94,6 +118,8 @@ const COMMANDS: Record<CommandName, { args: string; min: number; max: number; op
   chmod: { args: '<mode> <url>', min: 2, max: 2, options: ['mode', ...CONNECTION, 'recursive', 'parallel', 'json'] },
   // diagnose tries every data-channel variant itself: a --mode would be ignored, so it is refused.
   diagnose: { args: '<url>', min: 1, max: 1, options: [...CONNECTION, 'json'] },
+  find: { args: '<url>', min: 1, max: 1, options: ['mode', ...CONNECTION, 'name', 'exclude', 'connections', 'json'] },
+  grep: { args: '<pattern> <url>', min: 2, max: 2, options: ['mode', ...CONNECTION, 'include', 'exclude', 'regex', 'ignore-case', 'word', 'max-size', 'cache-dir', 'connections', 'json'] },
 };
 
 export interface CliOptions {
@@ -119,6 +145,16 @@ export interface CliOptions {
   resume?: boolean;
   verbose: boolean;
   json: boolean;
+  /** find --name, grep --include, find/grep --exclude: globs. */
+  names: string[];
+  include: string[];
+  exclude: string[];
+  regex: boolean;
+  ignoreCase: boolean;
+  word: boolean;
+  maxSize?: number;
+  cacheDir?: string;
+  connections?: number;
 }
 
 export type CommandLine =
@@ -146,7 +182,7 @@ function isCommand(name: string): name is CommandName {
 
 function config(names: OptionName[]): NonNullable<ParseArgsConfig['options']> {
   return Object.fromEntries([
-    ...names.map((o) => [o, { type: OPTIONS[o] ? 'string' : 'boolean' }] as const),
+    ...names.map((o) => [o, { type: OPTIONS[o] ? 'string' : 'boolean', multiple: MULTIPLE.has(o) }] as const),
     ['help', { type: 'boolean', short: 'h' }] as const,
   ]);
 }
@@ -174,6 +210,10 @@ export function parseCommandLine(argv: string[]): CommandLine {
   const { values, positionals } = parsed;
   const str = (name: OptionName): string | undefined => (typeof values[name] === 'string' ? values[name] : undefined);
   const bool = (name: OptionName): boolean => values[name] === true;
+  const list = (name: OptionName): string[] => {
+    const v = values[name];
+    return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
+  };
   const bad: (message: string) => never = (message) => { throw new UsageError(`${command}: ${message}`, usage); };
 
   if (positionals.length < spec.min) bad(`missing argument (${spec.args})`);
@@ -188,7 +228,29 @@ export function parseCommandLine(argv: string[]): CommandLine {
     recursive: bool('recursive'),
     verbose: bool('verbose'),
     json: bool('json'),
+    names: list('name'),
+    include: list('include'),
+    exclude: list('exclude'),
+    regex: bool('regex'),
+    ignoreCase: bool('ignore-case'),
+    word: bool('word'),
   };
+  const maxSize = str('max-size');
+  if (maxSize !== undefined) {
+    if (!/^\d+$/.test(maxSize.trim())) bad(`--max-size must be a number of bytes, not "${maxSize}"`);
+    options.maxSize = Number(maxSize);
+  }
+  const cacheDir = str('cache-dir');
+  if (cacheDir !== undefined) {
+    if (cacheDir.trim() === '') bad('--cache-dir needs a folder');
+    options.cacheDir = cacheDir;
+  }
+  const connections = str('connections');
+  if (connections !== undefined) {
+    const n = /^\d+$/.test(connections.trim()) ? Number(connections) : NaN;
+    if (!(n >= 1 && n <= defaults.poolMaxSize)) bad(`--connections must be a whole number from 1 to ${defaults.poolMaxSize}, not "${connections}"`);
+    options.connections = n;
+  }
   const mode = str('mode');
   if (mode !== undefined) {
     if (mode !== 'passive' && mode !== 'active' && mode !== 'auto') bad(`--mode must be passive, active or auto, not "${mode}"`);

@@ -10,6 +10,7 @@ import { registerServerCommands } from './vscode/serverCommands';
 import { Servers } from './vscode/servers';
 import { ServersView } from './vscode/serversView';
 import { StatusBar } from './vscode/statusBar';
+import { SearchController } from './vscode/search/searchController';
 import { SyncController } from './vscode/sync/controller';
 
 export type { FtpWorkspaceApi } from './vscode/api';
@@ -39,6 +40,7 @@ export function activate(context: vscode.ExtensionContext): FtpWorkspaceApi {
     vscode.workspace.registerFileSystemProvider('ftp', provider, { isCaseSensitive: true }),
     vscode.workspace.registerFileSystemProvider('ftps', provider, { isCaseSensitive: true }),
     sync,
+    new SearchController(context, servers),
   );
   return createApi(servers, {
     failures: commands.onDidReportConnectFailure,

@@ -11,11 +11,12 @@ import { Readable, Writable } from 'node:stream';
 import * as basic from 'basic-ftp';
 import { FtpClient } from '../../src/ftp/client';
 import { ConnectionPool } from '../../src/ftp/pool';
-import type { ConnectOptions, FileEntry, FtpEvent } from '../../src/ftp/types';
+import type { ConnectOptions, FtpEvent } from '../../src/ftp/types';
 import { executePlan } from '../../src/sync/executor';
 import { IgnoreMatcher } from '../../src/sync/ignore';
 import { planSync } from '../../src/sync/planner';
 import { SyncState } from '../../src/sync/state';
+import { RemoteIndex } from '../../src/search/remoteIndex';
 import { walkLocal, walkRemote } from '../../src/sync/trees';
 import { RemoteFs } from '../../src/remote/remoteFs';
 import { EDITOR_PAUSE_MS, operationOf, type Job, type JobResult, type TraceLine } from './job';
@@ -107,22 +108,18 @@ const ours: Library = {
   },
 };
 
+/** The tree walk as Go to File and Find in Files make it: the search index's walk (src/search/remoteIndex.ts). */
 async function ourTreeWalk(job: Job): Promise<{ dirs: number; files: number }> {
-  const pool = new ConnectionPool((mode) => FtpClient.connect({ ...ourOptions(job), mode }), { maxConnections: job.parallel, mode: job.mode });
-  const counts = { dirs: 1, files: 0 };
-  const walk = async (dir: string): Promise<void> => {
-    const entries: FileEntry[] = await pool.run((c) => c.list(dir), { idempotent: true });
-    const subdirs = entries.filter((e) => e.type === 'directory');
-    counts.dirs += subdirs.length;
-    counts.files += entries.length - subdirs.length;
-    await Promise.all(subdirs.map((e) => walk(`${dir}/${e.name}`)));
-  };
+  // Nobody else uses this pool: the walk may have every connection (no reserve for an editor).
+  const pool = new ConnectionPool((mode) => FtpClient.connect({ ...ourOptions(job), mode }), { maxConnections: job.parallel, mode: job.mode, backgroundReserve: 0 });
+  const index = new RemoteIndex(new RemoteFs(pool, { cacheTtlMs: 0 }), job.paths.tree, { concurrency: job.parallel * 2 });
   try {
-    await walk(job.paths.tree);
+    await index.refresh();
+    return { dirs: index.folderCount, files: index.fileCount };
   } finally {
+    index.dispose();
     await pool.close();
   }
-  return counts;
 }
 
 /**

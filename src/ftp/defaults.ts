@@ -37,6 +37,19 @@ export const proxy = 'none';
 export const poolSize = 2;
 /** The most a profile or setting may ask for. */
 export const poolMaxSize = 10;
+/**
+ * Connections a search leaves to the editor: with the default pool of 2 a search walks and
+ * downloads on one while opening and saving files keeps the other.
+ */
+export const poolBackgroundReserve = 1;
+/** A search reads no file larger than this (bytes): huge files are logs and dumps, rarely worth the transfer. */
+export const searchMaxFileSize = 5 * 1024 * 1024;
+/** The content cache of text search keeps at most this much on disk (bytes). */
+export const searchCacheBytes = 200 * 1024 * 1024;
+/** An index older than this is walked again in the background when used (ms). */
+export const searchIndexMaxAgeMs = 10 * 60_000;
+/** `ftp-workspace find|grep`: connections at once (a CLI run has no editor to leave one to). */
+export const searchCliConnections = 4;
 /** Close a connection unused this long. */
 export const poolIdleTimeoutMs = 60_000;
 /** `NOOP` on an unused connection this often, until it is closed, so the server keeps it. */

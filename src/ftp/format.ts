@@ -23,3 +23,13 @@ export function formatRate(bytes: number, ms: number): string {
   if (ms <= 0) return '∞';
   return `${formatBytes(bytes / (ms / 1000))}/s`;
 }
+
+/** How long ago, for people: "just now", "4 min ago", "2 h ago", "3 days ago" (the search index's age). */
+export function formatAge(ms: number): string {
+  const minutes = Math.floor(ms / 60_000);
+  if (minutes < 1) return 'just now';
+  if (minutes < 60) return `${minutes} min ago`;
+  const hours = Math.floor(minutes / 60);
+  if (hours < 48) return `${hours} h ago`;
+  return `${Math.floor(hours / 24)} days ago`;
+}

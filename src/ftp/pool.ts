@@ -4,6 +4,11 @@
  * 421/530 when the cap is hit, so such a reply shrinks the limit instead of failing the user's
  * action; a connect that fails for any other reason never does.
  *
+ * Work comes in two lanes. Interactive work (the editor's reads, saves, listings) is served first;
+ * background work (a search's walk and downloads) waits behind it and holds at most the limit less
+ * `backgroundReserve` connections (at least one), so a search never takes every connection from
+ * the user. A 421 that lowers the limit lowers the background's share with it, never the reserve.
+ *
  * The pool knows clients only through `PooledClient` and creates them with an injected factory, so
  * it runs (and is tested) in plain Node without a server.
  */
@@ -49,7 +54,12 @@ export interface PoolOptions {
   busyRetryDelaysMs?: number[];
   /** Initial data mode (default: defaults.dataMode). */
   mode?: DataMode;
+  /** Connections background work leaves to interactive work (default: defaults.poolBackgroundReserve). */
+  backgroundReserve?: number;
 }
+
+/** Interactive work goes first; background work (search) uses what interactive work leaves. */
+export type Lane = 'interactive' | 'background';
 
 export interface RunOptions {
   /** Safe to repeat after a lost connection or a timeout (reads, listings, stat). */
@@ -58,6 +68,8 @@ export interface RunOptions {
   key?: string;
   /** Aborts waiting in the queue (the work itself gets the signal from the caller). */
   signal?: AbortSignal;
+  /** Default 'interactive'. */
+  lane?: Lane;
 }
 
 export type PoolEvent =
@@ -72,6 +84,7 @@ export type PoolEvent =
   | { type: 'mode'; mode: DataMode };
 
 interface Waiter<C> {
+  lane: Lane;
   resolve(client: C): void;
   reject(err: unknown): void;
   signal?: AbortSignal;
@@ -106,6 +119,9 @@ export class ConnectionPool<C extends PooledClient> extends EventEmitter {
 
   private readonly idle: IdleEntry<C>[] = [];
   private readonly busy = new Set<C>();
+  /** The lent connections that background work holds. */
+  private readonly backgroundBusy = new Set<C>();
+  private readonly backgroundReserve: number;
   private readonly tracked = new Map<C, Tracked>();
   private readonly waiters: Waiter<C>[] = [];
   private readonly inflight = new Map<string, Promise<unknown>>();
@@ -128,6 +144,7 @@ export class ConnectionPool<C extends PooledClient> extends EventEmitter {
     this.busyRetryDelaysMs = options.busyRetryDelaysMs ?? [1000, 2000, 4000];
     this.currentLimit = this.maxConnections;
     this.currentMode = options.mode ?? defaults.dataMode;
+    this.backgroundReserve = Math.max(0, options.backgroundReserve ?? defaults.poolBackgroundReserve);
   }
 
   /** Live connections (idle + lent). */
@@ -149,6 +166,14 @@ export class ConnectionPool<C extends PooledClient> extends EventEmitter {
   /** Current limit: the configured maximum, or less after the server refused connections. */
   get limit(): number {
     return this.currentLimit;
+  }
+  /** Most connections background work may hold now: the limit less the reserve, at least one. */
+  get backgroundLimit(): number {
+    return Math.max(1, this.currentLimit - this.backgroundReserve);
+  }
+  /** Connections background work holds right now. */
+  get backgroundInUse(): number {
+    return this.backgroundBusy.size;
   }
   get maxSize(): number {
     return this.maxConnections;
@@ -177,7 +202,8 @@ export class ConnectionPool<C extends PooledClient> extends EventEmitter {
    * retried once on a fresh connection after a lost connection or a timeout.
    */
   run<T>(fn: (client: C) => Promise<T>, options: RunOptions = {}): Promise<T> {
-    const key = options.idempotent ? options.key : undefined;
+    // Shared only within a lane: an interactive request must not wait behind a background one.
+    const key = options.idempotent && options.key !== undefined ? `${options.lane ?? 'interactive'}:${options.key}` : undefined;
     if (key !== undefined) {
       const shared = this.inflight.get(key);
       if (shared) return shared as Promise<T>;
@@ -283,7 +309,7 @@ export class ConnectionPool<C extends PooledClient> extends EventEmitter {
     if (this.disposed) return Promise.reject(new FtpError('cancelled', 'The connection pool was closed'));
     if (options.signal?.aborted) return Promise.reject(new FtpError('cancelled', 'Cancelled'));
     return new Promise<C>((resolve, reject) => {
-      const waiter: Waiter<C> = { resolve, reject, signal: options.signal };
+      const waiter: Waiter<C> = { lane: options.lane ?? 'interactive', resolve, reject, signal: options.signal };
       if (options.signal) {
         waiter.onAbort = () => {
           const i = this.waiters.indexOf(waiter);
@@ -305,18 +331,45 @@ export class ConnectionPool<C extends PooledClient> extends EventEmitter {
     else waiter.reject(err);
   }
 
+  /**
+   * The waiter to serve next: the first interactive one, else the first background one while the
+   * background holds less than its share. `take` removes it from the queue.
+   */
+  private nextWaiter(take: boolean): Waiter<C> | undefined {
+    let i = this.waiters.findIndex((w) => w.lane === 'interactive');
+    if (i < 0 && this.backgroundBusy.size < this.backgroundLimit) i = this.waiters.findIndex((w) => w.lane === 'background');
+    if (i < 0) return undefined;
+    const waiter = this.waiters[i];
+    if (take) this.waiters.splice(i, 1);
+    return waiter;
+  }
+
+  /** Waiters a new connection could serve now: every interactive one, background ones up to their share. */
+  private servableWaiters(): number {
+    const interactive = this.waiters.filter((w) => w.lane === 'interactive').length;
+    const background = this.waiters.length - interactive;
+    return interactive + Math.min(background, Math.max(0, this.backgroundLimit - this.backgroundBusy.size));
+  }
+
+  /** Lends `client` to the next waiter that may have it; false when none may. */
+  private handOver(client: C, idleFor: number): boolean {
+    const waiter = this.nextWaiter(true);
+    if (!waiter) return false;
+    this.lend(client, idleFor, waiter.lane);
+    this.settle(waiter, client);
+    return true;
+  }
+
   /** Hands idle connections to waiters in order and opens new ones while under the limit. */
   private pump(): void {
-    while (this.waiters.length > 0) {
+    while (this.nextWaiter(false)) {
       const entry = this.takeIdle();
       if (!entry) break;
-      const waiter = this.waiters.shift()!;
-      this.lend(entry.client, Date.now() - entry.since);
+      this.handOver(entry.client, Date.now() - entry.since);
       this.emitPool({ type: 'reuse', id: entry.client.id });
-      this.settle(waiter, entry.client);
     }
     while (
-      this.waiters.length > this.connecting &&
+      this.servableWaiters() > this.connecting &&
       this.size + this.connecting < this.currentLimit &&
       !this.busyRetryTimer &&
       !this.holdOpens &&
@@ -338,8 +391,9 @@ export class ConnectionPool<C extends PooledClient> extends EventEmitter {
     return undefined;
   }
 
-  private lend(client: C, idleFor: number): void {
+  private lend(client: C, idleFor: number, lane: Lane): void {
     this.busy.add(client);
+    if (lane === 'background') this.backgroundBusy.add(client);
     this.lastIdleFor.set(client, idleFor);
   }
 
@@ -358,11 +412,11 @@ export class ConnectionPool<C extends PooledClient> extends EventEmitter {
         }
         client.mode = this.currentMode;
         this.attach(client);
-        this.lend(client, 0);
+        // Counted as lent while the event goes out, so `size` includes it.
+        this.busy.add(client);
         this.emitPool({ type: 'connect', id: client.id, size: this.size });
-        const waiter = this.waiters.shift();
-        if (waiter) this.settle(waiter, client);
-        else this.release(client);
+        this.busy.delete(client);
+        if (!this.handOver(client, 0)) this.parkIdle(client);
         this.pump();
       },
       (err: unknown) => {
@@ -431,6 +485,7 @@ export class ConnectionPool<C extends PooledClient> extends EventEmitter {
 
   private release(client: C): void {
     if (!this.busy.delete(client)) return;
+    this.backgroundBusy.delete(client);
     this.holdOpens = false;
     if (client.closed || this.disposed) {
       this.retire(client, client.closed ? 'drop' : 'idle-close').catch(() => undefined);
@@ -438,14 +493,15 @@ export class ConnectionPool<C extends PooledClient> extends EventEmitter {
       return;
     }
     if (client.mode !== this.currentMode) client.mode = this.currentMode;
-    const waiter = this.waiters.shift();
-    if (waiter) {
-      this.lend(client, 0);
+    if (this.handOver(client, 0)) {
       this.emitPool({ type: 'reuse', id: client.id });
-      this.settle(waiter, client);
       this.emit('state');
       return;
     }
+    this.parkIdle(client);
+  }
+
+  private parkIdle(client: C): void {
     const now = Date.now();
     this.idle.push({ client, since: now, lastPing: now });
     this.ensureTimer();
@@ -543,12 +599,7 @@ export class ConnectionPool<C extends PooledClient> extends EventEmitter {
       this.pump();
       return;
     }
-    const waiter = this.waiters.shift();
-    if (waiter) {
-      this.lend(entry.client, 0);
-      this.settle(waiter, entry.client);
-      return;
-    }
+    if (this.handOver(entry.client, 0)) return;
     // Idle time keeps counting from the last real use: keepalive must not keep a connection forever.
     this.idle.push(entry);
     this.ensureTimer();

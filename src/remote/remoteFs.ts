@@ -6,7 +6,7 @@
 import type { Readable, Writable } from 'node:stream';
 import * as defaults from '../ftp/defaults';
 import { FtpError, isFtpError } from '../ftp/errors';
-import type { ConnectionPool, PooledClient } from '../ftp/pool';
+import type { ConnectionPool, Lane, PooledClient } from '../ftp/pool';
 import { assertSafePath, basename, dirname, join, normalize, tempNameFor } from '../ftp/remotePath';
 import { sourceSize, type FileEntry, type TransferOptions, type UploadSource } from '../ftp/types';
 import { ListingCache } from './listingCache';
@@ -105,6 +105,22 @@ export interface WriteOptions extends TransferOptions {
   overwrite: boolean;
 }
 
+/** Which lane of the pool a read goes in: searches read in the background (see pool.ts). */
+export interface LaneOptions {
+  lane?: Lane;
+}
+
+/**
+ * What RemoteFs tells its observers (the search index): every folder listed from the server, and
+ * every change the extension itself made. `entry` is the file as the server has it after a save.
+ */
+export type RemoteFsNews =
+  | { type: 'listed'; path: string; entries: readonly FileEntry[] }
+  | { type: 'written'; path: string; entry?: FileEntry }
+  | { type: 'folder-created'; path: string }
+  | { type: 'deleted'; path: string }
+  | { type: 'renamed'; from: string; to: string };
+
 const ROOT: RemoteStat = { name: '', type: 'directory', size: 0 };
 
 /** Links followed in a row before a save gives up (as the kernel's ELOOP). */
@@ -130,6 +146,7 @@ export class RemoteFs {
    * with a file), and SIZE/MLST answer for the target without saying so.
    */
   private readonly links = new Map<string, Map<string, FileEntry>>();
+  private readonly observers = new Set<(news: RemoteFsNews) => void>();
 
   constructor(
     readonly pool: ConnectionPool<RemoteClient>,
@@ -143,6 +160,22 @@ export class RemoteFs {
     this.verifyUploads = options.verifyUploads ?? defaults.verifyUploads;
     this.resumeThresholdBytes = options.resumeThresholdBytes ?? defaults.resumeThresholdBytes;
     this.dirMode = options.dirMode;
+  }
+
+  /** Tells `observer` every listing and every change made through this RemoteFs; returns the unsubscribe. */
+  observe(observer: (news: RemoteFsNews) => void): () => void {
+    this.observers.add(observer);
+    return () => this.observers.delete(observer);
+  }
+
+  private tell(news: RemoteFsNews): void {
+    for (const observer of this.observers) {
+      try {
+        observer(news);
+      } catch {
+        // An observer's bug must not fail the user's save or listing.
+      }
+    }
   }
 
   configure(options: Pick<RemoteFsOptions, 'cacheTtlMs' | 'safeSave' | 'verifyUploads' | 'resumeThresholdBytes'>): void {
@@ -216,13 +249,14 @@ export class RemoteFs {
     return entries;
   }
 
-  async list(path: string): Promise<FileEntry[]> {
-    const cached = this.cache.get(path);
+  /** A folder's entries: from the listing cache while fresh, or with `fresh` always from the server. */
+  async list(path: string, opts: LaneOptions & { fresh?: boolean } = {}): Promise<FileEntry[]> {
+    const cached = opts.fresh ? undefined : this.cache.get(path);
     if (cached) return cached;
     if (this.cache.lookup(path).kind === 'absent') throw notFound(path);
     let entries: FileEntry[];
     try {
-      entries = await this.pool.run((c) => c.list(path), { idempotent: true, key: `list:${path}` });
+      entries = await this.pool.run((c) => c.list(path), { idempotent: true, key: `list:${path}`, lane: opts.lane });
     } catch (err) {
       if (isFtpError(err, 'not-found')) this.cache.setAbsent(path);
       throw err;
@@ -230,13 +264,15 @@ export class RemoteFs {
     this.cache.confirmExists(path);
     this.cache.set(path, entries);
     this.links.set(path, new Map(entries.filter((e) => e.type === 'symlink').map((e) => [e.name, e])));
+    this.tell({ type: 'listed', path, entries });
     return entries;
   }
 
   /** The server follows a link on RETR; a dangling one fails as "not found", said as what it is. */
-  async readFile(path: string, opts: TransferOptions = {}): Promise<Buffer> {
+  async readFile(path: string, opts: TransferOptions & LaneOptions = {}): Promise<Buffer> {
+    const { lane, ...transfer } = opts;
     try {
-      const data = await this.pool.run((c) => c.readFile(path, opts), { idempotent: true, signal: opts.signal });
+      const data = await this.pool.run((c) => c.readFile(path, transfer), { idempotent: true, signal: opts.signal, lane });
       this.cache.confirmExists(path);
       return data;
     } catch (err) {
@@ -252,15 +288,15 @@ export class RemoteFs {
    * file the caller expects to be big (`expectedSize` at or above the resume threshold) goes on
    * after a cut from what arrived, instead of starting over.
    */
-  async downloadToFile(path: string, localPath: string, opts: TransferOptions & { expectedSize?: number } = {}): Promise<number> {
-    const { expectedSize, ...transfer } = opts;
+  async downloadToFile(path: string, localPath: string, opts: TransferOptions & LaneOptions & { expectedSize?: number } = {}): Promise<number> {
+    const { expectedSize, lane, ...transfer } = opts;
     if (this.resumable(expectedSize)) {
       return this.pool.run(async (c) => {
         await downloadResumable(c, path, localPath, { ...transfer, thresholdBytes: this.resumeThresholdBytes });
         return expectedSize!;
-      }, { idempotent: true, signal: opts.signal });
+      }, { idempotent: true, signal: opts.signal, lane });
     }
-    return this.pool.run((c) => c.downloadToFile(path, localPath, transfer), { idempotent: true, signal: opts.signal });
+    return this.pool.run((c) => c.downloadToFile(path, localPath, transfer), { idempotent: true, signal: opts.signal, lane });
   }
 
   private resumable(size: number | undefined): boolean {
@@ -313,6 +349,7 @@ export class RemoteFs {
     if ((after.size >= 0 && after.size !== size) || sent !== size) {
       throw new FtpError('server', `The upload of ${path} was incomplete: sent ${sent} of ${size} bytes, the server has ${after.size}`);
     }
+    this.tell({ type: 'written', path, entry: after });
     const permissions = existing?.permissions ?? (cachedEntry.kind === 'entry' ? cachedEntry.entry.permissions : undefined);
     if (existing && this.safeSave === 'rename' && permissions !== undefined && after.permissions !== permissions) {
       if (await this.applyMode(path, permissions, 'keep the permissions')) after.permissions = permissions;
@@ -340,6 +377,7 @@ export class RemoteFs {
       }
       await this.verifyChecksum(path, path, data, true);
       if (this.fileMode !== undefined) await this.applyMode(path, this.fileMode, 'set the profile\'s fileMode');
+      this.tell({ type: 'written', path });
       return sent;
     } finally {
       this.cache.invalidate(path);
@@ -350,6 +388,7 @@ export class RemoteFs {
   async createDirectory(path: string): Promise<void> {
     try {
       await this.pool.run((c) => c.mkdir(path));
+      this.tell({ type: 'folder-created', path });
       if (this.dirMode !== undefined) await this.applyMode(path, this.dirMode, 'set the profile\'s dirMode');
     } catch (err) {
       // Refused (not cut off: then whether our MKD made it is unknown): "already there" is the
@@ -368,6 +407,7 @@ export class RemoteFs {
     if (await this.linkAt(path, { fresh: true })) {
       try {
         await this.pool.run((c) => c.remove(path));
+        this.tell({ type: 'deleted', path });
       } finally {
         this.cache.invalidate(path);
       }
@@ -377,6 +417,7 @@ export class RemoteFs {
     try {
       if (st.type === 'directory' && !st.symlink) await this.pool.run((c) => c.removeDir(path, { recursive: opts.recursive }));
       else await this.pool.run((c) => c.remove(path));
+      this.tell({ type: 'deleted', path });
     } finally {
       this.cache.invalidate(path);
     }
@@ -401,11 +442,14 @@ export class RemoteFs {
     const target = await this.statOrUndefined(to);
     if (target && !opts.overwrite) throw new FtpError('exists', `${to} already exists`);
     try {
-      await this.pool.run((c) => c.rename(from, to));
-    } catch (err) {
-      if (!target || !isFtpError(err) || !RENAME_BLOCKED.has(err.kind)) throw err;
-      await this.delete(to, { recursive: true });
-      await this.pool.run((c) => c.rename(from, to));
+      try {
+        await this.pool.run((c) => c.rename(from, to));
+      } catch (err) {
+        if (!target || !isFtpError(err) || !RENAME_BLOCKED.has(err.kind)) throw err;
+        await this.delete(to, { recursive: true });
+        await this.pool.run((c) => c.rename(from, to));
+      }
+      this.tell({ type: 'renamed', from, to });
     } finally {
       this.cache.invalidate(from);
       this.cache.invalidate(to);

@@ -6,10 +6,13 @@
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { FtpError, isFtpError } from '../ftp/errors';
-import { dirname, join } from '../ftp/remotePath';
+import { dirname } from '../ftp/remotePath';
+import { joinRel, remotePathOf, walkFolders } from '../remote/walk';
 import type { FileEntry } from '../ftp/types';
 import type { IgnoreMatcher } from './ignore';
 import type { RelPath, SyncRemote, Tree, TreeEntry } from './types';
+
+export { remotePathOf };
 
 export interface WalkOptions {
   /** Walk only this file or folder of the link (relative path; '' = the whole link). */
@@ -22,10 +25,6 @@ export function localPathOf(root: string, rel: RelPath): string {
   return rel === '' ? root : path.join(root, ...rel.split('/'));
 }
 
-/** The remote path of a relative path under `root`. */
-export function remotePathOf(root: string, rel: RelPath): string {
-  return rel === '' ? join(root) : join(root, rel);
-}
 
 /** Relative path of `child` under `root` (local paths), or undefined when it is not inside. */
 export function relativeLocal(root: string, child: string): RelPath | undefined {
@@ -33,10 +32,6 @@ export function relativeLocal(root: string, child: string): RelPath | undefined 
   if (rel === '') return '';
   if (rel.startsWith('..') || path.isAbsolute(rel)) return undefined;
   return rel.split(path.sep).join('/');
-}
-
-function joinRel(parent: RelPath, name: string): RelPath {
-  return parent === '' ? name : `${parent}/${name}`;
 }
 
 function checkAbort(signal?: AbortSignal): void {
@@ -124,42 +119,20 @@ export async function walkRemote(remote: SyncRemote, root: string, ignore: Ignor
   }
   remote.cache.invalidate(remotePathOf(root, start));
 
-  const concurrency = Math.max(1, options.concurrency ?? 4);
-  const signal = options.signal;
-  await new Promise<void>((resolve, reject) => {
-    let active = 0;
-    let settled = false;
-    const fail = (err: unknown) => {
-      if (!settled) reject(err);
-      settled = true;
-    };
-    const pump = (): void => {
-      if (settled) return;
-      if (signal?.aborted) return fail(new FtpError('cancelled', 'Cancelled'));
-      if (folders.length === 0 && active === 0) {
-        settled = true;
-        return resolve();
+  await walkFolders((dir) => listFresh(remote, dir), root, folders, {
+    concurrency: options.concurrency,
+    signal: options.signal,
+    descend: (rel) => !ignore.ignores(rel, true),
+    onFolder: (dir, entries) => {
+      for (const e of entries ?? []) {
+        const rel = joinRel(dir, e.name);
+        if (e.type === 'directory') {
+          if (!ignore.ignores(rel, true)) tree.set(rel, toTreeEntry(e));
+        } else if (e.type === 'file' && !ignore.ignores(rel, false)) {
+          tree.set(rel, toTreeEntry(e));
+        }
       }
-      while (active < concurrency && folders.length > 0) {
-        const dir = folders.shift()!;
-        active++;
-        listFresh(remote, remotePathOf(root, dir)).then((entries) => {
-          active--;
-          for (const e of entries ?? []) {
-            const rel = joinRel(dir, e.name);
-            if (e.type === 'directory') {
-              if (ignore.ignores(rel, true)) continue;
-              tree.set(rel, toTreeEntry(e));
-              folders.push(rel);
-            } else if (e.type === 'file' && !ignore.ignores(rel, false)) {
-              tree.set(rel, toTreeEntry(e));
-            }
-          }
-          pump();
-        }, fail);
-      }
-    };
-    pump();
+    },
   });
   return tree;
 }

@@ -16,6 +16,7 @@ import { startServer, type RunningServer } from '../support/realServers';
 import {
   E2eSession,
   answerDialog,
+  answerInputBox,
   clickStatusBarItem,
   editorText,
   editorTab,
@@ -24,7 +25,6 @@ import {
   focusEditor,
   openFileFromExplorer,
   outputPanelText,
-  answerInputBox,
   quickInput,
   quickPickRow,
   quickPickRows,
@@ -270,6 +270,37 @@ describe('FTP Workspace in VS Code, as a user (end to end)', function () {
       await quickPickRow(page, 'Passive').click();
       assert.equal(await waitForStatusBarItem(page, /FTP: Passive/), 'FTP: Passive');
       await screenshot(page, '5-back-to-passive');
+    });
+
+    it('FTP: Go to File… finds a file deep in the tree by a few of its letters and opens it', async () => {
+      const { page, demo } = session;
+      await explorerRow(page, 'README.md').waitFor({ timeout: 60_000 });
+      const deep = path.join(demo!.root, 'site', 'assets', 'pages', 'deep-page.html');
+      fs.mkdirSync(path.dirname(deep), { recursive: true });
+      fs.writeFileSync(deep, '<html>\n<body>\n  <p>a needle-e2e in the page</p>\n</body>\n</html>\n');
+      await runCommand(page, 'FTP: Go to File…');
+      // Quick Open's way: a few letters of the name, in order.
+      await page.locator('.quick-input-widget .quick-input-box input').fill('deeppag');
+      const row = quickPickRow(page, 'deep-page.html');
+      await row.waitFor({ timeout: 30_000 });
+      await screenshot(page, '12-go-to-file');
+      await row.click();
+      await editorTab(page, 'deep-page.html').waitFor();
+      assert.match(await editorText(page), /a needle-e2e in the page/);
+    });
+
+    it('FTP: Find in Files… lists a match, and a click opens the file at that line with the match selected', async () => {
+      const { page } = session;
+      await runCommand(page, 'FTP: Find in Files…');
+      await answerInputBox(page, 'needle-e2e');
+      const match = page.locator('.monaco-list-row', { hasText: 'a needle-e2e in the page' });
+      await match.waitFor({ timeout: 30_000 });
+      await screenshot(page, '13-find-in-files', { idle: true });
+      await match.click();
+      await editorTab(page, 'deep-page.html').waitFor();
+      // The status bar tells where the cursor is and how much is selected: the match on line 3
+      // (columns 8–17, the cursor after it).
+      await waitForStatusBarItem(page, /Ln 3, Col 18 \(10 selected\)/);
     });
   });
 

@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
 import { USAGE, UsageError, commandUsage, parseCommandLine, type CliOptions, type CommandLine, type CommandName } from '../../src/commandLine';
 
-const NO_OPTIONS: CliOptions = { trustPasvAddress: false, disableEpsv: false, disableEprt: false, implicitTls: false, insecure: false, recursive: false, verbose: false, json: false };
+const NO_OPTIONS: CliOptions = { trustPasvAddress: false, disableEpsv: false, disableEprt: false, implicitTls: false, insecure: false, recursive: false, verbose: false, json: false, names: [], include: [], exclude: [], regex: false, ignoreCase: false, word: false };
 const URL = 'ftp://deploy@ftp.example.com/site';
 
 /** The UsageError parseCommandLine throws for `argv`; fails the test if it accepts it. */
@@ -35,6 +35,12 @@ describe('parseCommandLine', () => {
       // After "--" a file name may start with a dash.
       [['put', '--', '-odd name-', URL], { command: 'put', args: ['-odd name-', URL], options: NO_OPTIONS }],
       [['get', URL, '-'], { command: 'get', args: [URL, '-'], options: NO_OPTIONS }],
+      [['find', URL, '--name', '*.php', '--name', '*.inc', '--exclude', 'cache', '--connections', '6', '--json'],
+        { command: 'find', args: [URL], options: { ...NO_OPTIONS, names: ['*.php', '*.inc'], exclude: ['cache'], connections: 6, json: true } }],
+      [['grep', 'TODO', URL, '--regex', '--ignore-case', '--word', '--include', '*.ts', '--exclude', 'dist', '--max-size', '1000', '--cache-dir', '/tmp/c'],
+        { command: 'grep', args: ['TODO', URL], options: { ...NO_OPTIONS, regex: true, ignoreCase: true, word: true, include: ['*.ts'], exclude: ['dist'], maxSize: 1000, cacheDir: '/tmp/c' } }],
+      // A pattern that starts with a dash comes after "--", as with grep.
+      [['grep', URL, '--', '-x'], { command: 'grep', args: [URL, '-x'], options: NO_OPTIONS }],
     ];
     for (const [argv, expected] of cases) {
       it(argv.join(' '), () => assert.deepEqual(parseCommandLine(argv), expected));
@@ -48,7 +54,7 @@ describe('parseCommandLine', () => {
         args: [URL],
         options: {
           mode: 'passive', activeAddress: '203.0.113.5', activePortRange: [50000, 50100], trustPasvAddress: true, disableEpsv: true, disableEprt: true, encoding: 'gbk', implicitTls: true,
-          insecure: true, timeoutMs: 7500, recursive: false, verbose: true, json: true,
+          insecure: true, timeoutMs: 7500, recursive: false, verbose: true, json: true, names: [], include: [], exclude: [], regex: false, ignoreCase: false, word: false,
         },
       });
     });
@@ -148,6 +154,11 @@ describe('parseCommandLine', () => {
       [['get', URL, '--resume'], /^get: --resume needs a local file to go on from$/],
       [['get', URL, '-', '--resume'], /^get: --resume needs a local file to go on from$/],
       [['rm', URL, '--resume'], /^rm: does not take --resume$/],
+      [['grep', URL], /^grep: missing argument \(<pattern> <url>\)$/],
+      [['grep', 'x', URL, '--name', '*.js'], /^grep: does not take --name$/],
+      [['find', URL, '--regex'], /^find: does not take --regex$/],
+      [['find', URL, '--connections', '0'], /^find: --connections must be a whole number from 1 to 10, not "0"$/],
+      [['grep', 'x', URL, '--max-size', '5MB'], /^grep: --max-size must be a number of bytes, not "5MB"$/],
     ];
     for (const [argv, message] of cases) {
       it(`${argv.join(' ')} → ${message.source}`, () => {
@@ -177,7 +188,7 @@ describe('parseCommandLine', () => {
     });
 
     it('lists in USAGE every option some command takes', () => {
-      for (const command of ['ls', 'get', 'put', 'rm', 'mkdir', 'chmod', 'diagnose'] as const) {
+      for (const command of ['ls', 'get', 'put', 'rm', 'mkdir', 'chmod', 'diagnose', 'find', 'grep'] as const) {
         for (const option of commandUsage(command).match(/--[a-z-]+/g) ?? []) assert.ok(USAGE.includes(`  ${option} `), option);
       }
     });

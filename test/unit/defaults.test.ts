@@ -50,6 +50,9 @@ describe('defaults', () => {
     ['cacheTtl', seconds(defaults.listingCacheTtlMs)],
     ['pollInterval', seconds(defaults.pollIntervalMs)],
     ['safeSave', defaults.safeSave],
+    ['search.maxIndexAge', seconds(defaults.searchIndexMaxAgeMs)],
+    ['search.contentCacheSize', defaults.searchCacheBytes / 1024 / 1024],
+    ['search.maxFileSize', defaults.searchMaxFileSize / 1024 / 1024],
   ];
   for (const [name, value] of counterparts) {
     it(`ftpWorkspace.${name} documents the default the code uses (${String(value)})`, () => {

@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { formatBytes, formatRate } from '../../src/ftp/format';
+import { formatAge, formatBytes, formatRate } from '../../src/ftp/format';
 
 describe('formatBytes', () => {
   it('gives bytes as they are below 1 KB', () => {
@@ -40,5 +40,15 @@ describe('formatRate', () => {
 
   it('does not divide by zero', () => {
     assert.equal(formatRate(1000, 0), '∞');
+  });
+});
+
+describe('formatAge', () => {
+  it('says how long ago in the largest unit that is at least one', () => {
+    assert.equal(formatAge(59_999), 'just now');
+    assert.equal(formatAge(4 * 60_000 + 5000), '4 min ago');
+    assert.equal(formatAge(2 * 3600_000), '2 h ago');
+    assert.equal(formatAge(47 * 3600_000), '47 h ago');
+    assert.equal(formatAge(3 * 86_400_000), '3 days ago');
   });
 });

@@ -382,4 +382,84 @@ describe('ConnectionPool', () => {
     hold.open();
     await first;
   });
+
+  describe('background lane (search)', () => {
+    /** Resolves once `predicate` holds, checked after each turn of the event loop (bounded). */
+    const until = async (predicate: () => boolean, what: string) => {
+      for (let i = 0; i < 200 && !predicate(); i++) await tick();
+      assert.ok(predicate(), `timed out waiting for ${what}`);
+    };
+
+    it('holds at most the limit less the reserve, and interactive work gets the rest at once', async () => {
+      const { server, factory } = fakeServer();
+      pool = new ConnectionPool(factory, { maxConnections: 3, backgroundReserve: 1 });
+      const hold = gate();
+      const background = [0, 1, 2, 3].map(() => pool!.run(() => hold.promise, { lane: 'background' }));
+      await until(() => pool!.backgroundInUse === 2, 'two background connections');
+      await tick();
+      assert.equal(pool.backgroundInUse, 2, 'no third connection for background work');
+      assert.equal(server.connects, 2);
+      // The background still holds its two and has two jobs queued: the user's work is not queued behind them.
+      assert.equal(await pool.run(async (c) => c.id), 'c3');
+      hold.open();
+      await Promise.all(background);
+      assert.equal(server.connects, 3);
+    });
+
+    it('serves interactive work before background work that queued earlier', async () => {
+      const { factory } = fakeServer();
+      pool = new ConnectionPool(factory, { maxConnections: 1 });
+      const hold = gate();
+      const order: string[] = [];
+      const first = pool.run(() => hold.promise);
+      await until(() => pool!.inUse === 1, 'the first job');
+      const jobs = [
+        pool.run(async () => void order.push('search 1'), { lane: 'background' }),
+        pool.run(async () => void order.push('search 2'), { lane: 'background' }),
+        pool.run(async () => void order.push('open file'), { lane: 'interactive' }),
+      ];
+      await tick();
+      hold.open();
+      await Promise.all([first, ...jobs]);
+      assert.deepEqual(order, ['open file', 'search 1', 'search 2']);
+    });
+
+    it('uses its one connection even with a pool of one (it waits its turn, never forever)', async () => {
+      const { factory } = fakeServer();
+      pool = new ConnectionPool(factory, { maxConnections: 1, backgroundReserve: 1 });
+      assert.equal(pool.backgroundLimit, 1);
+      assert.equal(await pool.run(async (c) => c.id, { lane: 'background' }), 'c1');
+    });
+
+    it('a 421 shrinks the background share, not the connection kept for the user', async () => {
+      const { server, factory } = fakeServer();
+      server.maxPerIp = 2;
+      pool = new ConnectionPool(factory, { maxConnections: 3, backgroundReserve: 1 });
+      const user = gate();
+      const search = gate();
+      const order: string[] = [];
+      const editing = pool.run(() => user.promise);
+      await until(() => pool!.inUse === 1, 'the user\'s connection');
+      const shrunk = nextPoolEvent(pool, (e) => e.type === 'shrink');
+      let peakBackground = 0;
+      const background = [1, 2, 3].map((n) =>
+        pool!.run(async () => {
+          peakBackground = Math.max(peakBackground, pool!.backgroundInUse);
+          await search.promise;
+          order.push(`search ${n}`);
+        }, { lane: 'background' }),
+      );
+      assert.deepEqual(await shrunk, { type: 'shrink', limit: 2, reason: '421 There are too many connections from your internet address.' });
+      assert.equal(pool.backgroundLimit, 1, 'the search now has one connection');
+      // The user's next action queues behind the user's own, not behind the search's two waiting jobs.
+      const save = pool.run(async () => void order.push('save'));
+      user.open();
+      await save;
+      assert.deepEqual(order, ['save'], 'the save ran while the search still waited');
+      search.open();
+      await Promise.all([editing, ...background]);
+      assert.equal(peakBackground, 1);
+      assert.deepEqual(order, ['save', 'search 1', 'search 2', 'search 3']);
+    });
+  });
 });
