@@ -253,7 +253,7 @@ export class RemoteFs {
   async list(path: string, opts: LaneOptions & { fresh?: boolean } = {}): Promise<FileEntry[]> {
     const cached = opts.fresh ? undefined : this.cache.get(path);
     if (cached) return cached;
-    if (this.cache.lookup(path).kind === 'absent') throw notFound(path);
+    if (!opts.fresh && this.cache.lookup(path).kind === 'absent') throw notFound(path);
     let entries: FileEntry[];
     try {
       entries = await this.pool.run((c) => c.list(path), { idempotent: true, key: `list:${path}`, lane: opts.lane });

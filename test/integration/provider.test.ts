@@ -88,6 +88,12 @@ for (const kind of KINDS) {
           for (const p of ['/.vscode/settings.json', '/.vscode/tasks.json', '/.vscode/launch.json', '/.vscode']) await rejectsWith(fsWithLog.stat(p), 'not-found');
           await rejectsWith(fsWithLog.list('/.vscode'), 'not-found');
           assert.deepEqual(sent.slice(afterListing), [], 'answered from the root listing');
+          // A listing asked for fresh (a search index's walk, a refresh) asks the server whatever the cache says.
+          fs.mkdirSync(local('.vscode'));
+          fs.writeFileSync(local('.vscode/settings.json'), '{}');
+          server.giveToUser();
+          assert.deepEqual((await fsWithLog.list('/.vscode', { fresh: true })).map((e) => e.name), ['settings.json']);
+          assert.equal((await fsWithLog.stat('/.vscode/settings.json')).size, 2, 'and what it found counts from then on');
 
           // A path whose folder has not been listed goes to the server, once.
           await rejectsWith(fsWithLog.stat('/site/.cursor/rules'), 'not-found');
