@@ -13,7 +13,7 @@ const read = (file: string) => fs.readFileSync(path.join(ROOT, file), 'utf8');
 interface Pkg {
   contributes: {
     commands: { command: string; title: string; category?: string }[];
-    menus: Record<string, { command: string }[]>;
+    menus: Record<string, { command: string; when?: string }[]>;
     viewsWelcome: { view: string; contents: string }[];
     views: Record<string, { id: string }[]>;
     walkthroughs: { steps: { description: string; media: { markdown?: string; image?: string }; completionEvents: string[] }[] }[];
@@ -34,6 +34,13 @@ describe('package.json contributions', () => {
   const code = sources('src');
   const registered = new Set([...code.matchAll(/(?:registerCommand|register|onProfile)\('(ftpWorkspace\.[\w.]+)'/g)].map((m) => m[1]));
   const walkthrough = pkg.contributes.walkthroughs[0];
+
+  it('puts view menus on their views and Explorer menus on resources, not the other way round', () => {
+    for (const menu of ['view/title', 'view/item/context']) {
+      assert.deepEqual(pkg.contributes.menus[menu].filter((m) => !/\bview ==/.test(m.when ?? '')).map((m) => m.command), [], `${menu} entries name their view`);
+    }
+    assert.deepEqual(pkg.contributes.menus['explorer/context'].filter((m) => /\bview ==/.test(m.when ?? '')).map((m) => m.command), []);
+  });
 
   it('declares every command the code registers, and the code registers every declared one', () => {
     assert.deepEqual([...registered].filter((c) => !declared.has(c)), []);
