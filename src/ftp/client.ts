@@ -43,6 +43,9 @@ const defaultModeMemory = new Map<string, ConcreteMode>();
  * transfer, for a protocol log; 'close' tells that the control connection went away (the next
  * operation reconnects by itself).
  */
+/** Time-zone detections under way, per server (host:port). */
+const zoneDetections = new Map<string, Promise<number | undefined>>();
+
 export class FtpClient extends EventEmitter {
   /** The name of this session in events, e.g. "c3". */
   readonly id: string;
@@ -504,7 +507,17 @@ export class FtpClient extends EventEmitter {
   /** A LIST's times (the server's wall clock) in UTC, once the zone is known or found out here. */
   private async inUtc(dir: string, entries: FileEntry[]): Promise<FileEntry[]> {
     let offset = this.timeZoneOffset?.minutes;
-    if (offset === undefined && zoneMemory.get(this.serverKey) === undefined) offset = await this.detectZone(dir, entries);
+    if (offset === undefined && zoneMemory.get(this.serverKey) === undefined) {
+      // Sessions listing at once (a parallel walk) ask MDTM once between them, not each.
+      const underWay = zoneDetections.get(this.serverKey);
+      if (underWay) {
+        offset = await underWay.catch(() => undefined);
+      } else {
+        const detection = this.detectZone(dir, entries).finally(() => zoneDetections.delete(this.serverKey));
+        zoneDetections.set(this.serverKey, detection);
+        offset = await detection;
+      }
+    }
     return offset ? toUtc(entries, offset) : entries;
   }
 
