@@ -1,9 +1,9 @@
 /**
  * Short-lived cache of folder listings. VS Code asks for the same folder and for many files that do
  * not exist (.vscode/settings.json, .vscode/tasks.json, .git, …) in bursts; a listing fetched a few
- * seconds ago answers those without a round trip — also below a folder it shows to be absent — and
- * a path the server said was not there is remembered as absent for as long as a listing is. Our own
- * changes invalidate the affected folders and paths at once.
+ * seconds ago answers those without a round trip, and a path the server said was not there is
+ * remembered as absent — with everything below it — for as long as a listing is. Our own changes,
+ * and the server showing a path after all, invalidate the affected folders and paths at once.
  */
 import type { FileEntry } from '../ftp/types';
 
@@ -41,21 +41,23 @@ export class ListingCache {
   }
 
   /**
-   * What the cached listings say about `path`: its parent's listing, else whether a folder above it
-   * is missing (or is a file) — then so is everything below. A folder above that exists says
-   * nothing about what is in it; a link above might lead anywhere.
+   * What the cache says about `path`: missing when the server said so of it or of a folder above it
+   * (recently), else what its parent's fresh listing shows. A listing does not speak for paths
+   * below its entries until one of them was looked up and found missing: a folder another client
+   * made since would look missing, and a search walk fills the cache with many listings.
    */
   lookup(path: string): Lookup {
-    for (let p = path; p !== '/'; p = split(p).dir) {
-      if (this.isAbsent(p)) return { kind: 'absent' };
-      const { dir, name } = split(p);
-      const c = this.fresh(dir);
-      if (!c) continue;
-      const entry = c.entries.get(name);
-      if (p === path) return entry ? { kind: 'entry', entry } : { kind: 'absent' };
-      return !entry || entry.type === 'file' ? { kind: 'absent' } : { kind: 'unknown' };
-    }
-    return { kind: 'unknown' };
+    if (this.isMissing(path)) return { kind: 'absent' };
+    if (path === '/') return { kind: 'unknown' };
+    const { dir, name } = split(path);
+    const c = this.fresh(dir);
+    if (!c) return { kind: 'unknown' };
+    const entry = c.entries.get(name);
+    if (entry) return { kind: 'entry', entry };
+    // Remembered as missing as long as the listing that shows it is fresh: what VS Code asks next is
+    // below it (.vscode/settings.json, .vscode/tasks.json, … after .vscode).
+    if (!this.absent.has(path)) this.absent.set(path, c.at);
+    return { kind: 'absent' };
   }
 
   /** The server said `path` does not exist (550 to a stat or listing). */
@@ -90,6 +92,12 @@ export class ListingCache {
   clear(): void {
     this.folders.clear();
     this.absent.clear();
+  }
+
+  /** The server said `path` or a folder above it is missing, within the cache's lifetime. */
+  isMissing(path: string): boolean {
+    for (let p = path; p !== '/'; p = split(p).dir) if (this.isAbsent(p)) return true;
+    return false;
   }
 
   private isAbsent(path: string): boolean {

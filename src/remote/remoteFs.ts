@@ -253,7 +253,8 @@ export class RemoteFs {
   async list(path: string, opts: LaneOptions & { fresh?: boolean } = {}): Promise<FileEntry[]> {
     const cached = opts.fresh ? undefined : this.cache.get(path);
     if (cached) return cached;
-    if (!opts.fresh && this.cache.lookup(path).kind === 'absent') throw notFound(path);
+    // The server said this folder (or one above) is missing, a moment ago: not asked again.
+    if (!opts.fresh && this.cache.isMissing(path)) throw notFound(path);
     let entries: FileEntry[];
     try {
       entries = await this.pool.run((c) => c.list(path), { idempotent: true, key: `list:${path}`, lane: opts.lane });

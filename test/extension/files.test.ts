@@ -6,18 +6,9 @@
 import * as assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
-import { closeAllEditors, expectFileSystemError, prepareServers, realServers, unique as uniqueName } from './helpers';
+import { closeAllEditors, expectFileSystemError, prepareServers, realServers, unique } from './helpers';
 
 const encode = (text: string) => new TextEncoder().encode(text);
-
-/**
- * Each test works in a new folder of its own, put on the server's disk as another client would. The
- * listing cache (ftpWorkspace.cacheTtl) answers "not there" for a path below a folder a listing of
- * the last few seconds did not show, and the Explorer keeps the root's listing fresh: so the new
- * folders go below BASE, made through the extension before the tests, which no test lists.
- */
-const BASE = 'files-tests';
-const unique = (prefix: string) => `${BASE}/${uniqueName(prefix)}`;
 
 for (const server of realServers()) {
   const { disk } = server;
@@ -25,10 +16,11 @@ for (const server of realServers()) {
   describe(`files on ${server.name} (real server)`, function () {
     // Generous: other work on this machine can slow the workbench down a lot.
     this.timeout(45_000);
-    before(async function () {
+    // Each test works in its own new folder: a folder listed in the last few seconds may be served
+    // from the listing cache (ftpWorkspace.cacheTtl) and not show what was just put on disk.
+    before(function () {
       this.timeout(90_000);
-      await prepareServers();
-      if (!disk.isDirectory(BASE)) await vscode.workspace.fs.createDirectory(server.uri(BASE));
+      return prepareServers();
     });
     afterEach(() => closeAllEditors());
 

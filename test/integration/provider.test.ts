@@ -75,7 +75,7 @@ for (const kind of KINDS) {
         assert.equal(fs.statSync(local('script.sh')).mode & 0o777, 0o750);
       });
 
-      it('answers what VS Code asks when a folder opens from the root listing: nothing is sent for paths below a missing .vscode, a missing file goes to the server once', async () => {
+      it('answers what VS Code asks when a folder opens from the root listing: nothing is sent for .vscode and what is below it, a missing file goes to the server once', async () => {
         fs.writeFileSync(local('index.html'), 'x');
         fs.mkdirSync(local('site'));
         server.giveToUser();
@@ -85,15 +85,16 @@ for (const kind of KINDS) {
         try {
           await fsWithLog.list('/');
           const afterListing = sent.length;
-          for (const p of ['/.vscode/settings.json', '/.vscode/tasks.json', '/.vscode/launch.json', '/.vscode']) await rejectsWith(fsWithLog.stat(p), 'not-found');
+          for (const p of ['/.vscode', '/.vscode/settings.json', '/.vscode/tasks.json', '/.vscode/launch.json']) await rejectsWith(fsWithLog.stat(p), 'not-found');
           await rejectsWith(fsWithLog.list('/.vscode'), 'not-found');
           assert.deepEqual(sent.slice(afterListing), [], 'answered from the root listing');
           // A listing asked for fresh (a search index's walk, a refresh) asks the server whatever the cache says.
-          fs.mkdirSync(local('.vscode'));
-          fs.writeFileSync(local('.vscode/settings.json'), '{}');
+          await rejectsWith(fsWithLog.stat('/made-later'), 'not-found');
+          fs.mkdirSync(local('made-later'));
+          fs.writeFileSync(local('made-later/settings.json'), '{}');
           server.giveToUser();
-          assert.deepEqual((await fsWithLog.list('/.vscode', { fresh: true })).map((e) => e.name), ['settings.json']);
-          assert.equal((await fsWithLog.stat('/.vscode/settings.json')).size, 2, 'and what it found counts from then on');
+          assert.deepEqual((await fsWithLog.list('/made-later', { fresh: true })).map((e) => e.name), ['settings.json']);
+          assert.equal((await fsWithLog.stat('/made-later/settings.json')).size, 2, 'and what it found counts from then on');
 
           // A path whose folder has not been listed goes to the server, once.
           await rejectsWith(fsWithLog.stat('/site/.cursor/rules'), 'not-found');

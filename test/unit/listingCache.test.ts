@@ -42,16 +42,17 @@ describe('ListingCache', () => {
     assert.ok(cache.get('/other'));
   });
 
-  it('knows that nothing is below a folder a listing shows missing, or below a file', () => {
+  it('speaks for a listing\'s own entries only, until one was looked up and found missing: then for what is below it too', () => {
     const cache = new ListingCache(5000, clock);
-    cache.set('/', [dir('site'), file('notes.txt'), { name: 'www', type: 'symlink', size: 0 }]);
-    assert.equal(cache.lookup('/.vscode/settings.json').kind, 'absent');
+    cache.set('/', [dir('site'), file('notes.txt')]);
+    assert.equal(cache.lookup('/new/file.txt').kind, 'unknown', 'a folder made since the listing must not look missing');
+    assert.equal(cache.lookup('/site/index.html').kind, 'unknown');
+    now += 1000;
+    assert.equal(cache.lookup('/.vscode').kind, 'absent');
+    assert.equal(cache.lookup('/.vscode/settings.json').kind, 'absent', 'VS Code asks for its files next');
     assert.equal(cache.lookup('/.vscode/a/b/c.json').kind, 'absent');
-    assert.equal(cache.lookup('/notes.txt/x').kind, 'absent');
-    assert.equal(cache.lookup('/site/index.html').kind, 'unknown', 'a folder that exists says nothing of its content');
-    assert.equal(cache.lookup('/www/index.html').kind, 'unknown', 'a link may lead anywhere');
-    now += 5000;
-    assert.equal(cache.lookup('/.vscode/settings.json').kind, 'unknown', 'no longer than the listing is fresh');
+    now += 4000;
+    assert.equal(cache.lookup('/.vscode/settings.json').kind, 'unknown', 'no longer than the listing that showed it missing is fresh');
   });
 
   it('remembers a path the server said is missing, as long as a listing, and forgets it when something is made there', () => {
