@@ -159,7 +159,7 @@ describe('FTP Workspace in VS Code, as a user (end to end)', function () {
       for (const action of ['Open Remote Folder…', 'Add to Workspace', 'Test Connection', 'Switch Data Mode…', 'Forget Password', 'Edit', 'Duplicate', 'Delete…']) {
         assert.equal(await menu.getByRole('menuitem', { name: action, exact: true }).count(), 1, `context menu has ${action}`);
       }
-      await screenshot(page, '1b-servers-view-menu');
+      await screenshot(page, '1b-servers-view-menu', { publish: 'servers-view.png' });
       await page.keyboard.press('Escape');
       await header.click(); // collapsed again: the later pictures stay as they were
     });
@@ -175,7 +175,7 @@ describe('FTP Workspace in VS Code, as a user (end to end)', function () {
       assert.match(await title.innerText(), /now rw-r--r-- \(644\)/);
       const ticked = await quickInput(page).locator('.quick-input-list .monaco-list-row[aria-checked="true"]').count();
       assert.equal(ticked, 4, 'owner read+write, group read, others read');
-      await screenshot(page, '1b-set-permissions');
+      await screenshot(page, '1b-set-permissions', { publish: 'set-permissions.png' });
       await answerInputBox(page, '640');
       await waitForMode(file, 0o640);
       // The row's hover text (VS Code's custom hover shows the label's aria-label): path • decoration tooltip.
@@ -283,7 +283,7 @@ describe('FTP Workspace in VS Code, as a user (end to end)', function () {
       await page.locator('.quick-input-widget .quick-input-box input').fill('deeppag');
       const row = quickPickRow(page, 'deep-page.html');
       await row.waitFor({ timeout: 30_000 });
-      await screenshot(page, '12-go-to-file');
+      await screenshot(page, '12-go-to-file', { publish: 'go-to-file.png' });
       await row.click();
       await editorTab(page, 'deep-page.html').waitFor();
       assert.match(await editorText(page), /a needle-e2e in the page/);
@@ -295,7 +295,7 @@ describe('FTP Workspace in VS Code, as a user (end to end)', function () {
       await answerInputBox(page, 'needle-e2e');
       const match = page.locator('.monaco-list-row', { hasText: 'a needle-e2e in the page' });
       await match.waitFor({ timeout: 30_000 });
-      await screenshot(page, '13-find-in-files', { idle: true });
+      await screenshot(page, '13-find-in-files', { idle: true, publish: 'find-in-files.png' });
       await match.click();
       await editorTab(page, 'deep-page.html').waitFor();
       // The status bar tells where the cursor is and how much is selected: the match on line 3
