@@ -118,6 +118,8 @@ function evaluateTargets(r: BenchResults): TargetResult[] {
     }
   }
   for (const security of ['plain', 'tls'] as Security[]) {
+    // A run of other scenarios only (--only) has no connect or tree target to show.
+    if (!find(r, { scenario: 'connect' })) break;
     const limit = security === 'plain' ? 5 : 7;
     const m = med(find(r, { group: 'latency', tool: 'ours', scenario: 'connect', security, mode: 'passive' }));
     const login = serverLoginMs(r, security) ?? 0;
@@ -125,6 +127,7 @@ function evaluateTargets(r: BenchResults): TargetResult[] {
     out.push({ target: `cold connect + login ≤ ${limit} RTT`, variant: `${security}, without vsftpd's ${login.toFixed(0)} ms password check`, value: rtts(m === undefined ? undefined : m - login), limit: `${limit} RTT`, met: m === undefined || !usable ? undefined : (m - login) / (rtt as number) <= limit });
   }
   for (const security of ['plain', 'tls'] as Security[]) {
+    if (!find(r, { scenario: 'tree' })) break;
     for (const mode of ['passive', 'active'] as Mode[]) {
       const ours = med(find(r, { group: 'latency', tool: 'ours', scenario: 'tree', security, mode }));
       const theirs = med(find(r, { group: 'latency', tool: 'lftp', scenario: 'tree', security, mode }));
