@@ -1,6 +1,10 @@
 /** What the harness asks a client child process to do, and what it answers. */
 
-export type Scenario = 'connect' | 'list' | 'stat' | 'read' | 'save' | 'read-idle' | 'save-idle' | 'tree' | 'sync' | 'download' | 'upload';
+export type Scenario = 'connect' | 'list' | 'stat' | 'read' | 'save' | 'read-idle' | 'save-idle' | 'tree' | 'sync' | 'download' | 'upload'
+  | 'goto-file' | 'find-in-files' | 'index-memory';
+
+/** Issue #16's scenarios: Go to File and Find in Files over the tree, and the index's memory. */
+export const SEARCH_SCENARIOS: readonly Scenario[] = ['goto-file', 'find-in-files', 'index-memory'];
 
 /**
  * The untimed pause before each run of `read-idle` and `save-idle`: what a session sees in an
@@ -57,6 +61,17 @@ export interface Job {
   warmUps?: number;
   /** Sync: the local tree, and one empty server folder per run to upload it into. */
   sync?: SyncJob;
+  /** The search scenarios: what to look for, where to keep indexes and caches, the memory index's size. */
+  search?: SearchJob;
+}
+
+export interface SearchJob {
+  /** Literal text Find in Files looks for (case-sensitive, as `grep -rn -F`). */
+  needle: string;
+  /** Local folder for the on-disk index and the content cache (emptied per run: every run starts cold). */
+  dir: string;
+  /** Files of the in-memory index `index-memory` builds. */
+  indexEntries: number;
 }
 
 export interface SyncJob {
@@ -81,6 +96,16 @@ export interface JobResult {
   /** Tree walk: folders and files seen; sync: folders and files on the server's disk afterwards. */
   counts?: { dirs: number; files: number };
   trace?: TraceLine[];
+  /**
+   * Further times per run, by name: goto-file `first` (first folder's files handed over) and `disk`
+   * (index loaded from disk, first query answered); find-in-files `first` (first match) and `again`
+   * (the same search with the content cache); lftp find-in-files `mirror` and `grep`.
+   */
+  phases?: Record<string, number[]>;
+  /** index-memory: heap growth per run, bytes (after a full GC, index held). */
+  heapBytes?: number[];
+  /** find-in-files: matching lines found (ours: the search core; lftp: `grep -rn` on the mirror). */
+  matches?: number;
   /** Connect: per run, ms from sending PASS to the 230 reply (mostly the server checking the password). */
   loginMs?: number[];
   error?: string;

@@ -10,8 +10,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { startServer, stopAllServers, type RunningServer } from '../../test/support/realServers';
-import { countFiles, MEDIUM_PATH, PATHS, writeBigFixtures, writeLatencyFixtures, writeLarge, writeTree, type Sizes } from './fixtures';
-import type { Job, JobResult, Mode, Scenario, Security, ServerRef, Tool } from './job';
+import { countFiles, MEDIUM_PATH, PATHS, SEARCH_NEEDLE, writeBigFixtures, writeLatencyFixtures, writeLarge, writeTree, type Sizes } from './fixtures';
+import { SEARCH_SCENARIOS, type Job, type JobResult, type Mode, type Scenario, type Security, type ServerRef, type Tool } from './job';
 import { openLink, SERVER_ADDRESS, type Link } from './link';
 import { killAllChildren, runProcess } from './proc';
 import { writeReport, type BenchResults, type Row } from './report';
@@ -37,7 +37,7 @@ interface Baseline {
   runnerJs: string;
 }
 
-const LATENCY_SCENARIOS: Scenario[] = ['connect', 'list', 'stat', 'read', 'save', 'read-idle', 'save-idle', 'tree', 'sync'];
+const LATENCY_SCENARIOS: Scenario[] = ['connect', 'list', 'stat', 'read', 'save', 'read-idle', 'save-idle', 'tree', 'sync', ...SEARCH_SCENARIOS];
 /** A sync of 2,000 files takes minutes per client and mode: plain FTP only keeps the full run bearable. */
 const SYNC_SECURITIES: Security[] = ['plain'];
 const LOOPBACK_SCENARIOS: Scenario[] = ['download', 'upload'];
@@ -85,9 +85,10 @@ function parseOptions(argv: string[]): Options {
 }
 
 function sizesFor(o: Options): Sizes {
-  if (o.smoke) return { listEntries: 20, treeDirs: 6, treeFiles: 30, syncDirs: 6, syncFiles: 30, bigBytes: 2 << 20, mediumBytes: 512 << 10 };
-  if (o.quick) return { listEntries: 1000, treeDirs: 40, treeFiles: 400, syncDirs: 20, syncFiles: 200, bigBytes: 20 << 20, mediumBytes: 4 << 20 };
-  return { listEntries: 1000, treeDirs: 200, treeFiles: 2000, syncDirs: 200, syncFiles: 2000, bigBytes: 100 << 20, mediumBytes: 10 << 20 };
+  // The tree's files carry text for Find in Files: 2,000 × 10 KB ≈ 20 MB in the full run.
+  if (o.smoke) return { listEntries: 20, treeDirs: 6, treeFiles: 30, treeFileBytes: 500, indexEntries: 2_000, syncDirs: 6, syncFiles: 30, bigBytes: 2 << 20, mediumBytes: 512 << 10 };
+  if (o.quick) return { listEntries: 1000, treeDirs: 40, treeFiles: 400, treeFileBytes: 10_000, indexEntries: 100_000, syncDirs: 20, syncFiles: 200, bigBytes: 20 << 20, mediumBytes: 4 << 20 };
+  return { listEntries: 1000, treeDirs: 200, treeFiles: 2000, treeFileBytes: 10_000, indexEntries: 100_000, syncDirs: 200, syncFiles: 2000, bigBytes: 100 << 20, mediumBytes: 10 << 20 };
 }
 
 const log = (msg: string): void => { process.stderr.write(`${msg}\n`); };
@@ -149,7 +150,7 @@ async function main(): Promise<void> {
         prepare(server, () => writeLatencyFixtures(server.root, sizes));
         for (const mode of modesFor(o, security)) {
           for (const scenario of LATENCY_SCENARIOS.filter(want)) {
-            if (!runsScenario(o, scenario, security)) continue;
+            if (!runsScenario(o, scenario, security, mode)) continue;
             if (scenario === 'connect') cheapPassword(server);
             await runAll(results, o, 'latency', scenario, security, mode, server, {
               ns: link.clientNs, rttMs: link.measuredRttMs, localSmall, localSource: localSmall, localTarget: path.join(workDir, 'target.bin'), syncLocal,
@@ -191,9 +192,14 @@ async function main(): Promise<void> {
   log(`done in ${results.elapsedS} s: ${path.join(o.outDir, 'results.md')}`);
 }
 
-/** The smoke run leaves out sync (minutes at real sizes; the sync itself has integration tests). */
-function runsScenario(o: Options, scenario: Scenario, security: Security): boolean {
+/**
+ * The smoke run leaves out sync (minutes at real sizes; the sync itself has integration tests).
+ * The search scenarios run on plain FTP in passive mode only: issue #16's targets are for one
+ * setup, and the walk and the reads are the same round trips the other scenarios compare by mode.
+ */
+function runsScenario(o: Options, scenario: Scenario, security: Security, mode?: Mode): boolean {
   if (scenario === 'sync') return !o.smoke && SYNC_SECURITIES.includes(security);
+  if (SEARCH_SCENARIOS.includes(scenario)) return security === 'plain' && (mode === undefined || mode === 'passive');
   return true;
 }
 
@@ -235,6 +241,8 @@ async function runAll(results: BenchResults, o: Options, group: Row['group'], sc
   const tools = (['ours', ...(o.baseline ? [o.baseline.tool] : []), 'basic-ftp', 'curl', 'lftp'] as Tool[]).filter((tool) => {
     if (tool === 'basic-ftp' && mode === 'active') return false; // it has no active mode
     if (scenario === 'sync' && (tool === 'basic-ftp' || tool === 'curl')) return false; // neither can upload a tree
+    // References for search: lftp find (Go to File), lftp mirror + grep -rn (Find in Files); memory is ours alone.
+    if (SEARCH_SCENARIOS.includes(scenario)) return tool === 'ours' || (tool === 'lftp' && scenario !== 'index-memory');
     // The smoke run checks the harness, not curl's known active-FTPS hang (15 s per scenario).
     return !(o.smoke && tool === 'curl' && security === 'tls' && mode === 'active');
   });
@@ -269,7 +277,8 @@ async function runOne(
   results: BenchResults, o: Options, group: Row['group'], scenario: Scenario, security: Security, mode: Mode,
   server: RunningServer, tool: Tool, ctx: RunContext, pathOverride: Partial<typeof PATHS> = {}, sizeBytes?: number,
 ): Promise<void> {
-  const runs = scenario === 'tree' || scenario === 'sync' ? o.treeRuns : o.runs;
+  // lftp's references for search take minutes per run (find: ~70 s, mirror: more): as many runs as the tree walk's.
+  const runs = scenario === 'tree' || scenario === 'sync' || (tool === 'lftp' && SEARCH_SCENARIOS.includes(scenario)) ? o.treeRuns : o.runs;
   const row = await measure(results, o, group, scenario, security, mode, server, tool, ctx, runs, pathOverride, sizeBytes);
   if (row) record(results, row);
 }
@@ -279,7 +288,12 @@ function record(results: BenchResults, row: Row): void {
   const med = median(row.times);
   const rtt = row.group === 'latency' ? results.measuredRttMs ?? 0 : 0;
   const size = row.sizeBytes;
-  const detail = med === undefined ? 'no result' : `${med.toFixed(1)} ms${rtt >= 1 ? ` (${(med / rtt).toFixed(1)} RTT)` : ''}${size && med ? `, ${(size / med / 1000).toFixed(0)} MB/s` : ''}${row.scenario === 'sync' && row.counts ? `, server has ${row.counts.files} files in ${row.counts.dirs} folders` : ''}`;
+  const extra = [
+    ...Object.entries(row.phases ?? {}).map(([k, v]) => `${k} ${median(v)?.toFixed(1)} ms`),
+    ...(row.heapBytes ? [`heap +${((median(row.heapBytes) ?? 0) / 1e6).toFixed(1)} MB`] : []),
+    ...(row.matches !== undefined ? [`${row.matches} matching lines`] : []),
+  ].join(', ');
+  const detail = med === undefined ? 'no result' : `${med.toFixed(1)} ms${rtt >= 1 ? ` (${(med / rtt).toFixed(1)} RTT)` : ''}${size && med ? `, ${(size / med / 1000).toFixed(0)} MB/s` : ''}${row.scenario === 'sync' && row.counts ? `, server has ${row.counts.files} files in ${row.counts.dirs} folders` : ''}${extra ? ` (${extra})` : ''}`;
   const sized = row.group === 'loopback' && size !== results.sizes.bigBytes && size ? ` ${(size / 1048576).toFixed(1)} MiB` : '';
   log(`  ${row.group} ${row.security} ${row.mode} ${row.scenario}${sized} ${row.tool}: ${detail}, RSS ${(row.maxRssKb / 1024).toFixed(0)} MiB${row.error ? ` — ${row.error}` : ''}`);
 }
@@ -303,19 +317,25 @@ async function measure(
       tool: tool === 'basic-ftp' ? tool : 'ours', scenario, server: ref, mode, runs, warmUps, paths, parallel: o.parallel,
       localSource: ctx.localSource, localTarget: ctx.localTarget, trace: group === 'latency' && scenario !== 'tree' && scenario !== 'sync',
       sync: scenario === 'sync' ? { localRoot: ctx.syncLocal as string, remoteRoots: syncTargets, stateDir: path.join(workDir as string, 'sync-state') } : undefined,
+      search: SEARCH_SCENARIOS.includes(scenario) ? { needle: SEARCH_NEEDLE, dir: path.join(workDir as string, 'search'), indexEntries: results.sizes.indexEntries } : undefined,
     };
     result = await runJob(job, ctx.ns, scenario, baseline?.runnerJs ?? runnerJs, tool);
   } else {
     const runner: ToolRunner = tool === 'curl' ? curl : lftp;
     const tctx: ToolContext = {
       server: ref, mode, runs, paths, ns: ctx.ns, rttMs: ctx.rttMs, benchDir, workDir: workDir as string, localSmall: ctx.localSmall, localSource: ctx.localSource, localTarget: ctx.localTarget,
-      parallel: o.parallel, syncLocal: ctx.syncLocal, syncTargets,
+      parallel: o.parallel, syncLocal: ctx.syncLocal, syncTargets, needle: SEARCH_NEEDLE,
     };
     result = await runner(scenario, tctx);
   }
   if (!result) return undefined;
   if (scenario === 'sync') checkSynced(result, server, syncTargets, results.sizes);
-  return { group, scenario, security, mode, tool, times: result.times.map((t) => Math.round(t * 10) / 10), maxRssKb: result.maxRssKb, sizeBytes: size, error: result.error, trace: result.trace, loginMs: result.loginMs, counts: result.counts };
+  const round = (ts: number[]) => ts.map((t) => Math.round(t * 10) / 10);
+  const phases = result.phases ? Object.fromEntries(Object.entries(result.phases).map(([k, v]) => [k, round(v)])) : undefined;
+  return {
+    group, scenario, security, mode, tool, times: round(result.times), maxRssKb: result.maxRssKb, sizeBytes: size, error: result.error, trace: result.trace, loginMs: result.loginMs, counts: result.counts,
+    phases, heapBytes: result.heapBytes, matches: result.matches,
+  };
 }
 
 /** One new, empty server folder per run (on the server's disk, owned by the FTP user). */
@@ -349,7 +369,7 @@ function checkSynced(result: JobResult, server: RunningServer, targets: string[]
 async function runJob(job: Job, ns: string | undefined, scenario: Scenario, runner: string, tool: Tool): Promise<JobResult> {
   const file = path.join(workDir as string, 'job.json');
   fs.writeFileSync(file, JSON.stringify(job), { mode: 0o600 });
-  const timeoutMs = scenario === 'tree' || scenario === 'sync' ? 900_000 * Math.max(1, job.runs) : 60_000 + 60_000 * job.runs;
+  const timeoutMs = scenario === 'tree' || scenario === 'sync' || SEARCH_SCENARIOS.includes(scenario) ? 900_000 * Math.max(1, job.runs) : 60_000 + 60_000 * job.runs;
   const r = await runProcess(process.execPath, [runner, file], { ns, timeoutMs });
   const line = r.stdout.trim().split('\n').pop() ?? '';
   try {

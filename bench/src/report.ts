@@ -2,7 +2,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { EDITOR_PAUSE_MS, type Mode, type Scenario, type Security, type Tool, type TraceLine } from './job';
+import { EDITOR_PAUSE_MS, SEARCH_SCENARIOS, type Mode, type Scenario, type Security, type Tool, type TraceLine } from './job';
 import type { Sizes } from './fixtures';
 
 export interface Row {
@@ -19,6 +19,10 @@ export interface Row {
   trace?: TraceLine[];
   loginMs?: number[];
   counts?: { dirs: number; files: number };
+  /** Further times per run by name (see JobResult.phases). */
+  phases?: Record<string, number[]>;
+  heapBytes?: number[];
+  matches?: number;
 }
 
 export interface BenchResults {
@@ -58,6 +62,9 @@ const SCENARIO_TITLES: Record<Scenario, string> = {
   sync: 'sync a tree to an empty folder',
   download: 'download',
   upload: 'upload',
+  'goto-file': 'Go to File',
+  'find-in-files': 'Find in Files',
+  'index-memory': 'memory of the search index',
 };
 
 function median(xs: number[]): number | undefined {
@@ -111,6 +118,8 @@ function evaluateTargets(r: BenchResults): TargetResult[] {
     }
   }
   for (const security of ['plain', 'tls'] as Security[]) {
+    // A run of other scenarios only (--only) has no connect or tree target to show.
+    if (!find(r, { scenario: 'connect' })) break;
     const limit = security === 'plain' ? 5 : 7;
     const m = med(find(r, { group: 'latency', tool: 'ours', scenario: 'connect', security, mode: 'passive' }));
     const login = serverLoginMs(r, security) ?? 0;
@@ -118,6 +127,7 @@ function evaluateTargets(r: BenchResults): TargetResult[] {
     out.push({ target: `cold connect + login ≤ ${limit} RTT`, variant: `${security}, without vsftpd's ${login.toFixed(0)} ms password check`, value: rtts(m === undefined ? undefined : m - login), limit: `${limit} RTT`, met: m === undefined || !usable ? undefined : (m - login) / (rtt as number) <= limit });
   }
   for (const security of ['plain', 'tls'] as Security[]) {
+    if (!find(r, { scenario: 'tree' })) break;
     for (const mode of ['passive', 'active'] as Mode[]) {
       const ours = med(find(r, { group: 'latency', tool: 'ours', scenario: 'tree', security, mode }));
       const theirs = med(find(r, { group: 'latency', tool: 'lftp', scenario: 'tree', security, mode }));
@@ -125,6 +135,7 @@ function evaluateTargets(r: BenchResults): TargetResult[] {
       out.push({ target: 'tree walk ≥ 2× faster than lftp find', variant: `${security} ${mode}`, value: speedup === undefined ? 'n/a' : `${speedup.toFixed(1)}× (${(ours as number / 1000).toFixed(1)} s vs ${(theirs as number / 1000).toFixed(1)} s)`, limit: '2×', met: speedup === undefined ? undefined : speedup >= 2 });
     }
   }
+  out.push(...searchTargets(r));
   for (const scenario of ['download', 'upload'] as Scenario[]) {
     for (const security of ['plain', 'tls'] as Security[]) {
       for (const mode of ['passive', 'active'] as Mode[]) {
@@ -152,6 +163,86 @@ function evaluateTargets(r: BenchResults): TargetResult[] {
     }
   }
   return out;
+}
+
+/** The median of a row's phase, undefined when the row failed or lacks it. */
+function phase(row: Row | undefined, name: string): number | undefined {
+  return row && !row.error ? median(row.phases?.[name] ?? []) : undefined;
+}
+
+function seconds(ms: number | undefined): string {
+  return ms === undefined ? 'n/a' : ms < 1000 ? `${ms.toFixed(0)} ms` : `${(ms / 1000).toFixed(1)} s`;
+}
+
+/** Issue #16's limits, judged on the full tree (200 folders / 2,000 files) and a 100,000-entry index only. */
+export const SEARCH_LIMITS = { gotoFirstMs: 1000, gotoWholeMs: 9000, gotoDiskMs: 200, grepFirstMs: 2000, grepWholeMs: 30_000, grepAgainMs: 2000, indexBytes: 50e6, indexEntries: 100_000, treeFiles: 2000 };
+
+function searchTargets(r: BenchResults): TargetResult[] {
+  const out: TargetResult[] = [];
+  const full = r.sizes.treeFiles >= SEARCH_LIMITS.treeFiles;
+  const variant = `plain passive, ${r.sizes.treeDirs} folders / ${r.sizes.treeFiles} files${full ? '' : ' (not the full tree: not judged)'}`;
+  const time = (target: string, ms: number | undefined, limit: number): void => {
+    out.push({ target, variant, value: seconds(ms), limit: `${seconds(limit)}`, met: ms === undefined || !full ? undefined : ms <= limit });
+  };
+  const goto = find(r, { scenario: 'goto-file', tool: 'ours' });
+  if (goto) {
+    time('Go to File: first results, cold index', phase(goto, 'first'), SEARCH_LIMITS.gotoFirstMs);
+    time('Go to File: whole index, cold', med(goto), SEARCH_LIMITS.gotoWholeMs);
+    time('Go to File: from the on-disk index (window reload)', phase(goto, 'disk'), SEARCH_LIMITS.gotoDiskMs);
+  }
+  const grep = find(r, { scenario: 'find-in-files', tool: 'ours' });
+  if (grep) {
+    time('Find in Files: first match, cold', phase(grep, 'first'), SEARCH_LIMITS.grepFirstMs);
+    time('Find in Files: whole search, cold', med(grep), SEARCH_LIMITS.grepWholeMs);
+    time('Find in Files: the same search again (content cache)', phase(grep, 'again'), SEARCH_LIMITS.grepAgainMs);
+  }
+  const memory = find(r, { scenario: 'index-memory', tool: 'ours' });
+  if (memory) {
+    const bytes = memory.error ? undefined : median(memory.heapBytes ?? []);
+    const judged = r.sizes.indexEntries >= SEARCH_LIMITS.indexEntries;
+    out.push({
+      target: 'memory: search index of 100,000 entries < 50 MB', variant: `${r.sizes.indexEntries.toLocaleString('en')} files, heap growth${judged ? '' : ' (not 100,000: not judged)'}`,
+      value: bytes === undefined ? 'n/a' : `${(bytes / 1e6).toFixed(1)} MB`, limit: '50 MB', met: bytes === undefined || !judged ? undefined : bytes < SEARCH_LIMITS.indexBytes,
+    });
+  }
+  return out;
+}
+
+/** Issue #16's table: ours against the reference tools, each measurement on its own line. */
+function searchSection(r: BenchResults): string[] {
+  const goto = find(r, { scenario: 'goto-file', tool: 'ours' });
+  const gotoRef = find(r, { scenario: 'goto-file', tool: 'lftp' });
+  const grep = find(r, { scenario: 'find-in-files', tool: 'ours' });
+  const grepRef = find(r, { scenario: 'find-in-files', tool: 'lftp' });
+  const memory = find(r, { scenario: 'index-memory', tool: 'ours' });
+  if (!goto && !grep && !memory) return [];
+  const L: string[] = [];
+  const x = (a: number | undefined, b: number | undefined): string => (a === undefined || b === undefined || b <= 0 ? '—' : (a / b).toFixed(2));
+  const err = (row: Row | undefined): string => (row?.error ? ' (failed¹)' : '');
+  L.push(`## Search (issue #16): Go to File and Find in Files, plain FTP, passive`, '');
+  L.push(`Tree: ${r.sizes.treeDirs} folders / ${r.sizes.treeFiles} files of about ${(r.sizes.treeFileBytes / 1000).toFixed(1)} KB of text each (${((r.sizes.treeFiles * r.sizes.treeFileBytes) / 1e6).toFixed(1)} MB); every tenth file holds the text searched for once. Ours runs the search core (\`src/search\`) as \`ftp-workspace find\`/\`grep\` do: its own pool of ${String(r.options.parallel ?? 4)} connections (connects included), the index walking 16 folders at once, files read as their folder is listed. Medians of runs (ours: ${String(r.options.runs)}, lftp: ${String(r.options.treeRuns)}, \`--tree-runs\`); every run of ours starts cold: new pool, no index on disk, empty content cache. Ratios ours / lftp: below 1 means we are faster.`, '');
+  L.push('| Measurement | ours | reference | reference tool | ours / reference |');
+  L.push('|---|---|---|---|---|');
+  if (goto || gotoRef) {
+    const ref = med(gotoRef);
+    L.push(`| Go to File: first results, cold index (first folder's files handed over) | ${seconds(phase(goto, 'first'))}${err(goto)} | ${seconds(ref)}${err(gotoRef)} | lftp \`find\` (all names) | ${x(phase(goto, 'first'), ref)} |`);
+    L.push(`| Go to File: whole index, cold (${goto?.counts ? `${goto.counts.files} files in ${goto.counts.dirs} folders` : 'n/a'}) | ${seconds(med(goto))}${err(goto)} | ${seconds(ref)}${err(gotoRef)} | lftp \`find\` | ${x(med(goto), ref)} |`);
+    L.push(`| Go to File: from the on-disk index after a window reload (load + first query) | ${seconds(phase(goto, 'disk'))}${err(goto)} | — | — | — |`);
+  }
+  if (grep || grepRef) {
+    const ref = med(grepRef);
+    const refDetail = grepRef && !grepRef.error ? ` (mirror ${seconds(phase(grepRef, 'mirror'))} + grep ${seconds(phase(grepRef, 'grep'))})` : '';
+    L.push(`| Find in Files: first match, cold | ${seconds(phase(grep, 'first'))}${err(grep)} | ${seconds(ref)}${err(grepRef)} | lftp \`mirror\` + \`grep -rn\` (first result only at the end) | ${x(phase(grep, 'first'), ref)} |`);
+    L.push(`| Find in Files: whole search, cold | ${seconds(med(grep))}${err(grep)} | ${seconds(ref)}${refDetail}${err(grepRef)} | lftp \`mirror --parallel=${String(r.options.parallel ?? 4)}\` + \`grep -rn\` | ${x(med(grep), ref)} |`);
+    L.push(`| Find in Files: the same search again (content cache, fresh listings) | ${seconds(phase(grep, 'again'))}${err(grep)} | ${seconds(phase(grepRef, 'grep'))}${err(grepRef)} | \`grep -rn\` on the local copy | ${x(phase(grep, 'again'), phase(grepRef, 'grep'))} |`);
+    L.push(`| Find in Files: matching lines found | ${grep?.matches ?? '—'} | ${grepRef?.matches ?? '—'} | \`grep -rn\` | — |`);
+  }
+  if (memory) {
+    const bytes = memory.error ? undefined : median(memory.heapBytes ?? []);
+    L.push(`| Memory: search index of ${r.sizes.indexEntries.toLocaleString('en')} files (heap growth after a full GC; built in ${seconds(med(memory))}) | ${bytes === undefined ? 'n/a' : `${(bytes / 1e6).toFixed(1)} MB`}${err(memory)} | — | — | — |`);
+  }
+  L.push('', 'Memory: the listings are made up in the runner process as the walk asks for them (100 files per folder), so only the index itself is measured: `heapUsed` after a full GC with the index held, minus before it was made.', '');
+  return L;
 }
 
 /**
@@ -298,7 +389,7 @@ function markdown(r: BenchResults, outDir: string): string {
   );
 
   for (const security of ['plain', 'tls'] as Security[]) {
-    const rows = r.rows.filter((x) => x.group === 'latency' && x.security === security);
+    const rows = r.rows.filter((x) => x.group === 'latency' && x.security === security && !SEARCH_SCENARIOS.includes(x.scenario));
     if (rows.length === 0) continue;
     L.push(`## Round-trip bound work, ${security === 'plain' ? 'plain FTP' : 'explicit FTPS (TLS 1.3, session reuse required)'}`, '');
     L.push('| Scenario | Mode | ours | basic-ftp | curl | lftp | ours/basic-ftp | ours/curl | ours/lftp | ours peak RSS |');
@@ -343,6 +434,7 @@ function markdown(r: BenchResults, outDir: string): string {
     L.push('');
   }
 
+  L.push(...searchSection(r));
   L.push(...afterBeforeSection(r, rtt));
 
   const failures = r.rows.filter((x) => x.error);

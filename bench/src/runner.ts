@@ -6,7 +6,10 @@
  * opened (and exercised once) before the first measured run.
  */
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import * as v8 from 'node:v8';
+import * as vm from 'node:vm';
 import { Readable, Writable } from 'node:stream';
 import * as basic from 'basic-ftp';
 import { FtpClient } from '../../src/ftp/client';
@@ -16,10 +19,15 @@ import { executePlan } from '../../src/sync/executor';
 import { IgnoreMatcher } from '../../src/sync/ignore';
 import { planSync } from '../../src/sync/planner';
 import { SyncState } from '../../src/sync/state';
-import { RemoteIndex } from '../../src/search/remoteIndex';
+import * as defaults from '../../src/ftp/defaults';
+import type { FileEntry } from '../../src/ftp/types';
+import { ContentCache } from '../../src/search/contentCache';
+import { bestMatches } from '../../src/search/fuzzy';
+import { RemoteIndex, type IndexSource } from '../../src/search/remoteIndex';
+import { searchText } from '../../src/search/textSearch';
 import { walkLocal, walkRemote } from '../../src/sync/trees';
 import { RemoteFs } from '../../src/remote/remoteFs';
-import { EDITOR_PAUSE_MS, operationOf, type Job, type JobResult, type TraceLine } from './job';
+import { EDITOR_PAUSE_MS, operationOf, type Job, type JobResult, type SearchJob, type TraceLine } from './job';
 
 const SMALL_UPLOAD = Buffer.alloc(10 * 1024, 0x61);
 
@@ -120,6 +128,147 @@ async function ourTreeWalk(job: Job): Promise<{ dirs: number; files: number }> {
     index.dispose();
     await pool.close();
   }
+}
+
+// ------------------------------------------------------------------ search (issue #16)
+
+/** As `ftp-workspace find`/`grep` set them up (src/cliSearch.ts): a pool of their own, the index's walk 16 folders at once. */
+const SEARCH_WALK_CONCURRENCY = 16;
+
+function searchPool(job: Job): ConnectionPool<FtpClient> {
+  // Nobody else uses this pool: the search may have every connection (job.parallel = the CLI's default of 4).
+  return new ConnectionPool((mode) => FtpClient.connect({ ...ourOptions(job), mode }), { maxConnections: job.parallel, mode: job.mode, backgroundReserve: 0 });
+}
+
+function add(result: JobResult, phase: string, ms: number): void {
+  ((result.phases ??= {})[phase] ??= []).push(ms);
+}
+
+/** Empties `dir`: every run starts with no index on disk and no content cache. */
+function freshDir(dir: string): string {
+  fs.rmSync(dir, { recursive: true, force: true });
+  fs.mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+/**
+ * Go to File, cold then after a window reload. Cold: a new pool and an empty index walk the tree;
+ * `first` is when the walk hands over the first folder with files (Quick Open can show them), the
+ * run's time when the index is whole. Then the index is saved as the extension saves it, and a new
+ * index object (a reloaded window: no connection yet) reads it and answers a first query: `disk`.
+ */
+async function ourGoToFile(job: Job, search: SearchJob, result: JobResult): Promise<number> {
+  const storePath = path.join(freshDir(search.dir), 'index.json');
+  const pool = searchPool(job);
+  const index = new RemoteIndex(new RemoteFs(pool), job.paths.tree, { storePath, concurrency: SEARCH_WALK_CONCURRENCY });
+  let whole: number;
+  try {
+    const t0 = performance.now();
+    let first: number | undefined;
+    await index.refresh({ onFolder: (_rel, files) => { if (first === undefined && files.length > 0) first = performance.now() - t0; } });
+    whole = performance.now() - t0;
+    if (first === undefined) throw new Error('the walk handed over no files');
+    add(result, 'first', first);
+    result.counts = { dirs: index.folderCount, files: index.fileCount };
+    await index.save();
+  } finally {
+    index.dispose();
+    await pool.close();
+  }
+  const reloadPool = searchPool(job);
+  const reloaded = new RemoteIndex(new RemoteFs(reloadPool), job.paths.tree, { storePath, concurrency: SEARCH_WALK_CONCURRENCY });
+  try {
+    const t0 = performance.now();
+    if (!(await reloaded.load())) throw new Error('the saved index did not load');
+    const top = bestMatches('file12', reloaded.files(), 50);
+    add(result, 'disk', performance.now() - t0);
+    if (top.length === 0 || reloaded.fileCount !== result.counts.files) throw new Error(`the reloaded index has ${reloaded.fileCount} files, the walk ${result.counts.files}`);
+  } finally {
+    reloaded.dispose();
+    await reloadPool.close();
+  }
+  return whole;
+}
+
+/**
+ * Find in Files as `ftp-workspace grep --cache-dir` runs it (src/cliSearch.ts): a fresh walk with
+ * each folder's files read as it is listed, on a new pool with an empty content cache (cold:
+ * the run's time; `first`: the first match handed over). Then the same search again on the same
+ * pool, index and cache, as a second search in the same window: every file checked against a
+ * fresh listing, answered from the cache (`again`).
+ */
+async function ourFindInFiles(job: Job, search: SearchJob, result: JobResult): Promise<number> {
+  const dir = freshDir(search.dir);
+  const pool = searchPool(job);
+  const remote = new RemoteFs(pool);
+  const index = new RemoteIndex(remote, job.paths.tree, { concurrency: SEARCH_WALK_CONCURRENCY });
+  const cache = new ContentCache(path.join(dir, 'content'), defaults.searchCacheBytes);
+  try {
+    const searchOnce = async (): Promise<{ ms: number; first?: number; lines: number; summary: Awaited<ReturnType<typeof searchText>> }> => {
+      let lines = 0;
+      let first: number | undefined;
+      const t0 = performance.now();
+      const summary = await searchText(index, remote, {
+        query: { pattern: search.needle, matchCase: true },
+        cache,
+        cacheId: (remotePath) => `bench${remotePath}`,
+        onFile: (r) => {
+          first ??= performance.now() - t0;
+          lines += r.matches.length;
+        },
+      });
+      const ms = performance.now() - t0;
+      if (summary.incomplete || summary.problems.length > 0) throw new Error(`search incomplete: ${summary.incomplete ?? summary.problems[0]?.message}`);
+      return { ms, first, lines, summary };
+    };
+    const cold = await searchOnce();
+    if (cold.first === undefined) throw new Error('no match found');
+    add(result, 'first', cold.first);
+    const again = await searchOnce();
+    add(result, 'again', again.ms);
+    if (again.lines !== cold.lines || again.summary.downloaded > 0) throw new Error(`the second search found ${again.lines} lines (first: ${cold.lines}) and downloaded ${again.summary.downloaded} files`);
+    result.matches = cold.lines;
+    result.counts = { dirs: index.folderCount, files: cold.summary.filesSearched };
+    return cold.ms;
+  } finally {
+    index.dispose();
+    await pool.close();
+  }
+}
+
+/**
+ * The index's own memory: listings of `entries` files (100 per folder, names and sizes like a web
+ * project's) are made up in memory as the walk asks for them — a server holding 100,000 files is
+ * not what is measured, and the listings are garbage once applied. Heap growth after a full GC,
+ * with the index still held; the run's time is the walk through the index's code.
+ */
+async function ourIndexMemory(search: SearchJob, result: JobResult): Promise<number> {
+  v8.setFlagsFromString('--expose-gc');
+  const gc = vm.runInNewContext('gc') as () => void;
+  const perFolder = 100;
+  const folders = Math.ceil(search.indexEntries / perFolder);
+  const when = Date.UTC(2026, 0, 1);
+  const source: IndexSource = {
+    list: async (dir) => {
+      if (dir === '/site') return Array.from({ length: folders }, (_, i): FileEntry => ({ name: `module-${i}`, type: 'directory', size: 4096, mtime: when }));
+      const n = Number(/module-(\d+)$/.exec(dir)?.[1]);
+      const count = Math.min(perFolder, search.indexEntries - n * perFolder);
+      return Array.from({ length: count }, (_, j): FileEntry => ({ name: `component-${n}-${j}.php`, type: 'file', size: 1000 + j * 37, mtime: when + j * 1000 }));
+    },
+    observe: () => () => undefined,
+  };
+  gc();
+  const before = process.memoryUsage().heapUsed;
+  const index = new RemoteIndex(source, '/site', { concurrency: SEARCH_WALK_CONCURRENCY });
+  const t0 = performance.now();
+  await index.refresh();
+  const ms = performance.now() - t0;
+  gc();
+  if (index.fileCount !== search.indexEntries) throw new Error(`the index has ${index.fileCount} files, expected ${search.indexEntries}`);
+  (result.heapBytes ??= []).push(process.memoryUsage().heapUsed - before);
+  result.counts = { dirs: index.folderCount, files: index.fileCount };
+  index.dispose();
+  return ms;
 }
 
 /**
@@ -261,6 +410,14 @@ async function run(job: Job): Promise<JobResult> {
       times.push(await timed(async () => {
         result.counts = await (job.tool === 'ours' ? ourTreeWalk(job) : basicTreeWalk(job));
       }));
+    }
+  } else if (job.scenario === 'goto-file' || job.scenario === 'find-in-files' || job.scenario === 'index-memory') {
+    const search = job.search as SearchJob;
+    if (job.tool !== 'ours') throw new Error(`${job.tool} has no search`);
+    for (let i = 0; i < job.runs; i++) {
+      times.push(job.scenario === 'goto-file' ? await ourGoToFile(job, search, result)
+        : job.scenario === 'find-in-files' ? await ourFindInFiles(job, search, result)
+          : await ourIndexMemory(search, result));
     }
   } else if (job.scenario === 'sync') {
     if (job.tool !== 'ours') throw new Error(`${job.tool} has no sync`);

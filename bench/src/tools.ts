@@ -31,6 +31,8 @@ export interface ToolContext {
   /** Sync: the local tree and one empty server folder per run. */
   syncLocal?: string;
   syncTargets?: string[];
+  /** Find in Files: the literal text looked for. */
+  needle?: string;
 }
 
 /** undefined: the tool cannot do this scenario. */
@@ -43,7 +45,7 @@ export type ToolRunner = (scenario: Scenario, ctx: ToolContext) => Promise<JobRe
  */
 function timeoutFor(command: string, scenario: Scenario, ctx: ToolContext): number {
   if (command === 'curl' && ctx.server.tls && ctx.mode === 'active') return 15_000;
-  if (scenario === 'tree' || scenario === 'sync') return 900_000 * Math.max(1, ctx.runs);
+  if (scenario === 'tree' || scenario === 'sync' || scenario === 'goto-file' || scenario === 'find-in-files') return 900_000 * Math.max(1, ctx.runs);
   if (scenario === 'download' || scenario === 'upload') return 30_000 + 30_000 * ctx.runs;
   return 15_000 + 5_000 * ctx.runs;
 }
@@ -95,6 +97,7 @@ export const curl: ToolRunner = (scenario, ctx) => {
     case 'upload': return curlBig(ctx, scenario, ['-T', ctx.localSource, curlUrl(ctx, `${p.upDir}/big-upload.bin`)]);
     case 'tree': return undefined; // curl cannot walk a tree
     case 'sync': return undefined; // nor upload one
+    case 'goto-file': case 'find-in-files': case 'index-memory': return undefined; // nor search one
   }
 };
 
@@ -192,10 +195,37 @@ export const lftp: ToolRunner = (scenario, ctx) => {
     case 'tree': return lftpRun(ctx, scenario, () => [`find ${p.tree} > /dev/null`, 'close'], { warmUp: false, warm: false });
     // Cold like ours: lftp opens its connections inside the timed part and closes them there.
     case 'sync': return lftpRun(ctx, scenario, (i) => [`mirror -R --parallel=${ctx.parallel ?? 4} ${ctx.syncLocal} ${(ctx.syncTargets as string[])[i]}`, 'close -a'], { warmUp: false, warm: false });
+    // Go to File's reference: all the names of the tree, as the tree scenario (one connection).
+    case 'goto-file': return lftpRun(ctx, scenario, () => [`find ${p.tree} > /dev/null`, 'close'], { warmUp: false, warm: false });
+    case 'find-in-files': return lftpMirrorGrep(ctx);
+    case 'index-memory': return undefined;
     case 'download': return lftpRun(ctx, scenario, () => [`get ${p.big} -o ${ctx.localTarget}`], { before: [`!rm -f ${ctx.localTarget}`], warmUp: false });
     case 'upload': return lftpRun(ctx, scenario, () => [`put ${ctx.localSource} -o ${p.upDir}/big-upload.bin`], { warmUp: false });
   }
 };
+
+/**
+ * Find in Files the way one would without our search: `mirror --parallel=N` of the tree into an
+ * empty local folder (connects included, as ours), then `grep -rn -F` over the copy. Both timed,
+ * in one lftp script; the run's time is their sum, and grep's matching lines are counted.
+ */
+async function lftpMirrorGrep(ctx: ToolContext): Promise<JobResult> {
+  const local = (i: number) => path.join(ctx.workDir, `lftp-mirror-${i}`);
+  const needle = ctx.needle as string;
+  let matches: number | undefined;
+  const r = await lftpRun(ctx, 'find-in-files', (i) => [
+    `!rm -rf ${local(i)}`,
+    STAMP, `mirror --parallel=${ctx.parallel ?? 4} ${ctx.paths.tree} ${local(i)}`, 'close -a', STAMP,
+    STAMP, `!grep -rn -F ${needle} ${local(i)} | wc -l | sed 's/^/MATCHES /'`, STAMP,
+  ], { warmUp: false, warm: false, perRunStamps: true, stdout: (out) => { matches = Number(/^MATCHES (\d+)$/m.exec(out)?.[1]); } });
+  for (let i = 0; i < ctx.runs; i++) fs.rmSync(local(i), { recursive: true, force: true });
+  const pairs = r.times;
+  const mirror = pairs.filter((_, k) => k % 2 === 0);
+  const grep = pairs.filter((_, k) => k % 2 === 1);
+  const times = mirror.slice(0, grep.length).map((m, k) => m + grep[k]);
+  const error = r.error ?? (times.length < ctx.runs ? `lftp: only ${times.length} of ${ctx.runs} runs finished` : undefined);
+  return { times, maxRssKb: r.maxRssKb, phases: { mirror, grep }, matches, error };
+}
 
 interface LftpPlan {
   /** Connect before the first timed command (default true). */
@@ -206,6 +236,8 @@ interface LftpPlan {
   perRunStamps?: boolean;
   /** Unmeasured commands before each run. */
   before?: string[];
+  /** Told the script's whole stdout. */
+  stdout?: (out: string) => void;
 }
 
 async function lftpRun(ctx: ToolContext, scenario: Scenario, commands: (i: number) => string[], plan: LftpPlan = {}): Promise<JobResult> {
@@ -221,6 +253,7 @@ async function lftpRun(ctx: ToolContext, scenario: Scenario, commands: (i: numbe
   const script = path.join(ctx.workDir, `lftp-${scenario}.lftp`);
   fs.writeFileSync(script, lines.join('\n') + '\nexit\n', { mode: 0o600 });
   const { r, maxRssKb } = await wrapped('lftp', ['-f', script], ctx, scenario);
+  plan.stdout?.(r.stdout);
   const stamps = [...r.stdout.matchAll(/^(\d{18,20})$/gm)].map((m) => Number(BigInt(m[1]) / 1000n) / 1000);
   const times: number[] = [];
   for (let k = 0; k + 1 < stamps.length; k += 2) times.push(stamps[k + 1] - stamps[k]);

@@ -21,6 +21,9 @@ interface Row {
   sizeBytes?: number;
   error?: string;
   counts?: { dirs: number; files: number };
+  phases?: Record<string, number[]>;
+  heapBytes?: number[];
+  matches?: number;
 }
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
@@ -58,6 +61,34 @@ describe('benchmark harness (npm run bench -- --smoke)', function () {
       });
     }
   }
+
+  // Issue #16's search scenarios run on plain FTP in passive mode only.
+  for (const scenario of ['goto-file', 'find-in-files', 'index-memory']) {
+    it(`our client: ${scenario}, plain, passive — a time, its phases and a peak RSS`, () => {
+      const row = rows.find((x) => x.tool === 'ours' && x.scenario === scenario);
+      assert.ok(row, 'no row');
+      assert.equal(row.error, undefined);
+      assert.deepEqual([row.security, row.mode], ['plain', 'passive']);
+      assert.ok(row.times.length >= 1 && row.times.every((t) => t > 0), `times: ${row.times}`);
+      const phases = { 'goto-file': ['first', 'disk'], 'find-in-files': ['first', 'again'], 'index-memory': [] }[scenario] as string[];
+      for (const p of phases) assert.ok(row.phases?.[p]?.length === row.times.length && row.phases[p].every((t) => t > 0), `${p}: ${row.phases?.[p]}`);
+      if (scenario === 'index-memory') assert.ok(row.heapBytes?.length === row.times.length && row.heapBytes.every((b) => b > 0), `heap: ${row.heapBytes}`);
+    });
+  }
+
+  it('Go to File indexes the whole tree, and Find in Files finds what grep -rn finds in lftp\'s mirror of it', () => {
+    assert.deepEqual(rows.find((x) => x.tool === 'ours' && x.scenario === 'goto-file')?.counts, { dirs: 7, files: 30 });
+    const ours = rows.find((x) => x.tool === 'ours' && x.scenario === 'find-in-files');
+    const lftp = rows.find((x) => x.tool === 'lftp' && x.scenario === 'find-in-files');
+    assert.equal(lftp?.error, undefined);
+    // Every tenth file of 30 holds the text once.
+    assert.equal(ours?.matches, 3);
+    assert.equal(lftp?.matches, 3);
+    assert.ok(rows.some((x) => x.tool === 'lftp' && x.scenario === 'goto-file' && x.times.length > 0 && !x.error), 'lftp find ran');
+    assert.match(markdown, /## Search \(issue #16\)/);
+    assert.match(markdown, /\| Find in Files: whole search, cold \| [\d.]+ m?s \|/);
+    assert.match(markdown, /\| memory: search index of 100,000 entries < 50 MB \|/);
+  });
 
   it('our tree walk sees every folder and file of the fixture', () => {
     for (const row of rows.filter((x) => x.tool === 'ours' && x.scenario === 'tree')) {

@@ -108,7 +108,7 @@ describe('bench report: after / before against a baseline commit (--baseline)', 
 
     const results = (rows: Row[], baseline?: BenchResults['baseline']): BenchResults => ({
       date: '2025-01-01T00:00:00.000Z', options: { rttMs: 50, runs: 3, treeRuns: 1, parallel: 4 },
-      sizes: { listEntries: 20, treeDirs: 6, treeFiles: 30, syncDirs: 6, syncFiles: 30, bigBytes: 2 << 20, mediumBytes: 512 << 10 },
+      sizes: { listEntries: 20, treeDirs: 6, treeFiles: 30, treeFileBytes: 500, indexEntries: 2000, syncDirs: 6, syncFiles: 30, bigBytes: 2 << 20, mediumBytes: 512 << 10 },
       versions: {}, measuredRttMs: 50, rows, baseline,
     });
     const report = (r: BenchResults): string => {
@@ -150,5 +150,49 @@ describe('bench report: after / before against a baseline commit (--baseline)', 
       assert.doesNotMatch(md, /After \/ before/);
       assert.doesNotMatch(md, /--baseline/);
     });
+  });
+});
+
+describe('bench report: issue #16 search targets', () => {
+  let dir: string;
+  beforeEach(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ftpw-bench-search-')); });
+  afterEach(() => { fs.rmSync(dir, { recursive: true, force: true }); });
+
+  const search = { group: 'latency', security: 'plain', mode: 'passive' } as const;
+  const rows = (): Row[] => [
+    row('ours', [8000, 9500, 9000], undefined, { ...search, scenario: 'goto-file', phases: { first: [300, 400, 350], disk: [50, 250, 60] }, counts: { dirs: 201, files: 2000 } }),
+    row('lftp', [72000], undefined, { ...search, scenario: 'goto-file' }),
+    row('ours', [31000, 29000, 40000], undefined, { ...search, scenario: 'find-in-files', phases: { first: [1500, 1400, 1600], again: [2500, 2600, 2400] }, matches: 200 }),
+    row('lftp', [90000], undefined, { ...search, scenario: 'find-in-files', phases: { mirror: [88000], grep: [2000] }, matches: 200 }),
+    row('ours', [900, 1000, 800], undefined, { ...search, scenario: 'index-memory', heapBytes: [40e6, 42e6, 41e6] }),
+  ];
+  const report = (sizes: Partial<BenchResults['sizes']>): string => {
+    writeReport({
+      date: '2025-01-01T00:00:00.000Z', options: { rttMs: 50, runs: 3, treeRuns: 1, parallel: 4 },
+      sizes: { listEntries: 1000, treeDirs: 200, treeFiles: 2000, treeFileBytes: 10_000, indexEntries: 100_000, syncDirs: 200, syncFiles: 2000, bigBytes: 100 << 20, mediumBytes: 10 << 20, ...sizes },
+      versions: {}, measuredRttMs: 50, rows: rows(),
+    }, dir);
+    return fs.readFileSync(path.join(dir, 'results.md'), 'utf8');
+  };
+
+  it('judges the medians of the full tree against the issue\'s limits', () => {
+    const md = report({});
+    assert.match(md, /\| Go to File: first results, cold index \| plain passive, 200 folders \/ 2000 files \| 350 ms \| 1\.0 s \| met \|/);
+    assert.match(md, /\| Go to File: whole index, cold \| [^|]+ \| 9\.0 s \| 9\.0 s \| met \|/);
+    assert.match(md, /\| Go to File: from the on-disk index \(window reload\) \| [^|]+ \| 60 ms \| 200 ms \| met \|/);
+    assert.match(md, /\| Find in Files: first match, cold \| [^|]+ \| 1\.5 s \| 2\.0 s \| met \|/);
+    assert.match(md, /\| Find in Files: whole search, cold \| [^|]+ \| 31\.0 s \| 30\.0 s \| \*\*missed\*\* \|/);
+    assert.match(md, /\| Find in Files: the same search again \(content cache\) \| [^|]+ \| 2\.5 s \| 2\.0 s \| \*\*missed\*\* \|/);
+    assert.match(md, /\| memory: search index of 100,000 entries < 50 MB \| [^|]+ \| 41\.0 MB \| 50 MB \| met \|/);
+    // The comparison with the reference tools: ours / theirs.
+    assert.match(md, /\| Go to File: whole index, cold \(2000 files in 201 folders\) \| 9\.0 s \| 72\.0 s \| lftp `find` \| 0\.13 \|/);
+    assert.match(md, /\| Find in Files: whole search, cold \| 31\.0 s \| 90\.0 s \(mirror 88\.0 s \+ grep 2\.0 s\) \| [^|]+ \| 0\.34 \|/);
+    assert.match(md, /\| Find in Files: matching lines found \| 200 \| 200 \|/);
+  });
+
+  it('does not judge a smaller tree or index against them', () => {
+    const md = report({ treeDirs: 6, treeFiles: 30, indexEntries: 2000 });
+    assert.match(md, /\| Go to File: first results, cold index \| plain passive, 6 folders \/ 30 files \(not the full tree: not judged\) \| 350 ms \| 1\.0 s \| n\/a \|/);
+    assert.match(md, /\| memory: search index of 100,000 entries < 50 MB \| 2,000 files, heap growth \(not 100,000: not judged\) \| 41\.0 MB \| 50 MB \| n\/a \|/);
   });
 });
