@@ -14,9 +14,11 @@ interface Cached {
   at: number;
 }
 
+const MAX_ABSENT = 1000;
+
 export class ListingCache {
   private readonly folders = new Map<string, Cached>();
-  /** Paths the server said do not exist, with when it said so. */
+  /** Paths known missing (said by the server, or looked up in a listing), with since when. */
   private readonly absent = new Map<string, number>();
 
   constructor(
@@ -56,14 +58,23 @@ export class ListingCache {
     if (entry) return { kind: 'entry', entry };
     // Remembered as missing as long as the listing that shows it is fresh: what VS Code asks next is
     // below it (.vscode/settings.json, .vscode/tasks.json, … after .vscode).
-    if (!this.absent.has(path)) this.absent.set(path, c.at);
+    if (!this.absent.has(path)) this.rememberAbsent(path, c.at);
     return { kind: 'absent' };
   }
 
   /** The server said `path` does not exist (550 to a stat or listing). */
   setAbsent(path: string): void {
     if (this.ttlMs <= 0 || path === '/') return;
-    this.absent.set(path, this.now());
+    this.absent.delete(path);
+    this.rememberAbsent(path, this.now());
+  }
+
+  /** Bounded: a long session (a search, a sync) asks about many paths once each. */
+  private rememberAbsent(path: string, at: number): void {
+    this.absent.set(path, at);
+    if (this.absent.size <= MAX_ABSENT) return;
+    for (const key of [...this.absent.keys()]) if (!this.isAbsent(key)) this.absent.delete(key);
+    while (this.absent.size > MAX_ABSENT) this.absent.delete(this.absent.keys().next().value as string);
   }
 
   /**

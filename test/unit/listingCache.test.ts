@@ -87,6 +87,14 @@ describe('ListingCache', () => {
     assert.ok(cache.get('/site'));
   });
 
+  it('keeps at most a thousand missing paths, the newest', () => {
+    const cache = new ListingCache(5000, clock);
+    for (let i = 0; i < 1500; i++) cache.setAbsent(`/missing-${i}`);
+    assert.equal(cache.lookup('/missing-1499').kind, 'absent');
+    assert.equal(cache.lookup('/missing-500').kind, 'absent');
+    assert.equal(cache.lookup('/missing-499').kind, 'unknown', 'the oldest went first');
+  });
+
   it('caches nothing with a TTL of 0', () => {
     const cache = new ListingCache(0, clock);
     cache.set('/site', [file('a')]);
