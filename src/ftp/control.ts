@@ -138,7 +138,7 @@ export class ControlConnection {
         if (err) reject(connectError(err, host, port)); else resolve(s);
       };
       const s: net.Socket = this.options.implicitTls
-        ? connectPreferring({ host, port, servername: serverNameFor(host), rejectUnauthorized: false, minVersion: this.options.tls?.minVersion ?? 'TLSv1.2', session: this.sessionToOffer() }, tlsGroups.get(this.serverKey), () => done())
+        ? connectPreferring({ host, port, ...this.tlsOptions() }, tlsGroups.get(this.serverKey), () => done())
         : net.connect({ host, port }, () => done());
       s.once('error', done);
       this.captureSession(s);
@@ -167,7 +167,7 @@ export class ControlConnection {
     const { host, connectTimeoutMs } = this.options;
     return new Promise<tls.TLSSocket>((resolve, reject) => {
       const timer = setTimeout(() => { raw.destroy(); reject(new FtpError('timeout', `TLS handshake with ${host} timed out.`)); }, connectTimeoutMs);
-      const s = connectPreferring({ socket: raw, servername: serverNameFor(host), rejectUnauthorized: false, minVersion: this.options.tls?.minVersion ?? 'TLSv1.2', session: this.sessionToOffer() }, tlsGroups.get(this.serverKey), () => {
+      const s = connectPreferring({ socket: raw, ...this.tlsOptions() }, tlsGroups.get(this.serverKey), () => {
         clearTimeout(timer); s.removeAllListeners('error'); resolve(s);
       });
       this.captureSession(s);
@@ -192,6 +192,12 @@ export class ControlConnection {
         this.rememberSession();
       });
     }
+  }
+
+  /** TLS towards the server, whichever way the socket came: its name, our floor, a session to resume. */
+  private tlsOptions(): tls.ConnectionOptions {
+    // The certificate is checked after the handshake (afterHandshake), where a pinned one may pass.
+    return { servername: serverNameFor(this.options.host), rejectUnauthorized: false, minVersion: this.options.tls?.minVersion ?? 'TLSv1.2', session: this.sessionToOffer() };
   }
 
   /** The session a former control connection to this server left, where it may be resumed. */
