@@ -201,14 +201,7 @@ export class RemoteFs {
   /** Like stat but never from the cache. */
   async statFromServer(path: string): Promise<RemoteStat> {
     if (path === '/') return ROOT;
-    let entry: FileEntry;
-    try {
-      entry = await this.pool.run((c) => c.stat(path), { idempotent: true, key: `stat:${path}` });
-    } catch (err) {
-      if (isFtpError(err, 'not-found')) this.cache.setAbsent(path);
-      throw err;
-    }
-    this.cache.confirmExists(path);
+    const entry = await this.askServer(path, () => this.pool.run((c) => c.stat(path), { idempotent: true, key: `stat:${path}` }));
     // SIZE, MDTM and (on proftpd) MLST answer for a link's target without a word about the link:
     // what the folder's listing said tells it.
     const link = this.knownLink(path);
@@ -255,18 +248,24 @@ export class RemoteFs {
     if (cached) return cached;
     // The server said this folder (or one above) is missing, a moment ago: not asked again.
     if (!opts.fresh && this.cache.isMissing(path)) throw notFound(path);
-    let entries: FileEntry[];
+    const entries = await this.askServer(path, () => this.pool.run((c) => c.list(path), { idempotent: true, key: `list:${path}`, lane: opts.lane }));
+    this.cache.set(path, entries);
+    this.links.set(path, new Map(entries.filter((e) => e.type === 'symlink').map((e) => [e.name, e])));
+    this.tell({ type: 'listed', path, entries });
+    return entries;
+  }
+
+  /** Asks the server about `path`; its answer — there, or not found — goes into the cache. */
+  private async askServer<T>(path: string, ask: () => Promise<T>): Promise<T> {
+    let answer: T;
     try {
-      entries = await this.pool.run((c) => c.list(path), { idempotent: true, key: `list:${path}`, lane: opts.lane });
+      answer = await ask();
     } catch (err) {
       if (isFtpError(err, 'not-found')) this.cache.setAbsent(path);
       throw err;
     }
     this.cache.confirmExists(path);
-    this.cache.set(path, entries);
-    this.links.set(path, new Map(entries.filter((e) => e.type === 'symlink').map((e) => [e.name, e])));
-    this.tell({ type: 'listed', path, entries });
-    return entries;
+    return answer;
   }
 
   /** The server follows a link on RETR; a dangling one fails as "not found", said as what it is. */
