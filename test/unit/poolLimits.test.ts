@@ -107,6 +107,25 @@ describe('ConnectionPool: what shrinks the limit', () => {
     pool = undefined;
   });
 
+  /** A pool of `maxConnections`: one connection logged in and busy, a second request waiting while its connect is under way. */
+  async function oneBusyOneWaiting(maxConnections: number) {
+    const { attempts, connect, attemptsStarted } = scriptedConnects();
+    const p = new ConnectionPool(connect, { maxConnections });
+    pool = p;
+    const events = recordEvents(p);
+    const hold = gate();
+    const first = p.run(async (c) => {
+      await hold.promise;
+      return c.id;
+    });
+    await attemptsStarted(1);
+    attempts[0].succeed();
+    await nextPoolEvent(p, 'connect');
+    const second = p.run(async (c) => c.id);
+    await attemptsStarted(2);
+    return { pool: p, attempts, attemptsStarted, events, hold, first, second };
+  }
+
   for (const [what, error] of Object.entries(NOT_A_LIMIT)) {
     it(`${what} while another connect is under way: every request fails with it, the limit stays`, async () => {
       const { attempts, connect, attemptsStarted } = scriptedConnects();
@@ -132,23 +151,11 @@ describe('ConnectionPool: what shrinks the limit', () => {
 
   for (const [what, error] of Object.entries(NOT_A_LIMIT).filter(([, e]) => e().kind !== 'tls')) {
     it(`${what} while one of ours is logged in: the request waits for that one, the limit stays, the next connect is tried`, async () => {
-      const { attempts, connect, attemptsStarted } = scriptedConnects();
-      pool = new ConnectionPool(connect, { maxConnections: 2 });
-      const events = recordEvents(pool);
-      const hold = gate();
-      const first = pool.run(async (c) => {
-        await hold.promise;
-        return c.id;
-      });
-      await attemptsStarted(1);
-      attempts[0].succeed();
-      await nextPoolEvent(pool, 'connect');
-      const second = pool.run(async (c) => c.id);
-      await attemptsStarted(2);
-      const failed = nextPoolEvent(pool, 'connect-failed');
+      const { pool: p, attempts, attemptsStarted, events, hold, first, second } = await oneBusyOneWaiting(2);
+      const failed = nextPoolEvent(p, 'connect-failed');
       attempts[1].fail(error());
       await failed;
-      assert.equal(pool.limit, 2);
+      assert.equal(p.limit, 2);
       hold.open();
       assert.deepEqual(await Promise.all([first, second]), ['c1', 'c1'], 'the waiting request ran on the logged-in connection');
       assert.equal(attempts.length, 2, 'no retry while the only way is to wait');
@@ -156,14 +163,14 @@ describe('ConnectionPool: what shrinks the limit', () => {
       // Two at once again: the pool still opens a second connection (it was never capped at 1).
       const release = gate();
       const both = [0, 1].map(() =>
-        pool!.run(async (c) => {
+        p.run(async (c) => {
           await release.promise;
           return c.id;
         }),
       );
       await attemptsStarted(3);
       attempts[2].succeed();
-      await nextPoolEvent(pool, 'connect');
+      await nextPoolEvent(p, 'connect');
       release.open();
       assert.deepEqual((await Promise.all(both)).sort(), ['c1', 'c3']);
       assert.deepEqual(events.filter((e) => e.type === 'shrink'), []);
@@ -177,25 +184,14 @@ describe('ConnectionPool: what shrinks the limit', () => {
     ];
     for (const reply of limitReplies) {
       assert.equal(reply.kind, 'busy', `${reply.message} is read as a limit`);
-      const { attempts, connect, attemptsStarted } = scriptedConnects();
-      pool = new ConnectionPool(connect, { maxConnections: 3 });
-      const hold = gate();
-      const first = pool.run(async (c) => {
-        await hold.promise;
-        return c.id;
-      });
-      await attemptsStarted(1);
-      attempts[0].succeed();
-      await nextPoolEvent(pool, 'connect');
-      const second = pool.run(async (c) => c.id);
-      await attemptsStarted(2);
-      const shrunk = nextPoolEvent(pool, 'shrink');
+      const { pool: p, attempts, hold, first, second } = await oneBusyOneWaiting(3);
+      const shrunk = nextPoolEvent(p, 'shrink');
       attempts[1].fail(reply);
       assert.equal((await shrunk).limit, 1);
-      assert.equal(pool.limit, 1);
+      assert.equal(p.limit, 1);
       hold.open();
       assert.deepEqual(await Promise.all([first, second]), ['c1', 'c1']);
-      await pool.close();
+      await p.close();
     }
   });
 
