@@ -1,6 +1,6 @@
 /** The `ftp-workspace` command line (dist/cli.js, built by `npm run build`) against real servers. */
 import * as assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, type ExecFileException } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -12,10 +12,15 @@ const CLI = path.resolve(__dirname, '../../../dist/cli.js');
 
 interface Run { code: number; stdout: string; stderr: string }
 
+/** A child's exit status as a shell reports it: 0 without an error, else its code (1 when it has none, e.g. a signal). */
+function exitStatus(err: ExecFileException | null): number {
+  return err ? (typeof err.code === 'number' ? err.code : 1) : 0;
+}
+
 function cli(args: string[], password?: string): Promise<Run> {
   return new Promise((resolve) => {
     execFile(process.execPath, [CLI, ...args], { env: { ...process.env, FTP_PASSWORD: password ?? '' }, encoding: 'buffer', maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout: stdout.toString('latin1'), stderr: stderr.toString() });
+      resolve({ code: exitStatus(err), stdout: stdout.toString('latin1'), stderr: stderr.toString() });
     });
   });
 }
@@ -25,7 +30,7 @@ function shell(command: string, password: string): Promise<Run> {
   const err = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'ftpw-sh-')), 'stderr');
   return new Promise((resolve) => {
     execFile('bash', ['-c', command], { env: { ...process.env, FTP_PASSWORD: password, ERR: err } }, (e, stdout, stderr) => {
-      resolve({ code: e ? (typeof e.code === 'number' ? e.code : 1) : 0, stdout, stderr });
+      resolve({ code: exitStatus(e), stdout, stderr });
     });
   });
 }
