@@ -1,0 +1,107 @@
+/**
+ * Local deletes and renames made while the link's server cannot be reached (issue 19): kept, told
+ * (the report's `waiting`, a notification, the status bar), and done once the server answers again
+ * — not lost. The profile `flaky` (setup.ts) reaches vsftpd through a forwarder this test owns on
+ * a fixed port: closed, the server is offline (connects refused); open again, it is back.
+ */
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { LocalChangesReport } from '../../src/vscode/api';
+import { extensionApi, prepareServers, realServer, unique, waitFor } from './helpers';
+import { FLAKY_PORT_ENV, FLAKY_PROFILE } from './servers';
+
+/** A TCP forwarder for the control connection (data connections go to vsftpd directly, as on loopback they may). */
+class Forwarder {
+  private server?: net.Server;
+  private readonly sockets = new Set<net.Socket>();
+  constructor(private readonly port: number, private readonly target: number) {}
+
+  async open(): Promise<void> {
+    const server = net.createServer((client) => {
+      const upstream = net.connect(this.target, '127.0.0.1');
+      for (const s of [client, upstream]) {
+        this.sockets.add(s);
+        s.on('close', () => this.sockets.delete(s));
+        s.on('error', () => undefined);
+      }
+      client.pipe(upstream).pipe(client);
+      client.on('close', () => upstream.destroy());
+      upstream.on('close', () => client.destroy());
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.port, '127.0.0.1', () => resolve());
+    });
+    this.server = server;
+  }
+
+  /** The server goes offline: every connection cut, new ones refused. */
+  async close(): Promise<void> {
+    for (const s of this.sockets) s.destroy();
+    const server = this.server;
+    this.server = undefined;
+    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+}
+
+describe('linked folder: deletes and renames while the server is offline', function () {
+  this.timeout(90_000);
+  const vsftpd = realServer('vsftpd');
+  const config = () => vscode.workspace.getConfiguration('ftpWorkspace');
+  const remoteDir = unique('offline');
+  const local = fs.mkdtempSync(path.join(os.tmpdir(), 'ftpw-ext-offline-'));
+  const localUri = (rel: string) => vscode.Uri.file(path.join(local, ...rel.split('/')));
+  const onServer = (rel: string) => vsftpd.disk.exists(`${remoteDir}/${rel}`);
+  const handled: LocalChangesReport[] = [];
+  const forwarder = new Forwarder(Number(process.env[FLAKY_PORT_ENV]), vsftpd.port);
+
+  before(async () => {
+    await prepareServers();
+    const api = await extensionApi();
+    await api.setPassword(FLAKY_PROFILE, vsftpd.password);
+    api.onDidHandleLocalChanges((r) => { if (r.local === local) handled.push(r); });
+    await forwarder.open();
+    await config().update('links', [{ local, remote: `ftp://${FLAKY_PROFILE}/${remoteDir}`, deleteOnServer: 'always', renameOnServer: 'always' }], vscode.ConfigurationTarget.Workspace);
+  });
+  after(async () => {
+    await config().update('links', undefined, vscode.ConfigurationTarget.Workspace);
+    await forwarder.close();
+    fs.rmSync(local, { recursive: true, force: true });
+  });
+
+  it('are kept while it is down, said to be waiting, and done once it is back (always)', async () => {
+    for (const name of ['a.txt', 'b.txt', 'c.txt']) fs.writeFileSync(path.join(local, name), `${name}\n`);
+    await vscode.commands.executeCommand('ftpWorkspace.upload', vscode.Uri.file(local));
+    for (const name of ['a.txt', 'b.txt', 'c.txt']) assert.ok(onServer(name), `${name} uploaded`);
+
+    await forwarder.close();
+    const edit = new vscode.WorkspaceEdit();
+    edit.deleteFile(localUri('a.txt'));
+    edit.renameFile(localUri('b.txt'), localUri('renamed.txt'));
+    assert.ok(await vscode.workspace.applyEdit(edit));
+    const waiting = await waitFor(() => handled.find((r) => r.waiting), 'the batch to be kept for the offline server', 30_000);
+    assert.equal(waiting.waiting?.count, 2, JSON.stringify(waiting));
+    assert.deepEqual([waiting.deleted, waiting.renamed], [[], []]);
+    assert.ok(onServer('a.txt') && onServer('b.txt'), 'nothing happened on the server');
+
+    // Another delete while still offline joins the waiting ones.
+    const before = handled.length;
+    const more = new vscode.WorkspaceEdit();
+    more.deleteFile(localUri('c.txt'));
+    assert.ok(await vscode.workspace.applyEdit(more));
+    await waitFor(() => handled.slice(before).find((r) => r.waiting?.count === 3), 'the next attempt, still offline, with the later delete', 30_000);
+
+    // Back: the next retry (by itself, after a wait) does all three, as one batch.
+    await forwarder.open();
+    const done = await waitFor(() => handled.find((r) => !r.waiting && (r.deleted.length > 0 || r.renamed.length > 0)), 'the waiting changes to be done once the server is back', 60_000);
+    assert.deepEqual(done.deleted, ['a.txt', 'c.txt']);
+    assert.deepEqual(done.renamed, [{ from: 'b.txt', to: 'renamed.txt' }]);
+    assert.deepEqual(done.failed, []);
+    assert.equal(onServer('a.txt') || onServer('c.txt') || onServer('b.txt'), false);
+    assert.ok(onServer('renamed.txt'), 'renamed on the server, not deleted');
+  });
+});
