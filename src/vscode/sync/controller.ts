@@ -427,8 +427,12 @@ export class SyncController implements vscode.Disposable {
   }
 
   private retryUploads(): void {
-    this.localChanges.retryNow();
+    const waiting = this.localChanges.retryNow();
     const failed = this.queue.failed;
+    if (failed.length === 0 && waiting > 0) {
+      vscode.window.setStatusBarMessage(`$(sync~spin) FTP: retrying ${plural(waiting, 'delete or rename', 'deletes and renames')}…`, 3000);
+      return;
+    }
     if (failed.length === 0) {
       void vscode.window.showInformationMessage(this.queue.pending > 0 ? 'FTP: uploads are in progress.' : 'FTP: no failed uploads.');
       return;

@@ -154,9 +154,14 @@ export class LocalChangesToServer implements vscode.Disposable {
     await this.running;
   }
 
-  /** Changes waiting for an unreachable server go now (Retry, a settings change). */
-  retryNow(): void {
-    for (const id of [...this.waiting.keys()]) this.enqueue(id, []);
+  /** Changes waiting for an unreachable server go now (Retry, a settings change); returns how many deletes and renames. */
+  retryNow(): number {
+    let count = 0;
+    for (const [id, w] of [...this.waiting]) {
+      count += w.count;
+      this.enqueue(id, []);
+    }
+    return count;
   }
 
   /** The link's server answered (an upload or a sync succeeded): its waiting changes go now. */
