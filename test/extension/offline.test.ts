@@ -6,47 +6,13 @@
  */
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { LocalChangesReport } from '../../src/vscode/api';
 import { extensionApi, prepareServers, realServer, unique, waitFor } from './helpers';
+import { Forwarder } from './forwarder';
 import { FLAKY_PORT_ENV, FLAKY_PROFILE } from './servers';
-
-/** A TCP forwarder for the control connection (data connections go to vsftpd directly, as on loopback they may). */
-class Forwarder {
-  private server?: net.Server;
-  private readonly sockets = new Set<net.Socket>();
-  constructor(private readonly port: number, private readonly target: number) {}
-
-  async open(): Promise<void> {
-    const server = net.createServer((client) => {
-      const upstream = net.connect(this.target, '127.0.0.1');
-      for (const s of [client, upstream]) {
-        this.sockets.add(s);
-        s.on('close', () => this.sockets.delete(s));
-        s.on('error', () => undefined);
-      }
-      client.pipe(upstream).pipe(client);
-      client.on('close', () => upstream.destroy());
-      upstream.on('close', () => client.destroy());
-    });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.port, '127.0.0.1', () => resolve());
-    });
-    this.server = server;
-  }
-
-  /** The server goes offline: every connection cut, new ones refused. */
-  async close(): Promise<void> {
-    for (const s of this.sockets) s.destroy();
-    const server = this.server;
-    this.server = undefined;
-    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
-  }
-}
 
 describe('linked folder: deletes and renames while the server is offline', function () {
   this.timeout(90_000);
