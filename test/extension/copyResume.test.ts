@@ -13,7 +13,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { extensionApi, prepareServers, protocolLog, realServer, unique, waitForLog } from './helpers';
-import { Forwarder } from './forwarder';
+import { ServerAddress } from '../support/serverAddress';
 import { FLAKY_PORT_ENV, FLAKY_PROFILE } from './servers';
 
 const SIZE = 6 * 1024 * 1024 + 4321;
@@ -25,7 +25,7 @@ describe('Explorer copies of a big file go on after a cut (vsftpd, VS Code\'s fi
   const data = randomBytes(SIZE);
   const local = fs.mkdtempSync(path.join(os.tmpdir(), 'ftpw-ext-copies-'));
   const spool = fs.mkdtempSync(path.join(os.tmpdir(), 'ftpw-ext-spool-'));
-  const forwarder = new Forwarder(Number(process.env[FLAKY_PORT_ENV]), vsftpd.port);
+  const forwarder = new ServerAddress({ host: '127.0.0.1', port: vsftpd.port }, Number(process.env[FLAKY_PORT_ENV]));
   const flaky = (rel: string) => vscode.Uri.from({ scheme: 'ftp', authority: FLAKY_PROFILE, path: `/${dir}/${rel}` });
   let tmpBefore: string | undefined;
 

@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { LocalChangesReport } from '../../src/vscode/api';
 import { extensionApi, prepareServers, realServer, unique, waitFor } from './helpers';
-import { Forwarder } from './forwarder';
+import { ServerAddress } from '../support/serverAddress';
 import { FLAKY_PORT_ENV, FLAKY_PROFILE } from './servers';
 
 describe('linked folder: deletes and renames while the server is offline', function () {
@@ -23,7 +23,7 @@ describe('linked folder: deletes and renames while the server is offline', funct
   const localUri = (rel: string) => vscode.Uri.file(path.join(local, ...rel.split('/')));
   const onServer = (rel: string) => vsftpd.disk.exists(`${remoteDir}/${rel}`);
   const handled: LocalChangesReport[] = [];
-  const forwarder = new Forwarder(Number(process.env[FLAKY_PORT_ENV]), vsftpd.port);
+  const forwarder = new ServerAddress({ host: '127.0.0.1', port: vsftpd.port }, Number(process.env[FLAKY_PORT_ENV]));
 
   before(async () => {
     await prepareServers();

@@ -19,7 +19,8 @@ export const PROXIED_PROFILE = 'proxied';
 
 /**
  * A profile on vsftpd reached through a port (FTPW_TEST_FLAKY_PORT) where a test puts a forwarder
- * of its own, and takes it away: a server that goes offline and comes back (offline.test.ts).
+ * of its own (test/support/serverAddress.ts), and takes it away: a server that goes offline and
+ * comes back (offline.test.ts), connections cut mid-transfer (copyResume.test.ts).
  */
 export const FLAKY_PROFILE = 'flaky';
 export const FLAKY_PORT_ENV = 'FTPW_TEST_FLAKY_PORT';
