@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { LocalChangesReport } from '../../src/vscode/api';
+import type { LocalChangesQuestion, LocalChangesReport } from '../../src/vscode/api';
 import { extensionApi, prepareServers, realServer, unique, waitFor } from './helpers';
 import { ServerAddress } from '../support/serverAddress';
 import { FLAKY_PORT_ENV, FLAKY_PROFILE } from './servers';
@@ -23,6 +23,7 @@ describe('linked folder: deletes and renames while the server is offline', funct
   const localUri = (rel: string) => vscode.Uri.file(path.join(local, ...rel.split('/')));
   const onServer = (rel: string) => vsftpd.disk.exists(`${remoteDir}/${rel}`);
   const handled: LocalChangesReport[] = [];
+  const asked: LocalChangesQuestion[] = [];
   const forwarder = new ServerAddress({ host: '127.0.0.1', port: vsftpd.port }, Number(process.env[FLAKY_PORT_ENV]));
 
   before(async () => {
@@ -30,6 +31,7 @@ describe('linked folder: deletes and renames while the server is offline', funct
     const api = await extensionApi();
     await api.setPassword(FLAKY_PROFILE, vsftpd.password);
     api.onDidHandleLocalChanges((r) => { if (r.local === local) handled.push(r); });
+    api.onDidAskAboutLocalChanges((q) => { if (q.local === local) asked.push(q); });
     await forwarder.open();
     await config().update('links', [{ local, remote: `ftp://${FLAKY_PROFILE}/${remoteDir}`, deleteOnServer: 'always', renameOnServer: 'always' }], vscode.ConfigurationTarget.Workspace);
   });
@@ -69,5 +71,34 @@ describe('linked folder: deletes and renames while the server is offline', funct
     assert.deepEqual(done.failed, []);
     assert.equal(onServer('a.txt') || onServer('c.txt') || onServer('b.txt'), false);
     assert.ok(onServer('renamed.txt'), 'renamed on the server, not deleted');
+  });
+
+  it('when they go, a server file changed meanwhile is asked about even under always (Escape keeps it); Retry sends them at once', async () => {
+    for (const name of ['d.txt', 'e.txt']) fs.writeFileSync(path.join(local, name), `${name}\n`);
+    await vscode.commands.executeCommand('ftpWorkspace.upload', vscode.Uri.file(local));
+    assert.ok(onServer('d.txt') && onServer('e.txt'));
+
+    await forwarder.close();
+    const from = handled.length;
+    const edit = new vscode.WorkspaceEdit();
+    edit.deleteFile(localUri('d.txt'));
+    edit.deleteFile(localUri('e.txt'));
+    assert.ok(await vscode.workspace.applyEdit(edit));
+    await waitFor(() => handled.slice(from).find((r) => r.waiting?.count === 2), 'the deletes to wait for the server', 30_000);
+    // Someone else changes e.txt on the server while this window cannot reach it.
+    vsftpd.disk.put(`${remoteDir}/e.txt`, 'changed on the server meanwhile\n');
+
+    await forwarder.open();
+    const askedFrom = asked.length;
+    const doneFrom = handled.length;
+    await vscode.commands.executeCommand('ftpWorkspace.retryUploads');
+    const q = await waitFor(() => asked[askedFrom], 'the question about the changed server file', 20_000);
+    assert.deepEqual(q.changes, ['delete e.txt']);
+    await vscode.commands.executeCommand('workbench.action.closeQuickOpen');
+    const done = await waitFor(() => handled.slice(doneFrom).find((r) => !r.waiting), 'the batch to be done', 20_000);
+    assert.deepEqual(done.deleted, ['d.txt']);
+    assert.deepEqual(done.kept, ['delete e.txt']);
+    assert.equal(onServer('d.txt'), false);
+    assert.equal(vsftpd.disk.text(`${remoteDir}/e.txt`), 'changed on the server meanwhile\n', 'the changed file is kept');
   });
 });
