@@ -245,49 +245,52 @@ for (const mode of ['passive', 'active'] as ConcreteMode[]) {
   }
 }
 
-describe('resume in an Explorer copy on a real server (vsftpd behind a proxy that cuts the control connection mid-transfer)', function () {
-  this.timeout(90_000);
-  let server: RunningServer;
-  let proxy: DropProxy;
-  const data = randomBytes(SIZE);
-  before(async () => {
-    server = await startServer('vsftpd');
-    proxy = await DropProxy.start(server);
-    fs.writeFileSync(path.join(server.root, 'real-big.bin'), data);
-    server.giveToUser();
-  });
-  after(async () => {
-    await proxy?.stop();
-    await server?.stop();
-  });
-
-  for (const mode of ['passive', 'active'] as ConcreteMode[]) {
-    it(`a copy within the server and one out of it go on after cuts at random offsets, byte-identical (${mode})`, async () => {
-      const pool = new ConnectionPool<FtpClient>((m) => FtpClient.connect({ host: proxy.host, port: proxy.port, user: server.user, password: server.password, mode: m, connectTimeoutMs: 5000, replyTimeoutMs: 5000, dataConnectTimeoutMs: 3000 }), { mode, busyRetryDelaysMs: [50] });
-      const remote = new RemoteFs(pool, { resumeThresholdBytes: 1024 * 1024 });
-      // Each leg is cut once, somewhere in its bytes: the proxy drops the control connection.
-      const cutAt = new Map<string, number>();
-      const onProgress = (leg: string) => (bytes: number) => {
-        if (!cutAt.has(leg)) cutAt.set(leg, randomInt(64 * 1024, SIZE - 64 * 1024));
-        if (bytes >= cutAt.get(leg)! && !cutAt.has(`${leg} done`)) {
-          cutAt.set(`${leg} done`, bytes);
-          proxy.dropAll();
-        }
-      };
-      try {
-        const got = await remote.readFile('/real-big.bin', { expectedSize: SIZE, onProgress: onProgress('read') });
-        assert.ok(got.equals(data), 'read byte-identical');
-        const target = `/copy-${mode}.bin`;
-        await remote.writeFile(target, got, { create: true, overwrite: false, onProgress: onProgress('write') });
-        assert.ok(fs.readFileSync(path.join(server.root, target)).equals(data), 'written byte-identical');
-        assert.ok(cutAt.has('read done') && cutAt.has('write done'), `both legs were cut: ${JSON.stringify([...cutAt])}`);
-        assert.deepEqual(fs.readdirSync(server.root).filter((n) => n.includes('.ftpw-')), []);
-      } finally {
-        await pool.close();
-      }
+// proftpd with mod_digest (the prefix checked by XSHA256 of the range) and AllowStoreRestart.
+for (const kind of ['vsftpd', 'pure-ftpd', 'proftpd'] as ServerKind[]) {
+  describe(`resume in Explorer copies on ${kind}, behind a proxy that cuts the control connection mid-transfer`, function () {
+    this.timeout(90_000);
+    let server: RunningServer;
+    let proxy: DropProxy;
+    const data = randomBytes(SIZE);
+    before(async () => {
+      server = await startServer(kind, kind === 'proftpd' ? { digest: true, storeRestart: true } : {});
+      proxy = await DropProxy.start(server);
+      fs.writeFileSync(path.join(server.root, 'real-big.bin'), data);
+      server.giveToUser();
     });
-  }
-});
+    after(async () => {
+      await proxy?.stop();
+      await server?.stop();
+    });
+
+    for (const mode of ['passive', 'active'] as ConcreteMode[]) {
+      it(`a copy out of the server and one into it go on after a cut at a random offset each, byte-identical (${mode})`, async () => {
+        const pool = new ConnectionPool<FtpClient>((m) => FtpClient.connect({ host: proxy.host, port: proxy.port, user: server.user, password: server.password, mode: m, connectTimeoutMs: 5000, replyTimeoutMs: 5000, dataConnectTimeoutMs: 3000 }), { mode, busyRetryDelaysMs: [50] });
+        const remote = new RemoteFs(pool, { resumeThresholdBytes: 1024 * 1024 });
+        // Each leg is cut once, somewhere in its bytes: the proxy drops the control connection.
+        const cutAt = new Map<string, number>();
+        const onProgress = (leg: string) => (bytes: number) => {
+          if (!cutAt.has(leg)) cutAt.set(leg, randomInt(64 * 1024, SIZE - 64 * 1024));
+          if (bytes >= cutAt.get(leg)! && !cutAt.has(`${leg} done`)) {
+            cutAt.set(`${leg} done`, bytes);
+            proxy.dropAll();
+          }
+        };
+        try {
+          const got = await remote.readFile('/real-big.bin', { expectedSize: SIZE, onProgress: onProgress('read') });
+          assert.ok(got.equals(data), 'read byte-identical');
+          const target = `/copy-${mode}.bin`;
+          await remote.writeFile(target, got, { create: true, overwrite: false, onProgress: onProgress('write') });
+          assert.ok(fs.readFileSync(path.join(server.root, target)).equals(data), 'written byte-identical');
+          assert.ok(cutAt.has('read done') && cutAt.has('write done'), `both legs were cut: ${JSON.stringify([...cutAt])}`);
+          assert.deepEqual(fs.readdirSync(server.root).filter((n) => n.includes('.ftpw-')), []);
+        } finally {
+          await pool.close();
+        }
+      });
+    }
+  });
+}
 
 const KINDS: ServerKind[] = ['vsftpd', 'proftpd', 'pure-ftpd'];
 for (const kind of KINDS) {
