@@ -85,6 +85,8 @@ export class LocalChangesToServer implements vscode.Disposable {
   private readonly queued = new Map<string, LocalChange[]>();
   /** Per link: a batch the server could not be reached for, and when it goes again. */
   private readonly waiting = new Map<string, { changes: LocalChange[]; count: number; reason: string; attempts: number; timer?: NodeJS.Timeout; told: boolean }>();
+  /** The changes of the batch being handled now. */
+  private readonly handling = new Set<LocalChange>();
   private disposed = false;
   /** One batch at a time per window: questions never stack, and a later batch sees the record the earlier one left. */
   private running: Promise<unknown> = Promise.resolve();
@@ -183,7 +185,6 @@ export class LocalChangesToServer implements vscode.Disposable {
     return !!this.batchers.get(linkId)?.changes.includes(c) || !!this.queued.get(linkId)?.includes(c) || !!this.waiting.get(linkId)?.changes.includes(c) || this.handling.has(c);
   }
 
-  private readonly handling = new Set<LocalChange>();
 
   private batcherOf(link: Link): ChangeBatcher {
     let b = this.batchers.get(link.id);
@@ -226,7 +227,11 @@ export class LocalChangesToServer implements vscode.Disposable {
   private async handle(linkId: string, changes: LocalChange[]): Promise<void> {
     // The settings in force now decide (the link may have been changed or removed meanwhile).
     const link = this.host.links().find((l) => l.id === linkId);
-    if (!link) return;
+    if (!link) {
+      // Unlinked meanwhile: nothing waits for its server any more (its changes stay on disk, for if it comes back).
+      if (this.waiting.delete(linkId)) this.tellWaiting();
+      return;
+    }
     const outcome = await this.handleBatch(link, changes);
     // Closing: nothing settled; the next activation hands the batch over again.
     if (this.disposed) return;
@@ -251,7 +256,11 @@ export class LocalChangesToServer implements vscode.Disposable {
       this.waiting.delete(link.id);
       this.pendingOf(link).settle(changes);
     }
-    if (waited || outcome.waiting) this.host.waitingChanged([...this.waiting].map(([id, w]) => ({ local: this.host.links().find((l) => l.id === id)?.localRoot ?? id, count: w.count, reason: w.reason })));
+    if (waited || outcome.waiting) this.tellWaiting();
+  }
+
+  private tellWaiting(): void {
+    this.host.waitingChanged([...this.waiting].map(([id, w]) => ({ local: this.host.links().find((l) => l.id === id)?.localRoot ?? id, count: w.count, reason: w.reason })));
   }
 
   /** Plans, looks, asks and does one batch; `waiting` when the server could not be reached (nothing was lost). */
@@ -279,10 +288,6 @@ export class LocalChangesToServer implements vscode.Disposable {
           if (answer === 'always') await this.setAlways(link, choice.ask);
         }
         const applied = await applyServerChanges(side, go);
-        // Cut off from the server half-way: the whole batch goes again later (what was done is not
-        // there any more, so it is not done twice).
-        const lost = applied.failed.find((f) => isUnreachable(f.error));
-        if (lost) return this.waitFor(link, report, plan.deletes.length + plan.renames.length - applied.done.length, lost.error);
         for (const c of applied.done) {
           if (c.kind === 'rename') report.renamed.push({ from: c.from, to: c.to });
           else report.deleted.push(c.path);
@@ -305,6 +310,10 @@ export class LocalChangesToServer implements vscode.Disposable {
               : [{ uri: remoteUriOf(link, c.path), change: 'deleted' }],
           ),
         ]);
+        // Cut off from the server half-way: the whole batch goes again later (what was done is not
+        // there any more, so it is not done twice).
+        const lost = applied.failed.find((f) => isUnreachable(f.error));
+        if (lost) return this.waitFor(link, report, plan.deletes.length + plan.renames.length - applied.done.length, lost.error);
         if (applied.failed[0]) this.host.explain(link, applied.failed[0].error);
       } else {
         for (const d of plan.deletes) report.kept.push(`delete ${d}`);
