@@ -13,6 +13,8 @@ import { ListingCache } from './listingCache';
 import { octalMode } from '../ftp/permissions';
 import { checksumOfBytes, checksumOfFile, type Checksum, type ChecksumMethod } from '../ftp/checksum';
 import { downloadResumable, uploadResumable } from '../ftp/resume';
+import { readFile as readLocalFile, stat as statLocal } from 'node:fs/promises';
+import { withSpooledBytes, withSpoolFile } from './spool';
 
 /** The part of FtpClient the file operations use. */
 export interface RemoteClient extends PooledClient {
@@ -268,9 +270,20 @@ export class RemoteFs {
     return answer;
   }
 
-  /** The server follows a link on RETR; a dangling one fails as "not found", said as what it is. */
-  async readFile(path: string, opts: TransferOptions & LaneOptions = {}): Promise<Buffer> {
-    const { lane, ...transfer } = opts;
+  /**
+   * The server follows a link on RETR; a dangling one fails as "not found", said as what it is. A
+   * file the caller expects to be big (`expectedSize` from its stat, at or above the resume
+   * threshold: an Explorer copy, opening a big file) goes through a temporary file, so a cut goes
+   * on from what arrived instead of starting over.
+   */
+  async readFile(path: string, opts: TransferOptions & LaneOptions & { expectedSize?: number } = {}): Promise<Buffer> {
+    const { lane, expectedSize, ...transfer } = opts;
+    if (this.resumable(expectedSize)) {
+      return withSpoolFile(async (file) => {
+        await this.downloadToFile(path, file, { ...transfer, lane, expectedSize });
+        return readLocalFile(file);
+      });
+    }
     try {
       const data = await this.pool.run((c) => c.readFile(path, transfer), { idempotent: true, signal: opts.signal, lane });
       this.cache.confirmExists(path);
@@ -309,6 +322,9 @@ export class RemoteFs {
    * leaves the target as it was and throws (the editor stays dirty).
    */
   async writeFile(path: string, data: UploadSource, opts: WriteOptions, hops = 0): Promise<RemoteStat & { created: boolean }> {
+    // Big bytes in memory (a save, an Explorer copy from a local folder) go up from a temporary
+    // file: an upload onto a temporary or new name then goes on after a cut (uploadOrClean).
+    if (data instanceof Uint8Array && this.resumable(data.byteLength)) return withSpooledBytes(data, (source) => this.writeFile(path, source, opts, hops));
     const cachedEntry = this.cache.lookup(path);
     const existing = await this.statOrUndefined(path);
     if (existing?.type === 'directory') throw new RemoteFsError('is-directory', `${path} is a folder`);
@@ -469,8 +485,16 @@ export class RemoteFs {
       }
       return;
     }
-    const data = await this.readFile(from, { signal: opts.signal });
-    await this.writeFile(to, data, { create: true, overwrite: true, signal: opts.signal, onProgress: opts.onProgress });
+    const write = { create: true, overwrite: true, signal: opts.signal, onProgress: opts.onProgress };
+    if (!this.resumable(source.size)) {
+      await this.writeFile(to, await this.readFile(from, { signal: opts.signal }), write);
+      return;
+    }
+    // Big: down into a temporary file and up from it, each leg going on after a cut; never whole in memory.
+    await withSpoolFile(async (file) => {
+      await this.downloadToFile(from, file, { signal: opts.signal, expectedSize: source.size });
+      await this.writeFile(to, { file, size: (await statLocal(file)).size }, write);
+    });
   }
 
   /**

@@ -15,9 +15,14 @@ import type { RelPath, Signature } from './types';
 export type LocalChange = { kind: 'deleted'; path: string } | { kind: 'created'; path: string } | { kind: 'renamed'; from: string; to: string };
 
 export interface ChangeBatcherOptions {
-  /** The batch is handed over once no event came for this long (default 1000 ms). */
+  /** The batch is handed over once no event came for this long (default 1000 ms)… */
   quietMs?: number;
-  /** …or this long after its first event, however busy the folder stays (default 10 s). */
+  /**
+   * …or, in a long burst, for a tenth of the time it has lasted, up to this (default 5 s): a
+   * `git checkout` that pauses a second between two groups of files is still one batch, one question.
+   */
+  maxQuietMs?: number;
+  /** …or this long after its first event, however busy the folder stays (default 60 s). */
   maxWaitMs?: number;
   onBatch: (changes: LocalChange[]) => void;
 }
@@ -27,19 +32,30 @@ export class ChangeBatcher {
   private pending: LocalChange[] = [];
   private quietTimer?: NodeJS.Timeout;
   private maxTimer?: NodeJS.Timeout;
+  /** When the first event of the pending batch came. */
+  private startedAt = 0;
   private readonly quietMs: number;
+  private readonly maxQuietMs: number;
   private readonly maxWaitMs: number;
 
   constructor(private readonly options: ChangeBatcherOptions) {
     this.quietMs = options.quietMs ?? 1000;
-    this.maxWaitMs = options.maxWaitMs ?? 10_000;
+    this.maxQuietMs = Math.max(this.quietMs, options.maxQuietMs ?? 5000);
+    this.maxWaitMs = options.maxWaitMs ?? 60_000;
   }
 
   add(change: LocalChange): void {
+    if (this.pending.length === 0) this.startedAt = Date.now();
     this.pending.push(change);
     clearTimeout(this.quietTimer);
-    this.quietTimer = setTimeout(() => this.flush(), this.quietMs);
+    const quiet = Math.min(this.maxQuietMs, Math.max(this.quietMs, (Date.now() - this.startedAt) / 10));
+    this.quietTimer = setTimeout(() => this.flush(), quiet);
     this.maxTimer ??= setTimeout(() => this.flush(), this.maxWaitMs);
+  }
+
+  /** The events collected and not handed over yet (for keeping them across a window reload). */
+  get changes(): readonly LocalChange[] {
+    return this.pending;
   }
 
   get size(): number {

@@ -99,7 +99,8 @@ export class FtpFileSystemProvider implements vscode.FileSystemProvider, vscode.
 
   async readFile(uri: vscode.Uri): Promise<Uint8Array> {
     return this.guard(uri, ({ connection, path }) =>
-      this.withTransferProgress(uri, 'Downloading', this.knownSizes.get(uri.toString()), (opts) => connection.fs.readFile(path, opts)),
+      // The size VS Code's stat just got: a big file (an Explorer copy out of ftp://) goes on after a cut.
+      this.withTransferProgress(uri, 'Downloading', this.knownSizes.get(uri.toString()), (opts) => connection.fs.readFile(path, { ...opts, expectedSize: this.knownSizes.get(uri.toString()) })),
     );
   }
 
@@ -201,7 +202,7 @@ export class FtpFileSystemProvider implements vscode.FileSystemProvider, vscode.
   private async copyBetween(source: vscode.Uri, destination: vscode.Uri, from: Located, to: Located, options: { overwrite: boolean }): Promise<void> {
     const st = await from.connection.fs.statFromServer(from.path);
     if (st.type === 'directory') throw vscode.FileSystemError.NoPermissions('Copying a folder between FTP servers is not supported.');
-    const data = await this.withTransferProgress(source, 'Downloading', st.size, (opts) => from.connection.fs.readFile(from.path, opts));
+    const data = await this.withTransferProgress(source, 'Downloading', st.size, (opts) => from.connection.fs.readFile(from.path, { ...opts, expectedSize: st.size }));
     await this.withTransferProgress(destination, 'Uploading', data.byteLength, (opts) =>
       to.connection.fs.writeFile(to.path, data, { create: true, overwrite: options.overwrite, ...opts }),
     );

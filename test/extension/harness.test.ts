@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { profileNames } from './helpers';
-import { FOLDERS, PROXIED_PROFILE } from './servers';
+import { FLAKY_PROFILE, FOLDERS, PROXIED_PROFILE } from './servers';
 
 describe('extension test harness', () => {
   it('runs in a VS Code extension host on Node', () => {
@@ -31,7 +31,7 @@ describe('extension test harness', () => {
   });
 
   it('applies the user settings the setup wrote (server profiles) and the harness defaults', () => {
-    assert.deepEqual(profileNames(), [...FOLDERS.map((f) => f.name), PROXIED_PROFILE]);
+    assert.deepEqual(profileNames(), [...FOLDERS.map((f) => f.name), PROXIED_PROFILE, FLAKY_PROFILE]);
     assert.equal(vscode.workspace.getConfiguration('files').get('autoSave'), 'off', 'files.autoSave');
   });
 

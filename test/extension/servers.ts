@@ -17,6 +17,14 @@ export const FOLDERS: readonly { name: string; uri: string }[] = [
 /** A profile on vsftpd reached through a SOCKS5 proxy (setup.ts, proxy.test.ts); no workspace folder of its own. */
 export const PROXIED_PROFILE = 'proxied';
 
+/**
+ * A profile on vsftpd reached through a port (FTPW_TEST_FLAKY_PORT) where a test puts a forwarder
+ * of its own (test/support/serverAddress.ts), and takes it away: a server that goes offline and
+ * comes back (offline.test.ts), connections cut mid-transfer (copyResume.test.ts).
+ */
+export const FLAKY_PROFILE = 'flaky';
+export const FLAKY_PORT_ENV = 'FTPW_TEST_FLAKY_PORT';
+
 const variable = (name: RealServerName, what: string): string => `FTPW_TEST_${name.toUpperCase()}_${what}`;
 
 /** Environment variables the extension host gets per real server. */

@@ -24,7 +24,8 @@ import type * as DemoServerModule from '../../scripts/demo-server.mjs';
 import { PROXY_PASSWORD, startProxyLab } from '../support/proxyLab';
 import { startServer, type RunningServer } from '../support/realServers';
 import type { ExtensionTestSetup } from '../vscode/runExtensionTests';
-import { ENV, FOLDERS, PROXIED_PROFILE } from './servers';
+import { ENV, FLAKY_PORT_ENV, FLAKY_PROFILE, FOLDERS, PROXIED_PROFILE } from './servers';
+import * as net from 'node:net';
 
 /** Where on the vsftpd server the linked folder goes, and what the link leaves out. */
 const LINK_REMOTE_PATH = '/linked';
@@ -68,6 +69,7 @@ export async function setup(): Promise<ExtensionTestSetup> {
       FTPW_TEST_PROXY_URL: lab.socks.url,
       FTPW_TEST_PROXY_PASSWORD: PROXY_PASSWORD,
       FTPW_TEST_PROXY_LOG: lab.socks.logPath,
+      [FLAKY_PORT_ENV]: String(await freePort()),
     };
     for (const [name, server] of [['vsftpd', vsftpd], ['pureftpd', pureftpd]] as const) {
       env[ENV.port(name)] = String(server.port);
@@ -83,6 +85,7 @@ export async function setup(): Promise<ExtensionTestSetup> {
           { name: 'vsftpd', host: vsftpd.host, port: vsftpd.port, user: vsftpd.user, mode: 'passive' },
           { name: 'pureftpd', host: pureftpd.host, port: pureftpd.port, user: pureftpd.user, mode: 'active' },
           { name: PROXIED_PROFILE, host: 'localhost', port: vsftpd.port, user: vsftpd.user, mode: 'auto', proxy: lab.socks.url },
+          { name: FLAKY_PROFILE, host: '127.0.0.1', port: Number(env[FLAKY_PORT_ENV]), user: vsftpd.user, mode: 'passive' },
         ],
         'ftpWorkspace.links': [{ local: linkedLocal, remote: `ftp://vsftpd${LINK_REMOTE_PATH}`, ignore: [...LINK_IGNORE], uploadOnSave: true }],
       },
@@ -93,6 +96,18 @@ export async function setup(): Promise<ExtensionTestSetup> {
     await teardown();
     throw error;
   }
+}
+
+/** A port nothing listens on now (the flaky profile's forwarder takes it in the test). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
 }
 
 /**

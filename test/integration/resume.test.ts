@@ -14,6 +14,7 @@ import { ConnectionPool } from '../../src/ftp/pool';
 import { RemoteFs } from '../../src/remote/remoteFs';
 import { downloadResumable, OVERLAP, uploadResumable } from '../../src/ftp/resume';
 import type { ConcreteMode, FtpEvent } from '../../src/ftp/types';
+import { DropProxy } from '../support/dropProxy';
 import { FaultServer } from '../support/faultServer';
 import { withClient } from '../support/realClients';
 import { startServer, stopAllServers, type RunningServer, type ServerKind } from '../support/realServers';
@@ -154,6 +155,142 @@ describe('resume in the extension\'s file operations (RemoteFs, as linked folder
     assert.ok(server.commands.filter((c) => c.verb === 'REST' && c.arg !== '0').length >= 2, 'went on with REST');
   });
 });
+
+/**
+ * What an Explorer copy runs (src/vscode/ftpFileSystem.ts): VS Code reads the source whole
+ * (provider readFile, with the size its stat gave) and writes the target whole (provider writeFile
+ * with the bytes), or, between two ftp:// folders of one server, calls the provider's copy
+ * (RemoteFs.copy). Each big transfer must go on after cuts at random offsets, byte-identical, and a
+ * copy that cannot finish must leave the target as it was, with no temporary file anywhere.
+ */
+for (const mode of ['passive', 'active'] as ConcreteMode[]) {
+  for (const checksums of [false, true]) {
+    describe(`resume in Explorer copies (fault server, ${mode}, ${checksums ? 'XSHA256' : 'no checksums'})`, function () {
+      this.timeout(60_000);
+      let server: FaultServer;
+      let remote: RemoteFs;
+      let spool: string;
+      let tmpBefore: string | undefined;
+      const data = randomBytes(SIZE);
+      const cuts: Record<string, number[]> = { RETR: [], STOR: [] };
+      const cutEach = (verb: 'RETR' | 'STOR', times: number) => server.handleOnce(verb, ({ next, session, arg }) => {
+        if (verb === 'STOR' && arg === '/small.txt') return next();
+        const at = randomInt(1, SIZE - session.rest);
+        cuts[verb].push(at);
+        return next({ dropAfterBytes: at });
+      }, times);
+      const rests = () => server.commands.filter((c) => c.verb === 'REST' && c.arg !== '0').length;
+
+      beforeEach(async () => {
+        cuts.RETR = [];
+        cuts.STOR = [];
+        // The spool's temporary files go here, so the test sees that none is left.
+        spool = fs.mkdtempSync(path.join(tmp, 'spool-'));
+        tmpBefore = process.env.TMPDIR;
+        process.env.TMPDIR = spool;
+        server = await FaultServer.start({ checksums, files: { '/big.bin': data, '/old.bin': 'the old copy' } });
+        const pool = new ConnectionPool<FtpClient>((m) => FtpClient.connect({ host: server.host, port: server.port, user: server.user, password: server.password, mode: m, connectTimeoutMs: 5000, replyTimeoutMs: 5000, dataConnectTimeoutMs: 3000 }), { mode, busyRetryDelaysMs: [50] });
+        remote = new RemoteFs(pool, { resumeThresholdBytes: 1024 * 1024 });
+      });
+      afterEach(async () => {
+        if (tmpBefore === undefined) delete process.env.TMPDIR;
+        else process.env.TMPDIR = tmpBefore;
+        await remote.pool.close();
+        await server.stop();
+      });
+      const leftovers = () => [...fs.readdirSync(spool), ...[...server.files.keys()].filter((p) => p.includes('.ftpw-'))];
+
+      it('out of ftp:// (readFile with the stat\'s size): byte-identical after cuts, each going on with REST', async () => {
+        cutEach('RETR', CUTS);
+        const got = await remote.readFile('/big.bin', { expectedSize: SIZE });
+        assert.ok(got.equals(data), `not identical after cuts at ${cuts.RETR.join(', ')}`);
+        assert.equal(cuts.RETR.length, CUTS);
+        assert.ok(rests() >= 1, 'went on with REST');
+        assert.deepEqual(leftovers(), []);
+      });
+
+      it('into ftp:// (writeFile with the bytes), over a file and as a new one: byte-identical after cuts', async () => {
+        cutEach('STOR', CUTS);
+        await remote.writeFile('/old.bin', data, { create: true, overwrite: true });
+        assert.ok(server.files.get('/old.bin')?.equals(data), `not identical after cuts at ${cuts.STOR.join(', ')}`);
+        cutEach('STOR', CUTS);
+        await remote.writeFile('/new.bin', data, { create: true, overwrite: false });
+        assert.ok(server.files.get('/new.bin')?.equals(data), `not identical after cuts at ${cuts.STOR.join(', ')}`);
+        assert.ok(rests() >= 2, 'went on with REST');
+        assert.deepEqual(leftovers(), []);
+      });
+
+      it('within ftp:// (the provider\'s copy): both legs go on after cuts, byte-identical', async () => {
+        cutEach('RETR', 2);
+        cutEach('STOR', 2);
+        await remote.copy('/big.bin', '/copy.bin', { overwrite: false });
+        assert.ok(server.files.get('/copy.bin')?.equals(data), `not identical after cuts at RETR ${cuts.RETR.join(', ')} / STOR ${cuts.STOR.join(', ')}`);
+        assert.equal(cuts.RETR.length + cuts.STOR.length, 4);
+        assert.deepEqual(leftovers(), []);
+      });
+
+      it('a copy cut more often than it goes on fails, leaving the target as it was and nothing behind', async () => {
+        // Every transfer is cut after a few bytes: more cuts than the resume goes on after.
+        const cutAlways = (verb: string) => server.handle(verb, ({ next }) => next({ dropAfterBytes: 1000 }));
+        cutAlways('STOR');
+        await assert.rejects(remote.writeFile('/old.bin', data, { create: true, overwrite: true }), /connection|lost|closed/i);
+        assert.equal(server.files.get('/old.bin')?.toString(), 'the old copy');
+        server.clearHandlers();
+        cutAlways('RETR');
+        await assert.rejects(remote.copy('/big.bin', '/copy2.bin', { overwrite: false }), /connection|lost|closed/i);
+        assert.equal(server.files.has('/copy2.bin'), false, 'no partial target');
+        assert.deepEqual(leftovers(), []);
+      });
+    });
+  }
+}
+
+// proftpd with mod_digest (the prefix checked by XSHA256 of the range) and AllowStoreRestart.
+for (const kind of ['vsftpd', 'pure-ftpd', 'proftpd'] as ServerKind[]) {
+  describe(`resume in Explorer copies on ${kind}, behind a proxy that cuts the control connection mid-transfer`, function () {
+    this.timeout(90_000);
+    let server: RunningServer;
+    let proxy: DropProxy;
+    const data = randomBytes(SIZE);
+    before(async () => {
+      server = await startServer(kind, kind === 'proftpd' ? { digest: true, storeRestart: true } : {});
+      proxy = await DropProxy.start(server);
+      fs.writeFileSync(path.join(server.root, 'real-big.bin'), data);
+      server.giveToUser();
+    });
+    after(async () => {
+      await proxy?.stop();
+      await server?.stop();
+    });
+
+    for (const mode of ['passive', 'active'] as ConcreteMode[]) {
+      it(`a copy out of the server and one into it go on after a cut at a random offset each, byte-identical (${mode})`, async () => {
+        const pool = new ConnectionPool<FtpClient>((m) => FtpClient.connect({ host: proxy.host, port: proxy.port, user: server.user, password: server.password, mode: m, connectTimeoutMs: 5000, replyTimeoutMs: 5000, dataConnectTimeoutMs: 3000 }), { mode, busyRetryDelaysMs: [50] });
+        const remote = new RemoteFs(pool, { resumeThresholdBytes: 1024 * 1024 });
+        // Each leg is cut once, somewhere in its bytes: the proxy drops the control connection.
+        const cutAt = new Map<string, number>();
+        const onProgress = (leg: string) => (bytes: number) => {
+          if (!cutAt.has(leg)) cutAt.set(leg, randomInt(64 * 1024, SIZE - 64 * 1024));
+          if (bytes >= cutAt.get(leg)! && !cutAt.has(`${leg} done`)) {
+            cutAt.set(`${leg} done`, bytes);
+            proxy.dropAll();
+          }
+        };
+        try {
+          const got = await remote.readFile('/real-big.bin', { expectedSize: SIZE, onProgress: onProgress('read') });
+          assert.ok(got.equals(data), 'read byte-identical');
+          const target = `/copy-${mode}.bin`;
+          await remote.writeFile(target, got, { create: true, overwrite: false, onProgress: onProgress('write') });
+          assert.ok(fs.readFileSync(path.join(server.root, target)).equals(data), 'written byte-identical');
+          assert.ok(cutAt.has('read done') && cutAt.has('write done'), `both legs were cut: ${JSON.stringify([...cutAt])}`);
+          assert.deepEqual(fs.readdirSync(server.root).filter((n) => n.includes('.ftpw-')), []);
+        } finally {
+          await pool.close();
+        }
+      });
+    }
+  });
+}
 
 const KINDS: ServerKind[] = ['vsftpd', 'proftpd', 'pure-ftpd'];
 for (const kind of KINDS) {

@@ -7,7 +7,6 @@
 import * as assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { FtpClient } from '../../src/ftp/client';
@@ -23,6 +22,7 @@ import { walkLocal, walkRemote } from '../../src/sync/trees';
 import { UploadQueue } from '../../src/sync/uploadQueue';
 import { RemoteFs } from '../../src/remote/remoteFs';
 import { startServer, stopAllServers, type RunningServer, type ServerKind } from '../support/realServers';
+import { ServerAddress } from '../support/serverAddress';
 
 const KINDS: ServerKind[] = ['vsftpd', 'pure-ftpd'];
 const REMOTE_ROOT = '/site';
@@ -313,46 +313,6 @@ for (const kind of KINDS) {
       assert.deepEqual(reloaded.get('img/logo.png'), state.get('img/logo.png'));
     });
   });
-}
-
-/**
- * Stands where the server's address is: closed, the address refuses connections as a stopped
- * server does; reopened on the same port, it leads to whatever server is running now. Only the
- * control connection passes through it; passive data connections go to the server directly (the
- * client connects to the control peer's address, 127.0.0.1, with the server's port).
- */
-class ServerAddress {
-  private listener?: net.Server;
-  private readonly sockets = new Set<net.Socket>();
-  constructor(
-    public target: { host: string; port: number },
-    public port = 0,
-  ) {}
-
-  async open(): Promise<void> {
-    this.listener = net.createServer((client) => {
-      const upstream = net.connect(this.target.port, this.target.host);
-      for (const s of [client, upstream]) {
-        this.sockets.add(s);
-        s.on('close', () => this.sockets.delete(s));
-        s.on('error', () => undefined);
-      }
-      client.pipe(upstream).pipe(client);
-      client.on('close', () => upstream.destroy());
-      upstream.on('close', () => client.destroy());
-    });
-    await new Promise<void>((resolve, reject) => {
-      this.listener!.once('error', reject);
-      this.listener!.listen(this.port, '127.0.0.1', () => resolve());
-    });
-    this.port = (this.listener.address() as net.AddressInfo).port;
-  }
-
-  async close(): Promise<void> {
-    for (const s of this.sockets) s.destroy();
-    await new Promise<void>((resolve) => (this.listener ? this.listener.close(() => resolve()) : resolve()));
-    this.listener = undefined;
-  }
 }
 
 describe('upload on save while the server is down (vsftpd)', function () {

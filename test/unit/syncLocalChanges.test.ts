@@ -144,6 +144,45 @@ describe('change batcher', () => {
     assert.deepEqual(batches.map((x) => x.length), [50, 10]);
   });
 
+  it('a long burst (a git checkout of 30 s) with a pause of 1.5 s in it is one batch; the wait after it grows with it, to 5 s at most', () => {
+    const batches: LocalChange[][] = [];
+    const b = new ChangeBatcher({ onBatch: (c) => batches.push(c) });
+    let n = 0;
+    const burst = (ms: number) => {
+      for (let t = 0; t < ms; t += 50) {
+        b.add(deleted(`f${n++}.txt`));
+        clock.tick(50);
+      }
+    };
+    burst(20_000);
+    // 20 s into the burst a pause of a second and a half is a pause in it, not its end.
+    clock.tick(1500);
+    assert.equal(batches.length, 0);
+    burst(10_000);
+    // The last event came 50 ms ago, 31.45 s into the burst: it ends after 3.145 s of quiet.
+    clock.tick(3000);
+    assert.equal(batches.length, 0, 'still within the wait a 30 s burst earns');
+    clock.tick(95);
+    assert.deepEqual(batches.map((x) => x.length), [n], 'one batch, one question');
+    // A short burst afterwards waits the plain second again.
+    b.add(deleted('later.txt'));
+    clock.tick(1000);
+    assert.deepEqual(batches[1], [deleted('later.txt')]);
+  });
+
+  it('by default a folder that never goes quiet is handed over 60 s after its first event, and the rest after', () => {
+    const batches: LocalChange[][] = [];
+    const b = new ChangeBatcher({ onBatch: (c) => batches.push(c) });
+    for (let i = 0; i < 700; i++) {
+      b.add(created(`f${i}`));
+      clock.tick(100);
+    }
+    assert.deepEqual(batches.map((x) => x.length), [600]);
+    clock.tick(1000);
+    assert.deepEqual(batches.map((x) => x.length), [600, 100]);
+    assert.deepEqual(b.changes, []);
+  });
+
   it('flush hands over at once; dispose drops what is pending', () => {
     const batches: LocalChange[][] = [];
     const b = new ChangeBatcher({ onBatch: (c) => batches.push(c) });

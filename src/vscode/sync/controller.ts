@@ -87,6 +87,9 @@ export class SyncController implements vscode.Disposable {
       onSuccess: (file) => {
         this.retries.forget(file);
         this.retriedForSettings.delete(file);
+        // The server answers again: deletes and renames waiting for it go now.
+        const link = findLink(this.links, file);
+        if (link) this.localChanges.reachable(link);
       },
       // A held-back conflict is asked about again when that file is saved or on Retry, not on every save.
       retryOnEnqueue: (item) => !(item.error instanceof UploadConflictError),
@@ -94,6 +97,8 @@ export class SyncController implements vscode.Disposable {
     this.retries = new RetryPolicy({ retry: (files) => this.queue.retry(files) });
     this.localChanges = new LocalChangesToServer({
       links: () => this.links,
+      pendingFile: (link) => path.join(this.storageDir, 'links', `${link.id}.pending.json`),
+      waitingChanged: (waiting) => this.status.updateWaiting(waiting),
       sideOf: (link) => this.sideOf(link),
       stateOf: (link) => this.stateOf(link),
       upload: (link, rel) => this.uploadPath(link, rel),
@@ -113,8 +118,12 @@ export class SyncController implements vscode.Disposable {
       new SaveEvents((uri) => this.onSaved(uri)),
       vscode.workspace.onDidChangeConfiguration((e) => {
         if (e.affectsConfiguration(`${SECTION}.links`)) this.reload();
-        // Failed uploads go again under the new settings (conflicts wait for their question, as ever).
-        if (e.affectsConfiguration(SECTION)) this.retries.settingsChanged();
+        // Failed uploads go again under the new settings (conflicts wait for their question, as ever),
+        // and so do deletes and renames that waited for the server.
+        if (e.affectsConfiguration(SECTION)) {
+          this.retries.settingsChanged();
+          this.localChanges.retryNow();
+        }
       }),
       vscode.workspace.onDidChangeWorkspaceFolders(() => this.reload()),
       vscode.workspace.onDidGrantWorkspaceTrust(() => this.reload()),
@@ -139,6 +148,8 @@ export class SyncController implements vscode.Disposable {
     const { links, problems } = readLinks();
     this.links = links;
     this.watch();
+    // Deletes and renames a closed window (or an unreachable server) left unsettled go again.
+    this.localChanges.restore();
     void vscode.commands.executeCommand('setContext', 'ftpWorkspace.hasLinks', links.length > 0);
     this.reportProblems(problems);
   }
@@ -165,11 +176,14 @@ export class SyncController implements vscode.Disposable {
     });
   }
 
+  private get storageDir(): string {
+    return (this.context.storageUri ?? this.context.globalStorageUri).fsPath;
+  }
+
   private stateOf(link: Link): Promise<SyncState> {
     let state = this.states.get(link.id);
     if (!state) {
-      const dir = (this.context.storageUri ?? this.context.globalStorageUri).fsPath;
-      state = SyncState.load(path.join(dir, 'links', `${link.id}.json`), `${link.localRoot} <-> ${link.remoteUri.toString(true)}`);
+      state = SyncState.load(path.join(this.storageDir, 'links', `${link.id}.json`), `${link.localRoot} <-> ${link.remoteUri.toString(true)}`);
       this.states.set(link.id, state);
     }
     return state;
@@ -341,6 +355,8 @@ export class SyncController implements vscode.Disposable {
 
     const result = await this.execute(plan, chosen, side, connection, title);
     if (!result) return;
+    // The server answered the comparison: deletes and renames that waited for it go now.
+    this.localChanges.reachable(t.link);
     this.remoteChanged(
       result.done
         .filter((a) => a.target === 'remote')
@@ -411,7 +427,12 @@ export class SyncController implements vscode.Disposable {
   }
 
   private retryUploads(): void {
+    const waiting = this.localChanges.retryNow();
     const failed = this.queue.failed;
+    if (failed.length === 0 && waiting > 0) {
+      vscode.window.setStatusBarMessage(`$(sync~spin) FTP: retrying ${plural(waiting, 'delete or rename', 'deletes and renames')}…`, 3000);
+      return;
+    }
     if (failed.length === 0) {
       void vscode.window.showInformationMessage(this.queue.pending > 0 ? 'FTP: uploads are in progress.' : 'FTP: no failed uploads.');
       return;

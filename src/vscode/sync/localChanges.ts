@@ -9,6 +9,8 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { isFtpError } from '../../ftp/errors';
+import { AUTO_RETRY_DELAYS_MS, isUnreachable } from '../../sync/retryPolicy';
+import { PendingChanges } from '../../sync/pendingChanges';
 import { findLink } from '../../sync/linkConfig';
 import { ChangeBatcher, planLocalChanges, type LocalChange, type LocalEntry } from '../../sync/localChanges';
 import { applyServerChanges, choosePropagation, inspectServerChanges, type PropagationMode, type ServerChange } from '../../sync/serverChanges';
@@ -40,10 +42,27 @@ export interface LocalChangesReport {
   failed: { path: string; message: string }[];
   /** Local paths queued for upload instead (moved into the link, or renamed here but never on the server). */
   uploaded: string[];
+  /**
+   * Set when the server could not be reached: the batch's deletes and renames (how many) are kept,
+   * also across a window reload, and handed over again when it can (by themselves after a wait, on
+   * Retry, after an upload or a sync of the link succeeded).
+   */
+  waiting?: { count: number; reason: string };
+}
+
+/** A link whose changes wait for its server, for the status bar. */
+export interface WaitingChanges {
+  local: string;
+  count: number;
+  reason: string;
 }
 
 export interface LocalChangesHost {
   links(): readonly Link[];
+  /** Where each link's pending changes are kept (beside its sync record). */
+  pendingFile(link: Link): string;
+  /** The links whose changes wait for an unreachable server changed. */
+  waitingChanged(waiting: readonly WaitingChanges[]): void;
   sideOf(link: Link): Promise<{ side: LinkSide }>;
   stateOf(link: Link): Promise<SyncState>;
   /** Queues a local file (or every file of a folder) for upload. */
@@ -60,6 +79,15 @@ const CHOICE = {
 
 export class LocalChangesToServer implements vscode.Disposable {
   private readonly batchers = new Map<string, ChangeBatcher>();
+  /** Per link: every change not settled yet, on disk (see src/sync/pendingChanges.ts). */
+  private readonly pending = new Map<string, PendingChanges>();
+  /** Per link: a batch handed over and not started yet; later batches join it (one question). */
+  private readonly queued = new Map<string, LocalChange[]>();
+  /** Per link: a batch the server could not be reached for, and when it goes again. */
+  private readonly waiting = new Map<string, { changes: LocalChange[]; count: number; reason: string; attempts: number; timer?: NodeJS.Timeout; told: boolean }>();
+  /** The changes of the batch being handled now. */
+  private readonly handling = new Set<LocalChange>();
+  private disposed = false;
   /** One batch at a time per window: questions never stack, and a later batch sees the record the earlier one left. */
   private running: Promise<unknown> = Promise.resolve();
   private readonly asked = new vscode.EventEmitter<LocalChangesQuestion>();
@@ -83,8 +111,21 @@ export class LocalChangesToServer implements vscode.Disposable {
     ];
   }
 
+  /**
+   * The window closes (or the extension stops): what is collected, asked about or waiting stays on
+   * disk, written now, and is handed over on the next activation. A question open now is no answer.
+   */
   dispose(): void {
+    this.disposed = true;
     for (const b of this.batchers.values()) b.dispose();
+    for (const w of this.waiting.values()) clearTimeout(w.timer);
+    for (const p of this.pending.values()) {
+      try {
+        p.saveNow();
+      } catch {
+        // A disk that refuses the write: nothing more can be done while closing.
+      }
+    }
     for (const d of this.disposables) d.dispose();
   }
 
@@ -92,14 +133,58 @@ export class LocalChangesToServer implements vscode.Disposable {
   add(change: LocalChange): void {
     const paths = change.kind === 'renamed' ? [change.from, change.to] : [change.path];
     const links = new Set(paths.map((p) => findLink(this.host.links(), p)).filter((l): l is Link => !!l));
-    for (const link of links) this.batcherOf(link).add(change);
+    for (const link of links) {
+      this.pendingOf(link).add([change]);
+      this.batcherOf(link).add(change);
+    }
   }
 
-  /** Hands over every link's pending batch now and resolves when all are handled (deactivation, tests). */
+  /**
+   * After activation (and when links change): the changes a closed window left unsettled go again,
+   * as one batch per link, planned from what is on disk now.
+   */
+  restore(): void {
+    for (const link of this.host.links()) {
+      const left = this.pendingOf(link).all.filter((c) => !this.inFlight(link.id, c));
+      if (left.length > 0) this.enqueue(link.id, left);
+    }
+  }
+
+  /** Hands over every link's pending batch now and resolves when all are handled (tests). */
   async flush(): Promise<void> {
     for (const b of this.batchers.values()) b.flush();
     await this.running;
   }
+
+  /** Changes waiting for an unreachable server go now (Retry, a settings change); returns how many deletes and renames. */
+  retryNow(): number {
+    let count = 0;
+    for (const [id, w] of [...this.waiting]) {
+      count += w.count;
+      this.enqueue(id, []);
+    }
+    return count;
+  }
+
+  /** The link's server answered (an upload or a sync succeeded): its waiting changes go now. */
+  reachable(link: Link): void {
+    if (this.waiting.has(link.id)) this.enqueue(link.id, []);
+  }
+
+  private pendingOf(link: Link): PendingChanges {
+    let p = this.pending.get(link.id);
+    if (!p) {
+      p = PendingChanges.loadSync(this.host.pendingFile(link));
+      this.pending.set(link.id, p);
+    }
+    return p;
+  }
+
+  /** Whether `c` is already collected, queued or waiting in this window (not to be restored twice). */
+  private inFlight(linkId: string, c: LocalChange): boolean {
+    return !!this.batchers.get(linkId)?.changes.includes(c) || !!this.queued.get(linkId)?.includes(c) || !!this.waiting.get(linkId)?.changes.includes(c) || this.handling.has(c);
+  }
+
 
   private batcherOf(link: Link): ChangeBatcher {
     let b = this.batchers.get(link.id);
@@ -110,15 +195,76 @@ export class LocalChangesToServer implements vscode.Disposable {
     return b;
   }
 
+  /**
+   * Queues a batch of a link behind the one running. A batch of that link not started yet takes
+   * these changes too, and so does one waiting for the server: one question for all of them.
+   */
   private enqueue(linkId: string, changes: LocalChange[]): void {
-    const next = this.running.then(() => this.handle(linkId, changes));
+    const queued = this.queued.get(linkId);
+    if (queued) {
+      queued.push(...changes);
+      return;
+    }
+    this.queued.set(linkId, [...changes]);
+    const next = this.running.then(async () => {
+      const fresh = this.queued.get(linkId) ?? [];
+      this.queued.delete(linkId);
+      const waited = this.waiting.get(linkId);
+      clearTimeout(waited?.timer);
+      // Older first: the plan follows the events in the order they happened.
+      const batch = [...(waited?.changes ?? []), ...fresh];
+      if (batch.length === 0 || this.disposed) return;
+      for (const c of batch) this.handling.add(c);
+      try {
+        await this.handle(linkId, batch);
+      } finally {
+        for (const c of batch) this.handling.delete(c);
+      }
+    });
     this.running = next.catch(() => undefined);
   }
 
   private async handle(linkId: string, changes: LocalChange[]): Promise<void> {
     // The settings in force now decide (the link may have been changed or removed meanwhile).
     const link = this.host.links().find((l) => l.id === linkId);
-    if (!link) return;
+    if (!link) {
+      // Unlinked meanwhile: nothing waits for its server any more (its changes stay on disk, for if it comes back).
+      if (this.waiting.delete(linkId)) this.tellWaiting();
+      return;
+    }
+    const outcome = await this.handleBatch(link, changes);
+    // Closing: nothing settled; the next activation hands the batch over again.
+    if (this.disposed) return;
+    const waited = this.waiting.get(link.id);
+    if (outcome.waiting) {
+      const attempts = (waited?.attempts ?? 0) + 1;
+      const delay = AUTO_RETRY_DELAYS_MS[Math.min(attempts, AUTO_RETRY_DELAYS_MS.length) - 1];
+      const entry = { changes, count: outcome.waiting.count, reason: outcome.waiting.reason, attempts, told: waited?.told ?? false, timer: setTimeout(() => this.enqueue(link.id, []), delay) };
+      this.waiting.set(link.id, entry);
+      if (!entry.told) {
+        entry.told = true;
+        void vscode.window
+          .showWarningMessage(
+            `FTP: ${plural(entry.count, 'delete or rename', 'deletes and renames')} in ${path.basename(link.localRoot)} could not reach the server (${entry.reason}). They are kept — also if you close the window — and done when it can be reached: tried again by itself, on Retry, or after a sync.`,
+            'Retry Now',
+          )
+          .then((choice) => {
+            if (choice) this.retryNow();
+          });
+      }
+    } else {
+      this.waiting.delete(link.id);
+      this.pendingOf(link).settle(changes);
+    }
+    if (waited || outcome.waiting) this.tellWaiting();
+  }
+
+  private tellWaiting(): void {
+    this.host.waitingChanged([...this.waiting].map(([id, w]) => ({ local: this.host.links().find((l) => l.id === id)?.localRoot ?? id, count: w.count, reason: w.reason })));
+  }
+
+  /** Plans, looks, asks and does one batch; `waiting` when the server could not be reached (nothing was lost). */
+  private async handleBatch(link: Link, changes: LocalChange[]): Promise<{ waiting?: { count: number; reason: string } }> {
     const report: LocalChangesReport = { local: link.localRoot, deleted: [], renamed: [], kept: [], failed: [], uploaded: [] };
     const record = await this.host.stateOf(link);
     const plan = planLocalChanges({ localRoot: link.localRoot, ignore: link.matcher, changes, now: await onDisk(link, changes), record });
@@ -135,6 +281,8 @@ export class LocalChangesToServer implements vscode.Disposable {
         const kept = [...choice.kept];
         if (choice.ask.length > 0) {
           const answer = await this.ask(link, choice.ask, modes);
+          // The window closed under the question: that was no answer.
+          if (this.disposed) return {};
           if (answer === 'keep') kept.push(...choice.ask);
           else go.push(...choice.ask);
           if (answer === 'always') await this.setAlways(link, choice.ask);
@@ -162,6 +310,10 @@ export class LocalChangesToServer implements vscode.Disposable {
               : [{ uri: remoteUriOf(link, c.path), change: 'deleted' }],
           ),
         ]);
+        // Cut off from the server half-way: the whole batch goes again later (what was done is not
+        // there any more, so it is not done twice).
+        const lost = applied.failed.find((f) => isUnreachable(f.error));
+        if (lost) return this.waitFor(link, report, plan.deletes.length + plan.renames.length - applied.done.length, lost.error);
         if (applied.failed[0]) this.host.explain(link, applied.failed[0].error);
       } else {
         for (const d of plan.deletes) report.kept.push(`delete ${d}`);
@@ -171,7 +323,8 @@ export class LocalChangesToServer implements vscode.Disposable {
         }
       }
     } catch (err) {
-      if (isFtpError(err, 'cancelled')) return;
+      if (isFtpError(err, 'cancelled')) return {};
+      if (err instanceof Error && isUnreachable(err)) return this.waitFor(link, report, plan.deletes.length + plan.renames.length, err);
       this.host.explain(link, err);
       report.failed.push({ path: '', message: (err as Error).message });
     }
@@ -184,6 +337,15 @@ export class LocalChangesToServer implements vscode.Disposable {
     }
     this.tell(link, report);
     this.handled.fire(report);
+    return {};
+  }
+
+  /** The server cannot be reached: the batch is kept for later; the report says so. */
+  private waitFor(link: Link, report: LocalChangesReport, count: number, err: Error): { waiting: { count: number; reason: string } } {
+    this.host.explain(link, err);
+    const waiting = { count: Math.max(1, count), reason: err.message };
+    this.handled.fire({ ...report, waiting });
+    return { waiting };
   }
 
   /** One question for the batch: what would change, and Delete / Keep / Always. */

@@ -1,0 +1,27 @@
+/**
+ * A private temporary file for a transfer that must be able to go on after a cut: the resumable
+ * transfers (src/ftp/resume.ts) continue from a file's prefix, so bytes VS Code hands over or
+ * wants back in memory (an Explorer copy, a save of a big file) pass through one. The folder is
+ * made for it alone (mode 0700) and removed afterwards, whatever happened.
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/** Runs `work` with the path of a file that does not exist yet, in a folder of its own. */
+export async function withSpoolFile<T>(work: (file: string) => Promise<T>): Promise<T> {
+  const dir = await mkdtemp(join(tmpdir(), 'ftpw-spool-'));
+  try {
+    return await work(join(dir, 'data'));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** Runs `work` with `data` written to such a file. */
+export function withSpooledBytes<T>(data: Uint8Array, work: (source: { file: string; size: number }) => Promise<T>): Promise<T> {
+  return withSpoolFile(async (file) => {
+    await writeFile(file, data, { mode: 0o600 });
+    return work({ file, size: data.byteLength });
+  });
+}
