@@ -57,6 +57,8 @@ export interface SyncRemote {
    * time; `broken` when it points nowhere). Without it, a sync leaves the server's links out.
    */
   statFromServer?(path: string): Promise<FileEntry & { broken?: boolean }>;
+  /** Minutes east of UTC the server's LIST times are moved by now (0 where unknown); see SyncState.reconcileZone. */
+  listTimeZone?(): Promise<number>;
   /** The server's checksum of a file; undefined where it offers none. */
   checksum?(path: string): Promise<Checksum | undefined>;
 }

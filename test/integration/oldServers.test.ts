@@ -19,6 +19,8 @@ import { executePlan } from '../../src/sync/executor';
 import { IgnoreMatcher } from '../../src/sync/ignore';
 import { planSync } from '../../src/sync/planner';
 import { SyncState } from '../../src/sync/state';
+import { RemoteDirs } from '../../src/sync/remoteDirs';
+import { checkRemote } from '../../src/sync/transfer';
 import { walkLocal, walkRemote } from '../../src/sync/trees';
 import { FaultServer, type FaultServerOptions } from '../support/faultServer';
 import { startServer, stopAllServers } from '../support/realServers';
@@ -262,6 +264,43 @@ describe('a LIST-only server whose zone is not UTC (fault server)', function () 
     assert.equal(byPath.get('a.txt')?.conflict, false, JSON.stringify(plan.actions));
     assert.equal(byPath.get('b.txt')?.conflict, true, `b.txt would overwrite a newer server copy: ${JSON.stringify(plan.actions)}`);
     assert.deepEqual(plan.adopt.map((a) => a.path), ['old.txt'], 'same size, a date-only remote time of the same day: equal');
+  });
+
+  it('a sync record written before zones were detected (version 1, LIST times as UTC) does not make every file look changed', async () => {
+    const remote = await start(-300, { noFeat: true });
+    const localRoot = path.join(work, 'local');
+    fs.mkdirSync(localRoot, { recursive: true });
+    for (const [name, content] of [['a.txt', 'aaaa'], ['b.txt', 'bbbbbb'], ['old.txt', 'old']]) fs.writeFileSync(path.join(localRoot, name), content);
+    const ignore = new IgnoreMatcher([], false);
+    const local = await walkLocal(localRoot, ignore);
+    // What the version without zone detection listed and recorded: the server's wall clock as UTC
+    // (a session told the zone is 0 reads LIST times exactly so).
+    const before = new RemoteFs(poolFor(server!, { mode: 'passive', timeZoneOffsetMinutes: 0 }), { cacheTtlMs: 0 });
+    const oldTree = await walkRemote(before, '/site', ignore).finally(() => before.pool.close());
+    const file = path.join(work, 'state.json');
+    const sig = (e: { size: number; mtime?: number }) => ({ size: e.size, mtime: e.mtime });
+    fs.writeFileSync(file, JSON.stringify({ version: 1, link: 'zone', files: Object.fromEntries(['a.txt', 'b.txt', 'old.txt'].map((n) => [n, { local: sig(local.get(n)!), remote: sig(oldTree.get(n)!) }])) }));
+
+    // Now: the zone is detected (UTC-5), and the same listing gives times five hours later.
+    const state = await SyncState.load(file, 'zone');
+    const tree = await walkRemote(remote, '/site', ignore);
+    assert.equal(tree.get('a.txt')?.mtime, floorMinute(fileTime));
+    const unreconciled = planSync({ direction: 'toRemote', local, remote: tree, record: state, ignore });
+    assert.equal(unreconciled.actions.length, 3, 'compared as they are, every file looks changed on the server');
+    // An upload on save checks the server's copy against the record the same way.
+    assert.equal((await checkRemote({ localRoot, remoteRoot: '/site', remote, state, dirs: new RemoteDirs(remote) }, 'a.txt')).kind, 'clear', 'upload on save: not a conflict');
+
+    assert.deepEqual(state.reconcileZone(tree, await remote.listTimeZone(), true).sort(), ['b.txt', 'old.txt']);
+    const plan = planSync({ direction: 'toRemote', local, remote: tree, record: state, ignore });
+    assert.deepEqual(plan.actions, [], 'nothing changed, nothing to do');
+    assert.deepEqual(planSync({ direction: 'toLocal', local, remote: tree, record: state, ignore }).actions, []);
+    await state.save();
+    const saved = JSON.parse(fs.readFileSync(file, 'utf8')) as { version: number; remoteZone: number };
+    assert.deepEqual([saved.version, saved.remoteZone], [2, -300], 'the record now says its zone');
+    // A real change on the server is still one.
+    server!.writeFile('/site/b.txt', Buffer.from('changed on the server'), recent(1));
+    const changed = planSync({ direction: 'toRemote', local, remote: await walkRemote(remote, '/site', ignore), record: state, ignore });
+    assert.deepEqual(changed.actions.map((a) => `${a.path} ${a.conflict ? 'conflict' : ''}`), ['b.txt conflict']);
   });
 
   it('diagnose tells the zone it found, and that MDTM works while SIZE does not', async () => {

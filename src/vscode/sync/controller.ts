@@ -311,6 +311,8 @@ export class SyncController implements vscode.Disposable {
         const skippedLinks: SkippedLinks = new Map();
         const walk = { start: t.rel, signal: p.signal, symlinks: t.link.symlinks, skippedLinks };
         const [local, remote] = await Promise.all([walkLocal(t.link.localRoot, t.link.matcher, walk), walkRemote(side.remote, side.remoteRoot, t.link.matcher, walk)]);
+        // A record taken in another zone (an older one: LIST times as UTC) is brought to this one first.
+        if (side.remote.listTimeZone) side.state.reconcileZone(remote, await side.remote.listTimeZone(), t.rel === '');
         const sameContent = t.link.compareChecksums
           ? await compareContents(contentCandidates({ local, remote, record: side.state, ignore: t.link.matcher }), side, {
             concurrency: connection.server.poolSize,
