@@ -53,6 +53,8 @@ export class FtpClient extends EventEmitter {
   readonly serverKey: string;
   /** FEAT's answer: upper-case feature names (EPSV, MLST, UTF8…) → their parameters. */
   features: ReadonlyMap<string, string> = new Map();
+  /** A listing was made to learn MDTM's zone before a stat (see stat). */
+  private zoneLooked = false;
   /** The control connection's TLS, when it has any. */
   tlsInfo?: TlsInfo;
   /** The data-connection mode the user chose; may be changed between operations. */
@@ -504,21 +506,41 @@ export class FtpClient extends EventEmitter {
     return this.options.timeZoneOffsetMinutes === undefined && zoneMemory.get(this.serverKey) === null;
   }
 
+  /**
+   * Minutes MDTM's answers are ahead of UTC: 0 as RFC 3659 says, unless the profile's
+   * timeZoneOffset says LIST is in another zone and one file's MDTM agreed with its LIST line
+   * instead of with UTC (vsftpd's use_localtime=YES, some Windows/IIS and embedded servers: MDTM in
+   * local time) — then MDTM is that far ahead too (the setting minus what LIST against MDTM showed).
+   */
+  get mdtmOffset(): number {
+    const setting = this.options.timeZoneOffsetMinutes;
+    const listAgainstMdtm = zoneMemory.get(this.serverKey);
+    return setting !== undefined && typeof listAgainstMdtm === 'number' ? setting - listAgainstMdtm : 0;
+  }
+
   /** A LIST's times (the server's wall clock) in UTC, once the zone is known or found out here. */
   private async inUtc(dir: string, entries: FileEntry[]): Promise<FileEntry[]> {
-    let offset = this.timeZoneOffset?.minutes;
-    if (offset === undefined && zoneMemory.get(this.serverKey) === undefined) {
+    // Without the setting: LIST's zone, from one MDTM. With it, the same MDTM tells whether MDTM is
+    // in that zone too (see mdtmOffset); the setting decides LIST's times either way.
+    if (zoneMemory.get(this.serverKey) === undefined) {
       // Sessions listing at once (a parallel walk) ask MDTM once between them, not each.
       const underWay = zoneDetections.get(this.serverKey);
       if (underWay) {
-        offset = await underWay.catch(() => undefined);
+        await underWay.catch(() => undefined);
       } else {
         const detection = this.detectZone(dir, entries).finally(() => zoneDetections.delete(this.serverKey));
         zoneDetections.set(this.serverKey, detection);
-        offset = await detection;
+        await detection;
       }
     }
+    const offset = this.timeZoneOffset?.minutes;
     return offset ? toUtc(entries, offset) : entries;
+  }
+
+  /** An MDTM reply's time in UTC (moved back where the server answers MDTM in its local time). */
+  private mdtmTime(r: Reply): number | undefined {
+    const t = r.code === 213 ? parseMdtm(r.text) : undefined;
+    return t === undefined ? undefined : t - this.mdtmOffset * 60_000;
   }
 
   /**
@@ -545,6 +567,17 @@ export class FtpClient extends EventEmitter {
     if (mdtm === undefined && r.code !== 213 && r.code !== 500 && r.code !== 502) return undefined;
     const offset = mdtm === undefined ? undefined : detectOffset(candidate.mtime, mdtm);
     zoneMemory.set(this.serverKey, offset ?? null);
+    const setting = this.options.timeZoneOffsetMinutes;
+    if (setting !== undefined) {
+      // The setting rules LIST; what this MDTM showed only matters when MDTM is not UTC.
+      if (this.mdtmOffset !== 0) {
+        this.emitEvent({
+          type: 'learned', id: this.id, what: 'time-zone',
+          detail: `MDTM answers in local time, UTC${formatTimeZoneOffset(this.mdtmOffset)}, not UTC (MDTM of ${path} against its LIST line, with timeZoneOffset ${formatTimeZoneOffset(setting)}): MDTM times are moved to UTC too`,
+        });
+      }
+      return offset;
+    }
     this.emitEvent({
       type: 'learned', id: this.id, what: 'time-zone',
       detail: offset === undefined
@@ -568,8 +601,14 @@ export class FtpClient extends EventEmitter {
           throw notFound(p, r, `MLST ${p}`);
         }
       }
+      // With a zone set, whether MDTM is in it too is found at this server's first LIST: list first.
+      // Once per session: a folder whose files are all too old to show a time of day tells nothing.
+      if (this.options.timeZoneOffsetMinutes !== undefined && zoneMemory.get(this.serverKey) === undefined && !this.features.has('MLST') && !this.zoneLooked) {
+        this.zoneLooked = true;
+        await this.listUnlocked(dirname(p)).catch(() => undefined);
+      }
       const { size, mdtm, cwd } = await this.sizeTimeFolder(p);
-      const mtime = mdtm.code === 213 ? parseMdtm(mdtm.text) : undefined;
+      const mtime = this.mdtmTime(mdtm);
       if (cwd.code === 250) return { name: basename(p), type: 'directory', size: -1, mtime };
       if (size.code === 213) return { name: basename(p), type: 'file', size: parseSize(size.text) ?? -1, mtime };
       // Directories and symlinks have no SIZE on most servers: look in the parent.
@@ -605,7 +644,7 @@ export class FtpClient extends EventEmitter {
     const p = checked(path);
     return this.exclusive(async () => {
       const { size, mdtm, cwd } = await this.sizeTimeFolder(p);
-      const mtime = mdtm.code === 213 ? parseMdtm(mdtm.text) : undefined;
+      const mtime = this.mdtmTime(mdtm);
       if (cwd.code === 250) return { type: 'directory', size: -1, mtime };
       if (size.code === 213) return { type: 'file', size: parseSize(size.text) ?? -1, mtime };
       if (mdtm.code === 213) return { type: 'file', size: -1, mtime };

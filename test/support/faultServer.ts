@@ -85,6 +85,11 @@ export interface FaultServerOptions {
    * six months, else `Mon DD  YYYY`, as `ls` does), while MDTM, MLST and MLSD stay UTC (RFC 3659).
    */
   zoneOffsetMinutes?: number;
+  /**
+   * MDTM answers in the server's local time (`zoneOffsetMinutes`) too, against RFC 3659 — as
+   * vsftpd with use_localtime=YES and some Windows/IIS and embedded servers do.
+   */
+  mdtmLocal?: boolean;
   /** Modification times (ms since the epoch) by path; other files have FaultServer.defaultMtime, written ones the time of the write. */
   mtimes?: Record<string, number>;
 }
@@ -737,7 +742,8 @@ export class FaultServer {
       }
       case 'MDTM': {
         const mtime = this.mtimes.get(p);
-        return s.reply(this.files.has(p) && mtime !== undefined ? `213 ${time14(mtime)}` : '550 Could not get file modification time.');
+        const local = this.options.mdtmLocal ? (this.options.zoneOffsetMinutes ?? 0) * 60_000 : 0;
+        return s.reply(this.files.has(p) && mtime !== undefined ? `213 ${time14(mtime + local)}` : '550 Could not get file modification time.');
       }
       case 'MLST': {
         const f = this.files.get(p);
