@@ -196,8 +196,9 @@ const MAX_FOLLOWED_LINKS = 8;
  * is asked about through the link (RemoteFs.statFromServer: one round trip) and handed on as its
  * target's type — a file with the target's size and time, a folder to be listed through the link.
  * A folder link is not followed when it would loop: its listed target (LIST says `-> ../..`) is a
- * folder it is in, or its listing is that of a folder it is in (MLSD tells no target), or it is the
- * ninth followed link in one path. Broken links and links the server says nothing about are left
+ * folder it is in, or its listing — or that of a folder below it — is that of a folder above (MLSD
+ * tells no target; an absolute one may be outside a chroot), or it is the ninth followed link in
+ * one path. Broken links and links the server says nothing about are left
  * out either way.
  */
 class RemoteLinks {
@@ -219,8 +220,11 @@ class RemoteLinks {
   /** The entries of the folder `rel` (remote path `dir`) with each link replaced by what it stands for, or left out. */
   async resolve(rel: RelPath, dir: string, entries: FileEntry[]): Promise<FileEntry[]> {
     const print = fingerprint(entries);
-    if (this.followed.has(rel) && this.isAncestorListing(rel, print)) {
-      this.skip(rel, 'a symbolic link to a folder that contains it, not followed (it would loop)');
+    // A folder below a followed link may be a folder above it again (a link to '/', whose target
+    // text says nothing under a chroot): its listing gives it away.
+    const via = this.via.get(rel);
+    if ((this.followed.has(rel) || via !== undefined) && this.isAncestorListing(rel, print)) {
+      this.skip(rel, this.followed.has(rel) ? 'a symbolic link to a folder that contains it, not followed (it would loop)' : `a folder above, reached again through the symbolic link ${via}: not walked (it would loop)`);
       return [];
     }
     this.prints.set(rel, print);

@@ -18,6 +18,7 @@ import { planSync, type Direction, type SyncPlan } from '../../src/sync/planner'
 import { SyncState } from '../../src/sync/state';
 import { walkLocal, walkRemote } from '../../src/sync/trees';
 import type { SkippedLinks, SymlinkMode } from '../../src/sync/types';
+import { FaultServer } from '../support/faultServer';
 import { startServer, stopAllServers, type RunningServer, type ServerKind } from '../support/realServers';
 
 const KINDS: ServerKind[] = ['vsftpd', 'proftpd', 'pure-ftpd'];
@@ -171,3 +172,61 @@ for (const kind of KINDS) {
     });
   });
 }
+
+describe('symbolic links in a sync on an old LIST-only daemon (fault server: links in LIST, followed by every command but DELE/RMD)', function () {
+  this.timeout(30_000);
+  let server: FaultServer;
+  let remote: RemoteFs;
+  let work: string;
+  let localRoot: string;
+  let state: SyncState;
+
+  beforeEach(async () => {
+    server = await FaultServer.start({
+      old: { noFeat: true, noEpsv: true },
+      files: { '/site/real/a.txt': 'server a', '/site/sub/s.txt': 'sub' },
+      // root -> / : an absolute target, a loop only its listing tells (under a chroot the text would mislead).
+      links: { '/site/www': 'real', '/site/conf.txt': 'real/a.txt', '/site/root': '/', '/site/gone': 'nowhere' },
+    });
+    remote = new RemoteFs(new ConnectionPool<FtpClient>((mode) => FtpClient.connect({ host: server.host, port: server.port, user: server.user, password: server.password, mode }), { mode: 'passive', maxConnections: 2 }), { cacheTtlMs: 0 });
+    work = fs.mkdtempSync(path.join(os.tmpdir(), 'ftpw-synclinks-fault-'));
+    localRoot = path.join(work, 'local');
+    fs.mkdirSync(localRoot);
+    state = await SyncState.load(path.join(work, 'state.json'), 'test');
+  });
+  afterEach(async () => {
+    await remote.pool.close();
+    await server.stop();
+    fs.rmSync(work, { recursive: true, force: true });
+  });
+
+  async function plan(direction: Direction): Promise<SyncPlan> {
+    const skipped: SkippedLinks = new Map();
+    const walk = { symlinks: 'follow' as const, skippedLinks: skipped };
+    const [local, remoteTree] = await Promise.all([walkLocal(localRoot, ignore, walk), walkRemote(remote, REMOTE_ROOT, ignore, walk)]);
+    return planSync({ direction, local, remote: remoteTree, record: state, ignore, skippedLinks: skipped });
+  }
+
+  it('follows links as their targets, ends a loop through "/", leaves the broken one out; removes links as links only', async () => {
+    const down = await plan('toLocal');
+    assert.deepEqual(describePlan(down), ['create conf.txt', 'create real/', 'create real/a.txt', 'create root/', 'create sub/', 'create sub/s.txt', 'create www/', 'create www/a.txt']);
+    const problems = new Map(down.problems.map((x) => [x.path, x.message]));
+    assert.match(problems.get('root/site') ?? '', /reached again through the symbolic link root.*it would loop/);
+    assert.match(problems.get('gone') ?? '', /broken symbolic link/);
+    const result = await executePlan(down, down.actions, { localRoot, remoteRoot: REMOTE_ROOT, remote, state });
+    assert.deepEqual(result.failed.map((f) => f.error.message), []);
+    assert.equal(fs.readFileSync(path.join(localRoot, 'www/a.txt'), 'utf8'), 'server a');
+
+    // Here the links are gone, and so is www/a.txt: the server's links go as links, nothing through them.
+    for (const name of ['www', 'conf.txt', 'root']) fs.rmSync(path.join(localRoot, name), { recursive: true });
+    const up = await plan('toRemote');
+    assert.deepEqual(describePlan(up), ['delete conf.txt link', 'delete root/ link', 'delete www/ link']);
+    const before = server.commands.length;
+    const removed = await executePlan(up, up.actions, { localRoot, remoteRoot: REMOTE_ROOT, remote, state });
+    assert.deepEqual(removed.failed.map((f) => f.error.message), []);
+    const deletes = server.commands.slice(before).filter((c) => /^(DELE|RMD)$/.test(c.verb)).map((c) => `${c.verb} ${c.arg}`).sort();
+    assert.deepEqual(deletes, ['DELE /site/conf.txt', 'DELE /site/root', 'DELE /site/www']);
+    assert.deepEqual([...server.links.keys()], ['/site/gone']);
+    assert.equal(server.files.get('/site/real/a.txt')?.toString(), 'server a', 'what the links pointed at is intact');
+  });
+});
