@@ -515,14 +515,15 @@ export class FtpClient extends EventEmitter {
   get mdtmOffset(): number {
     const setting = this.options.timeZoneOffsetMinutes;
     const listAgainstMdtm = zoneMemory.get(this.serverKey);
-    return setting !== undefined && typeof listAgainstMdtm === 'number' ? setting - listAgainstMdtm : 0;
+    return setting !== undefined && setting !== 0 && typeof listAgainstMdtm === 'number' ? setting - listAgainstMdtm : 0;
   }
 
   /** A LIST's times (the server's wall clock) in UTC, once the zone is known or found out here. */
   private async inUtc(dir: string, entries: FileEntry[]): Promise<FileEntry[]> {
     // Without the setting: LIST's zone, from one MDTM. With it, the same MDTM tells whether MDTM is
-    // in that zone too (see mdtmOffset); the setting decides LIST's times either way.
-    if (zoneMemory.get(this.serverKey) === undefined) {
+    // in that zone too (see mdtmOffset); the setting decides LIST's times either way. A setting of
+    // UTC asks nothing (MDTM in the server's zone is then UTC as well): the way to skip the MDTM.
+    if (zoneMemory.get(this.serverKey) === undefined && this.options.timeZoneOffsetMinutes !== 0) {
       // Sessions listing at once (a parallel walk) ask MDTM once between them, not each.
       const underWay = zoneDetections.get(this.serverKey);
       if (underWay) {
@@ -603,7 +604,7 @@ export class FtpClient extends EventEmitter {
       }
       // With a zone set, whether MDTM is in it too is found at this server's first LIST: list first.
       // Once per session: a folder whose files are all too old to show a time of day tells nothing.
-      if (this.options.timeZoneOffsetMinutes !== undefined && zoneMemory.get(this.serverKey) === undefined && !this.features.has('MLST') && !this.zoneLooked) {
+      if (this.options.timeZoneOffsetMinutes && zoneMemory.get(this.serverKey) === undefined && !this.features.has('MLST') && !this.zoneLooked) {
         this.zoneLooked = true;
         await this.listUnlocked(dirname(p)).catch(() => undefined);
       }

@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { closeAllEditors, prepareServers, realServer, unique, waitFor } from './helpers';
+import { closeAllEditors, prepareServers, realServer, syncAccepting, unique } from './helpers';
 
 interface LinkSetting {
   local: string;
@@ -29,21 +29,6 @@ describe('linked folder: symbolic links on vsftpd by the link\'s "symlinks"', fu
     await config().update('links', [{ ...link, ...extra }], vscode.ConfigurationTarget.Workspace);
   }
 
-  /** Sync Remote → Local of the whole link, its preview accepted (ticked: the recommended actions) once it is up. */
-  async function syncToLocal(): Promise<void> {
-    let settled = false;
-    const sync = Promise.resolve(vscode.commands.executeCommand('ftpWorkspace.syncToLocal', vscode.Uri.file(link.local))).finally(() => (settled = true));
-    await waitFor(
-      async () => {
-        if (!settled) await vscode.commands.executeCommand('workbench.action.acceptSelectedQuickOpenItem');
-        return settled;
-      },
-      'Sync Remote → Local to finish after its preview is accepted',
-      20_000,
-    );
-    await sync;
-  }
-
   before(async function () {
     this.timeout(90_000);
     await prepareServers();
@@ -61,13 +46,13 @@ describe('linked folder: symbolic links on vsftpd by the link\'s "symlinks"', fu
 
   it('skips the server\'s links by default, and copies them as their targets with "follow"', async () => {
     await linkWith({});
-    await syncToLocal();
+    await syncAccepting('ftpWorkspace.syncToLocal', vscode.Uri.file(link.local));
     assert.equal(fs.readFileSync(localPath('real/a.txt'), 'utf8'), 'reached through the link\n');
     assert.equal(fs.existsSync(localPath('www')), false, 'a link to a folder is left out by default');
     assert.equal(fs.existsSync(localPath('conf.txt')), false, 'a link to a file is left out by default');
 
     await linkWith({ symlinks: 'follow' });
-    await syncToLocal();
+    await syncAccepting('ftpWorkspace.syncToLocal', vscode.Uri.file(link.local));
     assert.equal(fs.readFileSync(localPath('www/a.txt'), 'utf8'), 'reached through the link\n', 'the folder link copied as its folder');
     assert.equal(fs.readFileSync(localPath('conf.txt'), 'utf8'), 'reached through the link\n', 'the file link copied as its file');
     assert.ok(fs.lstatSync(disk.path(`${remoteDir}/www`)).isSymbolicLink(), 'the server\'s link is still a link');
