@@ -219,7 +219,9 @@ class RemoteLinks {
 
   /** The entries of the folder `rel` (remote path `dir`) with each link replaced by what it stands for, or left out. */
   async resolve(rel: RelPath, dir: string, entries: FileEntry[]): Promise<FileEntry[]> {
-    const print = fingerprint(entries);
+    if (this.mode === 'skip' && !entries.some((e) => e.type === 'symlink')) return entries;
+    // Only a followed link can lead back into a folder above: skipping needs no fingerprints.
+    const print = this.mode === 'follow' ? fingerprint(entries) : '';
     // A folder below a followed link may be a folder above it again (a link to '/', whose target
     // text says nothing under a chroot): its listing gives it away.
     const via = this.via.get(rel);
