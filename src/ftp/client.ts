@@ -19,7 +19,7 @@ import { OwedReplies } from './owedReplies';
 import { describeProxy } from './proxy';
 import { bestChecksumMethod, parseChecksumReply, type Checksum, type ChecksumAlgorithm, type ChecksumMethod } from './checksum';
 import { octalMode } from './permissions';
-import { detectOffset, detectionCandidate, formatTimeZoneOffset, toUtc, zoneMemory } from './timeZone';
+import { detectOffset, detectionCandidate, formatTimeZoneOffset, mdtmMemory, mdtmOffsetAgainst, toUtc, zoneMemory } from './timeZone';
 import { cancelled, failedBeforeData, pumpFrom, pumpFromFile, pumpTo, pumpToBuffer, pumpToFile, runTransfer, type TransferContext, type TransferSpec } from './transfer';
 import type { ConcreteMode, ConnectOptions, DataMode, FileEntry, FtpEvent, TransferOptions } from './types';
 
@@ -45,6 +45,8 @@ const defaultModeMemory = new Map<string, ConcreteMode>();
  */
 /** Time-zone detections under way, per server (host:port). */
 const zoneDetections = new Map<string, Promise<number | undefined>>();
+/** Checks of MDTM's clock against MLSD under way, per server. */
+const mdtmChecks = new Map<string, Promise<void>>();
 
 export class FtpClient extends EventEmitter {
   /** The name of this session in events, e.g. "c3". */
@@ -472,7 +474,13 @@ export class FtpClient extends EventEmitter {
   }
 
   private async listUnlocked(path: string, opts: TransferOptions = {}): Promise<FileEntry[]> {
-    if (this.features.has('MLST')) return parseMlsd(await this.fetchListing(`MLSD ${path}`, path, opts));
+    if (this.features.has('MLST')) {
+      const entries = parseMlsd(await this.fetchListing(`MLSD ${path}`, path, opts));
+      // Where MLST answers for a path, MDTM is asked only through links (probeLink): check its clock
+      // the first time a listing shows one.
+      if (mdtmMemory.get(this.serverKey) === undefined && entries.some((e) => e.type === 'symlink')) await this.checkMdtmClock(path, entries);
+      return entries;
+    }
     if (this.listAll) {
       try {
         // "-a" shows dot files (.htaccess) on vsftpd and most Unix servers.
@@ -515,7 +523,9 @@ export class FtpClient extends EventEmitter {
   get mdtmOffset(): number {
     const setting = this.options.timeZoneOffsetMinutes;
     const listAgainstMdtm = zoneMemory.get(this.serverKey);
-    return setting !== undefined && setting !== 0 && typeof listAgainstMdtm === 'number' ? setting - listAgainstMdtm : 0;
+    if (setting !== undefined && setting !== 0 && typeof listAgainstMdtm === 'number') return setting - listAgainstMdtm;
+    // An MLSD server: found against one file's exact `modify` (see checkMdtmClock).
+    return mdtmMemory.get(this.serverKey) ?? 0;
   }
 
   /** A LIST's times (the server's wall clock) in UTC, once the zone is known or found out here. */
@@ -536,6 +546,38 @@ export class FtpClient extends EventEmitter {
     }
     const offset = this.timeZoneOffset?.minutes;
     return offset ? toUtc(entries, offset) : entries;
+  }
+
+  /**
+   * On an MLSD server: one file's MDTM against its exact MLSD time, once per server, so that a
+   * server answering MDTM in local time (against RFC 3659) is known before MDTM's times are used.
+   */
+  private async checkMdtmClock(dir: string, entries: FileEntry[]): Promise<void> {
+    const underWay = mdtmChecks.get(this.serverKey);
+    if (underWay) return underWay.catch(() => undefined);
+    const check = (async () => {
+      const file = entries.filter((e) => e.type === 'file' && e.mtime !== undefined && !e.name.includes('\uFFFD')).sort((a, b) => b.mtime! - a.mtime!)[0];
+      if (!file) return;
+      const path = join(dir, file.name);
+      await this.owed.settle();
+      let r: Reply;
+      try {
+        r = await this.control.request(`MDTM ${path}`);
+      } catch (e) {
+        if (isFtpError(e, 'invalid-name')) return;
+        throw e;
+      }
+      if (r.code === 500 || r.code === 502) return mdtmMemory.set(this.serverKey, null);
+      const mdtm = r.code === 213 ? parseMdtm(r.text) : undefined;
+      if (mdtm === undefined) return;
+      const offset = mdtmOffsetAgainst(file.mtime!, mdtm) ?? 0;
+      mdtmMemory.set(this.serverKey, offset);
+      if (offset !== 0) {
+        this.emitEvent({ type: 'learned', id: this.id, what: 'time-zone', detail: `MDTM answers in local time, UTC${formatTimeZoneOffset(offset)}, not UTC (MDTM of ${path} against its MLSD time): MDTM times are moved to UTC` });
+      }
+    })().finally(() => mdtmChecks.delete(this.serverKey));
+    mdtmChecks.set(this.serverKey, check);
+    return check;
   }
 
   /** An MDTM reply's time in UTC (moved back where the server answers MDTM in its local time). */

@@ -314,6 +314,30 @@ describe('a LIST-only server whose zone is not UTC (fault server)', function () 
     assert.deepEqual(plan.adopt.map((a) => a.path), ['old.txt'], 'same size, a date-only remote time of the same day: equal');
   });
 
+  it('an MLSD server whose MDTM answers local time: one MDTM against an MLSD time finds it, and times asked through a link come out right', async () => {
+    const events: FtpEvent[] = [];
+    server = await FaultServer.start({
+      mlst: true, zoneOffsetMinutes: 120, mdtmLocal: true,
+      files: { '/site/a.txt': 'aaaa', '/site/sub/b.txt': 'bbbbbb' },
+      mtimes: { '/site/a.txt': fileTime, '/site/sub/b.txt': otherTime },
+      links: { '/site/link.txt': 'sub/b.txt' },
+    });
+    pool = poolFor(server, { mode: 'passive', onEvent: (e) => events.push(e) });
+    const remote = new RemoteFs(pool, { cacheTtlMs: 0 });
+    const listed = await remote.list('/site');
+    assert.equal(listed.find((e) => e.name === 'a.txt')?.mtime, fileTime, 'MLSD: exact UTC, untouched');
+    assert.deepEqual(server.commands.filter((c) => c.verb === 'MDTM').map((c) => c.arg), ['/site/a.txt'], 'one MDTM, at the first listing that shows a link');
+    assert.ok(events.some((e) => e.type === 'learned' && /MDTM answers in local time, UTC\+02:00, not UTC \(MDTM of \/site\/a\.txt against its MLSD time\)/.test(e.detail)));
+    // MLST tells the link (as pure-ftpd's does): its target's time comes from MDTM through it.
+    const st = await remote.statFromServer('/site/link.txt');
+    assert.deepEqual([st.type, st.symlink, st.mtime], ['file', true, otherTime]);
+    const tree = await walkRemote(remote, '/site', new IgnoreMatcher([], false), { symlinks: 'follow' });
+    assert.equal(tree.get('link.txt')?.mtime, otherTime, 'a sync following the link sees the true time');
+    await remote.list('/site/sub');
+    await remote.list('/site');
+    assert.equal(server.count('MDTM'), 3, 'checked once: then only the two stats through the link');
+  });
+
   it('a sync record written before zones were detected (version 1, LIST times as UTC) does not make every file look changed', async () => {
     const remote = await start(-300, { noFeat: true });
     const localRoot = path.join(work, 'local');

@@ -780,6 +780,9 @@ export class FaultServer {
         return s.reply(this.files.has(p) && mtime !== undefined ? `213 ${time14(mtime + local)}` : '550 Could not get file modification time.');
       }
       case 'MLST': {
+        // As pure-ftpd: MLST of a link tells the link, not its target.
+        const link = this.links.get(named);
+        if (link !== undefined) return void s.raw(`250-Listing ${named}\r\n type=OS.unix=slink:;size=${link.length};modify=${time14(FaultServer.defaultMtime)}; ${named}\r\n250 End\r\n`);
         const f = this.files.get(p);
         if (!f && !this.dirs.has(p)) return s.reply('550 No such file or directory.');
         const facts = f ? `type=file;size=${f.length};modify=${time14(this.mtimes.get(p) ?? FaultServer.defaultMtime)};` : `type=dir;modify=${time14(FaultServer.defaultMtime)};`;
