@@ -559,14 +559,8 @@ export class FtpClient extends EventEmitter {
       const file = entries.filter((e) => e.type === 'file' && e.mtime !== undefined && !e.name.includes('\uFFFD')).sort((a, b) => b.mtime! - a.mtime!)[0];
       if (!file) return;
       const path = join(dir, file.name);
-      await this.owed.settle();
-      let r: Reply;
-      try {
-        r = await this.control.request(`MDTM ${path}`);
-      } catch (e) {
-        if (isFtpError(e, 'invalid-name')) return;
-        throw e;
-      }
+      const r = await this.mdtmOfListed(path);
+      if (!r) return;
       if (r.code === 500 || r.code === 502) return mdtmMemory.set(this.serverKey, null);
       const mdtm = r.code === 213 ? parseMdtm(r.text) : undefined;
       if (mdtm === undefined) return;
@@ -578,6 +572,17 @@ export class FtpClient extends EventEmitter {
     })().finally(() => mdtmChecks.delete(this.serverKey));
     mdtmChecks.set(this.serverKey, check);
     return check;
+  }
+
+  /** MDTM of a file a listing just showed; undefined when its name cannot be sent back in the session's charset (not the listing's fault). */
+  private async mdtmOfListed(path: string): Promise<Reply | undefined> {
+    await this.owed.settle();
+    try {
+      return await this.control.request(`MDTM ${path}`);
+    } catch (e) {
+      if (isFtpError(e, 'invalid-name')) return undefined;
+      throw e;
+    }
   }
 
   /** An MDTM reply's time in UTC (moved back where the server answers MDTM in its local time). */
@@ -596,15 +601,8 @@ export class FtpClient extends EventEmitter {
     const candidate = detectionCandidate(entries);
     if (candidate?.mtime === undefined) return undefined;
     const path = join(dir, candidate.name);
-    await this.owed.settle();
-    let r: Reply;
-    try {
-      r = await this.control.request(`MDTM ${path}`);
-    } catch (e) {
-      // A name the session's charset cannot send back: not this file, and not the listing's fault.
-      if (isFtpError(e, 'invalid-name')) return undefined;
-      throw e;
-    }
+    const r = await this.mdtmOfListed(path);
+    if (!r) return undefined;
     const mdtm = r.code === 213 ? parseMdtm(r.text) : undefined;
     // A 550 (the file went away since the listing) says nothing about the server: next listing tries again.
     if (mdtm === undefined && r.code !== 213 && r.code !== 500 && r.code !== 502) return undefined;
