@@ -19,7 +19,7 @@ import { OwedReplies } from './owedReplies';
 import { describeProxy } from './proxy';
 import { bestChecksumMethod, parseChecksumReply, type Checksum, type ChecksumAlgorithm, type ChecksumMethod } from './checksum';
 import { octalMode } from './permissions';
-import { detectOffset, detectionCandidate, formatTimeZoneOffset, toUtc, zoneMemory } from './timeZone';
+import { detectOffset, detectionCandidate, formatTimeZoneOffset, mdtmMemory, mdtmOffsetAgainst, toUtc, zoneMemory } from './timeZone';
 import { cancelled, failedBeforeData, pumpFrom, pumpFromFile, pumpTo, pumpToBuffer, pumpToFile, runTransfer, type TransferContext, type TransferSpec } from './transfer';
 import type { ConcreteMode, ConnectOptions, DataMode, FileEntry, FtpEvent, TransferOptions } from './types';
 
@@ -45,6 +45,8 @@ const defaultModeMemory = new Map<string, ConcreteMode>();
  */
 /** Time-zone detections under way, per server (host:port). */
 const zoneDetections = new Map<string, Promise<number | undefined>>();
+/** Checks of MDTM's clock against MLSD under way, per server. */
+const mdtmChecks = new Map<string, Promise<void>>();
 
 export class FtpClient extends EventEmitter {
   /** The name of this session in events, e.g. "c3". */
@@ -53,6 +55,8 @@ export class FtpClient extends EventEmitter {
   readonly serverKey: string;
   /** FEAT's answer: upper-case feature names (EPSV, MLST, UTF8…) → their parameters. */
   features: ReadonlyMap<string, string> = new Map();
+  /** A listing was made to learn MDTM's zone before a stat (see stat). */
+  private zoneLooked = false;
   /** The control connection's TLS, when it has any. */
   tlsInfo?: TlsInfo;
   /** The data-connection mode the user chose; may be changed between operations. */
@@ -470,7 +474,13 @@ export class FtpClient extends EventEmitter {
   }
 
   private async listUnlocked(path: string, opts: TransferOptions = {}): Promise<FileEntry[]> {
-    if (this.features.has('MLST')) return parseMlsd(await this.fetchListing(`MLSD ${path}`, path, opts));
+    if (this.features.has('MLST')) {
+      const entries = parseMlsd(await this.fetchListing(`MLSD ${path}`, path, opts));
+      // Where MLST answers for a path, MDTM is asked only through links (probeLink): check its clock
+      // the first time a listing shows one.
+      if (mdtmMemory.get(this.serverKey) === undefined && entries.some((e) => e.type === 'symlink')) await this.checkMdtmClock(path, entries);
+      return entries;
+    }
     if (this.listAll) {
       try {
         // "-a" shows dot files (.htaccess) on vsftpd and most Unix servers.
@@ -504,21 +514,81 @@ export class FtpClient extends EventEmitter {
     return this.options.timeZoneOffsetMinutes === undefined && zoneMemory.get(this.serverKey) === null;
   }
 
+  /**
+   * Minutes MDTM's answers are ahead of UTC: 0 as RFC 3659 says, unless the profile's
+   * timeZoneOffset says LIST is in another zone and one file's MDTM agreed with its LIST line
+   * instead of with UTC (vsftpd's use_localtime=YES, some Windows/IIS and embedded servers: MDTM in
+   * local time) — then MDTM is that far ahead too (the setting minus what LIST against MDTM showed).
+   */
+  get mdtmOffset(): number {
+    const setting = this.options.timeZoneOffsetMinutes;
+    const listAgainstMdtm = zoneMemory.get(this.serverKey);
+    if (setting !== undefined && setting !== 0 && typeof listAgainstMdtm === 'number') return setting - listAgainstMdtm;
+    // An MLSD server: found against one file's exact `modify` (see checkMdtmClock).
+    return mdtmMemory.get(this.serverKey) ?? 0;
+  }
+
   /** A LIST's times (the server's wall clock) in UTC, once the zone is known or found out here. */
   private async inUtc(dir: string, entries: FileEntry[]): Promise<FileEntry[]> {
-    let offset = this.timeZoneOffset?.minutes;
-    if (offset === undefined && zoneMemory.get(this.serverKey) === undefined) {
+    // Without the setting: LIST's zone, from one MDTM. With it, the same MDTM tells whether MDTM is
+    // in that zone too (see mdtmOffset); the setting decides LIST's times either way. A setting of
+    // UTC asks nothing (MDTM in the server's zone is then UTC as well): the way to skip the MDTM.
+    if (zoneMemory.get(this.serverKey) === undefined && this.options.timeZoneOffsetMinutes !== 0) {
       // Sessions listing at once (a parallel walk) ask MDTM once between them, not each.
       const underWay = zoneDetections.get(this.serverKey);
       if (underWay) {
-        offset = await underWay.catch(() => undefined);
+        await underWay.catch(() => undefined);
       } else {
         const detection = this.detectZone(dir, entries).finally(() => zoneDetections.delete(this.serverKey));
         zoneDetections.set(this.serverKey, detection);
-        offset = await detection;
+        await detection;
       }
     }
+    const offset = this.timeZoneOffset?.minutes;
     return offset ? toUtc(entries, offset) : entries;
+  }
+
+  /**
+   * On an MLSD server: one file's MDTM against its exact MLSD time, once per server, so that a
+   * server answering MDTM in local time (against RFC 3659) is known before MDTM's times are used.
+   */
+  private async checkMdtmClock(dir: string, entries: FileEntry[]): Promise<void> {
+    const underWay = mdtmChecks.get(this.serverKey);
+    if (underWay) return underWay.catch(() => undefined);
+    const check = (async () => {
+      const file = entries.filter((e) => e.type === 'file' && e.mtime !== undefined && !e.name.includes('\uFFFD')).sort((a, b) => b.mtime! - a.mtime!)[0];
+      if (!file) return;
+      const path = join(dir, file.name);
+      const r = await this.mdtmOfListed(path);
+      if (!r) return;
+      if (r.code === 500 || r.code === 502) return mdtmMemory.set(this.serverKey, null);
+      const mdtm = r.code === 213 ? parseMdtm(r.text) : undefined;
+      if (mdtm === undefined) return;
+      const offset = mdtmOffsetAgainst(file.mtime!, mdtm) ?? 0;
+      mdtmMemory.set(this.serverKey, offset);
+      if (offset !== 0) {
+        this.emitEvent({ type: 'learned', id: this.id, what: 'time-zone', detail: `MDTM answers in local time, UTC${formatTimeZoneOffset(offset)}, not UTC (MDTM of ${path} against its MLSD time): MDTM times are moved to UTC` });
+      }
+    })().finally(() => mdtmChecks.delete(this.serverKey));
+    mdtmChecks.set(this.serverKey, check);
+    return check;
+  }
+
+  /** MDTM of a file a listing just showed; undefined when its name cannot be sent back in the session's charset (not the listing's fault). */
+  private async mdtmOfListed(path: string): Promise<Reply | undefined> {
+    await this.owed.settle();
+    try {
+      return await this.control.request(`MDTM ${path}`);
+    } catch (e) {
+      if (isFtpError(e, 'invalid-name')) return undefined;
+      throw e;
+    }
+  }
+
+  /** An MDTM reply's time in UTC (moved back where the server answers MDTM in its local time). */
+  private mdtmTime(r: Reply): number | undefined {
+    const t = r.code === 213 ? parseMdtm(r.text) : undefined;
+    return t === undefined ? undefined : t - this.mdtmOffset * 60_000;
   }
 
   /**
@@ -531,20 +601,24 @@ export class FtpClient extends EventEmitter {
     const candidate = detectionCandidate(entries);
     if (candidate?.mtime === undefined) return undefined;
     const path = join(dir, candidate.name);
-    await this.owed.settle();
-    let r: Reply;
-    try {
-      r = await this.control.request(`MDTM ${path}`);
-    } catch (e) {
-      // A name the session's charset cannot send back: not this file, and not the listing's fault.
-      if (isFtpError(e, 'invalid-name')) return undefined;
-      throw e;
-    }
+    const r = await this.mdtmOfListed(path);
+    if (!r) return undefined;
     const mdtm = r.code === 213 ? parseMdtm(r.text) : undefined;
     // A 550 (the file went away since the listing) says nothing about the server: next listing tries again.
     if (mdtm === undefined && r.code !== 213 && r.code !== 500 && r.code !== 502) return undefined;
     const offset = mdtm === undefined ? undefined : detectOffset(candidate.mtime, mdtm);
     zoneMemory.set(this.serverKey, offset ?? null);
+    const setting = this.options.timeZoneOffsetMinutes;
+    if (setting !== undefined) {
+      // The setting rules LIST; what this MDTM showed only matters when MDTM is not UTC.
+      if (this.mdtmOffset !== 0) {
+        this.emitEvent({
+          type: 'learned', id: this.id, what: 'time-zone',
+          detail: `MDTM answers in local time, UTC${formatTimeZoneOffset(this.mdtmOffset)}, not UTC (MDTM of ${path} against its LIST line, with timeZoneOffset ${formatTimeZoneOffset(setting)}): MDTM times are moved to UTC too`,
+        });
+      }
+      return offset;
+    }
     this.emitEvent({
       type: 'learned', id: this.id, what: 'time-zone',
       detail: offset === undefined
@@ -568,8 +642,14 @@ export class FtpClient extends EventEmitter {
           throw notFound(p, r, `MLST ${p}`);
         }
       }
+      // With a zone set, whether MDTM is in it too is found at this server's first LIST: list first.
+      // Once per session: a folder whose files are all too old to show a time of day tells nothing.
+      if (this.options.timeZoneOffsetMinutes && zoneMemory.get(this.serverKey) === undefined && !this.features.has('MLST') && !this.zoneLooked) {
+        this.zoneLooked = true;
+        await this.listUnlocked(dirname(p)).catch(() => undefined);
+      }
       const { size, mdtm, cwd } = await this.sizeTimeFolder(p);
-      const mtime = mdtm.code === 213 ? parseMdtm(mdtm.text) : undefined;
+      const mtime = this.mdtmTime(mdtm);
       if (cwd.code === 250) return { name: basename(p), type: 'directory', size: -1, mtime };
       if (size.code === 213) return { name: basename(p), type: 'file', size: parseSize(size.text) ?? -1, mtime };
       // Directories and symlinks have no SIZE on most servers: look in the parent.
@@ -605,7 +685,7 @@ export class FtpClient extends EventEmitter {
     const p = checked(path);
     return this.exclusive(async () => {
       const { size, mdtm, cwd } = await this.sizeTimeFolder(p);
-      const mtime = mdtm.code === 213 ? parseMdtm(mdtm.text) : undefined;
+      const mtime = this.mdtmTime(mdtm);
       if (cwd.code === 250) return { type: 'directory', size: -1, mtime };
       if (size.code === 213) return { type: 'file', size: parseSize(size.text) ?? -1, mtime };
       if (mdtm.code === 213) return { type: 'file', size: -1, mtime };

@@ -197,7 +197,8 @@ async function commandSteps(client: FtpClient, record: (step: DiagnosisStep) => 
   const zone = client.timeZoneOffset;
   const name = 'Time zone (LIST)';
   if (zone) {
-    record({ name, ok: true, ms: 0, detail: `LIST times are UTC${formatTimeZoneOffset(zone.minutes)}, ${zone.source === 'setting' ? 'as configured' : 'detected from MDTM'}; to the minute (the day for files older than six months)` });
+    const mdtm = client.mdtmOffset !== 0 ? `; MDTM answers in that local time too (not UTC), so its times are moved as well` : '';
+    record({ name, ok: true, ms: 0, detail: `LIST times are UTC${formatTimeZoneOffset(zone.minutes)}, ${zone.source === 'setting' ? 'as configured' : 'detected from MDTM'}; to the minute (the day for files older than six months)${mdtm}` });
   } else if (client.timeZoneUndetectable) {
     record({ name, ok: false, absent: true, ms: 0, detail: 'LIST gives the server\'s local time, and without MDTM its zone cannot be detected: times are taken as UTC — set timeZoneOffset if they are off' });
   } else {

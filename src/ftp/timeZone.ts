@@ -87,6 +87,29 @@ const detected = new Map<string, number | null>();
 export const zoneMemory = {
   get: (serverKey: string): number | null | undefined => detected.get(serverKey),
   set: (serverKey: string, offset: number | null): void => { detected.set(serverKey, offset); },
-  /** Tests: forget every server. */
-  clear: (): void => detected.clear(),
+  /** Tests: forget every server (and what was found of its MDTM). */
+  clear: (): void => {
+    detected.clear();
+    mdtmClocks.clear();
+  },
+};
+
+/**
+ * MDTM's own offset from an exact UTC time of the same file (its MLSD `modify`): minutes MDTM is
+ * ahead, a whole quarter-hour within a couple of seconds (both give seconds), else undefined (no
+ * zone: another clock, or the file changed in between).
+ */
+export function mdtmOffsetAgainst(exactUtc: number, mdtm: number): number | undefined {
+  const minutes = Math.round((mdtm - exactUtc) / MINUTE_MS / STEP) * STEP;
+  if (minutes < MIN_OFFSET || minutes > MAX_OFFSET || Math.abs(mdtm - exactUtc - minutes * MINUTE_MS) > 2_000) return undefined;
+  return minutes === 0 ? 0 : minutes;
+}
+
+/** Per server: minutes its MDTM answers are ahead of UTC as found against MLSD (null: cannot tell there). */
+const mdtmClocks = new Map<string, number | null>();
+
+export const mdtmMemory = {
+  get: (serverKey: string): number | null | undefined => mdtmClocks.get(serverKey),
+  set: (serverKey: string, offset: number | null): void => { mdtmClocks.set(serverKey, offset); },
+  clear: (): void => mdtmClocks.clear(),
 };

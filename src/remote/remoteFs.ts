@@ -33,6 +33,8 @@ export interface RemoteClient extends PooledClient {
   chmod(path: string, mode: number): Promise<void>;
   checksum(path: string, range?: { start: number; end: number }): Promise<Checksum | undefined>;
   probeLink(path: string): Promise<{ type: 'file' | 'directory' | 'missing' | 'unknown'; size: number; mtime?: number }>;
+  /** The offset LIST times are moved to UTC by (configured or detected); undefined while unknown. */
+  readonly timeZoneOffset?: { minutes: number } | undefined;
   linkTarget(path: string): Promise<string | undefined>;
 }
 
@@ -242,6 +244,14 @@ export class RemoteFs {
       }
     }));
     return entries;
+  }
+
+  /**
+   * Minutes east of UTC that the server's LIST times are moved by, as its sessions know it now (the
+   * profile's timeZoneOffset, else what was detected; 0 while unknown or where times are exact).
+   */
+  async listTimeZone(): Promise<number> {
+    return this.pool.run(async (c) => c.timeZoneOffset?.minutes ?? 0, { idempotent: true });
   }
 
   /** A folder's entries: from the listing cache while fresh, or with `fresh` always from the server. */

@@ -38,7 +38,7 @@ export function remotePathOf(root: string, rel: RelPath): string {
  * Lists `starts` (folders relative to `root`) and every folder below them, breadth first. Only
  * entries typed 'directory' are entered: a link may loop, and what it points at is unknown.
  */
-export function walkFolders(list: (dir: string) => Promise<FileEntry[] | undefined>, root: string, starts: RelPath[], options: WalkFoldersOptions): Promise<void> {
+export function walkFolders(list: (dir: string, rel: RelPath) => Promise<FileEntry[] | undefined>, root: string, starts: RelPath[], options: WalkFoldersOptions): Promise<void> {
   const folders = [...starts];
   const concurrency = Math.max(1, options.concurrency ?? 4);
   const { signal, descend, onFolder, onError } = options;
@@ -59,7 +59,7 @@ export function walkFolders(list: (dir: string) => Promise<FileEntry[] | undefin
       while (active < concurrency && folders.length > 0) {
         const dir = folders.shift()!;
         active++;
-        list(remotePathOf(root, dir)).then(
+        list(remotePathOf(root, dir), dir).then(
           (entries) => {
             active--;
             if (settled) return;

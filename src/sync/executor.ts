@@ -146,7 +146,9 @@ async function deleteRemoteIfPresent(link: LinkSide, path: string): Promise<void
 }
 
 async function deleteFile(link: LinkSide, action: SyncAction): Promise<void> {
-  if (action.target === 'local') {
+  if (action.target === 'local' && action.link) {
+    await unlinkLocal(localPathOf(link.localRoot, action.path));
+  } else if (action.target === 'local') {
     await fs.rm(localPathOf(link.localRoot, action.path), { force: true });
   } else {
     await deleteRemoteIfPresent(link, action.path);
@@ -154,9 +156,15 @@ async function deleteFile(link: LinkSide, action: SyncAction): Promise<void> {
   link.state.delete(action.path);
 }
 
-/** Not recursive: files the plan did not delete (ignored ones, unticked ones) keep their folder. */
+/**
+ * Not recursive: files the plan did not delete (ignored ones, unticked ones) keep their folder. A
+ * link to a folder is removed as a link (unlink here, DELE on the server: RemoteFs.delete tells a
+ * link by a fresh listing), never emptied.
+ */
 async function deleteDirectory(link: LinkSide, action: SyncAction): Promise<void> {
-  if (action.target === 'local') {
+  if (action.target === 'local' && action.link) {
+    await unlinkLocal(localPathOf(link.localRoot, action.path));
+  } else if (action.target === 'local') {
     try {
       await fs.rmdir(localPathOf(link.localRoot, action.path));
     } catch (err) {
@@ -166,4 +174,15 @@ async function deleteDirectory(link: LinkSide, action: SyncAction): Promise<void
     await deleteRemoteIfPresent(link, action.path);
   }
   link.state.deleteTree(action.path);
+}
+
+/** Removes a symbolic link itself; refuses anything that is no longer one (it may have become a real folder since the plan). */
+async function unlinkLocal(file: string): Promise<void> {
+  const st = await fs.lstat(file).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return undefined;
+    throw err;
+  });
+  if (!st) return;
+  if (!st.isSymbolicLink()) throw new Error(`${file} is no longer a symbolic link; left as it is`);
+  await fs.unlink(file);
 }

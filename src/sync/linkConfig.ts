@@ -6,6 +6,9 @@
  */
 import * as path from 'node:path';
 import { PROPAGATION_MODES, type PropagationMode } from './serverChanges';
+import { DEFAULT_SYMLINKS, SYMLINK_MODES, type SymlinkMode } from './types';
+
+export { DEFAULT_SYMLINKS };
 
 export interface LinkSetting {
   local: string;
@@ -16,6 +19,7 @@ export interface LinkSetting {
   deleteOnServer?: PropagationMode;
   renameOnServer?: PropagationMode;
   compareChecksums?: boolean;
+  symlinks?: SymlinkMode;
 }
 
 export interface LinkConfig {
@@ -38,7 +42,14 @@ export interface LinkConfig {
    * one) instead of trusted as equal; off by default: it reads every such file on both sides.
    */
   compareChecksums: boolean;
+  /**
+   * Symbolic links on either side in syncs: `skip` leaves them out (listed as skipped), `follow`
+   * takes each as its target (a file's content, a folder's files) — but a sync never deletes
+   * through one.
+   */
+  symlinks: SymlinkMode;
 }
+
 
 /** Nothing happens on the server unasked until the user says so for a link. */
 export const DEFAULT_PROPAGATION: PropagationMode = 'ask';
@@ -75,6 +86,9 @@ export function parseLinkSetting(raw: unknown, baseFolder: string | undefined): 
       return { ok: false, error: `"${key}" of the link of "${v.local}" is ${JSON.stringify(value)}: use "ask", "always" or "never"` };
     }
   }
+  if (v.symlinks !== undefined && !SYMLINK_MODES.includes(v.symlinks)) {
+    return { ok: false, error: `"symlinks" of the link of "${v.local}" is ${JSON.stringify(v.symlinks)}: use "follow" or "skip"` };
+  }
   const ignore = Array.isArray(v.ignore) ? v.ignore.filter((p): p is string => typeof p === 'string') : [];
   return {
     ok: true,
@@ -89,6 +103,7 @@ export function parseLinkSetting(raw: unknown, baseFolder: string | undefined): 
       deleteOnServer: v.deleteOnServer ?? DEFAULT_PROPAGATION,
       renameOnServer: v.renameOnServer ?? DEFAULT_PROPAGATION,
       compareChecksums: v.compareChecksums === true,
+      symlinks: v.symlinks ?? DEFAULT_SYMLINKS,
     },
   };
 }

@@ -6,9 +6,12 @@ import type { Signature } from './types';
 
 /**
  * Lets `write` fill a temporary sibling of `file`, then renames it over `file` (creating parent
- * folders): a failed or cancelled download leaves the old file as it was.
+ * folders): a failed or cancelled download leaves the old file as it was. A symbolic link to a
+ * file is written through: the temporary file goes next to its target and replaces the target,
+ * so the link stays a link (a link's `symlinks: "follow"`).
  */
-export async function writeLocalFile(file: string, write: (temp: string) => Promise<unknown>): Promise<Signature> {
+export async function writeLocalFile(link: string, write: (temp: string) => Promise<unknown>): Promise<Signature> {
+  const file = await linkTarget(link);
   await fs.mkdir(path.dirname(file), { recursive: true });
   const temp = path.join(path.dirname(file), `.${path.basename(file)}.ftpw-${randomBytes(6).toString('hex')}.tmp`);
   try {
@@ -19,6 +22,13 @@ export async function writeLocalFile(file: string, write: (temp: string) => Prom
     throw err;
   }
   return localSignature(file);
+}
+
+/** Where a write to `file` should land: the file itself, or the target of the link it is. */
+async function linkTarget(file: string): Promise<string> {
+  const st = await fs.lstat(file).catch(() => undefined);
+  if (!st?.isSymbolicLink()) return file;
+  return fs.realpath(file).catch(() => file);
 }
 
 export async function localSignature(file: string): Promise<Signature> {

@@ -36,6 +36,8 @@ export interface SyncAction {
   recommended: boolean;
   /** The entry to copy, as the plan saw it. */
   source?: TreeEntry;
+  /** A delete of a symbolic link (followed as its target): the link alone is removed, never what it points to. */
+  link?: boolean;
 }
 
 export interface SyncPlan {
@@ -45,7 +47,11 @@ export interface SyncPlan {
   adopt: { path: RelPath; local: Signature; remote: Signature }[];
   /** Record entries of files gone from both sides. */
   forget: RelPath[];
-  /** Paths a sync cannot handle, e.g. a file on one side and a folder on the other. */
+  /**
+   * Paths a sync cannot handle or leaves out, with the reason: a file on one side and a folder on
+   * the other, a symbolic link skipped (or broken, or looping), files below a followed link that a
+   * sync would otherwise delete.
+   */
   problems: { path: RelPath; message: string }[];
   /** Folders that exist on the target side (the executor creates only the missing ones). */
   targetDirs: RelPath[];
@@ -65,6 +71,11 @@ export interface PlanInput {
    * of the size alone; a path missing here is judged by size and time as before.
    */
   sameContent?: ReadonlyMap<RelPath, boolean>;
+  /**
+   * Symbolic links the walks left out (either side), with the reason: each path, and everything
+   * below it on the other side too, is out of the plan, and listed among its problems.
+   */
+  skippedLinks?: ReadonlyMap<RelPath, string>;
 }
 
 /**
@@ -117,7 +128,7 @@ export function planSync(input: PlanInput): SyncPlan {
   const targetTree = direction === 'toRemote' ? remote : local;
   const targetDirs = [...targetTree].filter(([, e]) => e.type === 'directory').map(([p]) => p);
   const plan: SyncPlan = { direction, actions: [], adopt: [], forget: [], problems: [], targetDirs };
-  const add = (kind: ActionKind, type: 'file' | 'directory', path: RelPath, reason: string, opts: { conflict?: boolean; source?: TreeEntry } = {}) => {
+  const add = (kind: ActionKind, type: 'file' | 'directory', path: RelPath, reason: string, opts: { conflict?: boolean; source?: TreeEntry; link?: boolean } = {}) => {
     const conflict = opts.conflict ?? false;
     plan.actions.push({
       id: `${kind}:${path}`,
@@ -130,14 +141,27 @@ export function planSync(input: PlanInput): SyncPlan {
       conflict,
       recommended: !conflict && kind !== 'delete',
       source: opts.source,
+      ...(opts.link ? { link: true } : {}),
     });
   };
+
+  const skippedLinks = input.skippedLinks ?? new Map<RelPath, string>();
+  for (const [path, message] of skippedLinks) plan.problems.push({ path, message });
+  const belowSkipped = (path: RelPath) => skippedLinks.size > 0 && path.split('/').some((_, i, parts) => skippedLinks.has(parts.slice(0, i + 1).join('/')));
+  const hasSkippedBelow = (path: RelPath) => [...skippedLinks.keys()].some((link) => link.startsWith(`${path}/`));
+  /** Files only on the target side below a followed link, by link: never deleted through it. */
+  const keptBelowLinks = new Map<RelPath, number>();
 
   const paths = new Set([...sourceTree.keys(), ...targetTree.keys()]);
   for (const path of paths) {
     const src = sourceTree.get(path);
     const tgt = targetTree.get(path);
     if (ignore.ignores(path, (src ?? tgt)!.type === 'directory')) continue;
+    if (belowSkipped(path)) continue;
+    if (!src && tgt?.viaLink !== undefined) {
+      if (tgt.type === 'file') keptBelowLinks.set(tgt.viaLink, (keptBelowLinks.get(tgt.viaLink) ?? 0) + 1);
+      continue;
+    }
 
     if (src && tgt && src.type !== tgt.type) {
       plan.problems.push({ path, message: `a ${src.type === 'file' ? 'file' : 'folder'} ${WHERE[sourceSide]} but a ${tgt.type === 'file' ? 'file' : 'folder'} ${WHERE[targetSide]}` });
@@ -145,7 +169,9 @@ export function planSync(input: PlanInput): SyncPlan {
     }
     if ((src ?? tgt)!.type === 'directory') {
       if (src && !tgt) add('create', 'directory', path, `folder ${ONLY[sourceSide]}`);
-      else if (!src && tgt) add('delete', 'directory', path, `folder ${ONLY[targetSide]}`);
+      else if (!src && tgt?.symlink) add('delete', 'directory', path, `symbolic link to a folder, ${ONLY[targetSide]}: the link alone is removed, not the folder it points to`, { link: true });
+      // A link left out below it stays, so the folder could not be removed (RMD takes only an empty one).
+      else if (!src && tgt && !hasSkippedBelow(path)) add('delete', 'directory', path, `folder ${ONLY[targetSide]}`);
       continue;
     }
 
@@ -158,6 +184,8 @@ export function planSync(input: PlanInput): SyncPlan {
       if (!rec) add('create', 'file', path, `new, ${ONLY[sourceSide]}`, { source: src });
       else if (srcChanged) add('create', 'file', path, `changed ${WHERE[sourceSide]} but deleted ${WHERE[targetSide]} since the last sync`, { conflict: true, source: src });
       else add('create', 'file', path, `deleted ${WHERE[targetSide]} since the last sync — copied again`, { source: src });
+    } else if (!src && tgt?.symlink) {
+      add('delete', 'file', path, `symbolic link to a file, ${ONLY[targetSide]}: the link alone is removed, not the file it points to`, { link: true, conflict: !!rec && tgtChanged });
     } else if (!src && tgt) {
       if (!rec) add('delete', 'file', path, ONLY[targetSide]);
       else if (tgtChanged) add('delete', 'file', path, `deleted ${WHERE[sourceSide]} but changed ${WHERE[targetSide]} since the last sync`, { conflict: true });
@@ -183,6 +211,10 @@ export function planSync(input: PlanInput): SyncPlan {
         add('update', 'file', path, `differs, and the copy ${WHERE[targetSide]} is as new or newer (never synced)`, { conflict: true, source: src });
       }
     }
+  }
+
+  for (const [link, count] of keptBelowLinks) {
+    plan.problems.push({ path: link, message: `${count === 1 ? '1 file' : `${count} files`} ${ONLY[targetSide]} below this symbolic link left as they are: a sync never deletes through a link` });
   }
 
   const scope = input.scope ?? '';

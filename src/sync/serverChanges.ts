@@ -94,7 +94,8 @@ export async function inspectServerChanges(link: LinkSide, ignore: IgnoreMatcher
       deletes.push({ kind: 'delete', path: rel, type: 'file', files: [rel], dirs: [], changed: changedOnServer(at, e) ? [rel] : [], ...inRenamed });
     } else if (e.type === 'directory') {
       if (ignore.ignores(rel, true)) return;
-      const tree = await walkRemote(link.remote, link.remoteRoot, ignore, { start: at, concurrency });
+      // Links are never followed here: what a delete takes must not be reached through one.
+      const tree = await walkRemote(link.remote, link.remoteRoot, ignore, { start: at, concurrency, symlinks: 'skip' });
       const here = (p: RelPath) => `${rel}${p.slice(at.length)}`;
       const files = [...tree].filter(([, t]) => t.type === 'file');
       deletes.push({

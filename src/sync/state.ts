@@ -6,7 +6,7 @@
  */
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
-import type { RelPath, Signature } from './types';
+import type { RelPath, Signature, TreeEntry } from './types';
 
 export interface SyncRecordEntry {
   local: Signature;
@@ -14,11 +14,16 @@ export interface SyncRecordEntry {
 }
 
 interface StoredState {
-  version: 1;
+  /** 1: before `remoteZone` (see SyncState.remoteZone); 2: with it. */
+  version: 1 | 2;
   /** What the record is about, so a file can be recognised by a person. */
   link: string;
+  /** Version 2: minutes east of UTC the server's LIST times in `files` were moved by. */
+  remoteZone?: number;
   files: Record<RelPath, SyncRecordEntry>;
 }
+
+const MINUTE_MS = 60_000;
 
 /** The read side the planner needs. */
 export interface SyncRecord {
@@ -28,6 +33,12 @@ export interface SyncRecord {
 export class SyncState implements SyncRecord {
   private readonly files = new Map<RelPath, SyncRecordEntry>();
   private saving: Promise<void> = Promise.resolve();
+  /**
+   * The offset (minutes east of UTC) by which the server's LIST times in this record had been moved
+   * to UTC when they were taken. Undefined for a record written before it was kept (version 1):
+   * its times may be the server's wall clock read as UTC (before zones were detected), or UTC.
+   */
+  remoteZone?: number;
   private saveTimer?: NodeJS.Timeout;
 
   private constructor(
@@ -40,7 +51,8 @@ export class SyncState implements SyncRecord {
     const state = new SyncState(file, link);
     try {
       const parsed = JSON.parse(await fs.readFile(file, 'utf8')) as Partial<StoredState>;
-      if (parsed.version === 1 && parsed.files && typeof parsed.files === 'object') {
+      if ((parsed.version === 1 || parsed.version === 2) && parsed.files && typeof parsed.files === 'object') {
+        if (parsed.version === 2 && typeof parsed.remoteZone === 'number') state.remoteZone = parsed.remoteZone;
         for (const [rel, entry] of Object.entries(parsed.files)) {
           if (isEntry(entry)) state.files.set(rel, entry);
         }
@@ -74,6 +86,39 @@ export class SyncState implements SyncRecord {
     return [...this.files.keys()];
   }
 
+  /**
+   * Brings the server's times in this record to the zone LIST times are moved by now (`offset`,
+   * minutes east of UTC), before they are compared with a listing. A record taken in another zone —
+   * an older record (its LIST times the server's wall clock read as UTC), or one from before the
+   * profile's timeZoneOffset changed — would otherwise make every file look changed on the server.
+   * A recorded time is moved only where the listing shows a LIST time (exact times never moved)
+   * of the recorded size that is the recorded time moved by exactly the difference of the zones;
+   * anything else stays as it was, a change for the planner to see. With `whole` (the listing
+   * covers the whole link) the record takes the new zone. Returns the paths moved.
+   */
+  reconcileZone(listed: Iterable<[RelPath, TreeEntry]>, offset: number, whole: boolean): RelPath[] {
+    const moved: RelPath[] = [];
+    // An older record's times were taken as UTC (0) or, if written since zones were detected, in this zone (no move).
+    const from = this.remoteZone ?? 0;
+    const shift = (offset - from) * MINUTE_MS;
+    if (shift !== 0) {
+      for (const [rel, entry] of listed) {
+        const rec = this.files.get(rel);
+        if (!rec || entry.type !== 'file' || entry.mtimePrecision === undefined || entry.mtime === undefined || rec.remote.mtime === undefined) continue;
+        if (rec.remote.size !== entry.size || rec.remote.mtime === entry.mtime || rec.remote.mtime - shift !== entry.mtime) continue;
+        this.files.set(rel, { local: rec.local, remote: { size: rec.remote.size, mtime: entry.mtime } });
+        moved.push(rel);
+      }
+    }
+    if (whole && this.remoteZone !== offset) {
+      this.remoteZone = offset;
+      this.saveSoon();
+    } else if (moved.length > 0) {
+      this.saveSoon();
+    }
+    return moved;
+  }
+
   /** Saves a moment later, so a burst of changes is one write. */
   saveSoon(delayMs = 500): void {
     if (this.saveTimer) return;
@@ -89,7 +134,9 @@ export class SyncState implements SyncRecord {
       clearTimeout(this.saveTimer);
       this.saveTimer = undefined;
     }
-    const data: StoredState = { version: 1, link: this.link, files: Object.fromEntries([...this.files].sort(([a], [b]) => (a < b ? -1 : 1))) };
+    const files = Object.fromEntries([...this.files].sort(([a], [b]) => (a < b ? -1 : 1)));
+    // A record that does not know its zone stays version 1 until a whole-link listing tells it.
+    const data: StoredState = this.remoteZone === undefined ? { version: 1, link: this.link, files } : { version: 2, link: this.link, remoteZone: this.remoteZone, files };
     const text = JSON.stringify(data, null, 1);
     // Saves run one after the other, so an older snapshot never lands after a newer one.
     this.saving = this.saving.catch(() => undefined).then(async () => {

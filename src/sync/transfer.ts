@@ -144,7 +144,12 @@ export async function checkRemote(link: LinkSide, rel: RelPath): Promise<RemoteC
   const entry = await remoteEntry(link, rel);
   if (!entry) return { kind: 'clear' };
   if (entry.type === 'directory') return { kind: 'not-a-file', entry };
-  const rec = link.state.get(rel);
+  let rec = link.state.get(rel);
+  if (rec && !sameSignature(signatureOf(entry), rec.remote) && entry.mtimePrecision && link.remote.listTimeZone) {
+    // Perhaps only recorded in another zone (a record from before zones were detected).
+    link.state.reconcileZone([[rel, { type: 'file', size: entry.size, mtime: entry.mtime, mtimePrecision: entry.mtimePrecision }]], await link.remote.listTimeZone(), false);
+    rec = link.state.get(rel);
+  }
   if (rec && !sameSignature(signatureOf(entry), rec.remote)) return { kind: 'changed', entry };
   return { kind: 'clear', entry };
 }

@@ -16,7 +16,20 @@ export interface TreeEntry extends Signature {
   type: 'file' | 'directory';
   /** A LIST time, shown to this precision (see FileEntry.mtimePrecision); unset: exact. */
   mtimePrecision?: 'second' | 'minute' | 'day';
+  /** A symbolic link followed as its target (the link's `symlinks: "follow"`): removing it removes the link only. */
+  symlink?: boolean;
+  /** Below a followed link to a folder: that link's path. A sync never deletes through a link. */
+  viaLink?: RelPath;
 }
+
+/** What a link does with symbolic links on either side: follow them as their targets, or leave them out. */
+export type SymlinkMode = 'follow' | 'skip';
+export const SYMLINK_MODES: readonly SymlinkMode[] = ['follow', 'skip'];
+/** rsync's default too: a link is not copied unless asked, so a sync neither duplicates a tree nor loops. */
+export const DEFAULT_SYMLINKS: SymlinkMode = 'skip';
+
+/** Links left out of a walk (skipped, broken, looping), by relative path, with the reason in words. */
+export type SkippedLinks = Map<RelPath, string>;
 
 /** Everything under a link's root on one side, by relative path (folders included). */
 export type Tree = Map<RelPath, TreeEntry>;
@@ -39,6 +52,13 @@ export interface SyncRemote {
   /** RNFR/RNTO; with `overwrite: false` an existing target is refused before anything is sent. */
   rename(from: string, to: string, opts: { overwrite: boolean }): Promise<void>;
   readonly cache: { invalidate(path: string): void };
+  /**
+   * What is at a path, asked of the server through a symbolic link (its target's type, size and
+   * time; `broken` when it points nowhere). Without it, a sync leaves the server's links out.
+   */
+  statFromServer?(path: string): Promise<FileEntry & { broken?: boolean }>;
+  /** Minutes east of UTC the server's LIST times are moved by now (0 where unknown); see SyncState.reconcileZone. */
+  listTimeZone?(): Promise<number>;
   /** The server's checksum of a file; undefined where it offers none. */
   checksum?(path: string): Promise<Checksum | undefined>;
 }

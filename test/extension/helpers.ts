@@ -208,6 +208,24 @@ export function dataCommandBefore(log: string, command: string): string | undefi
 
 // --- assertions and waiting
 
+/**
+ * Runs a Sync command and accepts its preview (a QuickPick; ticked: the recommended actions) with
+ * Enter's command once it is up, until the command settles.
+ */
+export async function syncAccepting(command: 'ftpWorkspace.syncToRemote' | 'ftpWorkspace.syncToLocal', uri: vscode.Uri): Promise<void> {
+  let settled = false;
+  const sync = Promise.resolve(vscode.commands.executeCommand(command, uri)).finally(() => (settled = true));
+  await waitFor(
+    async () => {
+      if (!settled) await vscode.commands.executeCommand('workbench.action.acceptSelectedQuickOpenItem');
+      return settled;
+    },
+    `${command} to finish after its preview is accepted`,
+    20_000,
+  );
+  await sync;
+}
+
 /** Awaits `promise` and checks it failed with a `vscode.FileSystemError` of this code. */
 export async function expectFileSystemError(promise: Thenable<unknown>, code: 'FileNotFound' | 'FileExists' | 'FileIsADirectory' | 'NoPermissions', what: string): Promise<void> {
   let failure: unknown;

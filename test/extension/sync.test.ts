@@ -8,7 +8,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { closeAllEditors, prepareServers, protocolLog, realServer, unique, waitFor, waitForLog } from './helpers';
+import { closeAllEditors, prepareServers, protocolLog, realServer, syncAccepting, unique, waitFor, waitForLog } from './helpers';
 
 interface LinkSetting {
   local: string;
@@ -139,38 +139,13 @@ describe('linked local folder ↔ vsftpd (sync)', function () {
     putLocal(`${dir}/changed.txt`, 'changed locally\n');
     putLocal(`${dir}/added.txt`, 'added\n');
 
-    let settled = false;
-    const sync = Promise.resolve(vscode.commands.executeCommand('ftpWorkspace.syncToRemote', localUri(dir))).finally(() => (settled = true));
-    // The preview is a QuickPick: accept it with Enter's command once it is up (ticked: the recommended actions).
-    await waitFor(
-      async () => {
-        if (!settled) await vscode.commands.executeCommand('workbench.action.acceptSelectedQuickOpenItem');
-        return settled;
-      },
-      'Sync Local → Remote to finish after its preview is accepted',
-      20_000,
-    );
-    await sync;
+    // The preview is a QuickPick: accepted with Enter's command once it is up (ticked: the recommended actions).
+    await syncAccepting('ftpWorkspace.syncToRemote', localUri(dir));
 
     assert.equal(onServer(`${dir}/changed.txt`), 'changed locally\n');
     assert.equal(onServer(`${dir}/added.txt`), 'added\n');
     assert.equal(onServer(`${dir}/only-on-server.txt`), 'not ticked, so kept\n', 'a deletion is never ticked by default');
   });
-
-  /** Runs a Sync command and accepts its preview (ticked: the recommended actions) once it is up. */
-  async function syncAccepting(command: 'ftpWorkspace.syncToRemote' | 'ftpWorkspace.syncToLocal', uri: vscode.Uri): Promise<void> {
-    let settled = false;
-    const sync = Promise.resolve(vscode.commands.executeCommand(command, uri)).finally(() => (settled = true));
-    await waitFor(
-      async () => {
-        if (!settled) await vscode.commands.executeCommand('workbench.action.acceptSelectedQuickOpenItem');
-        return settled;
-      },
-      `${command} to finish after its preview is accepted`,
-      20_000,
-    );
-    await sync;
-  }
 
   it('Sync Remote → Local brings new and changed files here, deletes nothing unticked, and a second sync has nothing to do', async () => {
     const dir = unique('pull');

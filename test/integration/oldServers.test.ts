@@ -19,6 +19,8 @@ import { executePlan } from '../../src/sync/executor';
 import { IgnoreMatcher } from '../../src/sync/ignore';
 import { planSync } from '../../src/sync/planner';
 import { SyncState } from '../../src/sync/state';
+import { RemoteDirs } from '../../src/sync/remoteDirs';
+import { checkRemote } from '../../src/sync/transfer';
 import { walkLocal, walkRemote } from '../../src/sync/trees';
 import { FaultServer, type FaultServerOptions } from '../support/faultServer';
 import { startServer, stopAllServers } from '../support/realServers';
@@ -236,12 +238,60 @@ describe('a LIST-only server whose zone is not UTC (fault server)', function () 
     assert.equal(listed?.mtime, floorMinute(fileTime) + 120 * MINUTE, 'read as UTC: two hours ahead');
   });
 
-  it('a configured offset wins over detection (no MDTM sent)', async () => {
+  it('a configured offset wins over detection (one MDTM only checks that MDTM is UTC, once per server)', async () => {
     const remote = await start(120, { noFeat: true }, { timeZoneOffsetMinutes: 120 });
     const listed = (await remote.list('/site')).find((e) => e.name === 'a.txt');
     assert.equal(listed?.mtime, floorMinute(fileTime));
-    assert.equal(server!.count('MDTM'), 0);
+    assert.equal((await remote.statFromServer('/site/a.txt')).mtime, fileTime, 'MDTM, UTC as RFC 3659 says: taken as it is');
+    await remote.list('/site');
+    assert.equal(server!.count('MDTM'), 2, 'the check, and the stat');
   });
+
+  for (const offset of [120, -300]) {
+    it(`a server whose MDTM answers local time too (UTC${offset > 0 ? '+' : ''}${offset / 60}): with timeZoneOffset set, the listing, a stat and a sync all get true times`, async () => {
+      const events: FtpEvent[] = [];
+      server = await FaultServer.start({
+        old: { noFeat: true }, zoneOffsetMinutes: offset, mdtmLocal: true,
+        files: { '/site/a.txt': 'aaaa', '/site/b.txt': 'bbbbbb' },
+        mtimes: { '/site/a.txt': fileTime, '/site/b.txt': otherTime },
+      });
+      const setting = { mode: 'passive' as const, timeZoneOffsetMinutes: offset, onEvent: (e: FtpEvent) => events.push(e) };
+      // Without the setting, MDTM and LIST agree: nothing tells the zone, and every time is off by it.
+      const unset = new RemoteFs(poolFor(server, { mode: 'passive' }), { cacheTtlMs: 0 });
+      try {
+        assert.equal((await unset.list('/site')).find((e) => e.name === 'a.txt')?.mtime, floorMinute(fileTime) + offset * MINUTE);
+      } finally {
+        await unset.pool.close();
+      }
+      zoneMemory.clear();
+      // A stat first (the editor opening a file before its folder was listed): it lists once to know MDTM's zone.
+      pool = poolFor(server, setting);
+      const remote = new RemoteFs(pool, { cacheTtlMs: 0 });
+      assert.equal((await remote.statFromServer('/site/a.txt')).mtime, fileTime, 'stat: MDTM moved to UTC');
+      assert.ok(events.some((e) => e.type === 'learned' && /MDTM answers in local time, UTC[+-]\d\d:\d\d, not UTC/.test(e.detail)), 'told in the log');
+      assert.equal((await remote.list('/site')).find((e) => e.name === 'a.txt')?.mtime, floorMinute(fileTime), 'listing: LIST moved by the setting');
+      // Another session to the server knows it without asking again.
+      await pool.run(async (c) => {
+        assert.equal(c.mdtmOffset, offset);
+        assert.equal((await c.stat('/site/b.txt')).mtime, otherTime);
+      });
+      assert.equal(server.count('MDTM'), 4, 'the first session\'s detection; then one check and two stats');
+      const d = await diagnose(optionsFor(server, { timeZoneOffsetMinutes: offset }));
+      assert.match(d.steps.find((x) => x.name.startsWith('Time zone'))?.detail ?? '', /as configured.*MDTM answers in that local time too \(not UTC\)/);
+
+      // Sync: a local copy edited an hour after the server's is newer (an update); one an hour older is a conflict.
+      const localRoot = path.join(work, 'local');
+      fs.mkdirSync(localRoot, { recursive: true });
+      fs.writeFileSync(path.join(localRoot, 'a.txt'), 'newer here');
+      fs.utimesSync(path.join(localRoot, 'a.txt'), (fileTime + HOUR) / 1000, (fileTime + HOUR) / 1000);
+      fs.writeFileSync(path.join(localRoot, 'b.txt'), 'older');
+      fs.utimesSync(path.join(localRoot, 'b.txt'), (otherTime - HOUR) / 1000, (otherTime - HOUR) / 1000);
+      const ignore = new IgnoreMatcher([], false);
+      const state = await SyncState.load(path.join(work, 'state.json'), 'mdtm');
+      const plan = planSync({ direction: 'toRemote', local: await walkLocal(localRoot, ignore), remote: await walkRemote(remote, '/site', ignore), record: state, ignore });
+      assert.deepEqual(plan.actions.map((a) => `${a.path}${a.conflict ? ' conflict' : ''}`), ['a.txt', 'b.txt conflict']);
+    });
+  }
 
   it('sync decisions use the true times: a newer local edit is an update, an older one a conflict', async () => {
     // UTC-5: read as UTC, the server's copies would look five hours older than they are.
@@ -262,6 +312,67 @@ describe('a LIST-only server whose zone is not UTC (fault server)', function () 
     assert.equal(byPath.get('a.txt')?.conflict, false, JSON.stringify(plan.actions));
     assert.equal(byPath.get('b.txt')?.conflict, true, `b.txt would overwrite a newer server copy: ${JSON.stringify(plan.actions)}`);
     assert.deepEqual(plan.adopt.map((a) => a.path), ['old.txt'], 'same size, a date-only remote time of the same day: equal');
+  });
+
+  it('an MLSD server whose MDTM answers local time: one MDTM against an MLSD time finds it, and times asked through a link come out right', async () => {
+    const events: FtpEvent[] = [];
+    server = await FaultServer.start({
+      mlst: true, zoneOffsetMinutes: 120, mdtmLocal: true,
+      files: { '/site/a.txt': 'aaaa', '/site/sub/b.txt': 'bbbbbb' },
+      mtimes: { '/site/a.txt': fileTime, '/site/sub/b.txt': otherTime },
+      links: { '/site/link.txt': 'sub/b.txt' },
+    });
+    pool = poolFor(server, { mode: 'passive', onEvent: (e) => events.push(e) });
+    const remote = new RemoteFs(pool, { cacheTtlMs: 0 });
+    const listed = await remote.list('/site');
+    assert.equal(listed.find((e) => e.name === 'a.txt')?.mtime, fileTime, 'MLSD: exact UTC, untouched');
+    assert.deepEqual(server.commands.filter((c) => c.verb === 'MDTM').map((c) => c.arg), ['/site/a.txt'], 'one MDTM, at the first listing that shows a link');
+    assert.ok(events.some((e) => e.type === 'learned' && /MDTM answers in local time, UTC\+02:00, not UTC \(MDTM of \/site\/a\.txt against its MLSD time\)/.test(e.detail)));
+    // MLST tells the link (as pure-ftpd's does): its target's time comes from MDTM through it.
+    const st = await remote.statFromServer('/site/link.txt');
+    assert.deepEqual([st.type, st.symlink, st.mtime], ['file', true, otherTime]);
+    const tree = await walkRemote(remote, '/site', new IgnoreMatcher([], false), { symlinks: 'follow' });
+    assert.equal(tree.get('link.txt')?.mtime, otherTime, 'a sync following the link sees the true time');
+    await remote.list('/site/sub');
+    await remote.list('/site');
+    assert.equal(server.count('MDTM'), 3, 'checked once: then only the two stats through the link');
+  });
+
+  it('a sync record written before zones were detected (version 1, LIST times as UTC) does not make every file look changed', async () => {
+    const remote = await start(-300, { noFeat: true });
+    const localRoot = path.join(work, 'local');
+    fs.mkdirSync(localRoot, { recursive: true });
+    for (const [name, content] of [['a.txt', 'aaaa'], ['b.txt', 'bbbbbb'], ['old.txt', 'old']]) fs.writeFileSync(path.join(localRoot, name), content);
+    const ignore = new IgnoreMatcher([], false);
+    const local = await walkLocal(localRoot, ignore);
+    // What the version without zone detection listed and recorded: the server's wall clock as UTC
+    // (a session told the zone is 0 reads LIST times exactly so).
+    const before = new RemoteFs(poolFor(server!, { mode: 'passive', timeZoneOffsetMinutes: 0 }), { cacheTtlMs: 0 });
+    const oldTree = await walkRemote(before, '/site', ignore).finally(() => before.pool.close());
+    const file = path.join(work, 'state.json');
+    const sig = (e: { size: number; mtime?: number }) => ({ size: e.size, mtime: e.mtime });
+    fs.writeFileSync(file, JSON.stringify({ version: 1, link: 'zone', files: Object.fromEntries(['a.txt', 'b.txt', 'old.txt'].map((n) => [n, { local: sig(local.get(n)!), remote: sig(oldTree.get(n)!) }])) }));
+
+    // Now: the zone is detected (UTC-5), and the same listing gives times five hours later.
+    const state = await SyncState.load(file, 'zone');
+    const tree = await walkRemote(remote, '/site', ignore);
+    assert.equal(tree.get('a.txt')?.mtime, floorMinute(fileTime));
+    const unreconciled = planSync({ direction: 'toRemote', local, remote: tree, record: state, ignore });
+    assert.equal(unreconciled.actions.length, 3, 'compared as they are, every file looks changed on the server');
+    // An upload on save checks the server's copy against the record the same way.
+    assert.equal((await checkRemote({ localRoot, remoteRoot: '/site', remote, state, dirs: new RemoteDirs(remote) }, 'a.txt')).kind, 'clear', 'upload on save: not a conflict');
+
+    assert.deepEqual(state.reconcileZone(tree, await remote.listTimeZone(), true).sort(), ['b.txt', 'old.txt']);
+    const plan = planSync({ direction: 'toRemote', local, remote: tree, record: state, ignore });
+    assert.deepEqual(plan.actions, [], 'nothing changed, nothing to do');
+    assert.deepEqual(planSync({ direction: 'toLocal', local, remote: tree, record: state, ignore }).actions, []);
+    await state.save();
+    const saved = JSON.parse(fs.readFileSync(file, 'utf8')) as { version: number; remoteZone: number };
+    assert.deepEqual([saved.version, saved.remoteZone], [2, -300], 'the record now says its zone');
+    // A real change on the server is still one.
+    server!.writeFile('/site/b.txt', Buffer.from('changed on the server'), recent(1));
+    const changed = planSync({ direction: 'toRemote', local, remote: await walkRemote(remote, '/site', ignore), record: state, ignore });
+    assert.deepEqual(changed.actions.map((a) => `${a.path} ${a.conflict ? 'conflict' : ''}`), ['b.txt conflict']);
   });
 
   it('diagnose tells the zone it found, and that MDTM works while SIZE does not', async () => {
@@ -313,7 +424,7 @@ describe('a real LIST-only server in another zone (vsftpd, use_localtime=YES, TZ
       const events: FtpEvent[] = [];
       const client = await FtpClient.connect({ host: server.host, port: server.port, user: server.user, password: server.password, mode: 'passive', onEvent: (e) => events.push(e), ...extra });
       try {
-        return { entry: (await client.list('/')).find((e) => e.name === 'zoned.txt'), events, zone: client.timeZoneOffset };
+        return { entry: (await client.list('/')).find((e) => e.name === 'zoned.txt'), stat: await client.stat('/zoned.txt'), events, zone: client.timeZoneOffset };
       } finally {
         await client.close();
       }
@@ -322,7 +433,10 @@ describe('a real LIST-only server in another zone (vsftpd, use_localtime=YES, TZ
     assert.equal(detected.entry?.mtimePrecision, 'minute');
     assert.deepEqual(detected.zone, { minutes: 0, source: 'detected' });
     assert.equal(detected.entry?.mtime, floorMinute(mtime) + 120 * MINUTE, 'two hours ahead: MDTM gave local time too');
+    zoneMemory.clear();
     const configured = await listed({ timeZoneOffsetMinutes: 120 });
     assert.equal(configured.entry?.mtime, floorMinute(mtime), `listed ${new Date(configured.entry?.mtime ?? 0).toISOString()}, on disk ${new Date(mtime).toISOString()}`);
+    assert.equal(configured.stat?.mtime, mtime, `stat (SIZE+MDTM, as the "file is newer" check asks): ${new Date(configured.stat?.mtime ?? 0).toISOString()}, on disk ${new Date(mtime).toISOString()}`);
+    assert.ok(configured.events.some((e) => e.type === 'learned' && /MDTM answers in local time, UTC\+02:00/.test(e.detail)), 'told in the log');
   });
 });

@@ -85,6 +85,18 @@ export interface FaultServerOptions {
    * six months, else `Mon DD  YYYY`, as `ls` does), while MDTM, MLST and MLSD stay UTC (RFC 3659).
    */
   zoneOffsetMinutes?: number;
+  /**
+   * MDTM answers in the server's local time (`zoneOffsetMinutes`) too, against RFC 3659 — as
+   * vsftpd with use_localtime=YES and some Windows/IIS and embedded servers do.
+   */
+  mdtmLocal?: boolean;
+  /**
+   * Symbolic links by absolute path → target (relative to the link's folder, or absolute), as a
+   * Unix daemon serves them: listed by LIST as `lrwxrwxrwx … name -> target`; every command follows
+   * them in a path (CWD, LIST, RETR, STOR, SIZE, MDTM) except DELE of the link itself, which removes
+   * the link, and RMD of it, which is refused (`550 Not a directory`) as rmdir(2) refuses a link.
+   */
+  links?: Record<string, string>;
   /** Modification times (ms since the epoch) by path; other files have FaultServer.defaultMtime, written ones the time of the write. */
   mtimes?: Record<string, number>;
 }
@@ -469,6 +481,8 @@ export class FaultServer {
   /** The time of a file given without one: 2024-01-02 03:04:05 UTC. */
   static readonly defaultMtime = Date.UTC(2024, 0, 2, 3, 4, 5);
   readonly dirs = new Set<string>(['/']);
+  /** Symbolic links: absolute path → target as written. */
+  readonly links = new Map<string, string>();
   /** Every command received, in order, with the session it came on (PASS arguments included). */
   readonly commands: { session: number; verb: string; arg: string }[] = [];
   /** The verbs of the commands each read of a control socket brought, in order (how the client batched them). */
@@ -492,8 +506,29 @@ export class FaultServer {
       if (p.endsWith('/')) this.addDir(p.slice(0, -1) || '/');
       else this.writeFile(p, typeof content === 'string' ? Buffer.from(content) : content, options.mtimes?.[p] ?? FaultServer.defaultMtime);
     }
+    for (const [p, target] of Object.entries(options.links ?? {})) {
+      this.addDir(parent(p));
+      this.links.set(p, target);
+    }
     this.server = net.createServer((socket) => this.accept(socket));
     if (options.tls) this.certFingerprint256 = new X509Certificate(fs.readFileSync(ensureCertificate().certPath)).fingerprint256;
+  }
+
+  /** `p` with the links in its folders (and, with `last`, in its last part) replaced by their targets. */
+  follow(p: string, last: boolean): string {
+    if (this.links.size === 0) return p;
+    let parts = p.split('/').filter(Boolean);
+    for (let i = 0, hops = 0; i < parts.length; i++) {
+      if (i === parts.length - 1 && !last) break;
+      const at = '/' + parts.slice(0, i + 1).join('/');
+      const target = this.links.get(at);
+      if (target === undefined) continue;
+      if (++hops > 20) return p;
+      const base = target.startsWith('/') ? target : `${parent(at)}/${target}`;
+      parts = resolve(base + '/' + parts.slice(i + 1).join('/')).split('/').filter(Boolean);
+      i = -1;
+    }
+    return '/' + parts.join('/');
   }
 
   secureContext(): tls.SecureContext {
@@ -656,7 +691,11 @@ export class FaultServer {
       return void s.raw(`211-Features:\r\n${feats.map((f) => ` ${f}\r\n`).join('')}211 End\r\n`);
     }
     if (!s.authed) return s.reply('530 Please login with USER and PASS.');
-    const p = resolve(arg);
+    // The path as named (DELE, RMD and RNFR act on a link itself), and as the file system reaches it.
+    const named = this.follow(resolve(arg), false);
+    const p = verb === 'DELE' || verb === 'RMD' || verb === 'RNFR' ? named : this.follow(named, true);
+    if (verb === 'RMD' && this.links.has(p)) return s.reply('550 Remove directory operation failed: Not a directory.');
+    if (verb === 'DELE' && this.links.delete(p)) return s.reply('250 Delete operation successful.');
     switch (verb) {
       case 'NOOP': return s.reply('200 NOOP ok.');
       case 'PBSZ': return s.reply('200 PBSZ=0');
@@ -692,7 +731,7 @@ export class FaultServer {
         return s.reply('200 PORT command successful. Consider using PASV.');
       }
       case 'LIST': case 'NLST': case 'MLSD': {
-        const dir = resolve(arg.replace(/^-\S+\s*/, '') || '/');
+        const dir = this.follow(resolve(arg.replace(/^-\S+\s*/, '') || '/'), true);
         if (!this.dirs.has(dir)) {
           await s.dataSocket().then((d) => d?.destroy());
           return s.reply('550 Failed to open directory.');
@@ -737,9 +776,13 @@ export class FaultServer {
       }
       case 'MDTM': {
         const mtime = this.mtimes.get(p);
-        return s.reply(this.files.has(p) && mtime !== undefined ? `213 ${time14(mtime)}` : '550 Could not get file modification time.');
+        const local = this.options.mdtmLocal ? (this.options.zoneOffsetMinutes ?? 0) * 60_000 : 0;
+        return s.reply(this.files.has(p) && mtime !== undefined ? `213 ${time14(mtime + local)}` : '550 Could not get file modification time.');
       }
       case 'MLST': {
+        // As pure-ftpd: MLST of a link tells the link, not its target.
+        const link = this.links.get(named);
+        if (link !== undefined) return void s.raw(`250-Listing ${named}\r\n type=OS.unix=slink:;size=${link.length};modify=${time14(FaultServer.defaultMtime)}; ${named}\r\n250 End\r\n`);
         const f = this.files.get(p);
         if (!f && !this.dirs.has(p)) return s.reply('550 No such file or directory.');
         const facts = f ? `type=file;size=${f.length};modify=${time14(this.mtimes.get(p) ?? FaultServer.defaultMtime)};` : `type=dir;modify=${time14(FaultServer.defaultMtime)};`;
@@ -785,10 +828,15 @@ export class FaultServer {
     const children = new Map<string, { data?: Buffer; mtime: number }>();
     for (const [p, data] of this.files) if (parent(p) === dir) children.set(p.slice(prefix.length), { data, mtime: this.mtimes.get(p) ?? FaultServer.defaultMtime });
     for (const d of this.dirs) if (d !== dir && parent(d) === dir) children.set(d.slice(prefix.length), { mtime: FaultServer.defaultMtime });
+    const links = [...this.links].filter(([l]) => parent(l) === dir).map(([l, target]) => ({ name: l.slice(prefix.length), target }));
     const zone = (this.options.zoneOffsetMinutes ?? 0) * 60_000;
     return [...children].map(([name, { data, mtime }]) => (mlsd
       ? data ? `type=file;size=${data.length};modify=${time14(mtime)}; ${name}` : `type=dir;modify=${time14(mtime)}; ${name}`
-      : data ? `-rw-r--r--    1 1000     1000     ${String(data.length).padStart(8)} ${lsDate(mtime + zone)} ${name}` : `drwxr-xr-x    2 1000     1000         4096 ${lsDate(mtime + zone)} ${name}`)).map((l) => l + '\r\n').join('');
+      : data ? `-rw-r--r--    1 1000     1000     ${String(data.length).padStart(8)} ${lsDate(mtime + zone)} ${name}` : `drwxr-xr-x    2 1000     1000         4096 ${lsDate(mtime + zone)} ${name}`))
+      .concat(links.map(({ name, target }) => (mlsd
+        ? `type=OS.unix=slink:;size=${target.length};modify=${time14(FaultServer.defaultMtime)}; ${name}`
+        : `lrwxrwxrwx    1 1000     1000     ${String(target.length).padStart(8)} ${lsDate(FaultServer.defaultMtime + zone)} ${name} -> ${target}`)))
+      .map((l) => l + '\r\n').join('');
   }
 }
 

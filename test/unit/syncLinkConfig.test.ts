@@ -6,7 +6,7 @@ describe('link settings', () => {
     const r = parseLinkSetting({ local: 'public/', remote: 'ftp://My-Site/var/www%20root/', ignore: ['*.map', 3] }, '/home/me/project');
     assert.deepEqual(r, {
       ok: true,
-      link: { localRoot: '/home/me/project/public', scheme: 'ftp', authority: 'My-Site', remotePath: '/var/www root', ignore: ['*.map'], uploadOnSave: true, uploadOnChange: false, deleteOnServer: 'ask', renameOnServer: 'ask', compareChecksums: false },
+      link: { localRoot: '/home/me/project/public', scheme: 'ftp', authority: 'My-Site', remotePath: '/var/www root', ignore: ['*.map'], uploadOnSave: true, uploadOnChange: false, deleteOnServer: 'ask', renameOnServer: 'ask', compareChecksums: false, symlinks: 'skip' },
     });
   });
 
@@ -40,6 +40,15 @@ describe('link settings', () => {
     assert.ok(on.ok && on.link.compareChecksums);
     const off = parseLinkSetting({ local: '/srv/site', remote: 'ftp://prod', compareChecksums: 1 }, undefined);
     assert.ok(off.ok && !off.link.compareChecksums, 'only true turns it on');
+  });
+
+  it('skips symbolic links unless told to follow them, and refuses another value', () => {
+    const plain = parseLinkSetting({ local: '/srv/site', remote: 'ftp://prod' }, undefined);
+    assert.ok(plain.ok && plain.link.symlinks === 'skip');
+    const follow = parseLinkSetting({ local: '/srv/site', remote: 'ftp://prod', symlinks: 'follow' }, undefined);
+    assert.ok(follow.ok && follow.link.symlinks === 'follow');
+    const bad = parseLinkSetting({ local: '/srv/site', remote: 'ftp://prod', symlinks: 'dereference' }, undefined);
+    assert.ok(!bad.ok && /"symlinks".*"follow" or "skip"/.test(bad.error), !bad.ok ? bad.error : '');
   });
 
   it('refuses a password in the location, without repeating it', () => {

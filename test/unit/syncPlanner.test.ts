@@ -238,6 +238,51 @@ describe('sync planner', () => {
     });
   });
 
+  describe('symbolic links', () => {
+    const linkDir: TreeEntry = { type: 'directory', size: 0, symlink: true };
+    const below = (e: TreeEntry, link: string): TreeEntry => ({ ...e, viaLink: link });
+
+    it('leaves a skipped link out on both sides, with everything below it, and lists it with the reason', () => {
+      const skippedLinks = new Map([['shared', 'a symbolic link on the server, left out (the link\'s "symlinks" is "skip")']]);
+      // The same name is a real folder locally: neither side's copy below it is planned.
+      const local = tree({ shared: dir, 'shared/a.txt': localV1, 'index.html': localV1 });
+      for (const direction of ['toRemote', 'toLocal'] as const) {
+        const p = planSync({ direction, local, remote: tree({}), record: record(), skippedLinks });
+        assert.deepEqual(describePlan(p), direction === 'toRemote' ? ['create index.html checked'] : ['delete index.html'], direction);
+        assert.deepEqual(p.problems, [{ path: 'shared', message: skippedLinks.get('shared') }]);
+      }
+    });
+
+    it('never deletes through a followed link: files below it only on the target side are kept and told once per link', () => {
+      const remote = tree({ www: linkDir, 'www/a.txt': below(remoteV1, 'www'), 'www/sub': below(dir, 'www'), 'www/sub/b.txt': below(remoteV1, 'www'), 'www/both.txt': below(remoteV1, 'www') });
+      const local = tree({ www: dir, 'www/both.txt': localV1, 'www/new.txt': localV1 });
+      const p = plan('toRemote', local, remote);
+      assert.deepEqual(describePlan(p), ['create www/new.txt checked'], 'creates and updates go through the link; no delete does');
+      assert.deepEqual(p.problems, [{ path: 'www', message: '2 files only on the server below this symbolic link left as they are: a sync never deletes through a link' }]);
+      // The same rule on this computer's side.
+      const back = plan('toLocal', tree({ docs: linkDir, 'docs/x.md': below(localV1, 'docs') }), tree({ docs: dir }));
+      assert.deepEqual(describePlan(back), []);
+      assert.match(back.problems[0].message, /1 file only on this computer below this symbolic link/);
+    });
+
+    it('removes a followed link that is only on the target side as a link, unticked, and nothing below it', () => {
+      const remote = tree({ old: linkDir, 'old/a.txt': below(remoteV1, 'old'), 'tool.sh': { ...remoteV1, symlink: true } });
+      const p = plan('toRemote', tree({}), remote);
+      assert.deepEqual(describePlan(p), ['delete old/', 'delete tool.sh']);
+      assert.ok(p.actions.every((a) => a.link), 'both marked as links');
+      assert.match(p.actions[0].reason, /the link alone is removed, not the folder it points to/);
+      // Ticking the link's delete is enough: nothing below it waits to be deleted first.
+      assert.deepEqual(selectActions(p, ['delete:old']).map((a) => a.id), ['delete:old']);
+    });
+
+    it('copies a followed link as its target, both ways', () => {
+      const local = tree({ 'conf.php': { ...localV2, symlink: true } });
+      const remote = tree({ 'conf.php': remoteV1 });
+      const rec = record({ 'conf.php': synced(localV1, remoteV1) });
+      assert.deepEqual(describePlan(plan('toRemote', local, remote, rec)), ['update conf.php checked']);
+    });
+  });
+
   it('summarizes the chosen actions', () => {
     const rec = record({ 'a.txt': synced(localV1, remoteV1), 'b.txt': synced(localV1, remoteV1) });
     const p = plan('toRemote', tree({ 'a.txt': localV2, 'new.txt': localV1 }), tree({ 'a.txt': remoteV2, 'b.txt': remoteV1 }), rec);

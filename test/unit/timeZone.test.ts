@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { parseList, parseMdtm } from '../../src/ftp/listing';
-import { detectOffset, detectionCandidate, formatTimeZoneOffset, parseTimeZoneOffset, toUtc } from '../../src/ftp/timeZone';
+import { detectOffset, detectionCandidate, formatTimeZoneOffset, mdtmOffsetAgainst, parseTimeZoneOffset, toUtc } from '../../src/ftp/timeZone';
 import type { FileEntry } from '../../src/ftp/types';
 
 const FIXTURES = path.resolve(__dirname, '../../../test/fixtures/listings');
@@ -96,5 +96,14 @@ describe('server time zone', () => {
     const entries = parseList(fixture('vsftpd-list.txt'), new Date('2026-11-24T10:21:00Z'));
     const file = entries.find((e) => e.name === 'file.txt')!;
     assert.equal(detectOffset(file.mtime!, parseMdtm(fixture('vsftpd-mdtm-reply.txt'))!), 0);
+  });
+
+  it("MDTM's own zone against an exact MLSD time: whole quarter hours within two seconds, else none", () => {
+    const t = Date.UTC(2026, 11, 7, 5, 10, 30);
+    assert.equal(mdtmOffsetAgainst(t, t), 0);
+    assert.equal(mdtmOffsetAgainst(t, t + 2 * 3_600_000), 120);
+    assert.equal(mdtmOffsetAgainst(t, t - 5.75 * 3_600_000 + 1_000), -345);
+    assert.equal(mdtmOffsetAgainst(t, t + 2 * 3_600_000 + 40_000), undefined, 'not a zone: another clock, or a change in between');
+    assert.equal(mdtmOffsetAgainst(t, t + 20 * 3_600_000), undefined, 'beyond any zone');
   });
 });

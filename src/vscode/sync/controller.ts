@@ -19,7 +19,7 @@ import { SyncState } from '../../sync/state';
 import { downloadFile, remoteEntry, signatureOf, uploadChecked, UploadConflictError, type ConflictDecision, type LinkSide } from '../../sync/transfer';
 import { compareContents } from '../../sync/contents';
 import { localPathOf, relativeLocal, walkLocal, walkRemote } from '../../sync/trees';
-import { sameSignature } from '../../sync/types';
+import { sameSignature, type SkippedLinks } from '../../sync/types';
 import { UploadQueue } from '../../sync/uploadQueue';
 import type { RemoteChange } from '../ftpFileSystem';
 import { withProgress } from '../progress';
@@ -322,8 +322,11 @@ export class SyncController implements vscode.Disposable {
     try {
       ({ side, connection } = await this.sideOf(t.link));
       plan = await withProgress({ title: `FTP: comparing ${scopeLabel} with ${remoteUriOf(t.link, t.rel).toString(true)}…` }, async (p) => {
-        const walk = { start: t.rel, signal: p.signal };
+        const skippedLinks: SkippedLinks = new Map();
+        const walk = { start: t.rel, signal: p.signal, symlinks: t.link.symlinks, skippedLinks };
         const [local, remote] = await Promise.all([walkLocal(t.link.localRoot, t.link.matcher, walk), walkRemote(side.remote, side.remoteRoot, t.link.matcher, walk)]);
+        // A record taken in another zone (an older one: LIST times as UTC) is brought to this one first.
+        if (side.remote.listTimeZone) side.state.reconcileZone(remote, await side.remote.listTimeZone(), t.rel === '');
         const sameContent = t.link.compareChecksums
           ? await compareContents(contentCandidates({ local, remote, record: side.state, ignore: t.link.matcher }), side, {
             concurrency: connection.server.poolSize,
@@ -331,7 +334,7 @@ export class SyncController implements vscode.Disposable {
             onProgress: (done, total) => p.report(`checksums: ${done} of ${total}`, done / total),
           })
           : undefined;
-        return planSync({ direction, local, remote, record: side.state, ignore: t.link.matcher, scope: t.rel, sameContent });
+        return planSync({ direction, local, remote, record: side.state, ignore: t.link.matcher, scope: t.rel, sameContent, skippedLinks });
       });
     } catch (err) {
       if (isFtpError(err, 'cancelled')) return;
@@ -494,7 +497,7 @@ export class SyncController implements vscode.Disposable {
       return;
     }
     if (!st?.isDirectory()) return;
-    const tree = await walkLocal(link.localRoot, link.matcher, { start: rel }).catch(() => undefined);
+    const tree = await walkLocal(link.localRoot, link.matcher, { start: rel, symlinks: link.symlinks }).catch(() => undefined);
     for (const [child, entry] of tree ?? []) if (entry.type === 'file') this.enqueue(localPathOf(link.localRoot, child));
   }
 

@@ -445,7 +445,7 @@ async function onDisk(link: Link, changes: readonly LocalChange[]): Promise<Map<
   for (const p of paths) {
     const rel = relativeLocal(link.localRoot, p);
     if (!rel) continue;
-    const tree = await walkLocal(link.localRoot, link.matcher, { start: rel }).catch(() => undefined);
+    const tree = await walkLocal(link.localRoot, link.matcher, { start: rel, symlinks: link.symlinks }).catch(() => undefined);
     for (const [k, e] of tree ?? []) now.set(k, { type: e.type, size: e.size, mtime: e.mtime });
     // An ignored path is not walked, but whether it is there still counts.
     if (!now.has(rel)) {
