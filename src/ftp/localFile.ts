@@ -6,7 +6,7 @@
  * read lands in a freshly allocated buffer that only the GC frees, with page faults on new heap
  * pages and an RSS that grows with the file. So the data socket reads straight into reused blocks
  * where Node allows it (`onread`, see `directRead`), and uploads read into the blocks instead of
- * `fs.ReadStream`'s fresh buffer per read. What we hold is bounded by FILE_BLOCKS × FILE_BLOCK (UPLOAD_BLOCK)
+ * `fs.ReadStream`'s fresh buffer per read. What we hold is bounded by FILE_BLOCKS × FILE_BLOCK
  * whatever the file size; accepted (active-mode) sockets, which Node gives no `onread`, still
  * allocate their own chunks and leave those to the GC. The measurements behind each choice are in
  * bench/findings.md ("Why the code is shaped so").
@@ -17,15 +17,8 @@
 import * as fs from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 
-/** Size of the blocks a download is written in. */
+/** Size of the blocks a file is written or read in. */
 export const FILE_BLOCK = 1024 * 1024;
-/**
- * Size of the blocks an upload reads its file in. Bigger than a download's: per 100 MiB, 4 MiB
- * blocks took ~18 % less CPU than 1 MiB ones (user and system time alike: fewer reads handed to
- * the thread pool, fewer partial socket writes), where downloads showed no difference
- * (bench/findings.md).
- */
-export const UPLOAD_BLOCK = 4 * 1024 * 1024;
 /**
  * Blocks per transfer: one being filled while others are on their way to the disk (downloads) or
  * the socket (uploads). Four keep the disk and the network busy at once; memory is bounded by them.
@@ -240,7 +233,7 @@ function dropBytes(buffers: Buffer[], n: number): Buffer[] {
  * the socket: the next block is read while the main thread sends the last one. A block is read
  * into again only after `release`, once the socket has taken its bytes, which also bounds what waits
  * in the socket's queue. `readsInFlight` > 1 lets a slow disk work on several blocks at once; from
- * the page cache one is enough, and 4 MiB blocks beat smaller ones (bench/findings.md).
+ * the page cache one is enough, and 1 MiB blocks beat smaller ones (bench/findings.md).
  */
 export class BlockFileReader {
   private readonly blocks: Buffer[] = [];
@@ -256,8 +249,10 @@ export class BlockFileReader {
   private wake: (() => void) | undefined;
 
   /** `start`: the first byte to send (a resumed upload). */
-  constructor(private readonly file: FileHandle, private readonly blockSize = UPLOAD_BLOCK, private readonly maxBlocks = FILE_BLOCKS, private readonly readsInFlight = 1, start = 0) {
+  constructor(private readonly file: FileHandle, private readonly blockSize = FILE_BLOCK, blocks = FILE_BLOCKS, private readonly readsInFlight = 1, start = 0) {
     this.position = start;
+    for (let i = 0; i < blocks; i++) this.blocks.push(Buffer.allocUnsafe(blockSize));
+    this.free.push(...this.blocks);
     this.readAhead();
   }
 
@@ -289,8 +284,7 @@ export class BlockFileReader {
 
   private readAhead(): void {
     while (!this.ended && this.inFlight < this.readsInFlight) {
-      // Allocated as the file needs them: a small file takes one block, not all of them.
-      const block = this.free.pop() ?? this.newBlock();
+      const block = this.free.pop();
       if (!block) return;
       const at = this.position;
       this.position += block.length;
@@ -302,13 +296,6 @@ export class BlockFileReader {
       this.wake = undefined;
       wake?.();
     }
-  }
-
-  private newBlock(): Buffer | undefined {
-    if (this.blocks.length >= this.maxBlocks) return undefined;
-    const block = Buffer.allocUnsafe(this.blockSize);
-    this.blocks.push(block);
-    return block;
   }
 
   /** Reads one block at `at`; a short read is continued, so only the end of the file cuts a block short. */
