@@ -111,11 +111,49 @@ function checkProtocol(tree) {
   }
   const theirs = declarations(readFileSync(jobFile, 'utf8'));
   const ours = declarations(readFileSync(join(root, 'bench/src/job.ts'), 'utf8'));
-  const differ = protocol.filter((name) => theirs.get(name) !== ours.get(name));
+  const differ = protocol.filter((name) => !extends_(ours.get(name), theirs.get(name)));
   if (differ.length > 0) tooOld(`bench/src/job.ts differs in ${differ.join(', ')}`);
 }
 
 /** Exported declarations of a job.ts by name, without comments and whitespace. */
+/**
+ * Whether our declaration (whitespace and comments removed) is theirs, or theirs with additions an
+ * older runner can ignore: optional fields of an interface, members of a union (scenarios it is
+ * never asked to run). Anything theirs declares must be in ours unchanged.
+ */
+function extends_(ours, theirs) {
+  if (ours === undefined || theirs === undefined) return ours === theirs;
+  if (ours === theirs) return true;
+  const iface = /^(exportinterface\w+)\{(.*)\}$/;
+  const union = /^(exporttype\w+)=(.*);$/;
+  for (const [re, sep, added] of [[iface, ';', /^\w+\?:/], [union, '|', /^'[^']*'$/]]) {
+    const [o, t] = [re.exec(ours), re.exec(theirs)];
+    if (!o || !t) continue;
+    if (o[1] !== t[1]) return false;
+    const [ourParts, theirParts] = [topLevel(o[2], sep), topLevel(t[2], sep)];
+    return theirParts.every((p) => ourParts.includes(p)) && ourParts.every((p) => theirParts.includes(p) || added.test(p));
+  }
+  return false;
+}
+
+/** `text` split at `sep` outside braces, brackets, parentheses and quotes; empty parts dropped. */
+function topLevel(text, sep) {
+  const parts = [];
+  let depth = 0;
+  let quote = '';
+  let start = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (quote) { if (c === quote) quote = ''; continue; }
+    if (c === "'" || c === '"' || c === '`') quote = c;
+    else if ('{[('.includes(c)) depth++;
+    else if ('}])'.includes(c)) depth--;
+    else if (c === sep && depth === 0) { parts.push(text.slice(start, i)); start = i + 1; }
+  }
+  parts.push(text.slice(start));
+  return parts.filter(Boolean);
+}
+
 function declarations(source) {
   const text = source.replace(/\/\*[\s\S]*?\*\//g, '').replace(/\/\/.*$/gm, '');
   const out = new Map();

@@ -1,7 +1,7 @@
 /** What the harness asks a client child process to do, and what it answers. */
 
 export type Scenario = 'connect' | 'list' | 'stat' | 'read' | 'save' | 'read-idle' | 'save-idle' | 'tree' | 'sync' | 'download' | 'upload'
-  | 'goto-file' | 'find-in-files' | 'index-memory';
+  | 'goto-file' | 'find-in-files' | 'index-memory' | 'tls-resume';
 
 /** Issue #16's scenarios: Go to File and Find in Files over the tree, and the index's memory. */
 export const SEARCH_SCENARIOS: readonly Scenario[] = ['goto-file', 'find-in-files', 'index-memory'];
@@ -63,6 +63,19 @@ export interface Job {
   sync?: SyncJob;
   /** The search scenarios: what to look for, where to keep indexes and caches, the memory index's size. */
   search?: SearchJob;
+  /** tls-resume: the TLS version, whether the added connection may resume, the server to take CPU of. */
+  tlsResume?: TlsResumeJob;
+}
+
+/**
+ * One more control connection beside an open one, as a pool grows: with the first one's TLS
+ * session offered (resumption), or with every remembered session forgotten (a full handshake).
+ */
+export interface TlsResumeJob {
+  version: 'TLSv1.2' | 'TLSv1.3';
+  resumption: boolean;
+  /** The FTP server's listening process: its descendants are the sessions whose CPU is counted. */
+  serverPid: number;
 }
 
 export interface SearchJob {
@@ -108,5 +121,9 @@ export interface JobResult {
   matches?: number;
   /** Connect: per run, ms from sending PASS to the 230 reply (mostly the server checking the password). */
   loginMs?: number[];
+  /** tls-resume: runs whose control connection resumed a session (the `tls` event's `resumed`). */
+  resumedRuns?: number;
+  /** tls-resume: a cold pool's connections opened at once (`parallel`), and how many of them resumed. */
+  openedTogether?: { opened: number; resumed: number };
   error?: string;
 }

@@ -9,9 +9,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { startServer, stopAllServers, type RunningServer } from '../../test/support/realServers';
+import { startServer, stopAllServers, type RunningServer, type ServerKind } from '../../test/support/realServers';
 import { countFiles, MEDIUM_PATH, PATHS, SEARCH_NEEDLE, writeBigFixtures, writeLatencyFixtures, writeLarge, writeTree, type Sizes } from './fixtures';
-import { SEARCH_SCENARIOS, type Job, type JobResult, type Mode, type Scenario, type Security, type ServerRef, type Tool } from './job';
+import { SEARCH_SCENARIOS, type Job, type TlsResumeJob, type JobResult, type Mode, type Scenario, type Security, type ServerRef, type Tool } from './job';
 import { openLink, SERVER_ADDRESS, type Link } from './link';
 import { killAllChildren, runProcess } from './proc';
 import { writeReport, type BenchResults, type Row } from './report';
@@ -41,6 +41,9 @@ const LATENCY_SCENARIOS: Scenario[] = ['connect', 'list', 'stat', 'read', 'save'
 /** A sync of 2,000 files takes minutes per client and mode: plain FTP only keeps the full run bearable. */
 const SYNC_SECURITIES: Security[] = ['plain'];
 const LOOPBACK_SCENARIOS: Scenario[] = ['download', 'upload'];
+/** Issue #21: what TLS session resumption saves per added pool connection, on each server, TLS 1.2 and 1.3. */
+const RESUME_SERVERS: ServerKind[] = ['vsftpd', 'proftpd', 'pure-ftpd'];
+const TLS_VERSIONS: TlsResumeJob['version'][] = ['TLSv1.2', 'TLSv1.3'];
 const SECURITIES: Security[] = ['plain', 'tls'];
 const MODES: Mode[] = ['passive', 'active'];
 
@@ -62,7 +65,7 @@ function parseOptions(argv: string[]): Options {
   const quick = argv.includes('--quick') || smoke;
   const runs = Number(value('runs') ?? (smoke ? 1 : quick ? 3 : 5));
   const only = value('only');
-  const known = new Set<string>([...LATENCY_SCENARIOS, ...LOOPBACK_SCENARIOS]);
+  const known = new Set<string>([...LATENCY_SCENARIOS, ...LOOPBACK_SCENARIOS, 'tls-resume']);
   for (const s of only?.split(',') ?? []) if (!known.has(s)) throw new Error(`--only: unknown scenario ${s} (${[...known].join(', ')})`);
   const baselineRef = value('baseline');
   let baseline: Baseline | undefined;
@@ -139,7 +142,7 @@ async function main(): Promise<void> {
     rows: [],
   };
   try {
-    if (LATENCY_SCENARIOS.some((s) => want(s) && SECURITIES.some((security) => runsScenario(o, s, security)))) {
+    if (want('tls-resume') || LATENCY_SCENARIOS.some((s) => want(s) && SECURITIES.some((security) => runsScenario(o, s, security)))) {
       log(`latency link: RTT ${o.rttMs} ms between two namespaces…`);
       link = await openLink(o.rttMs, benchDir);
       results.measuredRttMs = link.measuredRttMs;
@@ -159,6 +162,7 @@ async function main(): Promise<void> {
         }
         await server.stop();
       }
+      if (want('tls-resume')) await runTlsResume(results, o, link);
       link.close();
       link = undefined;
     }
@@ -190,6 +194,28 @@ async function main(): Promise<void> {
   results.loadAverageAtEnd = os.loadavg().map((x) => Math.round(x * 10) / 10);
   writeReport(results, o.outDir);
   log(`done in ${results.elapsedS} s: ${path.join(o.outDir, 'results.md')}`);
+}
+
+/**
+ * tls-resume: on each server in the link's namespace, FTPS, one added control connection with and
+ * without resumption, TLS 1.2 and 1.3 (ours only: the question is what resumption saves us and the
+ * server, not how we compare).
+ */
+async function runTlsResume(results: BenchResults, o: Options, at: Link): Promise<void> {
+  for (const kind of RESUME_SERVERS) {
+    const server = await startServer(kind, { listenAddress: SERVER_ADDRESS, netns: at.serverNs, tls: 'explicit' });
+    prepare(server, () => undefined);
+    const ctx: RunContext = { ns: at.clientNs, rttMs: at.measuredRttMs, localSmall: '', localSource: '', localTarget: '' };
+    for (const version of TLS_VERSIONS) {
+      for (const resumption of [true, false]) {
+        const row = await measure(results, o, 'latency', 'tls-resume', 'tls', 'passive', server, 'ours', ctx, o.runs, {}, undefined, undefined, { version, resumption, serverPid: server.pid });
+        if (!row) continue;
+        row.variant = { server: kind, tlsVersion: version, resumption };
+        record(results, row);
+      }
+    }
+    await server.stop();
+  }
 }
 
 /**
@@ -294,14 +320,16 @@ function record(results: BenchResults, row: Row): void {
     ...(row.matches !== undefined ? [`${row.matches} matching lines`] : []),
   ].join(', ');
   const detail = med === undefined ? 'no result' : `${med.toFixed(1)} ms${rtt >= 1 ? ` (${(med / rtt).toFixed(1)} RTT)` : ''}${size && med ? `, ${(size / med / 1000).toFixed(0)} MB/s` : ''}${row.scenario === 'sync' && row.counts ? `, server has ${row.counts.files} files in ${row.counts.dirs} folders` : ''}${extra ? ` (${extra})` : ''}`;
+  const variant = row.variant ? ` ${row.variant.server} ${row.variant.tlsVersion} ${row.variant.resumption ? 'resumption' : 'full handshake'} (${row.resumedRuns ?? 0}/${row.times.length} resumed)` : '';
   const sized = row.group === 'loopback' && size !== results.sizes.bigBytes && size ? ` ${(size / 1048576).toFixed(1)} MiB` : '';
-  log(`  ${row.group} ${row.security} ${row.mode} ${row.scenario}${sized} ${row.tool}: ${detail}, RSS ${(row.maxRssKb / 1024).toFixed(0)} MiB${row.error ? ` — ${row.error}` : ''}`);
+  log(`  ${row.group} ${row.security} ${row.mode} ${row.scenario}${variant}${sized} ${row.tool}: ${detail}, RSS ${(row.maxRssKb / 1024).toFixed(0)} MiB${row.error ? ` — ${row.error}` : ''}`);
 }
 
 /** `runs` runs of one tool in one scenario, as a row (not yet recorded). */
 async function measure(
   results: BenchResults, o: Options, group: Row['group'], scenario: Scenario, security: Security, mode: Mode,
   server: RunningServer, tool: Tool, ctx: RunContext, runs: number, pathOverride: Partial<typeof PATHS> = {}, sizeBytes?: number, warmUps?: number,
+  tlsResume?: TlsResumeJob,
 ): Promise<Row | undefined> {
   const ref: ServerRef = {
     host: server.host, port: server.port, user: server.user, password: server.password, tls: security === 'tls', fingerprint: server.certFingerprint256,
@@ -318,6 +346,7 @@ async function measure(
       localSource: ctx.localSource, localTarget: ctx.localTarget, trace: group === 'latency' && scenario !== 'tree' && scenario !== 'sync',
       sync: scenario === 'sync' ? { localRoot: ctx.syncLocal as string, remoteRoots: syncTargets, stateDir: path.join(workDir as string, 'sync-state') } : undefined,
       search: SEARCH_SCENARIOS.includes(scenario) ? { needle: SEARCH_NEEDLE, dir: path.join(workDir as string, 'search'), indexEntries: results.sizes.indexEntries } : undefined,
+      tlsResume,
     };
     result = await runJob(job, ctx.ns, scenario, baseline?.runnerJs ?? runnerJs, tool);
   } else {
@@ -334,7 +363,7 @@ async function measure(
   const phases = result.phases ? Object.fromEntries(Object.entries(result.phases).map(([k, v]) => [k, round(v)])) : undefined;
   return {
     group, scenario, security, mode, tool, times: round(result.times), maxRssKb: result.maxRssKb, sizeBytes: size, error: result.error, trace: result.trace, loginMs: result.loginMs, counts: result.counts,
-    phases, heapBytes: result.heapBytes, matches: result.matches,
+    phases, heapBytes: result.heapBytes, matches: result.matches, resumedRuns: result.resumedRuns, openedTogether: result.openedTogether,
   };
 }
 
@@ -370,7 +399,9 @@ async function runJob(job: Job, ns: string | undefined, scenario: Scenario, runn
   const file = path.join(workDir as string, 'job.json');
   fs.writeFileSync(file, JSON.stringify(job), { mode: 0o600 });
   const timeoutMs = scenario === 'tree' || scenario === 'sync' || SEARCH_SCENARIOS.includes(scenario) ? 900_000 * Math.max(1, job.runs) : 60_000 + 60_000 * job.runs;
-  const r = await runProcess(process.execPath, [runner, file], { ns, timeoutMs });
+  // TLS 1.2 only: Node's ceiling for the whole runner process (our options set only the floor).
+  const env = job.tlsResume?.version === 'TLSv1.2' ? { ...process.env, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --tls-max-v1.2`.trim() } : undefined;
+  const r = await runProcess(process.execPath, [runner, file], { ns, timeoutMs, env });
   const line = r.stdout.trim().split('\n').pop() ?? '';
   try {
     const result = JSON.parse(line) as JobResult;

@@ -23,6 +23,11 @@ export interface Row {
   phases?: Record<string, number[]>;
   heapBytes?: number[];
   matches?: number;
+  /** tls-resume: which server, TLS version and whether the added connection could resume. */
+  variant?: { server: string; tlsVersion: string; resumption: boolean };
+  /** tls-resume: runs whose connection did resume. */
+  resumedRuns?: number;
+  openedTogether?: { opened: number; resumed: number };
 }
 
 export interface BenchResults {
@@ -65,6 +70,7 @@ const SCENARIO_TITLES: Record<Scenario, string> = {
   'goto-file': 'Go to File',
   'find-in-files': 'Find in Files',
   'index-memory': 'memory of the search index',
+  'tls-resume': 'one more FTPS control connection beside an open one',
 };
 
 function median(xs: number[]): number | undefined {
@@ -242,6 +248,39 @@ function searchSection(r: BenchResults): string[] {
     L.push(`| Memory: search index of ${r.sizes.indexEntries.toLocaleString('en')} files (heap growth after a full GC; built in ${seconds(med(memory))}) | ${bytes === undefined ? 'n/a' : `${(bytes / 1e6).toFixed(1)} MB`}${err(memory)} | — | — | — |`);
   }
   L.push('', 'Memory: the listings are made up in the runner process as the walk asks for them (100 files per folder), so only the index itself is measured: `heapUsed` after a full GC with the index held, minus before it was made.', '');
+  return L;
+}
+
+/**
+ * Issue #21: what TLS session resumption saves per connection a pool adds — wall time to the login
+ * (in RTTs) and CPU, ours and the server's — per server and TLS version.
+ */
+function tlsResumeSection(r: BenchResults, rtt: number | undefined): string[] {
+  const rows = r.rows.filter((x) => x.scenario === 'tls-resume' && x.variant);
+  if (rows.length === 0) return [];
+  const L: string[] = [];
+  const ms = (x: number | undefined): string => (x === undefined ? '—' : `${x.toFixed(1)} ms`);
+  const inRtt = (x: number | undefined): string => (x === undefined || !rtt ? '—' : (x / rtt).toFixed(2));
+  L.push('## TLS session resumption (issue #21): one more FTPS control connection beside an open one', '');
+  L.push(`Explicit FTPS over the latency link, our client only. A first connection (unmeasured) stays open, as in a pool; each run opens one more and closes it — with resumption offering the session the connection before it left (tickets), without it after every remembered session was forgotten (\`forgetTlsSessions\`), so it makes a full handshake. Handshake: from AUTH TLS's 234 to the handshake done and the certificate checked (greeting and login cost the same either way, and proftpd's greeting alone swings by hundreds of milliseconds); connect to login: from the call to the 230. CPU in the handshake's window: our process (\`process.cpuUsage\`) and every thread of the server's processes (\`/proc/*/task/*/schedstat\`: the listener and its session processes); neither side does other work then (USER and PASS go out after it). TLS version forced on our side: our \`minVersion\`, and Node's \`--tls-max-v1.2\` for 1.2. Medians of ${String(r.options.runs)} runs; "resumed" counts the runs whose control connection did resume; "opened together": a cold pool given ${String(r.options.parallel ?? 4)} requests at once, whose connections all begin their handshakes before any has a session to offer.`, '');
+  L.push('| Server | TLS | Resumed | Handshake, resumed | Handshake, full | Saved (RTT) | Connect to login, resumed / full | Our CPU in the handshake, resumed / full | Server CPU in the handshake, resumed / full |');
+  L.push('|---|---|---|---|---|---|---|---|---|');
+  const servers = [...new Set(rows.map((x) => x.variant?.server as string))];
+  for (const server of servers) {
+    for (const version of ['TLSv1.2', 'TLSv1.3']) {
+      const get = (resumption: boolean) => rows.find((x) => x.variant?.server === server && x.variant.tlsVersion === version && x.variant.resumption === resumption);
+      const on = get(true);
+      const off = get(false);
+      if (!on && !off) continue;
+      const failed = (row: Row | undefined) => (row?.error ? ' (failed¹)' : '');
+      const hsOn = phase(on, 'handshake');
+      const hsOff = phase(off, 'handshake');
+      const saved = hsOn !== undefined && hsOff !== undefined ? hsOff - hsOn : undefined;
+      const together = on?.openedTogether;
+      L.push(`| ${server} | ${version.replace('TLSv', '')} | ${on?.resumedRuns ?? 0}/${on?.times.length ?? 0} (full: ${off?.resumedRuns ?? 0}/${off?.times.length ?? 0}; opened together: ${together ? `${together.resumed}/${together.opened}` : '—'}) | ${ms(hsOn)} (${inRtt(hsOn)} RTT)${failed(on)} | ${ms(hsOff)} (${inRtt(hsOff)} RTT)${failed(off)} | ${saved === undefined ? '—' : `${ms(saved)} (${inRtt(saved)})`} | ${ms(med(on))} / ${ms(med(off))} | ${ms(phase(on, 'clientCpu'))} / ${ms(phase(off, 'clientCpu'))} | ${ms(phase(on, 'serverCpu'))} / ${ms(phase(off, 'serverCpu'))} |`);
+    }
+  }
+  L.push('');
   return L;
 }
 
@@ -435,6 +474,7 @@ function markdown(r: BenchResults, outDir: string): string {
   }
 
   L.push(...searchSection(r));
+  L.push(...tlsResumeSection(r, rtt));
   L.push(...afterBeforeSection(r, rtt));
 
   const failures = r.rows.filter((x) => x.error);

@@ -13,6 +13,7 @@ import * as vm from 'node:vm';
 import { Readable, Writable } from 'node:stream';
 import * as basic from 'basic-ftp';
 import { FtpClient } from '../../src/ftp/client';
+import { forgetTlsSessions } from '../../src/ftp/control';
 import { ConnectionPool } from '../../src/ftp/pool';
 import type { ConnectOptions, FtpEvent } from '../../src/ftp/types';
 import { executePlan } from '../../src/sync/executor';
@@ -27,7 +28,7 @@ import { RemoteIndex, type IndexSource } from '../../src/search/remoteIndex';
 import { searchText } from '../../src/search/textSearch';
 import { walkLocal, walkRemote } from '../../src/sync/trees';
 import { RemoteFs } from '../../src/remote/remoteFs';
-import { EDITOR_PAUSE_MS, operationOf, type Job, type JobResult, type SearchJob, type TraceLine } from './job';
+import { EDITOR_PAUSE_MS, operationOf, type Job, type JobResult, type SearchJob, type TlsResumeJob, type TraceLine } from './job';
 
 const SMALL_UPLOAD = Buffer.alloc(10 * 1024, 0x61);
 
@@ -378,6 +379,92 @@ async function basicTreeWalk(job: Job): Promise<{ dirs: number; files: number }>
   return counts;
 }
 
+/**
+ * tls-resume: a pool has one connection and adds another. The first (unmeasured) stays open, as in
+ * a pool; each run opens one more — offering the session the last one left, or, without
+ * resumption, with every remembered session forgotten — and closes it. Measured: the connect to
+ * its login, and the handshake alone, from AUTH TLS's 234 to the handshake done and the certificate
+ * checked, with the CPU our process and the server's processes spent in it. The handshake's window
+ * holds no other work on either side (USER and PASS go out after it), so a password hash that
+ * other work on the machine may have made costly again does not blur it.
+ */
+async function ourTlsResume(job: Job, spec: TlsResumeJob, result: JobResult): Promise<void> {
+  if (job.tool !== 'ours') throw new Error(`${job.tool}: tls-resume measures our client only`);
+  const handshake: number[] = [];
+  const clientCpu: number[] = [];
+  const serverCpu: number[] = [];
+  result.phases = { handshake, clientCpu, serverCpu };
+  result.resumedRuns = 0;
+  let resumed = false;
+  let protocol = '';
+  let at: { ms: number; cpu: NodeJS.CpuUsage; server: Map<string, number> } | undefined;
+  const onEvent = (e: FtpEvent): void => {
+    if (e.type === 'reply' && e.code === 234) {
+      const server = sessionCpuNs(spec.serverPid);
+      at = { server, cpu: process.cpuUsage(), ms: performance.now() };
+    }
+    if (e.type === 'tls' && e.channel === 'control' && at) {
+      const ms = performance.now() - at.ms;
+      const cpu = process.cpuUsage(at.cpu);
+      serverCpu.push(cpuSince(at.server, sessionCpuNs(spec.serverPid)) / 1e6);
+      clientCpu.push((cpu.user + cpu.system) / 1000);
+      handshake.push(ms);
+      resumed = e.resumed;
+      protocol = e.protocol;
+    }
+  };
+  // Our floor is an option; the ceiling of TLS 1.2 is Node's (--tls-max-v1.2, given by the harness).
+  const base = ourOptions(job);
+  const first = await FtpClient.connect({ ...base, tls: { ...base.tls, minVersion: spec.version } });
+  const options: ConnectOptions = { ...base, tls: { ...base.tls, minVersion: spec.version }, onEvent };
+  try {
+    for (let i = 0; i < job.runs; i++) {
+      if (!spec.resumption) forgetTlsSessions();
+      at = undefined;
+      const t0 = performance.now();
+      const added = await FtpClient.connect(options);
+      result.times.push(performance.now() - t0);
+      if (protocol !== spec.version) throw new Error(`negotiated ${protocol}, not ${spec.version}`);
+      if (resumed) result.resumedRuns++;
+      await added.close();
+    }
+  } finally {
+    await first.close();
+  }
+  // A cold pool given several requests at once opens its connections together: none has a
+  // session to offer yet, and none waits for one (see findings: waiting costs more than it saves).
+  forgetTlsSessions();
+  let together = 0;
+  const count = (e: FtpEvent): void => { if (e.type === 'tls' && e.channel === 'control' && e.resumed) together++; };
+  const opened = await Promise.all(Array.from({ length: job.parallel }, () => FtpClient.connect({ ...options, onEvent: count })));
+  result.openedTogether = { opened: opened.length, resumed: together };
+  await Promise.all(opened.map((c) => c.close()));
+}
+
+/** CPU time (ns) of each thread of a process and its descendants, by pid/tid. */
+function sessionCpuNs(pid: number): Map<string, number> {
+  const out = new Map<string, number>();
+  const visit = (p: number): void => {
+    let tasks: string[];
+    try { tasks = fs.readdirSync(`/proc/${p}/task`); } catch { return; } // gone meanwhile
+    for (const t of tasks) {
+      try {
+        out.set(`${p}/${t}`, Number(fs.readFileSync(`/proc/${p}/task/${t}/schedstat`, 'utf8').split(' ')[0]));
+        for (const child of fs.readFileSync(`/proc/${p}/task/${t}/children`, 'utf8').trim().split(/\s+/).filter(Boolean)) visit(Number(child));
+      } catch { /* gone meanwhile */ }
+    }
+  };
+  visit(pid);
+  return out;
+}
+
+/** What the threads spent between two snapshots; one born meanwhile counts from zero. */
+function cpuSince(before: Map<string, number>, after: Map<string, number>): number {
+  let ns = 0;
+  for (const [id, v] of after) ns += v - (before.get(id) ?? 0);
+  return ns;
+}
+
 // ------------------------------------------------------------------ scenarios
 
 async function timed(fn: () => Promise<unknown>): Promise<number> {
@@ -405,6 +492,8 @@ async function run(job: Job): Promise<JobResult> {
       tr?.end();
       await session.close();
     }
+  } else if (job.scenario === 'tls-resume') {
+    await ourTlsResume(job, job.tlsResume as TlsResumeJob, result);
   } else if (job.scenario === 'tree') {
     for (let i = 0; i < job.runs; i++) {
       times.push(await timed(async () => {

@@ -25,6 +25,14 @@ const tlsGroups = new Map<string, string>();
  */
 const controlSessions = new Map<string, { session: Buffer; peer: VerifiedPeer }>();
 
+/**
+ * Forgets every server's remembered session: the next control connection to each makes a full
+ * handshake. For measuring what resumption saves (the bench's tls-resume scenario) and for tests.
+ */
+export function forgetTlsSessions(): void {
+  controlSessions.clear();
+}
+
 /** Newest last; bounded: a few servers at most. */
 function remember<T>(memory: Map<string, T>, key: string, value: T | undefined): void {
   if (value === undefined || memory.get(key) === value) return;

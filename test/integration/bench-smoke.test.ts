@@ -24,6 +24,8 @@ interface Row {
   phases?: Record<string, number[]>;
   heapBytes?: number[];
   matches?: number;
+  variant?: { server: string; tlsVersion: string; resumption: boolean };
+  resumedRuns?: number;
 }
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
@@ -61,6 +63,30 @@ describe('benchmark harness (npm run bench -- --smoke)', function () {
       });
     }
   }
+
+  // Issue #21: an added FTPS connection with and without resumption, per server and TLS version.
+  // pure-ftpd resumes TLS 1.2 sessions but no TLS 1.3 one.
+  for (const server of ['vsftpd', 'proftpd', 'pure-ftpd']) {
+    for (const tlsVersion of ['TLSv1.2', 'TLSv1.3']) {
+      it(`tls-resume: ${server}, ${tlsVersion} — resumed where the server allows, a full handshake when told not to, and the handshake's phases`, () => {
+        const get = (resumption: boolean) => rows.find((x) => x.scenario === 'tls-resume' && x.variant?.server === server && x.variant.tlsVersion === tlsVersion && x.variant.resumption === resumption);
+        const on = get(true);
+        const off = get(false);
+        assert.ok(on && off, 'no rows');
+        for (const row of [on, off]) {
+          assert.equal(row.error, undefined);
+          assert.ok(row.times.length >= 1 && row.times.every((t) => t > 0), `times: ${row.times}`);
+          for (const name of ['handshake', 'clientCpu', 'serverCpu']) assert.equal(row.phases?.[name]?.length, row.times.length, `phase ${name}`);
+        }
+        const resumes = server !== 'pure-ftpd' || tlsVersion === 'TLSv1.2';
+        assert.equal(on.resumedRuns, resumes ? on.times.length : 0);
+        assert.equal(off.resumedRuns, 0);
+      });
+    }
+  }
+  it('tls-resume has its section in the report', () => {
+    assert.match(markdown, /## TLS session resumption \(issue #21\)/);
+  });
 
   // Issue #16's search scenarios run on plain FTP in passive mode only.
   for (const scenario of ['goto-file', 'find-in-files', 'index-memory']) {

@@ -529,8 +529,9 @@ describe('FtpClient: a second control connection resumes the first one\'s TLS se
   this.timeout(120_000);
   after(() => stopAllServers());
 
-  // pure-ftpd forks a process per connection and resumes no session, on control or data connections
-  // (it does not ask for reuse either): a full handshake each time, which must work as before.
+  // pure-ftpd resumes no TLS 1.3 session (its choice here), on control or data connections (it does
+  // not ask for reuse either): a full handshake each time, which must work as before. With TLS 1.2
+  // it does resume (tlsResumption.test.ts).
   for (const [kind, tls, resumes] of [['vsftpd', 'explicit', true], ['vsftpd', 'implicit', true], ['proftpd', 'explicit', true], ['pure-ftpd', 'explicit', false]] as const) {
     it(`${kind}, ${tls} FTPS: ${resumes ? 'resumed, data connections still resume the control session' : 'not resumed, and it still works'}, and the certificate is still checked`, async () => {
       const server = await startServer(kind, { tls });
