@@ -137,7 +137,14 @@ const SEARCH_WALK_CONCURRENCY = 16;
 
 function searchPool(job: Job): ConnectionPool<FtpClient> {
   // Nobody else uses this pool: the search may have every connection (job.parallel = the CLI's default of 4).
-  return new ConnectionPool((mode) => FtpClient.connect({ ...ourOptions(job), mode }), { maxConnections: job.parallel, mode: job.mode, backgroundReserve: 0 });
+  const pool = new ConnectionPool((mode) => FtpClient.connect({ ...ourOptions(job), mode }), { maxConnections: job.parallel, mode: job.mode, backgroundReserve: 0 });
+  // FTPW_BENCH_SEARCH_TRACE=FILE: every event of the search's connections with its time, to see where the round trips go.
+  const traceFile = process.env.FTPW_BENCH_SEARCH_TRACE;
+  if (traceFile) {
+    const t0 = performance.now();
+    pool.on('event', (e: FtpEvent) => fs.appendFileSync(traceFile, `${(performance.now() - t0).toFixed(1)} ${e.id} ${describe(e)}\n`));
+  }
+  return pool;
 }
 
 function add(result: JobResult, phase: string, ms: number): void {

@@ -46,6 +46,12 @@ export const poolBackgroundReserve = 1;
 export const searchMaxFileSize = 5 * 1024 * 1024;
 /** The content cache of text search keeps at most this much on disk (bytes). */
 export const searchCacheBytes = 200 * 1024 * 1024;
+/**
+ * Find in Files lists no folder again when the index's last whole walk ended at most this long ago
+ * (ms): the search after a search, or after a refresh, answers from the index and the content
+ * cache in a moment, and its summary says how old the listings are.
+ */
+export const searchListingsMaxAgeMs = 2 * 60_000;
 /** An index older than this is walked again in the background when used (ms). */
 export const searchIndexMaxAgeMs = 10 * 60_000;
 /** `ftp-workspace find|grep`: connections at once (a CLI run has no editor to leave one to). */

@@ -51,6 +51,7 @@ describe('defaults', () => {
     ['pollInterval', seconds(defaults.pollIntervalMs)],
     ['safeSave', defaults.safeSave],
     ['search.maxIndexAge', seconds(defaults.searchIndexMaxAgeMs)],
+    ['search.listingsMaxAge', seconds(defaults.searchListingsMaxAgeMs)],
     ['search.contentCacheSize', defaults.searchCacheBytes / 1024 / 1024],
     ['search.maxFileSize', defaults.searchMaxFileSize / 1024 / 1024],
   ];
