@@ -42,6 +42,14 @@ export const poolMaxSize = 10;
  * downloads on one while opening and saving files keeps the other.
  */
 export const poolBackgroundReserve = 1;
+/**
+ * Connections a search in the extension may hold at once, besides the one kept for the editor (the
+ * pool grows to this + poolBackgroundReserve if poolSize is smaller). Every file costs ~3 round
+ * trips on its connection (vsftpd; bench/results-2026-12-07b-search-speed.md), so connections are
+ * what makes a cold search fast; 3 + 1 stays within the 4–8 per address most servers allow, and
+ * one that allows fewer says so with 421, which shrinks the search's share.
+ */
+export const searchConnections = 3;
 /** A search reads no file larger than this (bytes): huge files are logs and dumps, rarely worth the transfer. */
 export const searchMaxFileSize = 5 * 1024 * 1024;
 /** The content cache of text search keeps at most this much on disk (bytes). */

@@ -137,6 +137,11 @@ export class RemoteIndex extends EventEmitter {
     }
   }
 
+  /** Whether the folder at `rel` is indexed ('' is the root once anything was listed). */
+  hasFolder(rel: RelPath): boolean {
+    return this.folders.has(rel);
+  }
+
   /** The file at `rel`, if indexed. */
   file(rel: RelPath): IndexedFile | undefined {
     const { dir, name } = splitRel(rel);

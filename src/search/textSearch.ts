@@ -163,7 +163,8 @@ export async function searchText(index: RemoteIndex, source: ContentSource, opti
   const maxAge = options.listingsMaxAgeMs ?? defaults.searchListingsMaxAgeMs;
   const age = index.age;
   let walk: Promise<void>;
-  if (age !== undefined && age <= maxAge && !index.isWalking) {
+  // A folder the index does not have (made since its walk, by someone else) is listed in any case.
+  if (age !== undefined && age <= maxAge && !index.isWalking && index.hasFolder(options.under ?? '')) {
     // Listed a moment ago (the search before this one, a refresh): the same files, no round trip.
     summary.listingsAgeMs = age;
     const prefix = options.under ? `${options.under}/` : '';

@@ -161,8 +161,12 @@ export class Servers implements vscode.Disposable {
     const existing = this.connections.get(server.key);
     if (existing) return existing;
     const c = vscode.workspace.getConfiguration(SECTION);
+    // A search holds up to search.connections while the editor keeps its own: the pool may grow
+    // past poolSize for that, and a server's 421 shrinks the search's share, never the editor's.
+    const searchConnections = Math.max(1, Math.floor(c.get<number>('search.connections', defaults.searchConnections)));
     const pool = new ConnectionPool<FtpClient>((mode, onEvent) => this.connect(server, mode, onEvent), {
-      maxConnections: server.poolSize,
+      maxConnections: Math.min(defaults.poolMaxSize, Math.max(server.poolSize, searchConnections + defaults.poolBackgroundReserve)),
+      backgroundConnections: searchConnections,
       idleTimeoutMs: millis(c, 'idleTimeout', defaults.poolIdleTimeoutMs),
       keepaliveMs: millis(c, 'keepaliveInterval', defaults.poolKeepaliveMs),
       mode: server.mode,

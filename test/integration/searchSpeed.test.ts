@@ -95,14 +95,24 @@ for (const kind of ['vsftpd', 'proftpd', 'pure-ftpd'] as ServerKind[]) {
         assert.deepEqual(transfersOf(events), []);
         assert.equal(inFolder.filesMatched, 1, 'Find in Folder keeps to its folder');
 
+        // A folder another client made since the walk is listed when searched in (Find in Folder).
+        fs.mkdirSync(path.join(server.root, 't/later'));
+        fs.writeFileSync(path.join(server.root, 't/later/w.txt'), 'needle w\n');
+        server.giveToUser('t');
+        const inNew = await searchText(index, remote, { query: { pattern: 'needle' }, cache, under: 'later' });
+        assert.equal(inNew.filesMatched, 1);
+        assert.equal(inNew.listingsAgeMs, undefined);
+        assert.deepEqual(transfersOf(events), ['LIST /t/later', 'RETR /t/later/w.txt']);
+        events.length = 0;
+
         // Another client adds a file: trusted listings do not show it; fresh ones (max age 0) do.
         fs.writeFileSync(path.join(server.root, 't/d1/new.txt'), 'needle new\n');
         server.giveToUser('t');
         const fresh = await searchText(index, remote, { query: { pattern: 'needle' }, cache, listingsMaxAgeMs: 0 });
         assert.equal(fresh.listingsAgeMs, undefined);
-        assert.equal(fresh.filesMatched, 5);
+        assert.equal(fresh.filesMatched, 6);
         assert.deepEqual(transfersOf(events).filter((c) => c.startsWith('RETR')), ['RETR /t/d1/new.txt'], 'only the new file downloaded');
-        assert.equal(transfersOf(events).filter((c) => c.startsWith('LIST')).length, 4);
+        assert.equal(transfersOf(events).filter((c) => c.startsWith('LIST')).length, 5);
       } finally {
         index.dispose();
       }
