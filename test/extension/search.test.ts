@@ -120,8 +120,9 @@ describe('FTP: Find in Files… (real server)', function () {
     const mark = (await protocolLog()).length;
     const found = (await vscode.commands.executeCommand<Found>('ftpWorkspace.findInFolder', { pattern: token, folder: server.uri(dir) }))!;
     assert.equal(found.summary.filesMatched, 6);
-    const log = await waitForLog((text) => (text.slice(mark).match(/\] > RETR /g) ?? []).length >= 24, 'the search\'s 24 downloads');
-    const retrOn = new Set(log.slice(mark).split('\n').flatMap((line) => /^.*\[([^\]]+)\] > RETR \//.exec(line)?.[1] ?? []));
+    const retr = new RegExp(`\\[([^\\]]+)\\] > RETR /${dir}/`);
+    const log = await waitForLog((text) => text.slice(mark).split('\n').filter((line) => retr.test(line)).length >= 24, 'the search\'s 24 downloads');
+    const retrOn = new Set(log.slice(mark).split('\n').flatMap((line) => retr.exec(line)?.[1] ?? []));
     // The default pool of 2 with one kept for the editor left a search one connection; it has 3 now.
     assert.ok(retrOn.size >= 2 && retrOn.size <= 3, `downloads on ${[...retrOn].join(', ')}`);
   });
