@@ -24,7 +24,7 @@ import type { FileEntry } from '../../src/ftp/types';
 import { ContentCache } from '../../src/search/contentCache';
 import { bestMatches } from '../../src/search/fuzzy';
 import { RemoteIndex, type IndexSource } from '../../src/search/remoteIndex';
-import { searchText } from '../../src/search/textSearch';
+import { readersFor, searchText } from '../../src/search/textSearch';
 import { walkLocal, walkRemote } from '../../src/sync/trees';
 import { RemoteFs } from '../../src/remote/remoteFs';
 import { EDITOR_PAUSE_MS, operationOf, type Job, type JobResult, type SearchJob, type TraceLine } from './job';
@@ -217,6 +217,7 @@ async function ourFindInFiles(job: Job, search: SearchJob, result: JobResult): P
       const t0 = performance.now();
       const summary = await searchText(index, remote, {
         query: { pattern: search.needle, matchCase: true },
+        concurrency: readersFor(job.parallel),
         cache,
         cacheId: (remotePath) => `bench${remotePath}`,
         onFile: (r) => {

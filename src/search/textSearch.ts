@@ -67,6 +67,11 @@ export interface SearchSummary {
   listingsAgeMs?: number;
 }
 
+/** Files to ask for at once with `connections` to read them on: twice as many, so that no connection waits for its next file (at least 8). */
+export function readersFor(connections: number): number {
+  return Math.max(8, 2 * connections);
+}
+
 /** Runs the search; throws QueryError before any network work when the query cannot run. */
 export async function searchText(index: RemoteIndex, source: ContentSource, options: TextSearchOptions): Promise<SearchSummary> {
   const re = compileQuery(options.query);

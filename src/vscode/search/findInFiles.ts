@@ -10,7 +10,7 @@ import * as defaults from '../../ftp/defaults';
 import { formatBytes } from '../../ftp/format';
 import { enabledPatterns, splitGlobList } from '../../search/glob';
 import { compileQuery, QueryError, type TextQuery } from '../../search/textQuery';
-import { searchText, type SearchSummary } from '../../search/textSearch';
+import { readersFor, searchText, type SearchSummary } from '../../search/textSearch';
 import { SECTION } from '../servers';
 import type { SearchIndexes } from './searchIndexes';
 import type { FileResults, SearchResultsView } from './searchResultsView';
@@ -101,6 +101,7 @@ export class FindInFiles implements vscode.Disposable {
               under,
               maxFileSize,
               listingsMaxAgeMs,
+              concurrency: readersFor(config.get<number>('search.connections', defaults.searchConnections)),
               signal: abort.signal,
               cache: this.indexes.cache(),
               cacheId: (remotePath) => `${connection.server.key}${remotePath}`,
