@@ -258,7 +258,8 @@ function summaryText(label: string, files: FileResults[], s: SearchSummary, maxF
   const head = s.filesMatched === 0 ? `No results for ${label}` : `${countText(files)} for ${label}`;
   const searched = `${s.filesSearched.toLocaleString('en-US')} files searched in ${(s.ms / 1000).toFixed(1)} s (${s.downloaded} downloaded, ${s.fromCache} from cache)`;
   const partial = s.incomplete ? ` — INCOMPLETE: ${s.incomplete}` : '';
-  // Never stale silently: listings the search did not make itself are dated, and how to renew them said.
-  const age = s.listingsAgeMs !== undefined ? `; folders as listed ${Math.round(s.listingsAgeMs / 1000)} s ago (FTP: Refresh Search Index lists them again)` : '';
+  // Never stale silently: listings the search did not make itself are dated (FTP: Refresh Search
+  // Index renews them; README). Short, so that the view still shows the first results below it.
+  const age = s.listingsAgeMs !== undefined ? `; folders listed ${Math.round(s.listingsAgeMs / 1000)} s ago` : '';
   return `${head} — ${searched}${skipped.length ? `; skipped ${skipped.join(', ')}` : ''}${age}${partial}`;
 }
