@@ -74,6 +74,23 @@ for (const kind of ['vsftpd', 'proftpd', 'pure-ftpd'] as ServerKind[]) {
       }
     });
 
+    it('ends at once when cancelled while folders wait behind files, with the results so far', async () => {
+      const index = new RemoteIndex(new RemoteFs(pool), '/t');
+      const abort = new AbortController();
+      const found: string[] = [];
+      try {
+        // One reader: after the first match the root's other files still wait, and d1, d2 behind them.
+        const summary = await searchText(index, new RemoteFs(pool), { query: { pattern: 'needle' }, concurrency: 1, signal: abort.signal, onFile: (r) => { found.push(r.path); abort.abort(); } });
+        assert.equal(summary.incomplete, 'cancelled');
+        // The root's files come in the server's listing order: the first with the text ends it.
+        assert.equal(found.length, 1);
+        assert.ok(['a.txt', 'c.txt'].includes(found[0]), found[0]);
+        assert.ok(!transfersOf(events).includes('LIST /t/d2/e'), transfersOf(events).join(', '));
+      } finally {
+        index.dispose();
+      }
+    });
+
     it('lists no folder again right after a whole walk, says how old the listings are, and lists them all when told to', async () => {
       const remote = new RemoteFs(pool);
       const index = new RemoteIndex(remote, '/t');
