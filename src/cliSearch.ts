@@ -13,7 +13,7 @@ import { RemoteFs } from './remote/remoteFs';
 import { ContentCache } from './search/contentCache';
 import { globMatcher } from './search/glob';
 import { RemoteIndex } from './search/remoteIndex';
-import { searchText } from './search/textSearch';
+import { readersFor, searchText } from './search/textSearch';
 import type { CliOptions } from './commandLine';
 
 export interface SearchTarget {
@@ -74,6 +74,7 @@ export async function runGrep(pattern: string, t: SearchTarget, o: CliOptions, i
     try {
       const summary = await searchText(index, fs, {
         query: { pattern, isRegex: o.regex, matchCase: !o.ignoreCase, wholeWord: o.word },
+        concurrency: readersFor(o.connections ?? defaults.searchCliConnections),
         include: o.include,
         exclude: o.exclude,
         maxFileSize: o.maxSize,

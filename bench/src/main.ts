@@ -28,6 +28,8 @@ interface Options {
   parallel: number;
   /** `--baseline REF`: that commit's runner (built by scripts/bench.mjs) runs as one more tool. */
   baseline?: Baseline;
+  /** `--tools ours,baseline,lftp,curl,basic-ftp`: only these tools (default: all that apply). */
+  tools?: string[];
 }
 
 interface Baseline {
@@ -59,7 +61,7 @@ function parseOptions(argv: string[]): Options {
     return v;
   };
   for (const a of argv) {
-    if (a.startsWith('--') && !['--rtt', '--runs', '--tree-runs', '--quick', '--smoke', '--only', '--out', '--parallel', '--baseline'].includes(a)) throw new Error(`unknown option ${a}`);
+    if (a.startsWith('--') && !['--rtt', '--runs', '--tree-runs', '--quick', '--smoke', '--only', '--out', '--parallel', '--baseline', '--tools'].includes(a)) throw new Error(`unknown option ${a}`);
   }
   const smoke = argv.includes('--smoke');
   const quick = argv.includes('--quick') || smoke;
@@ -84,6 +86,7 @@ function parseOptions(argv: string[]): Options {
     outDir: path.resolve(value('out') ?? benchDir),
     parallel: Number(value('parallel') ?? 4),
     baseline,
+    tools: value('tools')?.split(','),
   };
 }
 
@@ -268,10 +271,10 @@ async function runAll(results: BenchResults, o: Options, group: Row['group'], sc
     if (tool === 'basic-ftp' && mode === 'active') return false; // it has no active mode
     if (scenario === 'sync' && (tool === 'basic-ftp' || tool === 'curl')) return false; // neither can upload a tree
     // References for search: lftp find (Go to File), lftp mirror + grep -rn (Find in Files); memory is ours alone.
-    if (SEARCH_SCENARIOS.includes(scenario)) return tool === 'ours' || (tool === 'lftp' && scenario !== 'index-memory');
+    if (SEARCH_SCENARIOS.includes(scenario)) return tool === 'ours' || tool === o.baseline?.tool || (tool === 'lftp' && scenario !== 'index-memory');
     // The smoke run checks the harness, not curl's known active-FTPS hang (15 s per scenario).
     return !(o.smoke && tool === 'curl' && security === 'tls' && mode === 'active');
-  });
+  }).filter((tool) => !o.tools || o.tools.includes(tool.startsWith('ours@') ? 'baseline' : tool));
   if (group !== 'loopback') {
     for (const tool of tools) await runOne(results, o, group, scenario, security, mode, server, tool, ctx);
     return;

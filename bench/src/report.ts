@@ -240,7 +240,7 @@ function searchSection(r: BenchResults): string[] {
     const refDetail = grepRef && !grepRef.error ? ` (mirror ${seconds(phase(grepRef, 'mirror'))} + grep ${seconds(phase(grepRef, 'grep'))})` : '';
     L.push(`| Find in Files: first match, cold | ${seconds(phase(grep, 'first'))}${err(grep)} | ${seconds(ref)}${err(grepRef)} | lftp \`mirror\` + \`grep -rn\` (first result only at the end) | ${x(phase(grep, 'first'), ref)} |`);
     L.push(`| Find in Files: whole search, cold | ${seconds(med(grep))}${err(grep)} | ${seconds(ref)}${refDetail}${err(grepRef)} | lftp \`mirror --parallel=${String(r.options.parallel ?? 4)}\` + \`grep -rn\` | ${x(med(grep), ref)} |`);
-    L.push(`| Find in Files: the same search again (content cache, fresh listings) | ${seconds(phase(grep, 'again'))}${err(grep)} | ${seconds(phase(grepRef, 'grep'))}${err(grepRef)} | \`grep -rn\` on the local copy | ${x(phase(grep, 'again'), phase(grepRef, 'grep'))} |`);
+    L.push(`| Find in Files: the same search again (content cache, the index's listings from the cold search) | ${seconds(phase(grep, 'again'))}${err(grep)} | ${seconds(phase(grepRef, 'grep'))}${err(grepRef)} | \`grep -rn\` on the local copy | ${x(phase(grep, 'again'), phase(grepRef, 'grep'))} |`);
     L.push(`| Find in Files: matching lines found | ${grep?.matches ?? '—'} | ${grepRef?.matches ?? '—'} | \`grep -rn\` | — |`);
   }
   if (memory) {

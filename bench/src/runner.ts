@@ -25,7 +25,7 @@ import type { FileEntry } from '../../src/ftp/types';
 import { ContentCache } from '../../src/search/contentCache';
 import { bestMatches } from '../../src/search/fuzzy';
 import { RemoteIndex, type IndexSource } from '../../src/search/remoteIndex';
-import { searchText } from '../../src/search/textSearch';
+import { readersFor, searchText } from '../../src/search/textSearch';
 import { walkLocal, walkRemote } from '../../src/sync/trees';
 import { RemoteFs } from '../../src/remote/remoteFs';
 import { EDITOR_PAUSE_MS, operationOf, type Job, type JobResult, type SearchJob, type TlsResumeJob, type TraceLine } from './job';
@@ -138,7 +138,14 @@ const SEARCH_WALK_CONCURRENCY = 16;
 
 function searchPool(job: Job): ConnectionPool<FtpClient> {
   // Nobody else uses this pool: the search may have every connection (job.parallel = the CLI's default of 4).
-  return new ConnectionPool((mode) => FtpClient.connect({ ...ourOptions(job), mode }), { maxConnections: job.parallel, mode: job.mode, backgroundReserve: 0 });
+  const pool = new ConnectionPool((mode) => FtpClient.connect({ ...ourOptions(job), mode }), { maxConnections: job.parallel, mode: job.mode, backgroundReserve: 0 });
+  // FTPW_BENCH_SEARCH_TRACE=FILE: every event of the search's connections with its time, to see where the round trips go.
+  const traceFile = process.env.FTPW_BENCH_SEARCH_TRACE;
+  if (traceFile) {
+    const t0 = performance.now();
+    pool.on('event', (e: FtpEvent) => fs.appendFileSync(traceFile, `${(performance.now() - t0).toFixed(1)} ${e.id} ${describe(e)}\n`));
+  }
+  return pool;
 }
 
 function add(result: JobResult, phase: string, ms: number): void {
@@ -211,6 +218,7 @@ async function ourFindInFiles(job: Job, search: SearchJob, result: JobResult): P
       const t0 = performance.now();
       const summary = await searchText(index, remote, {
         query: { pattern: search.needle, matchCase: true },
+        concurrency: readersFor(job.parallel),
         cache,
         cacheId: (remotePath) => `bench${remotePath}`,
         onFile: (r) => {

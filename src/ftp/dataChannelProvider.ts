@@ -149,6 +149,12 @@ function remember(set: Set<string>, key: string): void {
  * always; the server answers it only once it accepts the connection, at the transfer command
  * (vsftpd), so the handshake ends when the connection is used. Like every passive connection it
  * goes to the control peer's address unless the user trusts PASV addresses.
+ *
+ * Back to back (a search's downloads) the next command leaves the moment the EPSV reply comes, so
+ * the connect has only just begun: the server accepts once the handshake's last ACK reaches it, and
+ * the 1xx comes 2 round trips after the command. vsftpd's lingering close then holds each 226 (and
+ * the EPSV reply behind it) a round trip after the data: ~3 round trips per small file, which
+ * sending the EPSV earlier would not shorten there (bench/results-2026-12-07b-search-speed.md).
  */
 interface PassiveInAdvance {
   readonly via: 'EPSV' | 'PASV';

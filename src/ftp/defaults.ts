@@ -42,10 +42,24 @@ export const poolMaxSize = 10;
  * downloads on one while opening and saving files keeps the other.
  */
 export const poolBackgroundReserve = 1;
+/**
+ * Connections a search in the extension may hold at once, besides the one kept for the editor (the
+ * pool grows to this + poolBackgroundReserve if poolSize is smaller). Every file costs ~3 round
+ * trips on its connection (vsftpd; bench/results-2026-12-07b-search-speed.md), so connections are
+ * what makes a cold search fast; 3 + 1 stays within the 4–8 per address most servers allow, and
+ * one that allows fewer says so with 421, which shrinks the search's share.
+ */
+export const searchConnections = 3;
 /** A search reads no file larger than this (bytes): huge files are logs and dumps, rarely worth the transfer. */
 export const searchMaxFileSize = 5 * 1024 * 1024;
 /** The content cache of text search keeps at most this much on disk (bytes). */
 export const searchCacheBytes = 200 * 1024 * 1024;
+/**
+ * Find in Files lists no folder again when the index's last whole walk ended at most this long ago
+ * (ms): the search after a search, or after a refresh, answers from the index and the content
+ * cache in a moment, and its summary says how old the listings are.
+ */
+export const searchListingsMaxAgeMs = 2 * 60_000;
 /** An index older than this is walked again in the background when used (ms). */
 export const searchIndexMaxAgeMs = 10 * 60_000;
 /** `ftp-workspace find|grep`: connections at once (a CLI run has no editor to leave one to). */

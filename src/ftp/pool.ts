@@ -56,6 +56,8 @@ export interface PoolOptions {
   mode?: DataMode;
   /** Connections background work leaves to interactive work (default: defaults.poolBackgroundReserve). */
   backgroundReserve?: number;
+  /** Most connections background work may hold, within the limit less the reserve (default: no further cap). */
+  backgroundConnections?: number;
 }
 
 /** Interactive work goes first; background work (search) uses what interactive work leaves. */
@@ -122,6 +124,7 @@ export class ConnectionPool<C extends PooledClient> extends EventEmitter {
   /** The lent connections that background work holds. */
   private readonly backgroundBusy = new Set<C>();
   private readonly backgroundReserve: number;
+  private readonly backgroundConnections: number;
   private readonly tracked = new Map<C, Tracked>();
   private readonly waiters: Waiter<C>[] = [];
   private readonly inflight = new Map<string, Promise<unknown>>();
@@ -145,6 +148,7 @@ export class ConnectionPool<C extends PooledClient> extends EventEmitter {
     this.currentLimit = this.maxConnections;
     this.currentMode = options.mode ?? defaults.dataMode;
     this.backgroundReserve = Math.max(0, options.backgroundReserve ?? defaults.poolBackgroundReserve);
+    this.backgroundConnections = Math.max(1, options.backgroundConnections ?? Infinity);
   }
 
   /** Live connections (idle + lent). */
@@ -167,9 +171,9 @@ export class ConnectionPool<C extends PooledClient> extends EventEmitter {
   get limit(): number {
     return this.currentLimit;
   }
-  /** Most connections background work may hold now: the limit less the reserve, at least one. */
+  /** Most connections background work may hold now: the limit less the reserve (at most `backgroundConnections`), at least one. */
   get backgroundLimit(): number {
-    return Math.max(1, this.currentLimit - this.backgroundReserve);
+    return Math.max(1, Math.min(this.backgroundConnections, this.currentLimit - this.backgroundReserve));
   }
   /** Connections background work holds right now. */
   get backgroundInUse(): number {

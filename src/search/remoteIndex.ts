@@ -53,6 +53,8 @@ export interface RefreshOptions {
   onFolder?: (rel: RelPath, files: IndexedFile[]) => void;
   /** Told each folder the walk could not list (it goes on without it). */
   onProblem?: (problem: WalkProblem) => void;
+  /** Awaited before each folder is listed (a search holds its walk back while files wait to be read). */
+  beforeList?: () => Promise<void>;
 }
 
 /** Folders a walk could not list, and why (e.g. "550 Permission denied"). */
@@ -135,6 +137,11 @@ export class RemoteIndex extends EventEmitter {
     }
   }
 
+  /** Whether the folder at `rel` is indexed ('' is the root once anything was listed). */
+  hasFolder(rel: RelPath): boolean {
+    return this.folders.has(rel);
+  }
+
   /** The file at `rel`, if indexed. */
   file(rel: RelPath): IndexedFile | undefined {
     const { dir, name } = splitRel(rel);
@@ -155,7 +162,9 @@ export class RemoteIndex extends EventEmitter {
     const onAbort = () => abort.abort();
     options.signal?.addEventListener('abort', onAbort, { once: true });
     const problems: WalkProblem[] = [];
-    const work = walkFolders((dir) => this.listForWalk(dir), this.root, [under], {
+    const { beforeList } = options;
+    const list = beforeList ? async (dir: string) => { await beforeList(); return this.listForWalk(dir); } : (dir: string) => this.listForWalk(dir);
+    const work = walkFolders(list, this.root, [under], {
       concurrency: this.concurrency,
       signal: abort.signal,
       descend: (rel) => this.filter.entersFolder(rel),

@@ -2,8 +2,11 @@
  * Find in Files over one remote folder: a fresh walk of the tree (through the index, so the index
  * gets current too) and, as each folder is listed, its files read and matched — from the content
  * cache when the listing shows the same size and time, else downloaded in the pool's background
- * lane. Results are streamed per file; the summary says what was searched, what was skipped and
- * why, and whether the search is incomplete (cancelled, or the connection gave out).
+ * lane. An index whose last whole walk is recent enough (`listingsMaxAgeMs`) is trusted instead of
+ * walked again: listing 200 folders costs seconds at any latency, and the summary says how old the
+ * listings were, so nothing is stale silently. Results are streamed per file; the summary says what
+ * was searched, what was skipped and why, and whether the search is incomplete (cancelled, or the
+ * connection gave out).
  */
 import * as defaults from '../ftp/defaults';
 import { isFtpError } from '../ftp/errors';
@@ -35,6 +38,11 @@ export interface TextSearchOptions {
   cacheId?: (remotePath: string) => string;
   /** Each file with matches, as soon as it is searched. */
   onFile?: (result: FileResult) => void;
+  /**
+   * The index's listings are used as they are when its last whole walk ended at most this long ago
+   * (ms; default defaults.searchListingsMaxAgeMs); 0: always list every folder again.
+   */
+  listingsMaxAgeMs?: number;
 }
 
 export interface FileResult {
@@ -55,6 +63,13 @@ export interface SearchSummary {
   /** Why the results are partial (cancelled, connection lost); undefined when complete. */
   incomplete?: string;
   ms: number;
+  /** How old the index's listings were when the search began (ms); undefined: every folder was listed for this search. */
+  listingsAgeMs?: number;
+}
+
+/** Files to ask for at once with `connections` to read them on: twice as many, so that no connection waits for its next file (at least 8). */
+export function readersFor(connections: number): number {
+  return Math.max(8, 2 * connections);
 }
 
 /** Runs the search; throws QueryError before any network work when the query cannot run. */
@@ -70,7 +85,8 @@ export async function searchText(index: RemoteIndex, source: ContentSource, opti
   let wake: (() => void) | undefined;
   const signal = options.signal;
 
-  const searchOne = async (file: IndexedFile): Promise<void> => {
+  /** `asked`: called once the file's download is queued in the pool (or none is needed). */
+  const searchOne = async (file: IndexedFile, asked: () => void): Promise<void> => {
     if (file.size > maxFileSize) {
       summary.skipped.tooLarge++;
       return;
@@ -81,7 +97,9 @@ export async function searchText(index: RemoteIndex, source: ContentSource, opti
     if (data !== undefined) summary.fromCache++;
     else {
       try {
-        data = await source.readFile(remotePath, { signal, lane: 'background' });
+        const reading = source.readFile(remotePath, { signal, lane: 'background' });
+        asked();
+        data = await reading;
       } catch (err) {
         if (signal?.aborted || (isFtpError(err) && (err.kind === 'connection-lost' || err.kind === 'cancelled'))) throw err;
         summary.skipped.unreadable++;
@@ -107,7 +125,7 @@ export async function searchText(index: RemoteIndex, source: ContentSource, opti
   let failure: unknown;
   const worker = async (): Promise<void> => {
     for (;;) {
-      if (failure !== undefined || signal?.aborted) return;
+      if (failure !== undefined || signal?.aborted) return hungry();
       const file = queue.shift();
       if (!file) {
         if (walkDone) return;
@@ -121,9 +139,11 @@ export async function searchText(index: RemoteIndex, source: ContentSource, opti
         continue;
       }
       try {
-        await searchOne(file);
+        await searchOne(file, hungry);
       } catch (err) {
         failure ??= err;
+      } finally {
+        hungry();
       }
     }
   };
@@ -132,27 +152,60 @@ export async function searchText(index: RemoteIndex, source: ContentSource, opti
     wake = undefined;
     w?.();
   };
+  // Listings held back while files wait to be asked for (see beforeList below).
+  let gate: (() => void)[] = [];
+  // After a failure the readers are gone and nobody would open the gate: the walk goes on unheld.
+  const held = () => queue.length > 0 && failure === undefined && !signal?.aborted;
+  const hungry = () => {
+    if (held()) return;
+    const open = gate;
+    gate = [];
+    for (const go of open) go();
+  };
+  const readersHungry = (): Promise<void> => (held() ? new Promise<void>((go) => gate.push(go)) : Promise.resolve());
 
   const workers = Array.from({ length: concurrency }, worker);
-  const walk = index
-    .refresh({
-      under: options.under,
-      signal,
-      onFolder: (_rel, files) => {
-        for (const f of files) if (filter.keepsFile(f.path)) queue.push(f);
+  const maxAge = options.listingsMaxAgeMs ?? defaults.searchListingsMaxAgeMs;
+  const age = index.age;
+  let walk: Promise<void>;
+  // A folder the index does not have (made since its walk, by someone else) is listed in any case.
+  if (age !== undefined && age <= maxAge && !index.isWalking && index.hasFolder(options.under ?? '')) {
+    // Listed a moment ago (the search before this one, a refresh): the same files, no round trip.
+    summary.listingsAgeMs = age;
+    const prefix = options.under ? `${options.under}/` : '';
+    // Folders that walk could not list are still unsearched: the summary says so again.
+    for (const p of index.walkProblems) if (p.path === options.under || p.path.startsWith(prefix)) summary.problems.push(p);
+    for (const f of index.files()) if (f.path.startsWith(prefix) && filter.keepsFile(f.path)) queue.push(f);
+    walkDone = true;
+    poke();
+    walk = Promise.resolve();
+  } else {
+    walk = index
+      .refresh({
+        under: options.under,
+        signal,
+        // Files before folders: a breadth-first backlog of listings in the pool's queue would hold
+        // back the files of the folders listed first, and with them the first matches. A folder
+        // is listed once every file found so far has its download queued (the readers keep up to
+        // `concurrency` of them waiting, so the connections do not run dry meanwhile).
+        beforeList: () => readersHungry(),
+        onFolder: (_rel, files) => {
+          for (const f of files) if (filter.keepsFile(f.path)) queue.push(f);
+          poke();
+        },
+        onProblem: (p) => {
+          summary.problems.push(p);
+        },
+      })
+      .catch((err: unknown) => {
+        failure ??= err;
+      })
+      .finally(() => {
+        walkDone = true;
         poke();
-      },
-      onProblem: (p) => {
-        summary.problems.push(p);
-      },
-    })
-    .catch((err: unknown) => {
-      failure ??= err;
-    })
-    .finally(() => {
-      walkDone = true;
-      poke();
-    });
+        hungry();
+      });
+  }
   await walk;
   await Promise.all(workers);
   await options.cache?.flush().catch(() => undefined);

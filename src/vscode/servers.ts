@@ -162,7 +162,8 @@ export class Servers implements vscode.Disposable {
     if (existing) return existing;
     const c = vscode.workspace.getConfiguration(SECTION);
     const pool = new ConnectionPool<FtpClient>((mode, onEvent) => this.connect(server, mode, onEvent), {
-      maxConnections: server.poolSize,
+      maxConnections: poolLimit(server.poolSize, c),
+      backgroundConnections: searchConnections(c),
       idleTimeoutMs: millis(c, 'idleTimeout', defaults.poolIdleTimeoutMs),
       keepaliveMs: millis(c, 'keepaliveInterval', defaults.poolKeepaliveMs),
       mode: server.mode,
@@ -460,6 +461,20 @@ function vscodeProxy(): { url: string; noProxy: string[] } {
 }
 
 /** A setting in seconds, in milliseconds; unset, the default from src/ftp/defaults.ts. */
+/** `ftpWorkspace.search.connections`: what a search may hold of a server's pool. */
+function searchConnections(c: vscode.WorkspaceConfiguration): number {
+  return Math.max(1, Math.floor(c.get<number>('search.connections', defaults.searchConnections)));
+}
+
+/**
+ * A server's pool limit: a search holds up to search.connections while the editor keeps its own,
+ * so the pool may grow past poolSize for it; a server's 421 shrinks the search's share, never the
+ * editor's.
+ */
+export function poolLimit(poolSize: number, c = vscode.workspace.getConfiguration(SECTION)): number {
+  return Math.min(defaults.poolMaxSize, Math.max(poolSize, searchConnections(c) + defaults.poolBackgroundReserve));
+}
+
 function millis(c: vscode.WorkspaceConfiguration, name: string, fallbackMs: number): number {
   return c.get<number>(name, fallbackMs / 1000) * 1000;
 }

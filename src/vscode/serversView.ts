@@ -7,7 +7,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { isDataMode, type ServerProfile } from '../remote/serverConfig';
-import { SECTION, type ServerConnection, type Servers } from './servers';
+import { poolLimit, SECTION, type ServerConnection, type Servers } from './servers';
 import { CONNECTION_ERRORS } from './statusBar';
 import { readLinks } from './sync/links';
 
@@ -47,7 +47,7 @@ export function serverStates(servers: Servers): ServerState[] {
       mode: pool?.mode ?? (isDataMode(p.mode) ? p.mode : defaults.mode),
       state: connections > 0 ? 'connected' : error ? 'error' : 'idle',
       connections,
-      limit: pool?.limit ?? p.poolSize ?? defaults.poolSize,
+      limit: pool?.limit ?? poolLimit(p.poolSize ?? defaults.poolSize),
       ...(error ? { lastError: error.message } : {}),
       links: links.filter((l) => l.authority.toLowerCase() === p.name.toLowerCase()).map((l) => ({ local: l.localRoot, remote: l.remoteUri.toString(true) })),
     };

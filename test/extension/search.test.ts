@@ -112,6 +112,21 @@ describe('FTP: Find in Files… (real server)', function () {
     assert.equal(again.summary.matches, 3);
   });
 
+  it('downloads on ftpWorkspace.search.connections connections at once, besides the one kept for the editor', async () => {
+    const dir = unique('find-many');
+    const token = unique('wide');
+    // Files big enough that the first connection is still busy when the others have logged in.
+    for (let i = 0; i < 24; i++) server.disk.put(`${dir}/f${i}.txt`, `${'x'.repeat(200_000)}\n${i % 4 === 0 ? token : 'none'}\n`);
+    const mark = (await protocolLog()).length;
+    const found = (await vscode.commands.executeCommand<Found>('ftpWorkspace.findInFolder', { pattern: token, folder: server.uri(dir) }))!;
+    assert.equal(found.summary.filesMatched, 6);
+    const retr = new RegExp(`\\[([^\\]]+)\\] > RETR /${dir}/`);
+    const log = await waitForLog((text) => text.slice(mark).split('\n').filter((line) => retr.test(line)).length >= 24, 'the search\'s 24 downloads');
+    const retrOn = new Set(log.slice(mark).split('\n').flatMap((line) => retr.exec(line)?.[1] ?? []));
+    // The default pool of 2 with one kept for the editor left a search one connection; it has 3 now.
+    assert.ok(retrOn.size >= 2 && retrOn.size <= 3, `downloads on ${[...retrOn].join(', ')}`);
+  });
+
   it('opens the file at the match with the match selected, from the results view by keyboard', async () => {
     const dir = unique('find-open');
     const token = unique('target');

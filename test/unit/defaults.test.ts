@@ -51,6 +51,8 @@ describe('defaults', () => {
     ['pollInterval', seconds(defaults.pollIntervalMs)],
     ['safeSave', defaults.safeSave],
     ['search.maxIndexAge', seconds(defaults.searchIndexMaxAgeMs)],
+    ['search.listingsMaxAge', seconds(defaults.searchListingsMaxAgeMs)],
+    ['search.connections', defaults.searchConnections],
     ['search.contentCacheSize', defaults.searchCacheBytes / 1024 / 1024],
     ['search.maxFileSize', defaults.searchMaxFileSize / 1024 / 1024],
   ];

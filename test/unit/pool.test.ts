@@ -406,6 +406,21 @@ describe('ConnectionPool', () => {
       assert.equal(server.connects, 3);
     });
 
+    it('holds no more than backgroundConnections, even when the limit would allow more', async () => {
+      const { server, factory } = fakeServer();
+      pool = new ConnectionPool(factory, { maxConnections: 5, backgroundReserve: 1, backgroundConnections: 2 });
+      assert.equal(pool.backgroundLimit, 2);
+      const hold = gate();
+      const background = [0, 1, 2, 3].map(() => pool!.run(() => hold.promise, { lane: 'background' }));
+      await until(() => pool!.backgroundInUse === 2, 'two background connections');
+      await tick();
+      assert.equal(pool.backgroundInUse, 2);
+      assert.equal(server.connects, 2);
+      hold.open();
+      await Promise.all(background);
+      assert.equal(server.connects, 2);
+    });
+
     it('serves interactive work before background work that queued earlier', async () => {
       const { factory } = fakeServer();
       pool = new ConnectionPool(factory, { maxConnections: 1 });

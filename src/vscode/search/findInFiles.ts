@@ -10,7 +10,7 @@ import * as defaults from '../../ftp/defaults';
 import { formatBytes } from '../../ftp/format';
 import { enabledPatterns, splitGlobList } from '../../search/glob';
 import { compileQuery, QueryError, type TextQuery } from '../../search/textQuery';
-import { searchText, type SearchSummary } from '../../search/textSearch';
+import { readersFor, searchText, type SearchSummary } from '../../search/textSearch';
 import { SECTION } from '../servers';
 import type { SearchIndexes } from './searchIndexes';
 import type { FileResults, SearchResultsView } from './searchResultsView';
@@ -75,6 +75,7 @@ export class FindInFiles implements vscode.Disposable {
     const folders = scope ? [scope] : this.indexes.folders();
     const config = vscode.workspace.getConfiguration(SECTION);
     const maxFileSize = Math.max(0, config.get<number>('search.maxFileSize', defaults.searchMaxFileSize / 1024 / 1024)) * 1024 * 1024;
+    const listingsMaxAgeMs = Math.max(0, config.get<number>('search.listingsMaxAge', defaults.searchListingsMaxAgeMs / 1000)) * 1000;
     const include = splitGlobList(options.include ?? '');
     const userExclude = splitGlobList(options.exclude ?? '');
     const label = `"${options.pattern}"${scope && options.folder ? ` in ${vscode.workspace.asRelativePath(options.folder, true)}` : ''}`;
@@ -99,6 +100,8 @@ export class FindInFiles implements vscode.Disposable {
               exclude,
               under,
               maxFileSize,
+              listingsMaxAgeMs,
+              concurrency: readersFor(config.get<number>('search.connections', defaults.searchConnections)),
               signal: abort.signal,
               cache: this.indexes.cache(),
               cacheId: (remotePath) => `${connection.server.key}${remotePath}`,
@@ -240,6 +243,7 @@ function combine(summaries: SearchSummary[], ms: number, cancelled: boolean): Se
     total.downloaded += s.downloaded;
     total.fromCache += s.fromCache;
     total.incomplete ??= s.incomplete;
+    if (s.listingsAgeMs !== undefined) total.listingsAgeMs = Math.max(total.listingsAgeMs ?? 0, s.listingsAgeMs);
   }
   if (cancelled) total.incomplete = 'cancelled';
   return total;
@@ -254,5 +258,8 @@ function summaryText(label: string, files: FileResults[], s: SearchSummary, maxF
   const head = s.filesMatched === 0 ? `No results for ${label}` : `${countText(files)} for ${label}`;
   const searched = `${s.filesSearched.toLocaleString('en-US')} files searched in ${(s.ms / 1000).toFixed(1)} s (${s.downloaded} downloaded, ${s.fromCache} from cache)`;
   const partial = s.incomplete ? ` — INCOMPLETE: ${s.incomplete}` : '';
-  return `${head} — ${searched}${skipped.length ? `; skipped ${skipped.join(', ')}` : ''}${partial}`;
+  // Never stale silently: listings the search did not make itself are dated (FTP: Refresh Search
+  // Index renews them; README). Short, so that the view still shows the first results below it.
+  const age = s.listingsAgeMs !== undefined ? `; folders listed ${Math.round(s.listingsAgeMs / 1000)} s ago` : '';
+  return `${head} — ${searched}${skipped.length ? `; skipped ${skipped.join(', ')}` : ''}${age}${partial}`;
 }
