@@ -767,6 +767,63 @@ export class FtpClient extends EventEmitter {
   }
 
   /**
+   * The end of a safe save in two round trips, never renaming a copy that is not whole: `SIZE from`
+   * goes out with `RNFR from` (which changes nothing yet); only when the server holds `expectedSize`
+   * bytes (or cannot tell: no SIZE) and answered RNFR with 350 does `RNTO to` go, together with
+   * what may safely follow it whatever RNTO answers — `SITE CHMOD mode to` (the replaced file's own
+   * permissions: on a refused RNTO it sets the old file's mode to what it was) and a look at the
+   * result (MLST, or SIZE and MDTM). RNTO is never sent on the chance of an RNFR: a refused RNFR
+   * would leave an earlier one pending on some servers, and the RNTO would rename that.
+   * A copy of another size is not renamed (`renamed` false; the copy is the caller's to remove).
+   * Rejects with RNFR's or RNTO's error; `chmod` is SITE CHMOD's error, for the caller to judge.
+   */
+  async renameChecked(from: string, to: string, expectedSize: number, opts: { mode?: number } = {}): Promise<RenameChecked> {
+    const f = checked(from);
+    const t = checked(to);
+    return this.exclusive(async () => {
+      const control = this.control;
+      control.send(`SIZE ${f}`);
+      control.send(`RNFR ${f}`);
+      const size = await control.read();
+      const rnfr = await this.finalReply();
+      const held = size.code === 213 ? parseSize(size.text) ?? -1 : -1;
+      if (size.code >= 400 && size.code !== 500 && size.code !== 502 && size.code !== 504) throw notFound(f, size, `SIZE ${f}`);
+      if (held >= 0 && held !== expectedSize) return { tempSize: held, renamed: false, chmodSet: false };
+      if (rnfr.code !== 350) throw errorFromReply(rnfr, `RNFR ${f}`, 'path-read');
+      const chmodCommand = opts.mode === undefined ? undefined : `SITE CHMOD ${octalMode(opts.mode)} ${t}`;
+      const mlst = this.features.has('MLST');
+      control.send(`RNTO ${t}`);
+      if (chmodCommand) control.send(chmodCommand);
+      if (mlst) control.send(`MLST ${t}`);
+      else {
+        control.send(`SIZE ${t}`);
+        control.send(`MDTM ${t}`);
+      }
+      const rnto = await this.finalReply();
+      const chmodReply = chmodCommand ? await control.read() : undefined;
+      const look = [await control.read(), ...(mlst ? [] : [await control.read()])];
+      if (rnto.code >= 400) throw errorFromReply(rnto, `RNTO ${t}`, 'path-write');
+      const chmod = chmodReply && chmodReply.code >= 400 ? this.chmodError(chmodReply, chmodCommand!) : undefined;
+      let after: FileEntry | undefined;
+      if (mlst) {
+        const entry = look[0].code === 250 ? parseMlstReply(look[0].text) : undefined;
+        if (entry) after = { ...entry, name: basename(t) };
+      } else if (look[0].code === 213) {
+        after = { name: basename(t), type: 'file', size: parseSize(look[0].text) ?? -1, mtime: look[1].code === 213 ? parseMdtm(look[1].text) : undefined };
+      }
+      return { tempSize: held, renamed: true, after, chmod, chmodSet: chmodCommand !== undefined && !chmod };
+    });
+  }
+
+  /** The next reply that is not preliminary (1xx), for commands sent in one write. */
+  private async finalReply(): Promise<Reply> {
+    for (;;) {
+      const r = await this.control.read();
+      if (r.code >= 200) return r;
+    }
+  }
+
+  /**
    * Sets a file's or folder's permission bits (SITE CHMOD, octal). A server without the command
    * (500/502/504, or a refusal in those words) fails with FtpError('unsupported'), which callers
    * tell once and then stop asking; other refusals keep the server's own kind (permission,
@@ -779,11 +836,16 @@ export class FtpClient extends EventEmitter {
       const command = `SITE CHMOD ${octalMode(mode)} ${p}`;
       const r = await this.control.request(command);
       if (r.code < 400) return;
-      const err = errorFromReply(r, command, 'path-write');
-      const unsupported = err.kind === 'unsupported' || (err.kind !== 'not-found' && /unknown|not understood|not implemented|unrecognized/i.test(r.message));
-      if (!unsupported) throw err;
-      throw new FtpError('unsupported', `The server does not support SITE CHMOD (${r.code} ${r.message}): permissions cannot be changed on this server.`, { code: r.code, replyText: r.text, command });
+      throw this.chmodError(r, command);
     });
+  }
+
+  /** A refused SITE CHMOD as the error to show: 'unsupported' where the server has no such command. */
+  private chmodError(r: Reply, command: string): FtpError {
+    const err = errorFromReply(r, command, 'path-write');
+    const unsupported = err.kind === 'unsupported' || (err.kind !== 'not-found' && /unknown|not understood|not implemented|unrecognized/i.test(r.message));
+    if (!unsupported) return err;
+    return new FtpError('unsupported', `The server does not support SITE CHMOD (${r.code} ${r.message}): permissions cannot be changed on this server.`, { code: r.code, replyText: r.text, command });
   }
 
   /**
@@ -880,6 +942,15 @@ export class FtpClient extends EventEmitter {
     this.channels.drop();
     this.control.destroy(err instanceof FtpError ? err : undefined);
   }
+}
+
+/** What `renameChecked` found: the copy's size (-1: the server cannot tell), the target afterwards, SITE CHMOD's outcome. */
+export interface RenameChecked {
+  tempSize: number;
+  renamed: boolean;
+  after?: FileEntry;
+  chmod?: FtpError;
+  chmodSet: boolean;
 }
 
 function checked(path: string): string {

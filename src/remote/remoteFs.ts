@@ -13,6 +13,7 @@ import { ListingCache } from './listingCache';
 import { octalMode } from '../ftp/permissions';
 import { checksumOfBytes, checksumOfFile, type Checksum, type ChecksumMethod } from '../ftp/checksum';
 import { downloadResumable, uploadResumable } from '../ftp/resume';
+import type { RenameChecked } from '../ftp/client';
 
 /** The part of FtpClient the file operations use. */
 export interface RemoteClient extends PooledClient {
@@ -28,6 +29,7 @@ export interface RemoteClient extends PooledClient {
   removeDir(path: string, opts?: { recursive?: boolean }): Promise<void>;
   remove(path: string): Promise<void>;
   rename(from: string, to: string): Promise<void>;
+  renameChecked(from: string, to: string, expectedSize: number, opts?: { mode?: number }): Promise<RenameChecked>;
   chmod(path: string, mode: number): Promise<void>;
   checksum(path: string, range?: { start: number; end: number }): Promise<Checksum | undefined>;
   probeLink(path: string): Promise<{ type: 'file' | 'directory' | 'missing' | 'unknown'; size: number; mtime?: number }>;
@@ -126,6 +128,12 @@ const ROOT: RemoteStat = { name: '', type: 'directory', size: 0 };
 /** Links followed in a row before a save gives up (as the kernel's ELOOP). */
 const MAX_LINK_HOPS = 8;
 
+/**
+ * A save reuses a stat of its file this young instead of asking again: VS Code stats the file (from
+ * the server) right before each writeFile.
+ */
+const RECENT_STAT_MS = 2000;
+
 /** Replies that mean "the target is in the way" on servers that refuse to rename over a file. */
 const RENAME_BLOCKED = new Set(['exists', 'permission', 'server']);
 
@@ -195,11 +203,20 @@ export class RemoteFs {
     if (hit.kind === 'absent') throw notFound(path);
     if (hit.kind === 'entry' && hit.entry.type === 'directory') return { ...hit.entry, type: 'directory' };
     if (hit.kind === 'entry' && hit.entry.type === 'symlink' && hit.entry.targetType === 'directory') return { ...hit.entry, type: 'directory', symlink: true };
+    // What our own save just found on the server (VS Code stats the file right after writeFile).
+    const saved = this.cache.recentFile(path, { ownOnly: true });
+    if (saved) return { ...(saved as RemoteStat) };
     return this.statFromServer(path);
   }
 
-  /** Like stat but never from the cache. */
+  /** Like stat but never from the cache; a file's answer is remembered for a save that follows. */
   async statFromServer(path: string): Promise<RemoteStat> {
+    const st = await this.askStat(path);
+    if (st.type === 'file' && !st.broken) this.cache.rememberFile(path, st, false);
+    return st;
+  }
+
+  private async askStat(path: string): Promise<RemoteStat> {
     if (path === '/') return ROOT;
     const entry = await this.askServer(path, () => this.pool.run((c) => c.stat(path), { idempotent: true, key: `stat:${path}` }));
     // SIZE, MDTM and (on proftpd) MLST answer for a link's target without a word about the link:
@@ -310,7 +327,8 @@ export class RemoteFs {
    */
   async writeFile(path: string, data: UploadSource, opts: WriteOptions, hops = 0): Promise<RemoteStat & { created: boolean }> {
     const cachedEntry = this.cache.lookup(path);
-    const existing = await this.statOrUndefined(path);
+    const recent = this.cache.recentFile(path, { maxAgeMs: RECENT_STAT_MS }) as RemoteStat | undefined;
+    const existing = recent ? { ...recent } : await this.statOrUndefined(path);
     if (existing?.type === 'directory') throw new RemoteFsError('is-directory', `${path} is a folder`);
     if (!existing && !opts.create) throw notFound(path);
     if (existing && !opts.overwrite) throw new FtpError('exists', `${path} already exists`);
@@ -321,8 +339,22 @@ export class RemoteFs {
     const link = existing ? await this.linkAt(path) : undefined;
     if (link) return this.writeThroughLink(path, link, data, opts, hops);
 
+    const permissions = existing?.permissions ?? (cachedEntry.kind === 'entry' ? cachedEntry.entry.permissions : undefined);
     let sent: number;
-    if (!existing || this.safeSave === 'direct') {
+    let after: RemoteStat | undefined;
+    if (existing && this.safeSave === 'rename') {
+      // Every attempt gets its own temporary name: a session whose connection dropped may still
+      // run the STOR it had already read (and truncate its file) after the retry has finished;
+      // with a shared name that could empty the retry's copy between its check and its rename.
+      const upload = await this.uploadOrClean(() => tempNameFor(path), data, transfer, true);
+      sent = upload.sent;
+      if (sent !== size) {
+        await this.removeQuietly(upload.name);
+        throw new FtpError('server', `The upload of ${path} was incomplete: sent ${sent} of ${size} bytes; the file on the server was left as it was`);
+      }
+      after = await this.replaceChecked(upload.name, path, data, size, permissions);
+      for (const stale of upload.earlier) await this.removeQuietly(stale);
+    } else {
       ({ sent } = await this.uploadOrClean(() => path, data, transfer, !existing));
       if (sent === size) {
         try {
@@ -331,32 +363,62 @@ export class RemoteFs {
           this.cache.invalidate(path);
         }
       }
-    } else {
-      // Every attempt gets its own temporary name: a session whose connection dropped may still
-      // run the STOR it had already read (and truncate its file) after the retry has finished;
-      // with a shared name that could empty the retry's copy between its check and its rename.
-      const upload = await this.uploadOrClean(() => tempNameFor(path), data, transfer, true);
-      sent = upload.sent;
-      // Check the new copy before it replaces the old one: afterwards it would be too late.
-      await this.verifyUpload(upload.name, path, sent, size);
-      await this.verifyChecksum(upload.name, path, data, true);
-      await this.replace(upload.name, path);
-      for (const stale of upload.earlier) await this.removeQuietly(stale);
     }
     this.cache.invalidate(path);
 
-    const after = await this.statFromServer(path);
+    after ??= await this.askStat(path);
     if ((after.size >= 0 && after.size !== size) || sent !== size) {
       throw new FtpError('server', `The upload of ${path} was incomplete: sent ${sent} of ${size} bytes, the server has ${after.size}`);
     }
-    this.tell({ type: 'written', path, entry: after });
-    const permissions = existing?.permissions ?? (cachedEntry.kind === 'entry' ? cachedEntry.entry.permissions : undefined);
-    if (existing && this.safeSave === 'rename' && permissions !== undefined && after.permissions !== permissions) {
-      if (await this.applyMode(path, permissions, 'keep the permissions')) after.permissions = permissions;
-    } else if (!existing && this.fileMode !== undefined && after.permissions !== this.fileMode) {
+    if (!existing && this.fileMode !== undefined && after.permissions !== this.fileMode) {
       if (await this.applyMode(path, this.fileMode, 'set the profile\'s fileMode')) after.permissions = this.fileMode;
     }
+    // VS Code's stat after the save is answered from this, for as long as a listing would be.
+    this.cache.rememberFile(path, after, true);
+    this.tell({ type: 'written', path, entry: after });
     return { ...after, created: !existing };
+  }
+
+  /**
+   * Puts the uploaded copy in place of `path`, only once it is whole: the server's checksum against
+   * ours (where verifying is on and the server has one), then its size and the rename with a look at
+   * the result in two round trips (FtpClient.renameChecked), the replaced file's permissions kept
+   * in the same write. Any failure before the rename removes the copy and leaves `path` as it was.
+   * Resolves with `path` as the server has it now.
+   */
+  private async replaceChecked(temp: string, path: string, data: UploadSource, size: number, permissions: number | undefined): Promise<RemoteStat> {
+    const mode = permissions !== undefined && this.chmodWorks !== false ? permissions : undefined;
+    let done: RenameChecked;
+    try {
+      done = await this.pool.run(async (c) => {
+        if (this.verifyUploads && c.checksumMethod()) await this.checkChecksum(c, temp, path, data);
+        return c.renameChecked(temp, path, size, { mode });
+      });
+    } catch (err) {
+      // Some servers (IIS, some Windows servers) refuse to rename over an existing file.
+      if (isFtpError(err) && RENAME_BLOCKED.has(err.kind) && err.command?.startsWith('RNTO')) {
+        await this.replaceBlocked(temp, path);
+        this.cache.invalidate(path);
+        const after = await this.askStat(path);
+        if (permissions !== undefined && after.permissions !== permissions && (await this.applyMode(path, permissions, 'keep the permissions'))) after.permissions = permissions;
+        return after;
+      }
+      await this.removeQuietly(temp);
+      throw err;
+    } finally {
+      this.cache.invalidate(temp);
+    }
+    if (!done.renamed) {
+      await this.removeQuietly(temp);
+      throw new FtpError('server', `The upload of ${path} was incomplete: sent ${size} bytes, the server has ${done.tempSize}; the file on the server was left as it was`);
+    }
+    this.cache.invalidate(path);
+    if (done.chmod) this.modeRefused(path, mode!, 'keep the permissions', done.chmod);
+    else if (done.chmodSet) this.chmodWorks = true;
+    const after: RemoteStat = done.after && (done.after.type === 'file' || done.after.type === 'directory') ? { ...done.after, type: done.after.type } : await this.askStat(path);
+    if (done.chmodSet) after.permissions = permissions;
+    if (this.knownLink(path)) after.symlink = true;
+    return after;
   }
 
   /**
@@ -534,21 +596,6 @@ export class RemoteFs {
     }
   }
 
-  /** Throws (and removes the temporary file) unless the server holds exactly what we sent. */
-  private async verifyUpload(temp: string, path: string, sent: number, expected: number): Promise<void> {
-    let size: number;
-    try {
-      size = (await this.pool.run((c) => c.stat(temp), { idempotent: true })).size;
-    } catch (err) {
-      await this.removeQuietly(temp);
-      throw err;
-    }
-    if ((size >= 0 && size !== expected) || sent !== expected) {
-      await this.removeQuietly(temp);
-      throw new FtpError('server', `The upload of ${path} was incomplete: sent ${sent} of ${expected} bytes, the server has ${size}; the file on the server was left as it was`);
-    }
-  }
-
   /**
    * The server's checksum of the uploaded copy against ours (where it offers one and verifying is
    * on). A mismatch throws, after removing the copy when `remove` (a temporary or new file: the
@@ -563,12 +610,17 @@ export class RemoteFs {
       if (remove) await this.removeQuietly(uploaded);
       throw err;
     }
-    if (!remote) return;
-    const local = data instanceof Uint8Array ? checksumOfBytes(remote.algorithm, data) : await checksumOfFile(remote.algorithm, data.file);
-    if (local === remote.hex) return;
-    if (remove) await this.removeQuietly(uploaded);
-    const outcome = uploaded !== path ? 'the file on the server was left as it was' : remove ? 'the upload was removed' : 'the file on the server is damaged: save again';
-    throw new FtpError('server', `The upload of ${path} arrived damaged: the server's ${remote.algorithm} is ${remote.hex}, the content's is ${local}; ${outcome}`);
+    try {
+      await compareChecksum(remote, path, data, uploaded !== path ? 'the file on the server was left as it was' : remove ? 'the upload was removed' : 'the file on the server is damaged: save again');
+    } catch (err) {
+      if (remove) await this.removeQuietly(uploaded);
+      throw err;
+    }
+  }
+
+  /** The server's checksum of the temporary copy against ours, on the connection that renames it next. */
+  private async checkChecksum(c: RemoteClient, temp: string, path: string, data: UploadSource): Promise<void> {
+    await compareChecksum(await c.checksum(temp), path, data, 'the file on the server was left as it was');
   }
 
   /**
@@ -604,18 +656,8 @@ export class RemoteFs {
     }
   }
 
-  /** Renames the uploaded temporary file over the target. */
-  private async replace(temp: string, target: string): Promise<void> {
-    try {
-      await this.pool.run((c) => c.rename(temp, target));
-      return;
-    } catch (err) {
-      if (!isFtpError(err) || !RENAME_BLOCKED.has(err.kind)) {
-        await this.removeQuietly(temp);
-        throw err;
-      }
-    }
-    // Some servers (IIS, some Windows servers) refuse to rename over an existing file.
+  /** A server that refused to rename over the target: the target deleted, then the rename again. */
+  private async replaceBlocked(temp: string, target: string): Promise<void> {
     try {
       await this.pool.run((c) => c.remove(target));
     } catch (err) {
@@ -644,12 +686,17 @@ export class RemoteFs {
       return true;
     } catch (err) {
       if (!isFtpError(err) || !['unsupported', 'permission', 'server'].includes(err.kind)) throw err;
-      this.chmodWorks = false;
-      const message = `Could not ${why} (${octalMode(mode)}) on ${path}: ${err.message} The server's defaults apply; SITE CHMOD is not tried again on its own for this server in this session.`;
-      this.onWarning(message);
-      this.onChmodUnavailable(message);
+      this.modeRefused(path, mode, why, err);
       return false;
     }
+  }
+
+  /** A refused automatic SITE CHMOD: told once, and not tried again on its own for this server. */
+  private modeRefused(path: string, mode: number, why: string, err: FtpError): void {
+    this.chmodWorks = false;
+    const message = `Could not ${why} (${octalMode(mode)}) on ${path}: ${err.message} The server's defaults apply; SITE CHMOD is not tried again on its own for this server in this session.`;
+    this.onWarning(message);
+    this.onChmodUnavailable(message);
   }
 
   /** The server's checksum of a file (strongest it offers); undefined where it has none. */
@@ -752,6 +799,14 @@ function siblingTarget(link: FileEntry, byName: Map<string, FileEntry>, hops = 0
   if (!target) return undefined;
   if (target.type === 'file' || target.type === 'directory') return target.type;
   return target.type === 'symlink' ? target.targetType ?? siblingTarget(target, byName, hops + 1) : undefined;
+}
+
+/** Throws unless the server's checksum (none: nothing to compare) is the content's; `outcome` says what became of the file. */
+async function compareChecksum(remote: Checksum | undefined, path: string, data: UploadSource, outcome: string): Promise<void> {
+  if (!remote) return;
+  const local = data instanceof Uint8Array ? checksumOfBytes(remote.algorithm, data) : await checksumOfFile(remote.algorithm, data.file);
+  if (local === remote.hex) return;
+  throw new FtpError('server', `The upload of ${path} arrived damaged: the server's ${remote.algorithm} is ${remote.hex}, the content's is ${local}; ${outcome}`);
 }
 
 function notFound(path: string): FtpError {

@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { FtpClient } from '../../src/ftp/client';
 import { FtpError } from '../../src/ftp/errors';
 import { ConnectionPool, type PoolEvent } from '../../src/ftp/pool';
-import type { ConnectOptions, DataMode } from '../../src/ftp/types';
+import type { ConnectOptions, DataMode, FtpEvent } from '../../src/ftp/types';
 import { RemoteFs, RemoteFsError } from '../../src/remote/remoteFs';
 import { startServer, stopAllServers, type RunningServer, type ServerKind } from '../support/realServers';
 
@@ -35,6 +35,32 @@ async function rejectsWith(p: Promise<unknown>, kind: string): Promise<void> {
 /** Leftover temporary files from safe saves (".name.ftpw-….tmp"). */
 function tempFiles(dir: string): string[] {
   return fs.readdirSync(dir).filter((n) => n.includes('.ftpw-'));
+}
+
+/**
+ * Round trips in a run of events: each run of commands one connection sends before its next reply
+ * is one, except a passive connection opened in advance (an EPSV or PASV alone), which goes out
+ * while the transfer before it ends.
+ */
+function roundTrips(events: FtpEvent[]): number {
+  let trips = 0;
+  const open = new Map<string, string[]>();
+  const close = (id: string) => {
+    const burst = open.get(id);
+    if (burst && !burst.every((c) => c === 'EPSV' || c === 'PASV')) trips++;
+    open.delete(id);
+  };
+  for (const e of events) {
+    if (e.type === 'command') open.set(e.id, [...(open.get(e.id) ?? []), e.text]);
+    else if (e.type === 'reply') close(e.id);
+  }
+  for (const id of [...open.keys()]) close(id);
+  return trips;
+}
+
+/** The server was asked for a checksum of the upload (HASH / X…; OPTS HASH the first time): one round trip each. */
+function checksummed(commands: string[]): boolean {
+  return commands.some((c) => /^(HASH|XSHA|XMD5|XCRC|OPTS HASH)/.test(c));
 }
 
 after(() => stopAllServers());
@@ -106,6 +132,39 @@ for (const kind of KINDS) {
           await fsWithLog.createDirectory('/site/.cursor');
           await fsWithLog.writeFile('/site/.cursor/rules', Buffer.from('r'), { create: true, overwrite: false });
           assert.equal((await fsWithLog.stat('/site/.cursor/rules')).size, 1);
+        } finally { await pool.close(); }
+      });
+
+      it("saves from the editor (its stat, writeFile, its stat after) in 4 round trips, the size checked before the rename and the file's permissions kept", async () => {
+        fs.writeFileSync(local('edited.txt'), 'first version');
+        server.giveToUser();
+        fs.chmodSync(local('edited.txt'), 0o640);
+        const events: FtpEvent[] = [];
+        const pool = new ConnectionPool<FtpClient>((m) => FtpClient.connect({ ...optionsFor(server, m), onEvent: (e) => events.push(e) }), { mode });
+        const editor = new RemoteFs(pool, { cacheTtlMs: 5000 });
+        try {
+          // The folder is open and the file was read, as in the editor before a save.
+          await editor.list('/');
+          await editor.readFile('/edited.txt');
+          events.length = 0;
+          const before = await editor.stat('/edited.txt');
+          assert.equal(before.size, 13);
+          const saved = await editor.writeFile('/edited.txt', Buffer.from('second version!'), { create: true, overwrite: true });
+          const after = await editor.stat('/edited.txt');
+          const commands = events.filter((e) => e.type === 'command').map((e) => (e as { text: string }).text);
+          const trips = roundTrips(events);
+          assert.ok(trips <= 4 + (checksummed(commands) ? 2 : 0), `${trips} round trips: ${JSON.stringify(commands)}`);
+          assert.ok(commands.indexOf(commands.find((c) => c.startsWith('SIZE /.edited'))!) < commands.indexOf(commands.find((c) => c.startsWith('RNTO'))!), 'size checked before the rename');
+          assert.equal(fs.readFileSync(local('edited.txt'), 'utf8'), 'second version!');
+          assert.equal(fs.statSync(local('edited.txt')).mode & 0o777, 0o640);
+          assert.deepEqual({ size: after.size, mtime: after.mtime }, { size: saved.size, mtime: saved.mtime });
+          assert.equal(after.size, 15);
+          assert.ok(after.mtime !== undefined && after.mtime >= (before.mtime ?? 0));
+          assert.deepEqual(tempFiles(server.root), []);
+          // The stat after is what the server says: past the cache's lifetime it asks, and agrees.
+          editor.cache.clear();
+          const asked = await editor.stat('/edited.txt');
+          assert.deepEqual({ size: asked.size, mtime: asked.mtime }, { size: after.size, mtime: after.mtime });
         } finally { await pool.close(); }
       });
 
