@@ -9,7 +9,7 @@ import { FtpError, isFtpError } from '../ftp/errors';
 import type { ConnectionPool, Lane, PooledClient } from '../ftp/pool';
 import { assertSafePath, basename, dirname, join, normalize, tempNameFor } from '../ftp/remotePath';
 import { sourceSize, type FileEntry, type TransferOptions, type UploadSource } from '../ftp/types';
-import { ListingCache } from './listingCache';
+import { ListingCache, type Lookup } from './listingCache';
 import { octalMode } from '../ftp/permissions';
 import { checksumOfBytes, checksumOfFile, type Checksum, type ChecksumMethod } from '../ftp/checksum';
 import { downloadResumable, uploadResumable } from '../ftp/resume';
@@ -155,6 +155,8 @@ export class RemoteFs {
    */
   private readonly links = new Map<string, Map<string, FileEntry>>();
   private readonly observers = new Set<(news: RemoteFsNews) => void>();
+  /** Listings under way, by folder: a question about a path below one waits for it. */
+  private readonly listings = new Map<string, Promise<FileEntry[]>>();
 
   constructor(
     readonly pool: ConnectionPool<RemoteClient>,
@@ -199,7 +201,7 @@ export class RemoteFs {
    */
   async stat(path: string): Promise<RemoteStat> {
     if (path === '/') return ROOT;
-    const hit = this.cache.lookup(path);
+    const hit = await this.fromListings(path);
     if (hit.kind === 'absent') throw notFound(path);
     if (hit.kind === 'entry' && hit.entry.type === 'directory') return { ...hit.entry, type: 'directory' };
     if (hit.kind === 'entry' && hit.entry.type === 'symlink' && hit.entry.targetType === 'directory') return { ...hit.entry, type: 'directory', symlink: true };
@@ -259,13 +261,57 @@ export class RemoteFs {
     return entries;
   }
 
+  /**
+   * What the listings say of `path`, asking the server for at most one listing: VS Code asks for
+   * many paths below folders that do not exist when a folder opens (.vscode/settings.json, tasks,
+   * launch, mcp, extensions, .cursor/mcp.json…), each otherwise a round trip in the queue before
+   * the root listing. A listing of a folder above it under way is waited for; where the folder
+   * holding `path` was never listed, the one above that is (the workspace's root, which the
+   * Explorer lists next anyway), and one listing answers them all. `background` work never lists
+   * on a guess.
+   */
+  private async fromListings(path: string, opts: LaneOptions = {}): Promise<Lookup> {
+    const known = this.lookupChain(path);
+    if (known.kind !== 'unknown') return known;
+    const dir = dirname(path);
+    const pending = [...ancestors(path)].map((a) => this.listings.get(a)).filter((l) => l !== undefined);
+    if (pending.length) {
+      await Promise.allSettled(pending);
+      return this.lookupChain(path);
+    }
+    if (opts.lane === 'background' || dir === '/' || this.cache.get(dir) || this.cache.get(dirname(dir))) return known;
+    try {
+      await this.list(dirname(dir), opts);
+    } catch {
+      // The question goes to the server as it would have.
+    }
+    return this.lookupChain(path);
+  }
+
+  /** The cache's answer for `path` from the top down: a folder above it missing from a fresh listing means it is missing too. */
+  private lookupChain(path: string): Lookup {
+    for (const a of [...ancestors(path)].reverse()) {
+      if (a === '/') continue;
+      const hit = this.cache.lookup(a);
+      if (hit.kind === 'absent' || (hit.kind === 'entry' && hit.entry.type === 'file')) return { kind: 'absent' };
+    }
+    return this.cache.lookup(path);
+  }
+
   /** A folder's entries: from the listing cache while fresh, or with `fresh` always from the server. */
   async list(path: string, opts: LaneOptions & { fresh?: boolean } = {}): Promise<FileEntry[]> {
     const cached = opts.fresh ? undefined : this.cache.get(path);
     if (cached) return cached;
     // The server said this folder (or one above) is missing, a moment ago: not asked again.
     if (!opts.fresh && this.cache.isMissing(path)) throw notFound(path);
-    const entries = await this.askServer(path, () => this.pool.run((c) => c.list(path), { idempotent: true, key: `list:${path}`, lane: opts.lane }));
+    const asking = this.askServer(path, () => this.pool.run((c) => c.list(path), { idempotent: true, key: `list:${path}`, lane: opts.lane }));
+    this.listings.set(path, asking);
+    let entries: FileEntry[];
+    try {
+      entries = await asking;
+    } finally {
+      if (this.listings.get(path) === asking) this.listings.delete(path);
+    }
     this.cache.set(path, entries);
     this.links.set(path, new Map(entries.filter((e) => e.type === 'symlink').map((e) => [e.name, e])));
     this.tell({ type: 'listed', path, entries });
@@ -288,6 +334,9 @@ export class RemoteFs {
   /** The server follows a link on RETR; a dangling one fails as "not found", said as what it is. */
   async readFile(path: string, opts: TransferOptions & LaneOptions = {}): Promise<Buffer> {
     const { lane, ...transfer } = opts;
+    // Below a folder the listings show missing, nothing is there to read; a name its own folder's
+    // listing lacks goes to the server, whose reply says why (a link the listing hides, a new file).
+    if ((await this.fromListings(path, { lane })).kind === 'absent' && this.lookupChain(dirname(path)).kind === 'absent') throw notFound(path);
     try {
       const data = await this.pool.run((c) => c.readFile(path, transfer), { idempotent: true, signal: opts.signal, lane });
       this.cache.confirmExists(path);
@@ -807,6 +856,14 @@ async function compareChecksum(remote: Checksum | undefined, path: string, data:
   const local = data instanceof Uint8Array ? checksumOfBytes(remote.algorithm, data) : await checksumOfFile(remote.algorithm, data.file);
   if (local === remote.hex) return;
   throw new FtpError('server', `The upload of ${path} arrived damaged: the server's ${remote.algorithm} is ${remote.hex}, the content's is ${local}; ${outcome}`);
+}
+
+/** The folders above `path`, nearest first, up to '/'. */
+function* ancestors(path: string): Generator<string> {
+  for (let p = dirname(path); ; p = dirname(p)) {
+    yield p;
+    if (p === '/') return;
+  }
 }
 
 function notFound(path: string): FtpError {
