@@ -1,7 +1,13 @@
 /** What the harness asks a client child process to do, and what it answers. */
 
 export type Scenario = 'connect' | 'list' | 'stat' | 'read' | 'save' | 'read-idle' | 'save-idle' | 'tree' | 'sync' | 'download' | 'upload'
-  | 'goto-file' | 'find-in-files' | 'index-memory';
+  | 'goto-file' | 'find-in-files' | 'index-memory' | 'editor-open' | 'editor-save';
+
+/**
+ * Issue #21's scenarios: VS Code's recorded requests (editorPattern.ts) through RemoteFs, ours only.
+ * editor-open: a cold pool, from the start to the root listing; editor-save: Ctrl+S on a warm one.
+ */
+export const EDITOR_SCENARIOS: readonly Scenario[] = ['editor-open', 'editor-save'];
 
 /** Issue #16's scenarios: Go to File and Find in Files over the tree, and the index's memory. */
 export const SEARCH_SCENARIOS: readonly Scenario[] = ['goto-file', 'find-in-files', 'index-memory'];

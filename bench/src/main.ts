@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { startServer, stopAllServers, type RunningServer } from '../../test/support/realServers';
 import { countFiles, MEDIUM_PATH, PATHS, SEARCH_NEEDLE, writeBigFixtures, writeLatencyFixtures, writeLarge, writeTree, type Sizes } from './fixtures';
-import { SEARCH_SCENARIOS, type Job, type JobResult, type Mode, type Scenario, type Security, type ServerRef, type Tool } from './job';
+import { EDITOR_SCENARIOS, SEARCH_SCENARIOS, type Job, type JobResult, type Mode, type Scenario, type Security, type ServerRef, type Tool } from './job';
 import { openLink, SERVER_ADDRESS, type Link } from './link';
 import { killAllChildren, runProcess } from './proc';
 import { writeReport, type BenchResults, type Row } from './report';
@@ -37,7 +37,7 @@ interface Baseline {
   runnerJs: string;
 }
 
-const LATENCY_SCENARIOS: Scenario[] = ['connect', 'list', 'stat', 'read', 'save', 'read-idle', 'save-idle', 'tree', 'sync', ...SEARCH_SCENARIOS];
+const LATENCY_SCENARIOS: Scenario[] = ['connect', 'list', 'stat', 'read', 'save', 'read-idle', 'save-idle', 'tree', 'sync', ...SEARCH_SCENARIOS, ...EDITOR_SCENARIOS];
 /** A sync of 2,000 files takes minutes per client and mode: plain FTP only keeps the full run bearable. */
 const SYNC_SECURITIES: Security[] = ['plain'];
 const LOOPBACK_SCENARIOS: Scenario[] = ['download', 'upload'];
@@ -243,6 +243,8 @@ async function runAll(results: BenchResults, o: Options, group: Row['group'], sc
     if (scenario === 'sync' && (tool === 'basic-ftp' || tool === 'curl')) return false; // neither can upload a tree
     // References for search: lftp find (Go to File), lftp mirror + grep -rn (Find in Files); memory is ours alone.
     if (SEARCH_SCENARIOS.includes(scenario)) return tool === 'ours' || (tool === 'lftp' && scenario !== 'index-memory');
+    // VS Code's requests through RemoteFs: no other client has them (a baseline needs a runner that knows them).
+    if (EDITOR_SCENARIOS.includes(scenario)) return tool === 'ours' || tool.startsWith('ours@');
     // The smoke run checks the harness, not curl's known active-FTPS hang (15 s per scenario).
     return !(o.smoke && tool === 'curl' && security === 'tls' && mode === 'active');
   });
