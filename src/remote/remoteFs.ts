@@ -441,7 +441,13 @@ export class RemoteFs {
     try {
       done = await this.pool.run(async (c) => {
         if (this.verifyUploads && c.checksumMethod()) await this.checkChecksum(c, temp, path, data);
-        return c.renameChecked(temp, path, size, { mode });
+        const quick = await c.renameChecked(temp, path, size, { mode });
+        if (quick.renamed || quick.tempSize !== undefined) return quick;
+        // A server without SIZE: the copy's size from a look at it (MLST, or its folder's listing).
+        const held = (await c.stat(temp)).size;
+        if (held >= 0 && held !== size) return { tempSize: held, renamed: false, chmodSet: false };
+        await c.rename(temp, path);
+        return { tempSize: held, renamed: true, chmodSet: false };
       });
     } catch (err) {
       // Some servers (IIS, some Windows servers) refuse to rename over an existing file.
@@ -466,6 +472,7 @@ export class RemoteFs {
     else if (done.chmodSet) this.chmodWorks = true;
     const after: RemoteStat = done.after && (done.after.type === 'file' || done.after.type === 'directory') ? { ...done.after, type: done.after.type } : await this.askStat(path);
     if (done.chmodSet) after.permissions = permissions;
+    else if (mode !== undefined && !done.chmod && after.permissions !== permissions && (await this.applyMode(path, mode, 'keep the permissions'))) after.permissions = permissions;
     if (this.knownLink(path)) after.symlink = true;
     return after;
   }
