@@ -1,7 +1,14 @@
 /** What the harness asks a client child process to do, and what it answers. */
 
 export type Scenario = 'connect' | 'list' | 'stat' | 'read' | 'save' | 'read-idle' | 'save-idle' | 'tree' | 'sync' | 'download' | 'upload'
-  | 'goto-file' | 'find-in-files' | 'index-memory' | 'editor-open' | 'editor-save';
+  | 'goto-file' | 'find-in-files' | 'index-memory' | 'editor-open' | 'editor-save' | 'cli-get' | 'cli-ls';
+
+/**
+ * Issue #21's one-shot commands, cold: a whole process each, `ftp-workspace get` of the small file
+ * and `ftp-workspace ls` of the 1,000-entry folder against curl doing the same, wall time from spawn
+ * to exit (both through the same `ip netns exec nice`).
+ */
+export const CLI_SCENARIOS: readonly Scenario[] = ['cli-get', 'cli-ls'];
 
 /**
  * Issue #21's scenarios: VS Code's recorded requests (editorPattern.ts) through RemoteFs, ours only.

@@ -11,11 +11,11 @@ import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { startServer, stopAllServers, type RunningServer } from '../../test/support/realServers';
 import { countFiles, MEDIUM_PATH, PATHS, SEARCH_NEEDLE, writeBigFixtures, writeLatencyFixtures, writeLarge, writeTree, type Sizes } from './fixtures';
-import { EDITOR_SCENARIOS, SEARCH_SCENARIOS, type Job, type JobResult, type Mode, type Scenario, type Security, type ServerRef, type Tool } from './job';
+import { CLI_SCENARIOS, EDITOR_SCENARIOS, SEARCH_SCENARIOS, type Job, type JobResult, type Mode, type Scenario, type Security, type ServerRef, type Tool } from './job';
 import { openLink, SERVER_ADDRESS, type Link } from './link';
 import { killAllChildren, runProcess } from './proc';
 import { writeReport, type BenchResults, type Row } from './report';
-import { curl, lftp, type ToolContext, type ToolRunner } from './tools';
+import { curl, lftp, ourCli, type ToolContext, type ToolRunner } from './tools';
 
 interface Options {
   rttMs: number;
@@ -37,7 +37,7 @@ interface Baseline {
   runnerJs: string;
 }
 
-const LATENCY_SCENARIOS: Scenario[] = ['connect', 'list', 'stat', 'read', 'save', 'read-idle', 'save-idle', 'tree', 'sync', ...SEARCH_SCENARIOS, ...EDITOR_SCENARIOS];
+const LATENCY_SCENARIOS: Scenario[] = ['connect', 'list', 'stat', 'read', 'save', 'read-idle', 'save-idle', 'tree', 'sync', ...SEARCH_SCENARIOS, ...EDITOR_SCENARIOS, ...CLI_SCENARIOS];
 /** A sync of 2,000 files takes minutes per client and mode: plain FTP only keeps the full run bearable. */
 const SYNC_SECURITIES: Security[] = ['plain'];
 const LOOPBACK_SCENARIOS: Scenario[] = ['download', 'upload'];
@@ -245,6 +245,8 @@ async function runAll(results: BenchResults, o: Options, group: Row['group'], sc
     if (SEARCH_SCENARIOS.includes(scenario)) return tool === 'ours' || (tool === 'lftp' && scenario !== 'index-memory');
     // VS Code's requests through RemoteFs: no other client has them (a baseline needs a runner that knows them).
     if (EDITOR_SCENARIOS.includes(scenario)) return tool === 'ours' || tool.startsWith('ours@');
+    // Whole processes: our command line (this checkout's dist/cli.js) against curl's.
+    if (CLI_SCENARIOS.includes(scenario)) return tool === 'ours' || tool === 'curl';
     // The smoke run checks the harness, not curl's known active-FTPS hang (15 s per scenario).
     return !(o.smoke && tool === 'curl' && security === 'tls' && mode === 'active');
   });
@@ -313,7 +315,13 @@ async function measure(
   const syncTargets = scenario === 'sync' ? emptySyncFolders(server, paths.syncDir, `${tool.replace(/\W/g, '-')}-${security}-${mode}`, runs) : [];
   let result: JobResult | undefined;
   const baseline = o.baseline?.tool === tool ? o.baseline : undefined;
-  if (tool === 'ours' || tool === 'basic-ftp' || baseline) {
+  const toolContext = (): ToolContext => ({
+    server: ref, mode, runs, paths, ns: ctx.ns, rttMs: ctx.rttMs, benchDir, workDir: workDir as string, localSmall: ctx.localSmall, localSource: ctx.localSource, localTarget: ctx.localTarget,
+    parallel: o.parallel, syncLocal: ctx.syncLocal, syncTargets, needle: SEARCH_NEEDLE,
+  });
+  if (CLI_SCENARIOS.includes(scenario) && tool === 'ours') {
+    result = await ourCli(scenario, toolContext(), path.join(benchDir, '..', 'dist', 'cli.js'));
+  } else if (tool === 'ours' || tool === 'basic-ftp' || baseline) {
     const job: Job = {
       // The baseline's runner is ours of another commit: to it, the job is one for 'ours'.
       tool: tool === 'basic-ftp' ? tool : 'ours', scenario, server: ref, mode, runs, warmUps, paths, parallel: o.parallel,
@@ -324,11 +332,7 @@ async function measure(
     result = await runJob(job, ctx.ns, scenario, baseline?.runnerJs ?? runnerJs, tool);
   } else {
     const runner: ToolRunner = tool === 'curl' ? curl : lftp;
-    const tctx: ToolContext = {
-      server: ref, mode, runs, paths, ns: ctx.ns, rttMs: ctx.rttMs, benchDir, workDir: workDir as string, localSmall: ctx.localSmall, localSource: ctx.localSource, localTarget: ctx.localTarget,
-      parallel: o.parallel, syncLocal: ctx.syncLocal, syncTargets, needle: SEARCH_NEEDLE,
-    };
-    result = await runner(scenario, tctx);
+    result = await runner(scenario, toolContext());
   }
   if (!result) return undefined;
   if (scenario === 'sync') checkSynced(result, server, syncTargets, results.sizes);

@@ -67,6 +67,8 @@ const SCENARIO_TITLES: Record<Scenario, string> = {
   'index-memory': 'memory of the search index',
   'editor-open': 'open a folder as VS Code does (cold, to the root listing)',
   'editor-save': 'save from the editor as VS Code does (stat, writeFile, stat)',
+  'cli-get': 'cold one-shot get of the small file (whole process)',
+  'cli-ls': 'cold one-shot ls of the 1,000-entry folder (whole process)',
 };
 
 function median(xs: number[]): number | undefined {
@@ -396,7 +398,7 @@ function markdown(r: BenchResults, outDir: string): string {
     L.push(`## Round-trip bound work, ${security === 'plain' ? 'plain FTP' : 'explicit FTPS (TLS 1.3, session reuse required)'}`, '');
     L.push('| Scenario | Mode | ours | basic-ftp | curl | lftp | ours/basic-ftp | ours/curl | ours/lftp | ours peak RSS |');
     L.push('|---|---|---|---|---|---|---|---|---|---|');
-    for (const scenario of ['connect', 'editor-open', 'editor-save', 'list', 'stat', 'read-idle', 'read', 'save-idle', 'save', 'tree', 'sync'] as Scenario[]) {
+    for (const scenario of ['connect', 'cli-get', 'cli-ls', 'editor-open', 'editor-save', 'list', 'stat', 'read-idle', 'read', 'save-idle', 'save', 'tree', 'sync'] as Scenario[]) {
       for (const mode of ['passive', 'active'] as Mode[]) {
         const get = (tool: Tool) => rows.find((x) => x.scenario === scenario && x.mode === mode && x.tool === tool);
         const ours = get('ours');

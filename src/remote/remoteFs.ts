@@ -265,10 +265,10 @@ export class RemoteFs {
    * What the listings say of `path`, asking the server for at most one listing: VS Code asks for
    * many paths below folders that do not exist when a folder opens (.vscode/settings.json, tasks,
    * launch, mcp, extensions, .cursor/mcp.json…), each otherwise a round trip in the queue before
-   * the root listing. A listing of a folder above it under way is waited for; where the folder
-   * holding `path` was never listed, the one above that is (the workspace's root, which the
-   * Explorer lists next anyway), and one listing answers them all. `background` work never lists
-   * on a guess.
+   * the root listing. A listing of a folder above it under way is waited for; where the
+   * configuration folder holding `path` was never listed, the one above that is (the workspace's
+   * root, which the Explorer lists next anyway), and one listing answers them all. `background`
+   * work never lists on a guess.
    */
   private async fromListings(path: string, opts: LaneOptions = {}): Promise<Lookup> {
     const known = this.lookupChain(path);
@@ -279,7 +279,8 @@ export class RemoteFs {
       await Promise.allSettled(pending);
       return this.lookupChain(path);
     }
-    if (opts.lane === 'background' || dir === '/' || this.cache.get(dir) || this.cache.get(dirname(dir))) return known;
+    // Only a listing that can answer: one that shows whether the configuration folder is there.
+    if (opts.lane === 'background' || dir === '/' || !basename(dir).startsWith('.') || this.cache.get(dir) || this.cache.get(dirname(dir))) return known;
     try {
       await this.list(dirname(dir), opts);
     } catch {
@@ -288,10 +289,16 @@ export class RemoteFs {
     return this.lookupChain(path);
   }
 
-  /** The cache's answer for `path` from the top down: a folder above it missing from a fresh listing means it is missing too. */
+  /**
+   * The cache's answer for `path`. A configuration folder above it (a name starting with a dot:
+   * .vscode, .cursor, .github…) that a fresh listing lacks makes it missing too, without asking:
+   * those are what VS Code probes, many paths each. Below any other folder a listing does not
+   * speak for deeper paths (see ListingCache.lookup): a folder another client made since must
+   * not look missing.
+   */
   private lookupChain(path: string): Lookup {
     for (const a of [...ancestors(path)].reverse()) {
-      if (a === '/') continue;
+      if (a === '/' || !basename(a).startsWith('.')) continue;
       const hit = this.cache.lookup(a);
       if (hit.kind === 'absent' || (hit.kind === 'entry' && hit.entry.type === 'file')) return { kind: 'absent' };
     }

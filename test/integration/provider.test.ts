@@ -12,6 +12,7 @@ import { ConnectionPool, type PoolEvent } from '../../src/ftp/pool';
 import type { ConnectOptions, DataMode, FtpEvent } from '../../src/ftp/types';
 import { RemoteFs, RemoteFsError } from '../../src/remote/remoteFs';
 import { startServer, stopAllServers, type RunningServer, type ServerKind } from '../support/realServers';
+import { OPEN_FOLDER, replay } from '../../bench/src/editorPattern';
 
 const KINDS: ServerKind[] = ['vsftpd', 'proftpd', 'pure-ftpd'];
 
@@ -165,6 +166,21 @@ for (const kind of KINDS) {
           editor.cache.clear();
           const asked = await editor.stat('/edited.txt');
           assert.deepEqual({ size: asked.size, mtime: asked.mtime }, { size: after.size, mtime: after.mtime });
+        } finally { await pool.close(); }
+      });
+
+      it('opens a folder as VS Code does (its recorded requests): the root listed once, nothing sent for .vscode or .cursor', async () => {
+        fs.writeFileSync(local('index.html'), 'x');
+        server.giveToUser();
+        const sent: string[] = [];
+        const pool = new ConnectionPool<FtpClient>((m) => FtpClient.connect({ ...optionsFor(server, m), onEvent: (e) => { if (e.type === 'command') sent.push(e.text); } }), { mode });
+        const window = new RemoteFs(pool, { cacheTtlMs: 5000 });
+        try {
+          const ends = await replay(window, OPEN_FOLDER, { root: '/' });
+          assert.equal(ends.size, OPEN_FOLDER.length, 'every request answered');
+          assert.deepEqual(sent.filter((c) => /\.vscode|\.cursor/.test(c)), [], 'nothing asked about paths the root listing answers');
+          assert.equal(sent.filter((c) => /^(MLSD|LIST)/.test(c)).length, 1, `one listing: ${JSON.stringify(sent)}`);
+          assert.deepEqual((await window.listResolved('/')).map((e) => e.name).filter((n) => n === 'index.html'), ['index.html']);
         } finally { await pool.close(); }
       });
 
