@@ -443,7 +443,7 @@ async function run(job: Job): Promise<JobResult> {
         await pool.close();
       }
     }
-  } else if (job.scenario === 'editor-save') {
+  } else if (job.scenario === 'editor-save' || job.scenario === 'editor-save-later') {
     if (job.tool !== 'ours') throw new Error(`${job.tool} has no editor`);
     const { pool, remote } = editorFs(job, tracer);
     const file = 'editor-save.txt';
@@ -452,8 +452,10 @@ async function run(job: Job): Promise<JobResult> {
       await replay(remote, OPEN_FOLDER, { root: job.paths.upDir });
       await replay(remote, OPEN_FILE, { root: job.paths.upDir, file });
       for (let i = -1; i < job.runs; i++) {
-        // As a person saves: a pause (untimed) after the file was opened or saved before.
-        await new Promise((resolve) => setTimeout(resolve, EDITOR_PAUSE_MS));
+        // As a person saves: a pause (untimed) after the file was opened or saved before; later:
+        // past the listing cache's lifetime, so nothing the last save found answers this one.
+        const pause = job.scenario === 'editor-save' ? EDITOR_PAUSE_MS : defaults.listingCacheTtlMs + EDITOR_PAUSE_MS;
+        await new Promise((resolve) => setTimeout(resolve, pause));
         if (last(i)) tracer?.begin();
         const content = Buffer.from(`version ${i + 2}: ${'text of the file '.repeat(10)}\n`);
         const ends = await replay(remote, SAVE, { root: job.paths.upDir, file, content });

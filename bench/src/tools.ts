@@ -99,7 +99,7 @@ export const curl: ToolRunner = (scenario, ctx) => {
     case 'tree': return undefined; // curl cannot walk a tree
     case 'sync': return undefined; // nor upload one
     case 'goto-file': case 'find-in-files': case 'index-memory': return undefined; // nor search one
-    case 'editor-open': case 'editor-save': return undefined;
+    case 'editor-open': case 'editor-save': case 'editor-save-later': return undefined;
     case 'cli-get': return processTimes(ctx, scenario, 'curl', [...curlBase(ctx), '-o', ctx.localTarget, curlUrl(ctx, p.small)]);
     case 'cli-ls': return processTimes(ctx, scenario, 'curl', [...curlBase(ctx), '-o', '/dev/null', curlUrl(ctx, `${p.listDir}/`)]);
   }
@@ -229,7 +229,7 @@ export const lftp: ToolRunner = (scenario, ctx) => {
     case 'index-memory': return undefined;
     case 'download': return lftpRun(ctx, scenario, () => [`get ${p.big} -o ${ctx.localTarget}`], { before: [`!rm -f ${ctx.localTarget}`], warmUp: false });
     case 'upload': return lftpRun(ctx, scenario, () => [`put ${ctx.localSource} -o ${p.upDir}/big-upload.bin`], { warmUp: false });
-    case 'editor-open': case 'editor-save': case 'cli-get': case 'cli-ls': return undefined;
+    case 'editor-open': case 'editor-save': case 'editor-save-later': case 'cli-get': case 'cli-ls': return undefined;
   }
 };
 
