@@ -188,7 +188,9 @@ export class FtpFileSystemProvider implements vscode.FileSystemProvider, vscode.
   /** Runs one of VS Code's calls, told to `trace` as it starts and ends (with its outcome and time). */
   private async traced<T>(op: string, uri: vscode.Uri, detail: string, fn: () => Promise<T>): Promise<T> {
     const id = ++this.calls;
-    const what = `fs#${id} ${op} ${uri.toString(true)}${detail ? ` ${detail}` : ''}`;
+    // A password typed into the URI (ftp://user:secret@host/) is never taken, nor written here.
+    const shown = uri.with({ authority: uri.authority.replace(/:[^@]*@/, '@') }).toString(true);
+    const what = `fs#${id} ${op} ${shown}${detail ? ` ${detail}` : ''}`;
     const started = Date.now();
     this.trace(`${what} →`);
     try {
