@@ -13,6 +13,7 @@ import type { ConnectOptions, DataMode, FtpEvent } from '../../src/ftp/types';
 import { RemoteFs, RemoteFsError } from '../../src/remote/remoteFs';
 import { startServer, stopAllServers, type RunningServer, type ServerKind } from '../support/realServers';
 import { OPEN_FOLDER, replay } from '../../bench/src/editorPattern';
+import { FaultServer } from '../support/faultServer';
 
 const KINDS: ServerKind[] = ['vsftpd', 'proftpd', 'pure-ftpd'];
 
@@ -298,4 +299,33 @@ describe('provider pool against a server that allows 2 connections per address',
       await remote.pool.close();
     }
   });
+});
+
+describe('the save from the editor against a server that kept only part of the upload (fault server)', function () {
+  this.timeout(30_000);
+
+  for (const mlst of [false, true]) {
+    it(`checks the copy's size before any rename and leaves the file as it was (${mlst ? 'MLST' : 'SIZE'} server)`, async () => {
+      const server = await FaultServer.start({ files: { '/doc.txt': 'original\n' }, mlst });
+      const pool = new ConnectionPool<FtpClient>((mode) => FtpClient.connect({ host: '127.0.0.1', port: server.port, user: server.user, password: server.password, mode }), { mode: 'passive' });
+      const remote = new RemoteFs(pool, { cacheTtlMs: 5000 });
+      try {
+        server.handle('STOR', async (ctx) => {
+          await ctx.next();
+          const stored = server.files.get(ctx.arg);
+          if (stored) server.files.set(ctx.arg, stored.subarray(0, 3));
+        });
+        await remote.stat('/doc.txt');
+        await assert.rejects(remote.writeFile('/doc.txt', Buffer.from('changed content\n'), { create: true, overwrite: true }), /incomplete/);
+        assert.equal(server.files.get('/doc.txt')?.toString(), 'original\n');
+        assert.equal(server.count('RNTO'), 0, 'never renamed');
+        assert.deepEqual([...server.files.keys()].filter((k) => k.includes('.ftpw-')), [], 'the copy removed');
+        // VS Code's stat after a failed save still says what the server has.
+        assert.equal((await remote.stat('/doc.txt')).size, 9);
+      } finally {
+        await pool.close();
+        await server.stop();
+      }
+    });
+  }
 });
