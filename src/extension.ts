@@ -22,7 +22,7 @@ export function activate(context: vscode.ExtensionContext): FtpWorkspaceApi {
   const statusBar = new StatusBar(servers);
   const commands = new Commands(servers, log, statusBar);
   const serversView = new ServersView(servers);
-  const provider = new FtpFileSystemProvider(servers, (connection, error) => void commands.explainFailure(connection, error));
+  const provider = new FtpFileSystemProvider(servers, (connection, error) => void commands.explainFailure(connection, error), (line) => log.trace(line));
   const sync = new SyncController(context, servers, {
     onFtpFailure: (connection, error) => void commands.explainFailure(connection, error),
     onRemoteChanged: (changes) => provider.notifyChanged(changes),

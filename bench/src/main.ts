@@ -11,11 +11,11 @@ import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { startServer, stopAllServers, type RunningServer, type ServerKind } from '../../test/support/realServers';
 import { countFiles, MEDIUM_PATH, PATHS, SEARCH_NEEDLE, writeBigFixtures, writeLatencyFixtures, writeLarge, writeTree, type Sizes } from './fixtures';
-import { SEARCH_SCENARIOS, type Job, type TlsResumeJob, type JobResult, type Mode, type Scenario, type Security, type ServerRef, type Tool } from './job';
+import { CLI_SCENARIOS, EDITOR_SCENARIOS, SEARCH_SCENARIOS, type Job, type TlsResumeJob, type JobResult, type Mode, type Scenario, type Security, type ServerRef, type Tool } from './job';
 import { openLink, SERVER_ADDRESS, type Link } from './link';
 import { killAllChildren, runProcess } from './proc';
 import { writeReport, type BenchResults, type Row } from './report';
-import { curl, lftp, type ToolContext, type ToolRunner } from './tools';
+import { curl, lftp, ourCli, type ToolContext, type ToolRunner } from './tools';
 
 interface Options {
   rttMs: number;
@@ -39,7 +39,7 @@ interface Baseline {
   runnerJs: string;
 }
 
-const LATENCY_SCENARIOS: Scenario[] = ['connect', 'list', 'stat', 'read', 'save', 'read-idle', 'save-idle', 'tree', 'sync', ...SEARCH_SCENARIOS];
+const LATENCY_SCENARIOS: Scenario[] = ['connect', 'list', 'stat', 'read', 'save', 'read-idle', 'save-idle', 'tree', 'sync', ...SEARCH_SCENARIOS, ...EDITOR_SCENARIOS, ...CLI_SCENARIOS];
 /** A sync of 2,000 files takes minutes per client and mode: plain FTP only keeps the full run bearable. */
 const SYNC_SECURITIES: Security[] = ['plain'];
 const LOOPBACK_SCENARIOS: Scenario[] = ['download', 'upload'];
@@ -228,6 +228,8 @@ async function runTlsResume(results: BenchResults, o: Options, at: Link): Promis
  */
 function runsScenario(o: Options, scenario: Scenario, security: Security, mode?: Mode): boolean {
   if (scenario === 'sync') return !o.smoke && SYNC_SECURITIES.includes(security);
+  // Its pauses outlast the listing cache (5.5 s a run): editor-save checks the same path quicker.
+  if (scenario === 'editor-save-later') return !o.smoke;
   if (SEARCH_SCENARIOS.includes(scenario)) return security === 'plain' && (mode === undefined || mode === 'passive');
   return true;
 }
@@ -272,6 +274,10 @@ async function runAll(results: BenchResults, o: Options, group: Row['group'], sc
     if (scenario === 'sync' && (tool === 'basic-ftp' || tool === 'curl')) return false; // neither can upload a tree
     // References for search: lftp find (Go to File), lftp mirror + grep -rn (Find in Files); memory is ours alone.
     if (SEARCH_SCENARIOS.includes(scenario)) return tool === 'ours' || tool === o.baseline?.tool || (tool === 'lftp' && scenario !== 'index-memory');
+    // VS Code's requests through RemoteFs: no other client has them (a baseline needs a runner that knows them).
+    if (EDITOR_SCENARIOS.includes(scenario)) return tool === 'ours' || tool.startsWith('ours@');
+    // Whole processes: our command line (this checkout's dist/cli.js) against curl's.
+    if (CLI_SCENARIOS.includes(scenario)) return tool === 'ours' || tool === 'curl';
     // The smoke run checks the harness, not curl's known active-FTPS hang (15 s per scenario).
     return !(o.smoke && tool === 'curl' && security === 'tls' && mode === 'active');
   }).filter((tool) => !o.tools || o.tools.includes(tool.startsWith('ours@') ? 'baseline' : tool));
@@ -342,7 +348,13 @@ async function measure(
   const syncTargets = scenario === 'sync' ? emptySyncFolders(server, paths.syncDir, `${tool.replace(/\W/g, '-')}-${security}-${mode}`, runs) : [];
   let result: JobResult | undefined;
   const baseline = o.baseline?.tool === tool ? o.baseline : undefined;
-  if (tool === 'ours' || tool === 'basic-ftp' || baseline) {
+  const toolContext = (): ToolContext => ({
+    server: ref, mode, runs, paths, ns: ctx.ns, rttMs: ctx.rttMs, benchDir, workDir: workDir as string, localSmall: ctx.localSmall, localSource: ctx.localSource, localTarget: ctx.localTarget,
+    parallel: o.parallel, syncLocal: ctx.syncLocal, syncTargets, needle: SEARCH_NEEDLE,
+  });
+  if (CLI_SCENARIOS.includes(scenario) && tool === 'ours') {
+    result = await ourCli(scenario, toolContext(), path.join(benchDir, '..', 'dist', 'cli.js'));
+  } else if (tool === 'ours' || tool === 'basic-ftp' || baseline) {
     const job: Job = {
       // The baseline's runner is ours of another commit: to it, the job is one for 'ours'.
       tool: tool === 'basic-ftp' ? tool : 'ours', scenario, server: ref, mode, runs, warmUps, paths, parallel: o.parallel,
@@ -354,11 +366,7 @@ async function measure(
     result = await runJob(job, ctx.ns, scenario, baseline?.runnerJs ?? runnerJs, tool);
   } else {
     const runner: ToolRunner = tool === 'curl' ? curl : lftp;
-    const tctx: ToolContext = {
-      server: ref, mode, runs, paths, ns: ctx.ns, rttMs: ctx.rttMs, benchDir, workDir: workDir as string, localSmall: ctx.localSmall, localSource: ctx.localSource, localTarget: ctx.localTarget,
-      parallel: o.parallel, syncLocal: ctx.syncLocal, syncTargets, needle: SEARCH_NEEDLE,
-    };
-    result = await runner(scenario, tctx);
+    result = await runner(scenario, toolContext());
   }
   if (!result) return undefined;
   if (scenario === 'sync') checkSynced(result, server, syncTargets, results.sizes);

@@ -28,6 +28,7 @@ import { RemoteIndex, type IndexSource } from '../../src/search/remoteIndex';
 import { readersFor, searchText } from '../../src/search/textSearch';
 import { walkLocal, walkRemote } from '../../src/sync/trees';
 import { RemoteFs } from '../../src/remote/remoteFs';
+import { OPEN_FILE, OPEN_FOLDER, ROOT_LISTING_CALL, SAVE, replay } from './editorPattern';
 import { EDITOR_PAUSE_MS, operationOf, type Job, type JobResult, type SearchJob, type TlsResumeJob, type TraceLine } from './job';
 
 const SMALL_UPLOAD = Buffer.alloc(10 * 1024, 0x61);
@@ -116,6 +117,12 @@ const ours: Library = {
     };
   },
 };
+
+/** A pool and RemoteFs as the extension makes them for a server: default size and listing cache. */
+function editorFs(job: Job, tracer?: Tracer): { pool: ConnectionPool<FtpClient>; remote: RemoteFs } {
+  const pool = new ConnectionPool((mode) => FtpClient.connect({ ...ourOptions(job), mode, onEvent: (e) => tracer?.add(`${e.id} ${describe(e)}`) }), { mode: job.mode });
+  return { pool, remote: new RemoteFs(pool) };
+}
 
 /** The tree walk as Go to File and Find in Files make it: the search index's walk (src/search/remoteIndex.ts). */
 async function ourTreeWalk(job: Job): Promise<{ dirs: number; files: number }> {
@@ -515,6 +522,45 @@ async function run(job: Job): Promise<JobResult> {
       times.push(job.scenario === 'goto-file' ? await ourGoToFile(job, search, result)
         : job.scenario === 'find-in-files' ? await ourFindInFiles(job, search, result)
           : await ourIndexMemory(search, result));
+    }
+  } else if (job.scenario === 'editor-open') {
+    if (job.tool !== 'ours') throw new Error(`${job.tool} has no editor`);
+    // One unmeasured run first: it loads and compiles the code paths.
+    for (let i = -1; i < job.runs; i++) {
+      const tr = last(i) ? tracer : undefined;
+      const { pool, remote } = editorFs(job, tr);
+      try {
+        tr?.begin();
+        const ends = await replay(remote, OPEN_FOLDER, { root: job.paths.upDir });
+        tr?.end();
+        if (i < 0) continue;
+        times.push(ends.get(ROOT_LISTING_CALL) as number);
+        (result.phases ??= {}).all = [...(result.phases.all ?? []), Math.max(...ends.values())];
+      } finally {
+        await pool.close();
+      }
+    }
+  } else if (job.scenario === 'editor-save' || job.scenario === 'editor-save-later') {
+    if (job.tool !== 'ours') throw new Error(`${job.tool} has no editor`);
+    const { pool, remote } = editorFs(job, tracer);
+    const file = 'editor-save.txt';
+    try {
+      await remote.writeFile(`${job.paths.upDir}/${file}`, Buffer.from('first version\n'), { create: true, overwrite: true });
+      await replay(remote, OPEN_FOLDER, { root: job.paths.upDir });
+      await replay(remote, OPEN_FILE, { root: job.paths.upDir, file });
+      for (let i = -1; i < job.runs; i++) {
+        // As a person saves: a pause (untimed) after the file was opened or saved before; later:
+        // past the listing cache's lifetime, so nothing the last save found answers this one.
+        const pause = job.scenario === 'editor-save' ? EDITOR_PAUSE_MS : defaults.listingCacheTtlMs + EDITOR_PAUSE_MS;
+        await new Promise((resolve) => setTimeout(resolve, pause));
+        if (last(i)) tracer?.begin();
+        const content = Buffer.from(`version ${i + 2}: ${'text of the file '.repeat(10)}\n`);
+        const ends = await replay(remote, SAVE, { root: job.paths.upDir, file, content });
+        tracer?.end();
+        if (i >= 0) times.push(ends.get(3) as number);
+      }
+    } finally {
+      await pool.close();
     }
   } else if (job.scenario === 'sync') {
     if (job.tool !== 'ours') throw new Error(`${job.tool} has no sync`);

@@ -9,6 +9,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { python } from './link';
 import { runProcess, type ProcResult } from './proc';
 import { EDITOR_PAUSE_MS, type JobResult, type Mode, type RemotePaths, type Scenario, type ServerRef } from './job';
@@ -98,8 +99,35 @@ export const curl: ToolRunner = (scenario, ctx) => {
     case 'tree': return undefined; // curl cannot walk a tree
     case 'sync': return undefined; // nor upload one
     case 'goto-file': case 'find-in-files': case 'index-memory': return undefined; // nor search one
+    case 'editor-open': case 'editor-save': case 'editor-save-later': return undefined;
+    case 'cli-get': return processTimes(ctx, scenario, 'curl', [...curlBase(ctx), '-o', ctx.localTarget, curlUrl(ctx, p.small)]);
+    case 'cli-ls': return processTimes(ctx, scenario, 'curl', [...curlBase(ctx), '-o', '/dev/null', curlUrl(ctx, `${p.listDir}/`)]);
   }
 };
+
+/**
+ * Our command line doing a cold one-shot `get` or `ls` (dist/cli.js, as `npx ftp-workspace` runs
+ * it; build it first): the password from FTP_PASSWORD, as a script would give it.
+ */
+export function ourCli(scenario: Scenario, ctx: ToolContext, cliJs: string): Promise<JobResult> {
+  const s = ctx.server;
+  const url = (p: string) => `${s.tls ? 'ftps' : 'ftp'}://${encodeURIComponent(s.user)}@${s.host}:${s.port}${p}`;
+  const args = [cliJs, ...(scenario === 'cli-get' ? ['get', url(ctx.paths.small), ctx.localTarget] : ['ls', url(`${ctx.paths.listDir}/`)]), '--mode', ctx.mode, ...(s.tls ? ['--insecure'] : [])];
+  return processTimes(ctx, scenario, process.execPath, args, { ...process.env, FTP_PASSWORD: s.password });
+}
+
+/** Wall time of whole processes, one unmeasured first (the page cache), then `ctx.runs` measured. */
+async function processTimes(ctx: ToolContext, scenario: Scenario, command: string, args: string[], env?: NodeJS.ProcessEnv): Promise<JobResult> {
+  const times: number[] = [];
+  for (let i = -1; i < ctx.runs; i++) {
+    const t0 = performance.now();
+    const r = await runProcess(command, args, { ns: ctx.ns, timeoutMs: timeoutFor(command, scenario, ctx), env });
+    const ms = performance.now() - t0;
+    if (r.code !== 0 || r.timedOut) return { times, maxRssKb: 0, error: failure(r, path.basename(command)) };
+    if (i >= 0) times.push(ms);
+  }
+  return { times, maxRssKb: 0 };
+}
 
 async function curlConnect(ctx: ToolContext): Promise<JobResult> {
   const times: number[] = [];
@@ -201,6 +229,7 @@ export const lftp: ToolRunner = (scenario, ctx) => {
     case 'index-memory': return undefined;
     case 'download': return lftpRun(ctx, scenario, () => [`get ${p.big} -o ${ctx.localTarget}`], { before: [`!rm -f ${ctx.localTarget}`], warmUp: false });
     case 'upload': return lftpRun(ctx, scenario, () => [`put ${ctx.localSource} -o ${p.upDir}/big-upload.bin`], { warmUp: false });
+    case 'editor-open': case 'editor-save': case 'editor-save-later': case 'cli-get': case 'cli-ls': return undefined;
   }
 };
 

@@ -43,6 +43,19 @@ const defaultModeMemory = new Map<string, ConcreteMode>();
  * transfer, for a protocol log; 'close' tells that the control connection went away (the next
  * operation reconnects by itself).
  */
+/**
+ * What each server offered in FEAT at the last login (by security and host:port): the next
+ * connection to it (the pool growing, a reconnect) sends its first EPSV with the login, so the first
+ * transfer finds a data connection ready. Bounded: a few servers at most.
+ */
+const featureMemory = new Map<string, { epsv: boolean }>();
+
+function rememberFeatures(key: string, known: { epsv: boolean }): void {
+  featureMemory.delete(key);
+  featureMemory.set(key, known);
+  if (featureMemory.size > 64) featureMemory.delete(featureMemory.keys().next().value as string);
+}
+
 /** Time-zone detections under way, per server (host:port). */
 const zoneDetections = new Map<string, Promise<number | undefined>>();
 /** Checks of MDTM's clock against MLSD under way, per server. */
@@ -195,6 +208,7 @@ export class FtpClient extends EventEmitter {
     const user = control.read();
     const pass = control.read();
     let setup = sendSetup();
+    this.openWithLogin();
     // After a failed login these replies are never read: the connection is dropped.
     for (const p of [pass, ...setup]) p.catch(() => undefined);
     let r = await user;
@@ -270,6 +284,35 @@ export class FtpClient extends EventEmitter {
     return text;
   }
 
+  private get featureKey(): string {
+    return `${this.options.security} ${this.serverKey}`;
+  }
+
+  /** EPSV was sent with the login on the word of an earlier FEAT, not this login's. */
+  private epsvFromMemory = false;
+  /** ...and the server refused it: FEAT is not remembered from this login (its reply may come first). */
+  private epsvRefusedEarly = false;
+
+  /**
+   * Where an earlier login to this server found EPSV in FEAT and the next transfer goes passive:
+   * EPSV goes out in the same write as the login, and its data connection is opened as the one in
+   * advance. A server that now answers otherwise (EPSV refused, no longer in FEAT) is forgotten,
+   * and the first transfer asks afresh as without the memory.
+   */
+  private openWithLogin(): void {
+    const known = featureMemory.get(this.featureKey);
+    const quirks = this.channels.quirks;
+    if (!known?.epsv || quirks.skipEpsv || this.nextMode !== 'passive') return;
+    this.epsvFromMemory = !quirks.confirmed.has('EPSV');
+    quirks.confirmed.add('EPSV');
+    this.channels.attach(this.control, this.control.isTls);
+    void this.openNext().then((r) => {
+      if (!r || r.code === 229) return;
+      this.epsvRefusedEarly = true;
+      featureMemory.delete(this.featureKey);
+    });
+  }
+
   /** FEAT, TYPE I and the FTPS data-protection commands: sent with the login. */
   private setupCommands(): string[] {
     return ['FEAT', 'TYPE I', ...(this.control.isTls ? ['PBSZ 0', 'PROT P'] : [])];
@@ -283,6 +326,10 @@ export class FtpClient extends EventEmitter {
     this.features = parseFeatures(replies[0].reply);
     this.hashSelected = undefined;
     for (const name of ['EPSV', 'EPRT'] as const) if (this.features.has(name)) this.channels.quirks.confirmed.add(name);
+    if (this.epsvFromMemory && !this.features.has('EPSV')) this.channels.quirks.confirmed.delete('EPSV');
+    this.epsvFromMemory = false;
+    if (this.epsvRefusedEarly) featureMemory.delete(this.featureKey);
+    else rememberFeatures(this.featureKey, { epsv: this.channels.quirks.confirmed.has('EPSV') && !this.channels.quirks.skipEpsv });
     for (const { command: c, reply: r } of replies) {
       if (c === 'TYPE I' && r.code >= 400) throw errorFromReply(r, c);
       if (c === 'PROT P' && r.code >= 400) {
@@ -375,6 +422,9 @@ export class FtpClient extends EventEmitter {
    */
   private openNext(): Promise<Reply | undefined> {
     if (this.userClosed || this.nextMode !== 'passive') return Promise.resolve(undefined);
+    const quirks = this.channels.quirks;
+    // EPSV worked here (a server whose FEAT does not list it, such as ftp-srv): the next connection may send it ahead.
+    if (quirks.confirmed.has('EPSV') && !quirks.skipEpsv && !featureMemory.get(this.featureKey)?.epsv) rememberFeatures(this.featureKey, { epsv: true });
     const opening = this.channels.openNext();
     this.owed.add('reply to EPSV (data connection in advance)', opening);
     return opening;
@@ -847,6 +897,66 @@ export class FtpClient extends EventEmitter {
   }
 
   /**
+   * The end of a safe save in two round trips, never renaming a copy that is not whole: `SIZE from`
+   * goes out with `RNFR from` (which changes nothing yet); only when the server holds `expectedSize`
+   * bytes (or cannot tell: no SIZE) and answered RNFR with 350 does `RNTO to` go, together with
+   * what may safely follow it whatever RNTO answers — `SITE CHMOD mode to` (the replaced file's own
+   * permissions: on a refused RNTO it sets the old file's mode to what it was) and a look at the
+   * result (MLST, or SIZE and MDTM). RNTO is never sent on the chance of an RNFR: a refused RNFR
+   * would leave an earlier one pending on some servers, and the RNTO would rename that.
+   * A copy of another size is not renamed (`renamed` false; the copy is the caller's to remove),
+   * nor one whose size the server cannot tell by SIZE (`tempSize` undefined).
+   * Rejects with RNFR's or RNTO's error; `chmod` is SITE CHMOD's error, for the caller to judge.
+   */
+  async renameChecked(from: string, to: string, expectedSize: number, opts: { mode?: number } = {}): Promise<RenameChecked> {
+    const f = checked(from);
+    const t = checked(to);
+    return this.exclusive(async () => {
+      const control = this.control;
+      control.send(`SIZE ${f}`);
+      control.send(`RNFR ${f}`);
+      const size = await control.read();
+      const rnfr = await this.finalReply();
+      // No SIZE on this server: the caller looks at the copy another way before any rename.
+      if (size.code === 500 || size.code === 502 || size.code === 504) return { renamed: false, chmodSet: false };
+      if (size.code >= 400) throw notFound(f, size, `SIZE ${f}`);
+      const held = parseSize(size.text) ?? -1;
+      if (held >= 0 && held !== expectedSize) return { tempSize: held, renamed: false, chmodSet: false };
+      if (rnfr.code !== 350) throw errorFromReply(rnfr, `RNFR ${f}`, 'path-read');
+      const chmodCommand = opts.mode === undefined ? undefined : `SITE CHMOD ${octalMode(opts.mode)} ${t}`;
+      const mlst = this.features.has('MLST');
+      control.send(`RNTO ${t}`);
+      if (chmodCommand) control.send(chmodCommand);
+      if (mlst) control.send(`MLST ${t}`);
+      else {
+        control.send(`SIZE ${t}`);
+        control.send(`MDTM ${t}`);
+      }
+      const rnto = await this.finalReply();
+      const chmodReply = chmodCommand ? await control.read() : undefined;
+      const look = [await control.read(), ...(mlst ? [] : [await control.read()])];
+      if (rnto.code >= 400) throw errorFromReply(rnto, `RNTO ${t}`, 'path-write');
+      const chmod = chmodReply && chmodReply.code >= 400 ? this.chmodError(chmodReply, chmodCommand!) : undefined;
+      let after: FileEntry | undefined;
+      if (mlst) {
+        const entry = look[0].code === 250 ? parseMlstReply(look[0].text) : undefined;
+        if (entry) after = { ...entry, name: basename(t) };
+      } else if (look[0].code === 213) {
+        after = { name: basename(t), type: 'file', size: parseSize(look[0].text) ?? -1, mtime: look[1].code === 213 ? parseMdtm(look[1].text) : undefined };
+      }
+      return { tempSize: held, renamed: true, after, chmod, chmodSet: chmodCommand !== undefined && !chmod };
+    });
+  }
+
+  /** The next reply that is not preliminary (1xx), for commands sent in one write. */
+  private async finalReply(): Promise<Reply> {
+    for (;;) {
+      const r = await this.control.read();
+      if (r.code >= 200) return r;
+    }
+  }
+
+  /**
    * Sets a file's or folder's permission bits (SITE CHMOD, octal). A server without the command
    * (500/502/504, or a refusal in those words) fails with FtpError('unsupported'), which callers
    * tell once and then stop asking; other refusals keep the server's own kind (permission,
@@ -859,11 +969,16 @@ export class FtpClient extends EventEmitter {
       const command = `SITE CHMOD ${octalMode(mode)} ${p}`;
       const r = await this.control.request(command);
       if (r.code < 400) return;
-      const err = errorFromReply(r, command, 'path-write');
-      const unsupported = err.kind === 'unsupported' || (err.kind !== 'not-found' && /unknown|not understood|not implemented|unrecognized/i.test(r.message));
-      if (!unsupported) throw err;
-      throw new FtpError('unsupported', `The server does not support SITE CHMOD (${r.code} ${r.message}): permissions cannot be changed on this server.`, { code: r.code, replyText: r.text, command });
+      throw this.chmodError(r, command);
     });
+  }
+
+  /** A refused SITE CHMOD as the error to show: 'unsupported' where the server has no such command. */
+  private chmodError(r: Reply, command: string): FtpError {
+    const err = errorFromReply(r, command, 'path-write');
+    const unsupported = err.kind === 'unsupported' || (err.kind !== 'not-found' && /unknown|not understood|not implemented|unrecognized/i.test(r.message));
+    if (!unsupported) return err;
+    return new FtpError('unsupported', `The server does not support SITE CHMOD (${r.code} ${r.message}): permissions cannot be changed on this server.`, { code: r.code, replyText: r.text, command });
   }
 
   /**
@@ -960,6 +1075,15 @@ export class FtpClient extends EventEmitter {
     this.channels.drop();
     this.control.destroy(err instanceof FtpError ? err : undefined);
   }
+}
+
+/** What `renameChecked` found: the copy's size (undefined: the server has no SIZE), the target afterwards, SITE CHMOD's outcome. */
+export interface RenameChecked {
+  tempSize?: number;
+  renamed: boolean;
+  after?: FileEntry;
+  chmod?: FtpError;
+  chmodSet: boolean;
 }
 
 function checked(path: string): string {

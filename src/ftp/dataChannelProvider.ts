@@ -65,7 +65,8 @@ export class DataChannelProvider {
 
   /** The session's control connection, new after each (re)connect; a connection made for the old one is closed. */
   attach(control: ControlConnection, secure: boolean): void {
-    this.drop();
+    // Attached again after the login to the same connection: what it opened with the login stays.
+    if (control !== this.control) this.drop();
     this.control = control;
     this.options.settings.secure = secure;
   }

@@ -20,6 +20,11 @@ export class ListingCache {
   private readonly folders = new Map<string, Cached>();
   /** Paths known missing (said by the server, or looked up in a listing), with since when. */
   private readonly absent = new Map<string, number>();
+  /**
+   * Files as the server described them a moment ago: a stat's answer, or (`own`) what our own save
+   * found right after it — the stat VS Code makes after a save is answered from that.
+   */
+  private readonly files = new Map<string, { entry: FileEntry; at: number; own: boolean }>();
 
   constructor(
     private ttlMs: number,
@@ -65,6 +70,7 @@ export class ListingCache {
   /** The server said `path` does not exist (550 to a stat or listing). */
   setAbsent(path: string): void {
     if (this.ttlMs <= 0 || path === '/') return;
+    this.files.delete(path);
     this.absent.delete(path);
     this.rememberAbsent(path, this.now());
   }
@@ -90,9 +96,34 @@ export class ListingCache {
     }
   }
 
+  /** The server described the file at `path` now (`own`: as our own save left it). */
+  rememberFile(path: string, entry: FileEntry, own: boolean): void {
+    if (this.ttlMs <= 0) return;
+    this.files.delete(path);
+    this.files.set(path, { entry, at: this.now(), own });
+    if (this.files.size > MAX_ABSENT) this.files.delete(this.files.keys().next().value as string);
+  }
+
+  /**
+   * The file at `path` as the server described it less than `maxAgeMs` ago (at most the cache's
+   * lifetime); with `ownOnly`, only as our own save left it.
+   */
+  recentFile(path: string, opts: { maxAgeMs?: number; ownOnly?: boolean } = {}): FileEntry | undefined {
+    const known = this.files.get(path);
+    if (!known) return undefined;
+    const age = this.now() - known.at;
+    if (age >= this.ttlMs) {
+      this.files.delete(path);
+      return undefined;
+    }
+    if (opts.ownOnly && !known.own) return undefined;
+    return opts.maxAgeMs === undefined || age < opts.maxAgeMs ? known.entry : undefined;
+  }
+
   /** Forget `path`, its parent folder and (for folders) everything below it. */
   invalidate(path: string): void {
     this.folders.delete(path);
+    for (const key of [...this.files.keys()]) if (key === path || key.startsWith(path === '/' ? '/' : `${path}/`)) this.files.delete(key);
     if (path !== '/') this.folders.delete(split(path).dir);
     const prefix = path === '/' ? '/' : `${path}/`;
     for (const key of [...this.folders.keys()]) if (key.startsWith(prefix)) this.folders.delete(key);
@@ -102,6 +133,7 @@ export class ListingCache {
 
   clear(): void {
     this.folders.clear();
+    this.files.clear();
     this.absent.clear();
   }
 

@@ -9,12 +9,13 @@ import { FtpError, isFtpError } from '../ftp/errors';
 import type { ConnectionPool, Lane, PooledClient } from '../ftp/pool';
 import { assertSafePath, basename, dirname, join, normalize, tempNameFor } from '../ftp/remotePath';
 import { sourceSize, type FileEntry, type TransferOptions, type UploadSource } from '../ftp/types';
-import { ListingCache } from './listingCache';
+import { ListingCache, type Lookup } from './listingCache';
 import { octalMode } from '../ftp/permissions';
 import { checksumOfBytes, checksumOfFile, type Checksum, type ChecksumMethod } from '../ftp/checksum';
 import { downloadResumable, uploadResumable } from '../ftp/resume';
 import { readFile as readLocalFile, stat as statLocal } from 'node:fs/promises';
 import { withSpooledBytes, withSpoolFile } from './spool';
+import type { RenameChecked } from '../ftp/client';
 
 /** The part of FtpClient the file operations use. */
 export interface RemoteClient extends PooledClient {
@@ -30,6 +31,7 @@ export interface RemoteClient extends PooledClient {
   removeDir(path: string, opts?: { recursive?: boolean }): Promise<void>;
   remove(path: string): Promise<void>;
   rename(from: string, to: string): Promise<void>;
+  renameChecked(from: string, to: string, expectedSize: number, opts?: { mode?: number }): Promise<RenameChecked>;
   chmod(path: string, mode: number): Promise<void>;
   checksum(path: string, range?: { start: number; end: number }): Promise<Checksum | undefined>;
   probeLink(path: string): Promise<{ type: 'file' | 'directory' | 'missing' | 'unknown'; size: number; mtime?: number }>;
@@ -130,6 +132,12 @@ const ROOT: RemoteStat = { name: '', type: 'directory', size: 0 };
 /** Links followed in a row before a save gives up (as the kernel's ELOOP). */
 const MAX_LINK_HOPS = 8;
 
+/**
+ * A save reuses a stat of its file this young instead of asking again: VS Code stats the file (from
+ * the server) right before each writeFile.
+ */
+const RECENT_STAT_MS = 2000;
+
 /** Replies that mean "the target is in the way" on servers that refuse to rename over a file. */
 const RENAME_BLOCKED = new Set(['exists', 'permission', 'server']);
 
@@ -151,6 +159,8 @@ export class RemoteFs {
    */
   private readonly links = new Map<string, Map<string, FileEntry>>();
   private readonly observers = new Set<(news: RemoteFsNews) => void>();
+  /** Listings under way, by folder: a question about a path below one waits for it. */
+  private readonly listings = new Map<string, Promise<FileEntry[]>>();
 
   constructor(
     readonly pool: ConnectionPool<RemoteClient>,
@@ -195,15 +205,24 @@ export class RemoteFs {
    */
   async stat(path: string): Promise<RemoteStat> {
     if (path === '/') return ROOT;
-    const hit = this.cache.lookup(path);
+    const hit = await this.fromListings(path);
     if (hit.kind === 'absent') throw notFound(path);
     if (hit.kind === 'entry' && hit.entry.type === 'directory') return { ...hit.entry, type: 'directory' };
     if (hit.kind === 'entry' && hit.entry.type === 'symlink' && hit.entry.targetType === 'directory') return { ...hit.entry, type: 'directory', symlink: true };
+    // What our own save just found on the server (VS Code stats the file right after writeFile).
+    const saved = this.cache.recentFile(path, { ownOnly: true });
+    if (saved) return { ...(saved as RemoteStat) };
     return this.statFromServer(path);
   }
 
-  /** Like stat but never from the cache. */
+  /** Like stat but never from the cache; a file's answer is remembered for a save that follows. */
   async statFromServer(path: string): Promise<RemoteStat> {
+    const st = await this.askStat(path);
+    if (st.type === 'file' && !st.broken) this.cache.rememberFile(path, st, false);
+    return st;
+  }
+
+  private async askStat(path: string): Promise<RemoteStat> {
     if (path === '/') return ROOT;
     const entry = await this.askServer(path, () => this.pool.run((c) => c.stat(path), { idempotent: true, key: `stat:${path}` }));
     // SIZE, MDTM and (on proftpd) MLST answer for a link's target without a word about the link:
@@ -254,13 +273,64 @@ export class RemoteFs {
     return this.pool.run(async (c) => c.timeZoneOffset?.minutes ?? 0, { idempotent: true });
   }
 
+  /**
+   * What the listings say of `path`, asking the server for at most one listing: VS Code asks for
+   * many paths below folders that do not exist when a folder opens (.vscode/settings.json, tasks,
+   * launch, mcp, extensions, .cursor/mcp.json…), each otherwise a round trip in the queue before
+   * the root listing. A listing of a folder above it under way is waited for; where the
+   * configuration folder holding `path` was never listed, the one above that is (the workspace's
+   * root, which the Explorer lists next anyway), and one listing answers them all. `background`
+   * work never lists on a guess.
+   */
+  private async fromListings(path: string, opts: LaneOptions = {}): Promise<Lookup> {
+    const known = this.lookupChain(path);
+    if (known.kind !== 'unknown') return known;
+    const dir = dirname(path);
+    const pending = [...ancestors(path)].map((a) => this.listings.get(a)).filter((l) => l !== undefined);
+    if (pending.length) {
+      await Promise.allSettled(pending);
+      return this.lookupChain(path);
+    }
+    // Only a listing that can answer: one that shows whether the configuration folder is there.
+    if (opts.lane === 'background' || dir === '/' || !basename(dir).startsWith('.') || this.cache.get(dir) || this.cache.get(dirname(dir))) return known;
+    try {
+      await this.list(dirname(dir), opts);
+    } catch {
+      // The question goes to the server as it would have.
+    }
+    return this.lookupChain(path);
+  }
+
+  /**
+   * The cache's answer for `path`. A configuration folder above it (a name starting with a dot:
+   * .vscode, .cursor, .github…) that a fresh listing lacks makes it missing too, without asking:
+   * those are what VS Code probes, many paths each. Below any other folder a listing does not
+   * speak for deeper paths (see ListingCache.lookup): a folder another client made since must
+   * not look missing.
+   */
+  private lookupChain(path: string): Lookup {
+    for (const a of [...ancestors(path)].reverse()) {
+      if (a === '/' || !basename(a).startsWith('.')) continue;
+      const hit = this.cache.lookup(a);
+      if (hit.kind === 'absent' || (hit.kind === 'entry' && hit.entry.type === 'file')) return { kind: 'absent' };
+    }
+    return this.cache.lookup(path);
+  }
+
   /** A folder's entries: from the listing cache while fresh, or with `fresh` always from the server. */
   async list(path: string, opts: LaneOptions & { fresh?: boolean } = {}): Promise<FileEntry[]> {
     const cached = opts.fresh ? undefined : this.cache.get(path);
     if (cached) return cached;
     // The server said this folder (or one above) is missing, a moment ago: not asked again.
     if (!opts.fresh && this.cache.isMissing(path)) throw notFound(path);
-    const entries = await this.askServer(path, () => this.pool.run((c) => c.list(path), { idempotent: true, key: `list:${path}`, lane: opts.lane }));
+    const asking = this.askServer(path, () => this.pool.run((c) => c.list(path), { idempotent: true, key: `list:${path}`, lane: opts.lane }));
+    this.listings.set(path, asking);
+    let entries: FileEntry[];
+    try {
+      entries = await asking;
+    } finally {
+      if (this.listings.get(path) === asking) this.listings.delete(path);
+    }
     this.cache.set(path, entries);
     this.links.set(path, new Map(entries.filter((e) => e.type === 'symlink').map((e) => [e.name, e])));
     this.tell({ type: 'listed', path, entries });
@@ -288,6 +358,9 @@ export class RemoteFs {
    */
   async readFile(path: string, opts: TransferOptions & LaneOptions & { expectedSize?: number } = {}): Promise<Buffer> {
     const { lane, expectedSize, ...transfer } = opts;
+    // Below a folder the listings show missing, nothing is there to read; a name its own folder's
+    // listing lacks goes to the server, whose reply says why (a link the listing hides, a new file).
+    if ((await this.fromListings(path, { lane })).kind === 'absent' && this.lookupChain(dirname(path)).kind === 'absent') throw notFound(path);
     if (this.resumable(expectedSize)) {
       return withSpoolFile(async (file) => {
         await this.downloadToFile(path, file, { ...transfer, lane, expectedSize });
@@ -336,7 +409,8 @@ export class RemoteFs {
     // file: an upload onto a temporary or new name then goes on after a cut (uploadOrClean).
     if (data instanceof Uint8Array && this.resumable(data.byteLength)) return withSpooledBytes(data, (source) => this.writeFile(path, source, opts, hops));
     const cachedEntry = this.cache.lookup(path);
-    const existing = await this.statOrUndefined(path);
+    const recent = this.cache.recentFile(path, { maxAgeMs: RECENT_STAT_MS }) as RemoteStat | undefined;
+    const existing = recent ? { ...recent } : await this.statOrUndefined(path);
     if (existing?.type === 'directory') throw new RemoteFsError('is-directory', `${path} is a folder`);
     if (!existing && !opts.create) throw notFound(path);
     if (existing && !opts.overwrite) throw new FtpError('exists', `${path} already exists`);
@@ -347,8 +421,22 @@ export class RemoteFs {
     const link = existing ? await this.linkAt(path) : undefined;
     if (link) return this.writeThroughLink(path, link, data, opts, hops);
 
+    const permissions = existing?.permissions ?? (cachedEntry.kind === 'entry' ? cachedEntry.entry.permissions : undefined);
     let sent: number;
-    if (!existing || this.safeSave === 'direct') {
+    let after: RemoteStat | undefined;
+    if (existing && this.safeSave === 'rename') {
+      // Every attempt gets its own temporary name: a session whose connection dropped may still
+      // run the STOR it had already read (and truncate its file) after the retry has finished;
+      // with a shared name that could empty the retry's copy between its check and its rename.
+      const upload = await this.uploadOrClean(() => tempNameFor(path), data, transfer, true);
+      sent = upload.sent;
+      if (sent !== size) {
+        await this.removeQuietly(upload.name);
+        throw new FtpError('server', `The upload of ${path} was incomplete: sent ${sent} of ${size} bytes; the file on the server was left as it was`);
+      }
+      after = await this.replaceChecked(upload.name, path, data, size, permissions);
+      for (const stale of upload.earlier) await this.removeQuietly(stale);
+    } else {
       ({ sent } = await this.uploadOrClean(() => path, data, transfer, !existing));
       if (sent === size) {
         try {
@@ -357,32 +445,69 @@ export class RemoteFs {
           this.cache.invalidate(path);
         }
       }
-    } else {
-      // Every attempt gets its own temporary name: a session whose connection dropped may still
-      // run the STOR it had already read (and truncate its file) after the retry has finished;
-      // with a shared name that could empty the retry's copy between its check and its rename.
-      const upload = await this.uploadOrClean(() => tempNameFor(path), data, transfer, true);
-      sent = upload.sent;
-      // Check the new copy before it replaces the old one: afterwards it would be too late.
-      await this.verifyUpload(upload.name, path, sent, size);
-      await this.verifyChecksum(upload.name, path, data, true);
-      await this.replace(upload.name, path);
-      for (const stale of upload.earlier) await this.removeQuietly(stale);
     }
     this.cache.invalidate(path);
 
-    const after = await this.statFromServer(path);
+    after ??= await this.askStat(path);
     if ((after.size >= 0 && after.size !== size) || sent !== size) {
       throw new FtpError('server', `The upload of ${path} was incomplete: sent ${sent} of ${size} bytes, the server has ${after.size}`);
     }
-    this.tell({ type: 'written', path, entry: after });
-    const permissions = existing?.permissions ?? (cachedEntry.kind === 'entry' ? cachedEntry.entry.permissions : undefined);
-    if (existing && this.safeSave === 'rename' && permissions !== undefined && after.permissions !== permissions) {
-      if (await this.applyMode(path, permissions, 'keep the permissions')) after.permissions = permissions;
-    } else if (!existing && this.fileMode !== undefined && after.permissions !== this.fileMode) {
+    if (!existing && this.fileMode !== undefined && after.permissions !== this.fileMode) {
       if (await this.applyMode(path, this.fileMode, 'set the profile\'s fileMode')) after.permissions = this.fileMode;
     }
+    // VS Code's stat after the save is answered from this, for as long as a listing would be.
+    this.cache.rememberFile(path, after, true);
+    this.tell({ type: 'written', path, entry: after });
     return { ...after, created: !existing };
+  }
+
+  /**
+   * Puts the uploaded copy in place of `path`, only once it is whole: the server's checksum against
+   * ours (where verifying is on and the server has one), then its size and the rename with a look at
+   * the result in two round trips (FtpClient.renameChecked), the replaced file's permissions kept
+   * in the same write. Any failure before the rename removes the copy and leaves `path` as it was.
+   * Resolves with `path` as the server has it now.
+   */
+  private async replaceChecked(temp: string, path: string, data: UploadSource, size: number, permissions: number | undefined): Promise<RemoteStat> {
+    const mode = permissions !== undefined && this.chmodWorks !== false ? permissions : undefined;
+    let done: RenameChecked;
+    try {
+      done = await this.pool.run(async (c) => {
+        if (this.verifyUploads && c.checksumMethod()) await this.checkChecksum(c, temp, path, data);
+        const quick = await c.renameChecked(temp, path, size, { mode });
+        if (quick.renamed || quick.tempSize !== undefined) return quick;
+        // A server without SIZE: the copy's size from a look at it (MLST, or its folder's listing).
+        const held = (await c.stat(temp)).size;
+        if (held >= 0 && held !== size) return { tempSize: held, renamed: false, chmodSet: false };
+        await c.rename(temp, path);
+        return { tempSize: held, renamed: true, chmodSet: false };
+      });
+    } catch (err) {
+      // Some servers (IIS, some Windows servers) refuse to rename over an existing file.
+      if (isFtpError(err) && RENAME_BLOCKED.has(err.kind) && err.command?.startsWith('RNTO')) {
+        await this.replaceBlocked(temp, path);
+        this.cache.invalidate(path);
+        const after = await this.askStat(path);
+        if (permissions !== undefined && after.permissions !== permissions && (await this.applyMode(path, permissions, 'keep the permissions'))) after.permissions = permissions;
+        return after;
+      }
+      await this.removeQuietly(temp);
+      throw err;
+    } finally {
+      this.cache.invalidate(temp);
+    }
+    if (!done.renamed) {
+      await this.removeQuietly(temp);
+      throw new FtpError('server', `The upload of ${path} was incomplete: sent ${size} bytes, the server has ${done.tempSize}; the file on the server was left as it was`);
+    }
+    this.cache.invalidate(path);
+    if (done.chmod) this.modeRefused(path, mode!, 'keep the permissions', done.chmod);
+    else if (done.chmodSet) this.chmodWorks = true;
+    const after: RemoteStat = done.after && (done.after.type === 'file' || done.after.type === 'directory') ? { ...done.after, type: done.after.type } : await this.askStat(path);
+    if (done.chmodSet) after.permissions = permissions;
+    else if (mode !== undefined && !done.chmod && after.permissions !== permissions && (await this.applyMode(path, mode, 'keep the permissions'))) after.permissions = permissions;
+    if (this.knownLink(path)) after.symlink = true;
+    return after;
   }
 
   /**
@@ -568,21 +693,6 @@ export class RemoteFs {
     }
   }
 
-  /** Throws (and removes the temporary file) unless the server holds exactly what we sent. */
-  private async verifyUpload(temp: string, path: string, sent: number, expected: number): Promise<void> {
-    let size: number;
-    try {
-      size = (await this.pool.run((c) => c.stat(temp), { idempotent: true })).size;
-    } catch (err) {
-      await this.removeQuietly(temp);
-      throw err;
-    }
-    if ((size >= 0 && size !== expected) || sent !== expected) {
-      await this.removeQuietly(temp);
-      throw new FtpError('server', `The upload of ${path} was incomplete: sent ${sent} of ${expected} bytes, the server has ${size}; the file on the server was left as it was`);
-    }
-  }
-
   /**
    * The server's checksum of the uploaded copy against ours (where it offers one and verifying is
    * on). A mismatch throws, after removing the copy when `remove` (a temporary or new file: the
@@ -597,12 +707,17 @@ export class RemoteFs {
       if (remove) await this.removeQuietly(uploaded);
       throw err;
     }
-    if (!remote) return;
-    const local = data instanceof Uint8Array ? checksumOfBytes(remote.algorithm, data) : await checksumOfFile(remote.algorithm, data.file);
-    if (local === remote.hex) return;
-    if (remove) await this.removeQuietly(uploaded);
-    const outcome = uploaded !== path ? 'the file on the server was left as it was' : remove ? 'the upload was removed' : 'the file on the server is damaged: save again';
-    throw new FtpError('server', `The upload of ${path} arrived damaged: the server's ${remote.algorithm} is ${remote.hex}, the content's is ${local}; ${outcome}`);
+    try {
+      await compareChecksum(remote, path, data, uploaded !== path ? 'the file on the server was left as it was' : remove ? 'the upload was removed' : 'the file on the server is damaged: save again');
+    } catch (err) {
+      if (remove) await this.removeQuietly(uploaded);
+      throw err;
+    }
+  }
+
+  /** The server's checksum of the temporary copy against ours, on the connection that renames it next. */
+  private async checkChecksum(c: RemoteClient, temp: string, path: string, data: UploadSource): Promise<void> {
+    await compareChecksum(await c.checksum(temp), path, data, 'the file on the server was left as it was');
   }
 
   /**
@@ -638,18 +753,8 @@ export class RemoteFs {
     }
   }
 
-  /** Renames the uploaded temporary file over the target. */
-  private async replace(temp: string, target: string): Promise<void> {
-    try {
-      await this.pool.run((c) => c.rename(temp, target));
-      return;
-    } catch (err) {
-      if (!isFtpError(err) || !RENAME_BLOCKED.has(err.kind)) {
-        await this.removeQuietly(temp);
-        throw err;
-      }
-    }
-    // Some servers (IIS, some Windows servers) refuse to rename over an existing file.
+  /** A server that refused to rename over the target: the target deleted, then the rename again. */
+  private async replaceBlocked(temp: string, target: string): Promise<void> {
     try {
       await this.pool.run((c) => c.remove(target));
     } catch (err) {
@@ -678,12 +783,17 @@ export class RemoteFs {
       return true;
     } catch (err) {
       if (!isFtpError(err) || !['unsupported', 'permission', 'server'].includes(err.kind)) throw err;
-      this.chmodWorks = false;
-      const message = `Could not ${why} (${octalMode(mode)}) on ${path}: ${err.message} The server's defaults apply; SITE CHMOD is not tried again on its own for this server in this session.`;
-      this.onWarning(message);
-      this.onChmodUnavailable(message);
+      this.modeRefused(path, mode, why, err);
       return false;
     }
+  }
+
+  /** A refused automatic SITE CHMOD: told once, and not tried again on its own for this server. */
+  private modeRefused(path: string, mode: number, why: string, err: FtpError): void {
+    this.chmodWorks = false;
+    const message = `Could not ${why} (${octalMode(mode)}) on ${path}: ${err.message} The server's defaults apply; SITE CHMOD is not tried again on its own for this server in this session.`;
+    this.onWarning(message);
+    this.onChmodUnavailable(message);
   }
 
   /** The server's checksum of a file (strongest it offers); undefined where it has none. */
@@ -786,6 +896,22 @@ function siblingTarget(link: FileEntry, byName: Map<string, FileEntry>, hops = 0
   if (!target) return undefined;
   if (target.type === 'file' || target.type === 'directory') return target.type;
   return target.type === 'symlink' ? target.targetType ?? siblingTarget(target, byName, hops + 1) : undefined;
+}
+
+/** Throws unless the server's checksum (none: nothing to compare) is the content's; `outcome` says what became of the file. */
+async function compareChecksum(remote: Checksum | undefined, path: string, data: UploadSource, outcome: string): Promise<void> {
+  if (!remote) return;
+  const local = data instanceof Uint8Array ? checksumOfBytes(remote.algorithm, data) : await checksumOfFile(remote.algorithm, data.file);
+  if (local === remote.hex) return;
+  throw new FtpError('server', `The upload of ${path} arrived damaged: the server's ${remote.algorithm} is ${remote.hex}, the content's is ${local}; ${outcome}`);
+}
+
+/** The folders above `path`, nearest first, up to '/'. */
+function* ancestors(path: string): Generator<string> {
+  for (let p = dirname(path); ; p = dirname(p)) {
+    yield p;
+    if (p === '/') return;
+  }
 }
 
 function notFound(path: string): FtpError {

@@ -50,6 +50,11 @@ export class FtpFileSystemProvider implements vscode.FileSystemProvider, vscode.
     private readonly servers: Servers,
     /** Told about failures worth explaining to the user (data channel, login). */
     private readonly onFailure: (connection: ServerConnection, error: FtpError) => void = () => undefined,
+    /**
+     * Told each call VS Code makes, when it starts and when it ends (the log's trace level): the
+     * order and overlap of the editor's requests, as the bench's recorded patterns are taken.
+     */
+    private readonly trace: (line: string) => void = () => undefined,
   ) {
     this.configListener = vscode.Disposable.from(
       vscode.workspace.onDidChangeConfiguration((e) => {
@@ -78,47 +83,47 @@ export class FtpFileSystemProvider implements vscode.FileSystemProvider, vscode.
   }
 
   async stat(uri: vscode.Uri): Promise<vscode.FileStat> {
-    return this.guard(uri, async ({ connection, path }) => {
+    return this.traced('stat', uri, '', () => this.guard(uri, async ({ connection, path }) => {
       const st = await connection.fs.stat(path);
       if (st.type === 'file') this.knownSizes.set(uri.toString(), st.size);
       return toFileStat(st);
-    });
+    }));
   }
 
   async readDirectory(uri: vscode.Uri): Promise<[string, vscode.FileType][]> {
-    return this.guard(uri, async ({ connection, path }) => {
+    return this.traced('readDirectory', uri, '', () => this.guard(uri, async ({ connection, path }) => {
       const entries = await connection.fs.listResolved(path);
       return entries.map((e): [string, vscode.FileType] => [e.name, fileType(e)]);
-    });
+    }));
   }
 
   async createDirectory(uri: vscode.Uri): Promise<void> {
-    await this.guard(uri, ({ connection, path }) => connection.fs.createDirectory(path));
+    await this.traced('createDirectory', uri, '', () => this.guard(uri, ({ connection, path }) => connection.fs.createDirectory(path)));
     this.fireSoon({ type: vscode.FileChangeType.Changed, uri: parentOf(uri) }, { type: vscode.FileChangeType.Created, uri });
   }
 
   async readFile(uri: vscode.Uri): Promise<Uint8Array> {
-    return this.guard(uri, ({ connection, path }) =>
+    return this.traced('readFile', uri, '', () => this.guard(uri, ({ connection, path }) =>
       // The size VS Code's stat just got: a big file (an Explorer copy out of ftp://) goes on after a cut.
       this.withTransferProgress(uri, 'Downloading', this.knownSizes.get(uri.toString()), (opts) => connection.fs.readFile(path, { ...opts, expectedSize: this.knownSizes.get(uri.toString()) })),
-    );
+    ));
   }
 
   async writeFile(uri: vscode.Uri, content: Uint8Array, options: { readonly create: boolean; readonly overwrite: boolean }): Promise<void> {
     let created = false;
-    await this.guard(uri, async ({ connection, path }) => {
+    await this.traced('writeFile', uri, `${content.byteLength} bytes create=${options.create} overwrite=${options.overwrite}`, () => this.guard(uri, async ({ connection, path }) => {
       const after = await this.withTransferProgress(uri, 'Uploading', content.byteLength, (opts) =>
         connection.fs.writeFile(path, content, { ...options, ...opts }),
       );
       created = after.created;
       this.knownSizes.set(uri.toString(), after.size);
-    });
+    }));
     if (created) this.fireSoon({ type: vscode.FileChangeType.Changed, uri: parentOf(uri) }, { type: vscode.FileChangeType.Created, uri });
     else this.fireSoon({ type: vscode.FileChangeType.Changed, uri });
   }
 
   async delete(uri: vscode.Uri, options: { readonly recursive: boolean }): Promise<void> {
-    await this.guard(uri, ({ connection, path }) => connection.fs.delete(path, options));
+    await this.traced('delete', uri, `recursive=${options.recursive}`, () => this.guard(uri, ({ connection, path }) => connection.fs.delete(path, options)));
     this.knownSizes.delete(uri.toString());
     this.fireSoon({ type: vscode.FileChangeType.Changed, uri: parentOf(uri) }, { type: vscode.FileChangeType.Deleted, uri });
   }
@@ -178,6 +183,26 @@ export class FtpFileSystemProvider implements vscode.FileSystemProvider, vscode.
   }
 
   // --- helpers
+
+  private calls = 0;
+
+  /** Runs one of VS Code's calls, told to `trace` as it starts and ends (with its outcome and time). */
+  private async traced<T>(op: string, uri: vscode.Uri, detail: string, fn: () => Promise<T>): Promise<T> {
+    const id = ++this.calls;
+    // A password typed into the URI (ftp://user:secret@host/) is never taken, nor written here.
+    const shown = uri.with({ authority: uri.authority.replace(/:[^@]*@/, '@') }).toString(true);
+    const what = `fs#${id} ${op} ${shown}${detail ? ` ${detail}` : ''}`;
+    const started = Date.now();
+    this.trace(`${what} →`);
+    try {
+      const result = await fn();
+      this.trace(`${what} ← ok ${Date.now() - started} ms`);
+      return result;
+    } catch (err) {
+      this.trace(`${what} ← ${err instanceof vscode.FileSystemError ? err.code : err instanceof Error ? err.name : 'error'} ${Date.now() - started} ms`);
+      throw err;
+    }
+  }
 
   private locate(uri: vscode.Uri): Located {
     try {

@@ -47,6 +47,10 @@ export class ProtocolLog implements vscode.Disposable {
     this.channel.info(this.mask(message));
   }
 
+  trace(message: string): void {
+    this.channel.trace(this.mask(message));
+  }
+
   warn(message: string): void {
     this.channel.warn(this.mask(message));
   }

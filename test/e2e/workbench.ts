@@ -44,6 +44,8 @@ export interface E2eOptions {
   demoRoot?: string;
   /** More server profiles (`ftpWorkspace.servers` entries), after the demo's. */
   profiles?: Record<string, unknown>[];
+  /** More code-server arguments, e.g. `['--log', 'trace']` (every log channel at Trace from the start). */
+  codeServerArgs?: string[];
 }
 
 export interface E2eSession {
@@ -84,7 +86,7 @@ export async function startE2e(options: E2eOptions = {}): Promise<E2eSession> {
       'remote.autoForwardPorts': false,
       ...(profiles.length ? { 'ftpWorkspace.servers': profiles } : {}),
     };
-    const server = await startCodeServer({ settings: { ...settings, ...options.settings } });
+    const server = await startCodeServer({ settings: { ...settings, ...options.settings }, extraArgs: options.codeServerArgs });
     stops.push(() => server.stop());
     // Installed before the page opens: code-server scans its extensions folder per window.
     installExtensionCopy(server.extensionsDir);

@@ -88,6 +88,21 @@ describe('benchmark harness (npm run bench -- --smoke)', function () {
     assert.match(markdown, /## TLS session resumption \(issue #21\)/);
   });
 
+  // Issue #21's: VS Code's recorded requests through RemoteFs, and the one-shot CLI beside curl.
+  for (const { security, mode } of variants) {
+    for (const scenario of ['editor-open', 'editor-save', 'cli-get', 'cli-ls']) {
+      it(`our client: ${scenario}, ${security}, ${mode} — a time${scenario.startsWith('cli') ? ', and curl\'s' : ''}`, () => {
+        const tools = scenario.startsWith('cli') ? ['ours', 'curl'] : ['ours'];
+        for (const tool of tools) {
+          const row = rows.find((x) => x.tool === tool && x.scenario === scenario && x.security === security && x.mode === mode);
+          assert.ok(row, `no ${tool} row`);
+          assert.equal(row.error, undefined, row.error);
+          assert.ok(row.times.length > 0 && row.times.every((t) => t > 0), `times: ${row.times}`);
+        }
+      });
+    }
+  }
+
   // Issue #16's search scenarios run on plain FTP in passive mode only.
   for (const scenario of ['goto-file', 'find-in-files', 'index-memory']) {
     it(`our client: ${scenario}, plain, passive — a time, its phases and a peak RSS`, () => {

@@ -251,8 +251,12 @@ for (const kind of KINDS) {
       const local = fs.mkdtempSync(path.join(os.tmpdir(), 'ftpw-adv-'));
       try {
         await withClient(server, { mode: 'passive' }, async (c, events) => {
-          // Stream chunks: what Node allocates per read when nothing takes the socket's reads.
-          await c.downloadToFile('/adv-file/big.bin', path.join(local, 'first.bin'));
+          // Stream chunks: what Node allocates per read when nothing takes the socket's reads. The
+          // first goes on from an offset (REST before RETR): never over a connection opened in
+          // advance — not even the one a login opens where this server is known from earlier tests.
+          fs.writeFileSync(path.join(local, 'first.bin'), data.subarray(0, 1));
+          await c.downloadToFile('/adv-file/big.bin', path.join(local, 'first.bin'), { offset: 1 });
+          assert.ok(fs.readFileSync(path.join(local, 'first.bin')).equals(data), 'the first download is whole and in order');
           await c.downloadToFile('/adv-file/big.bin', path.join(local, 'second.bin'));
           assert.ok(fs.readFileSync(path.join(local, 'second.bin')).equals(data), 'the second download is whole and in order');
           assert.ok((await c.readFile('/adv-file/big.bin')).equals(data), 'a read into memory over a prepared connection');

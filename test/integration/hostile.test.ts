@@ -209,7 +209,8 @@ describe('hostile names from the user side', function () {
       await rejectsWith(remote.writeFile('/a\r\nDELE /important.txt', Buffer.from('x'), { create: true, overwrite: true }), 'invalid-name');
       await rejectsWith(remote.rename('/important.txt', '/b\nDELE /important.txt', { overwrite: true }), 'invalid-name');
       await rejectsWith(remote.delete('/c\rd', { recursive: false }), 'invalid-name');
-      assert.deepEqual(server.commands.slice(before).filter((c) => !['USER', 'PASS', 'FEAT', 'OPTS', 'TYPE'].includes(c.verb)), []);
+      // EPSV goes with the login where an earlier connection to this server found it (features remembered).
+      assert.deepEqual(server.commands.slice(before).filter((c) => !['USER', 'PASS', 'FEAT', 'OPTS', 'TYPE', 'EPSV'].includes(c.verb)), []);
       assert.equal(server.files.get('/important.txt')?.toString(), 'keep me');
     } finally {
       await pool.close();

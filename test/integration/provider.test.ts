@@ -9,9 +9,11 @@ import * as path from 'node:path';
 import { FtpClient } from '../../src/ftp/client';
 import { FtpError } from '../../src/ftp/errors';
 import { ConnectionPool, type PoolEvent } from '../../src/ftp/pool';
-import type { ConnectOptions, DataMode } from '../../src/ftp/types';
+import type { ConnectOptions, DataMode, FtpEvent } from '../../src/ftp/types';
 import { RemoteFs, RemoteFsError } from '../../src/remote/remoteFs';
 import { startServer, stopAllServers, type RunningServer, type ServerKind } from '../support/realServers';
+import { OPEN_FOLDER, replay } from '../../bench/src/editorPattern';
+import { FaultServer } from '../support/faultServer';
 
 const KINDS: ServerKind[] = ['vsftpd', 'proftpd', 'pure-ftpd'];
 
@@ -35,6 +37,32 @@ async function rejectsWith(p: Promise<unknown>, kind: string): Promise<void> {
 /** Leftover temporary files from safe saves (".name.ftpw-….tmp"). */
 function tempFiles(dir: string): string[] {
   return fs.readdirSync(dir).filter((n) => n.includes('.ftpw-'));
+}
+
+/**
+ * Round trips in a run of events: each run of commands one connection sends before its next reply
+ * is one, except a passive connection opened in advance (an EPSV or PASV alone), which goes out
+ * while the transfer before it ends.
+ */
+function roundTrips(events: FtpEvent[]): number {
+  let trips = 0;
+  const open = new Map<string, string[]>();
+  const close = (id: string) => {
+    const burst = open.get(id);
+    if (burst && !burst.every((c) => c === 'EPSV' || c === 'PASV')) trips++;
+    open.delete(id);
+  };
+  for (const e of events) {
+    if (e.type === 'command') open.set(e.id, [...(open.get(e.id) ?? []), e.text]);
+    else if (e.type === 'reply') close(e.id);
+  }
+  for (const id of [...open.keys()]) close(id);
+  return trips;
+}
+
+/** The server was asked for a checksum of the upload (HASH / X…; OPTS HASH the first time): one round trip each. */
+function checksummed(commands: string[]): boolean {
+  return commands.some((c) => /^(HASH|XSHA|XMD5|XCRC|OPTS HASH)/.test(c));
 }
 
 after(() => stopAllServers());
@@ -106,6 +134,54 @@ for (const kind of KINDS) {
           await fsWithLog.createDirectory('/site/.cursor');
           await fsWithLog.writeFile('/site/.cursor/rules', Buffer.from('r'), { create: true, overwrite: false });
           assert.equal((await fsWithLog.stat('/site/.cursor/rules')).size, 1);
+        } finally { await pool.close(); }
+      });
+
+      it("saves from the editor (its stat, writeFile, its stat after) in 4 round trips, the size checked before the rename and the file's permissions kept", async () => {
+        fs.writeFileSync(local('edited.txt'), 'first version');
+        server.giveToUser();
+        fs.chmodSync(local('edited.txt'), 0o640);
+        const events: FtpEvent[] = [];
+        const pool = new ConnectionPool<FtpClient>((m) => FtpClient.connect({ ...optionsFor(server, m), onEvent: (e) => events.push(e) }), { mode });
+        const editor = new RemoteFs(pool, { cacheTtlMs: 5000 });
+        try {
+          // The folder is open and the file was read, as in the editor before a save.
+          await editor.list('/');
+          await editor.readFile('/edited.txt');
+          events.length = 0;
+          const before = await editor.stat('/edited.txt');
+          assert.equal(before.size, 13);
+          const saved = await editor.writeFile('/edited.txt', Buffer.from('second version!'), { create: true, overwrite: true });
+          const after = await editor.stat('/edited.txt');
+          const commands = events.filter((e) => e.type === 'command').map((e) => (e as { text: string }).text);
+          const trips = roundTrips(events);
+          assert.ok(trips <= 4 + (checksummed(commands) ? 2 : 0), `${trips} round trips: ${JSON.stringify(commands)}`);
+          assert.ok(commands.indexOf(commands.find((c) => c.startsWith('SIZE /.edited'))!) < commands.indexOf(commands.find((c) => c.startsWith('RNTO'))!), 'size checked before the rename');
+          assert.equal(fs.readFileSync(local('edited.txt'), 'utf8'), 'second version!');
+          assert.equal(fs.statSync(local('edited.txt')).mode & 0o777, 0o640);
+          assert.deepEqual({ size: after.size, mtime: after.mtime }, { size: saved.size, mtime: saved.mtime });
+          assert.equal(after.size, 15);
+          assert.ok(after.mtime !== undefined && after.mtime >= (before.mtime ?? 0));
+          assert.deepEqual(tempFiles(server.root), []);
+          // The stat after is what the server says: past the cache's lifetime it asks, and agrees.
+          editor.cache.clear();
+          const asked = await editor.stat('/edited.txt');
+          assert.deepEqual({ size: asked.size, mtime: asked.mtime }, { size: after.size, mtime: after.mtime });
+        } finally { await pool.close(); }
+      });
+
+      it('opens a folder as VS Code does (its recorded requests): the root listed once, nothing sent for .vscode or .cursor', async () => {
+        fs.writeFileSync(local('index.html'), 'x');
+        server.giveToUser();
+        const sent: string[] = [];
+        const pool = new ConnectionPool<FtpClient>((m) => FtpClient.connect({ ...optionsFor(server, m), onEvent: (e) => { if (e.type === 'command') sent.push(e.text); } }), { mode });
+        const window = new RemoteFs(pool, { cacheTtlMs: 5000 });
+        try {
+          const ends = await replay(window, OPEN_FOLDER, { root: '/' });
+          assert.equal(ends.size, OPEN_FOLDER.length, 'every request answered');
+          assert.deepEqual(sent.filter((c) => /\.vscode|\.cursor/.test(c)), [], 'nothing asked about paths the root listing answers');
+          assert.equal(sent.filter((c) => /^(MLSD|LIST)/.test(c)).length, 1, `one listing: ${JSON.stringify(sent)}`);
+          assert.deepEqual((await window.listResolved('/')).map((e) => e.name).filter((n) => n === 'index.html'), ['index.html']);
         } finally { await pool.close(); }
       });
 
@@ -223,4 +299,33 @@ describe('provider pool against a server that allows 2 connections per address',
       await remote.pool.close();
     }
   });
+});
+
+describe('the save from the editor against a server that kept only part of the upload (fault server)', function () {
+  this.timeout(30_000);
+
+  for (const mlst of [false, true]) {
+    it(`checks the copy's size before any rename and leaves the file as it was (${mlst ? 'MLST' : 'SIZE'} server)`, async () => {
+      const server = await FaultServer.start({ files: { '/doc.txt': 'original\n' }, mlst });
+      const pool = new ConnectionPool<FtpClient>((mode) => FtpClient.connect({ host: '127.0.0.1', port: server.port, user: server.user, password: server.password, mode }), { mode: 'passive' });
+      const remote = new RemoteFs(pool, { cacheTtlMs: 5000 });
+      try {
+        server.handle('STOR', async (ctx) => {
+          await ctx.next();
+          const stored = server.files.get(ctx.arg);
+          if (stored) server.files.set(ctx.arg, stored.subarray(0, 3));
+        });
+        await remote.stat('/doc.txt');
+        await assert.rejects(remote.writeFile('/doc.txt', Buffer.from('changed content\n'), { create: true, overwrite: true }), /incomplete/);
+        assert.equal(server.files.get('/doc.txt')?.toString(), 'original\n');
+        assert.equal(server.count('RNTO'), 0, 'never renamed');
+        assert.deepEqual([...server.files.keys()].filter((k) => k.includes('.ftpw-')), [], 'the copy removed');
+        // VS Code's stat after a failed save still says what the server has.
+        assert.equal((await remote.stat('/doc.txt')).size, 9);
+      } finally {
+        await pool.close();
+        await server.stop();
+      }
+    });
+  }
 });

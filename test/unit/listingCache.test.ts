@@ -19,6 +19,35 @@ describe('ListingCache', () => {
     assert.equal(cache.lookup('/').kind, 'unknown');
   });
 
+  it("remembers a file as the server described it: our own save's result answers for the TTL, any stat within a given age", () => {
+    const cache = new ListingCache(5000, clock);
+    cache.rememberFile('/site/a.txt', { ...file('a.txt'), size: 7, mtime: 123 }, true);
+    cache.rememberFile('/site/b.txt', file('b.txt'), false);
+    assert.equal(cache.recentFile('/site/a.txt', { ownOnly: true })?.size, 7);
+    assert.equal(cache.recentFile('/site/b.txt', { ownOnly: true }), undefined, 'a stat is not our own save');
+    now += 2500;
+    assert.ok(cache.recentFile('/site/b.txt'));
+    assert.equal(cache.recentFile('/site/b.txt', { maxAgeMs: 2000 }), undefined, 'older than asked for');
+    now += 2500;
+    assert.equal(cache.recentFile('/site/a.txt', { ownOnly: true }), undefined, 'gone with the TTL');
+  });
+
+  it('forgets a remembered file when it or a folder above it changes, or the server says it is gone', () => {
+    const cache = new ListingCache(5000, clock);
+    cache.rememberFile('/site/a.txt', file('a.txt'), true);
+    cache.rememberFile('/site/sub/b.txt', file('b.txt'), true);
+    cache.rememberFile('/other/c.txt', file('c.txt'), true);
+    cache.invalidate('/site');
+    assert.equal(cache.recentFile('/site/a.txt'), undefined);
+    assert.equal(cache.recentFile('/site/sub/b.txt'), undefined);
+    assert.ok(cache.recentFile('/other/c.txt'));
+    cache.setAbsent('/other/c.txt');
+    assert.equal(cache.recentFile('/other/c.txt'), undefined);
+    const off = new ListingCache(0, clock);
+    off.rememberFile('/x', file('x'), true);
+    assert.equal(off.recentFile('/x'), undefined, 'nothing with the cache off');
+  });
+
   it('expires listings after the TTL', () => {
     const cache = new ListingCache(5000, clock);
     cache.set('/site', [file('a')]);
