@@ -942,7 +942,7 @@ export class FtpClient extends EventEmitter {
         const entry = look[0].code === 250 ? parseMlstReply(look[0].text) : undefined;
         if (entry) after = { ...entry, name: basename(t) };
       } else if (look[0].code === 213) {
-        after = { name: basename(t), type: 'file', size: parseSize(look[0].text) ?? -1, mtime: look[1].code === 213 ? parseMdtm(look[1].text) : undefined };
+        after = { name: basename(t), type: 'file', size: parseSize(look[0].text) ?? -1, mtime: this.mdtmTime(look[1]) };
       }
       return { tempSize: held, renamed: true, after, chmod, chmodSet: chmodCommand !== undefined && !chmod };
     });

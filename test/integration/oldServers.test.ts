@@ -290,6 +290,12 @@ describe('a LIST-only server whose zone is not UTC (fault server)', function () 
       const state = await SyncState.load(path.join(work, 'state.json'), 'mdtm');
       const plan = planSync({ direction: 'toRemote', local: await walkLocal(localRoot, ignore), remote: await walkRemote(remote, '/site', ignore), record: state, ignore });
       assert.deepEqual(plan.actions.map((a) => `${a.path}${a.conflict ? ' conflict' : ''}`), ['a.txt', 'b.txt conflict']);
+
+      // A safe save looks at the result with MDTM in the rename's write: its time, moved to UTC too,
+      // is what the editor keeps as the file's — off by the zone, the next stat would look like a change.
+      const saved = await remote.writeFile('/site/a.txt', Buffer.from('saved here'), { create: false, overwrite: true });
+      const listed = (await remote.list('/site')).find((e) => e.name === 'a.txt')?.mtime ?? NaN;
+      assert.ok(Math.abs((saved.mtime ?? NaN) - listed) < MINUTE, `the save's time ${saved.mtime} against the listing's ${listed}`);
     });
   }
 
