@@ -460,7 +460,6 @@ function vscodeProxy(): { url: string; noProxy: string[] } {
   return { url, noProxy };
 }
 
-/** A setting in seconds, in milliseconds; unset, the default from src/ftp/defaults.ts. */
 /** `ftpWorkspace.search.connections`: what a search may hold of a server's pool. */
 function searchConnections(c: vscode.WorkspaceConfiguration): number {
   return Math.max(1, Math.floor(c.get<number>('search.connections', defaults.searchConnections)));
@@ -475,6 +474,7 @@ export function poolLimit(poolSize: number, c = vscode.workspace.getConfiguratio
   return Math.min(defaults.poolMaxSize, Math.max(poolSize, searchConnections(c) + defaults.poolBackgroundReserve));
 }
 
+/** A setting in seconds, in milliseconds; unset, the default from src/ftp/defaults.ts. */
 function millis(c: vscode.WorkspaceConfiguration, name: string, fallbackMs: number): number {
   return c.get<number>(name, fallbackMs / 1000) * 1000;
 }
