@@ -110,7 +110,12 @@ export class Commands implements vscode.Disposable {
     }
     const { server } = connection;
     if (!server.profileName) {
-      await this.addServer(`ftp://${server.user === 'anonymous' ? '' : `${server.user}@`}${server.host}:${server.port}`);
+      // The URI's scheme alone would not say which TLS an ftps:// folder used, nor a plain ftp://
+      // folder that it has none: Add Server would offer Explicit FTPS first, and Enter through the
+      // prompts would make a profile that no longer connects like the folder did. The user is
+      // encoded: Add Server decodes it, and a ":" in it would read as a password.
+      const host = server.host.includes(':') ? `[${server.host}]` : server.host;
+      await this.addServer(`ftp://${server.user === 'anonymous' ? '' : `${encodeURIComponent(server.user)}@`}${host}:${server.port}`, { security: server.security, mode: connection.pool.mode });
       return;
     }
     const target = profileTarget(server.profileName)?.target;
@@ -172,7 +177,7 @@ export class Commands implements vscode.Disposable {
 
   // --- commands
 
-  private async addServer(initial?: string): Promise<void> {
+  private async addServer(initial?: string, current?: { security: Security; mode: DataMode }): Promise<void> {
     const title = 'Add FTP Server';
     const hostInput = await vscode.window.showInputBox({
       title,
@@ -188,7 +193,7 @@ export class Commands implements vscode.Disposable {
       { value: 'explicit', label: 'Explicit FTPS', description: 'AUTH TLS on the normal port — recommended' },
       { value: 'implicit', label: 'Implicit FTPS', description: `TLS from the first byte, usually port ${defaults.implicitFtpsPort}` },
       { value: 'none', label: 'Plain FTP', description: 'No encryption: password and files travel in clear text' },
-    ], parsed.scheme === 'ftps' ? 'explicit' : undefined);
+    ], current?.security ?? (parsed.scheme === 'ftps' ? 'explicit' : undefined));
     if (!security) return;
     const portText = await vscode.window.showInputBox({
       title,
@@ -200,7 +205,7 @@ export class Commands implements vscode.Disposable {
     if (!portText) return;
     const user = await vscode.window.showInputBox({ title, prompt: 'User name (anonymous for anonymous FTP)', value: parsed.user ?? '', ignoreFocusOut: true });
     if (user === undefined) return;
-    const mode = await pick<DataMode>(title, 'Data connection mode', MODE_ITEMS.map((m) => ({ value: m.mode, label: m.label, description: m.description })), defaults.dataMode);
+    const mode = await pick<DataMode>(title, 'Data connection mode', MODE_ITEMS.map((m) => ({ value: m.mode, label: m.label, description: m.description })), current?.mode ?? defaults.dataMode);
     if (!mode) return;
     const existing = this.servers.profiles();
     const suggested = uniqueName(parsed.host.replace(/[^A-Za-z0-9._-]/g, '-').replace(/^[^A-Za-z0-9]+/, '') || 'server', existing);
@@ -347,7 +352,12 @@ export class Commands implements vscode.Disposable {
         onEvent: (e) => connection.pool.emit('event', e),
       }),
     );
-    if (result.steps[0]?.ok) await prepared.accept();
+    // Not steps[0]: with a proxy that is the proxy's line, there even when the login failed.
+    const loggedIn = result.steps.some((s) => s.name === 'Connect and log in' && s.ok);
+    if (loggedIn) await prepared.accept();
+    // The test used a connection of its own: without this, a server that is back would stay in
+    // error in the FTP Servers view (and its folders empty) until something else connected.
+    if (loggedIn && connection.pool.lastError) await this.retryConnect(connection);
     const uri = this.reports.set(`/Connection test ${connection.server.label.replace(/[/\\:]/g, '_')}.md`, diagnosisMarkdown(connection, result));
     await vscode.commands.executeCommand('markdown.showPreview', uri).then(undefined, () => vscode.window.showTextDocument(uri));
     const recommended = result.recommendation;

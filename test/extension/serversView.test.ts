@@ -5,14 +5,52 @@
  * failure notification's actions do what they say (Retry pressed through the workbench).
  */
 import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { ConnectFailureReport, ServerState } from '../../src/vscode/api';
-import { closeAllEditors, extensionApi, prepareServers, realServer, settledWithin, unusedPort, waitFor } from './helpers';
+import type { ImportSummary } from '../../src/vscode/importSftp';
+import { ServerAddress } from '../support/serverAddress';
+import { closeAllEditors, EXTENSION_ID, extensionApi, prepareServers, realServer, settledWithin, unusedPort, waitFor } from './helpers';
+import { FLAKY_PORT_ENV, FLAKY_PROFILE } from './servers';
 
-type Profile = { name: string; host: string; port?: number; user?: string; mode?: string };
+type Profile = { name: string; host: string; port?: number; user?: string; mode?: string; security?: string };
 
 const config = () => vscode.workspace.getConfiguration('ftpWorkspace');
 const userProfiles = () => config().inspect<Profile[]>('servers')?.globalValue ?? [];
+
+/**
+ * Runs a command that walks the user through input boxes and quick picks, pressing Enter at each
+ * (so taking what it offers: the pre-filled value, the first item) until `done` holds; then closes
+ * whatever it still asks (a password) and its closing notification, and waits for it to settle.
+ */
+async function enterThrough<T>(command: string, args: unknown[], done: () => T | undefined, what: string): Promise<T> {
+  let settled = false;
+  const run = Promise.resolve(vscode.commands.executeCommand(command, ...args)).finally(() => (settled = true));
+  try {
+    return await waitFor(
+      async () => {
+        const result = done();
+        if (!result && !settled) await vscode.commands.executeCommand('workbench.action.acceptSelectedQuickOpenItem');
+        return result;
+      },
+      what,
+      20_000,
+    );
+  } finally {
+    // A prompt still to come (the password) opens a moment after the profile is written.
+    await waitFor(
+      async () => {
+        await vscode.commands.executeCommand('workbench.action.closeQuickOpen');
+        await vscode.commands.executeCommand('notifications.clearAll');
+        return settled;
+      },
+      `${command} to end once its prompts and notification are closed`,
+    );
+    await run;
+  }
+}
 
 async function stateOf(name: string, check: (s: ServerState) => boolean, what: string): Promise<ServerState> {
   const api = await extensionApi();
@@ -140,6 +178,109 @@ describe('the FTP Servers view', function () {
       assert.match(report.getText(), /# FTP connection test: gone/);
       assert.match(report.getText(), /❌ failed/);
       assert.match(report.getText(), new RegExp(`127\\.0\\.0\\.1:${port}`));
+    });
+  });
+
+  describe('with no profiles', () => {
+    it('shows nothing, so VS Code shows its welcome, whose links are the extension\'s commands; Add Server and Import from it add rows', async () => {
+      const welcome = (vscode.extensions.getExtension(EXTENSION_ID)!.packageJSON as { contributes: { viewsWelcome: { view: string; contents: string; when?: string }[] } }).contributes.viewsWelcome.find((w) => w.view === 'ftpWorkspace.servers');
+      assert.ok(welcome, 'package.json has a welcome for the FTP Servers view');
+      // VS Code shows a view's welcome while its tree is empty and the when-clause holds; the
+      // extension sets no context key for "no servers", so a when-clause here would hide it for good.
+      assert.equal(welcome.when, undefined, `the welcome's when-clause "${welcome.when}" names a context key the extension does not set`);
+      const links = [...welcome.contents.matchAll(/\(command:([\w.]+)\)/g)].map((m) => m[1]);
+      assert.deepEqual(links, ['ftpWorkspace.addServer', 'ftpWorkspace.importSftpJson', 'ftpWorkspace.getStarted']);
+      const commands = await vscode.commands.getCommands(true);
+      for (const id of links) assert.ok(commands.includes(id), `${id}, linked from the welcome, is a registered command`);
+
+      const api = await extensionApi();
+      assert.equal(config().inspect<Profile[]>('servers')?.workspaceValue, undefined, 'the test workspace defines no profiles of its own');
+      await config().update('servers', [], vscode.ConfigurationTarget.Global);
+      await waitFor(() => api.serverStates().length === 0, `the view to be empty with no profiles (it shows ${api.serverStates().map((s) => s.name).join(', ')})`);
+
+      // The welcome's first link, as a click runs it: Enter through its prompts takes the host given.
+      const demo = saved.find((p) => p.name === 'demo')!;
+      const added = await enterThrough('ftpWorkspace.addServer', [`ftp://${demo.host}:${demo.port}`], () => userProfiles()[0], 'Add Server to write a profile');
+      assert.deepEqual(added, { name: demo.host, host: demo.host, port: demo.port, user: 'anonymous', security: 'explicit', mode: 'auto' });
+      await waitFor(() => api.serverStates().length === 1, 'the added server to show in the view');
+      assert.equal(api.serverStates()[0].address, `anonymous@${demo.host}:${demo.port}`);
+
+      // Its second link: a vscode-sftp file's FTP entry becomes a second row.
+      await config().update('servers', [], vscode.ConfigurationTarget.Global);
+      const savedLinks = config().inspect('links')?.globalValue;
+      const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'ftpw-welcome-'));
+      try {
+        fs.mkdirSync(path.join(folder, '.vscode'));
+        const file = path.join(folder, '.vscode', 'sftp.json');
+        fs.writeFileSync(file, JSON.stringify({ name: 'Welcome Import', protocol: 'ftp', host: demo.host, port: demo.port, username: 'anonymous' }));
+        const summary = await vscode.commands.executeCommand<ImportSummary>('ftpWorkspace.importSftpJson', vscode.Uri.file(file), { removePasswords: false });
+        assert.equal(summary.servers.length, 1, JSON.stringify(summary));
+        await waitFor(() => api.serverStates().length === 1 && api.serverStates()[0].name === summary.servers[0], 'the imported server to show in the view');
+      } finally {
+        fs.rmSync(folder, { recursive: true, force: true });
+        await config().update('links', savedLinks, vscode.ConfigurationTarget.Global);
+      }
+    });
+  });
+
+  describe('Edit Server on a folder with no profile (ftp://user@host:port)', () => {
+    it('starts Add Server from what the folder uses: host, port, user, plain FTP and its data mode', async () => {
+      const user = saved.find((p) => p.name === 'vsftpd')!.user!;
+      // A port of its own, so that the mode this test sets for the ad-hoc server concerns no other test.
+      const port = await unusedPort();
+      const authority = `${user}@127.0.0.1:${port}`;
+      await vscode.commands.executeCommand('ftpWorkspace.switchMode', 'active', authority);
+      const added = await enterThrough('ftpWorkspace.editServer', [authority], () => userProfiles().find((p) => !saved.some((s) => s.name === p.name)), 'Add Server to write a profile for the folder');
+      assert.deepEqual(added, { name: '127.0.0.1', host: '127.0.0.1', port, user, security: 'none', mode: 'active' });
+    });
+  });
+
+  describe('a server that was unreachable and is back', () => {
+    const vsftpd = realServer('vsftpd');
+    const forwarder = new ServerAddress({ host: '127.0.0.1', port: vsftpd.port }, Number(process.env[FLAKY_PORT_ENV]));
+    const reports: ConnectFailureReport[] = [];
+    let subscription: vscode.Disposable | undefined;
+
+    before(async () => {
+      const api = await extensionApi();
+      await api.setPassword(FLAKY_PROFILE, vsftpd.password);
+      subscription = api.onDidFailToConnect((r) => reports.push(r));
+    });
+    after(async () => {
+      subscription?.dispose();
+      await forwarder.close();
+    });
+
+    async function failWhileDown(): Promise<void> {
+      await forwarder.close();
+      await vscode.commands.executeCommand('ftpWorkspace.servers.disconnect', FLAKY_PROFILE);
+      await vscode.commands.executeCommand('notifications.clearAll');
+      reports.length = 0;
+      await Promise.resolve(vscode.workspace.fs.readDirectory(vscode.Uri.parse(`ftp://${FLAKY_PROFILE}/`))).then(
+        () => assert.fail('the read should fail while the server is down'),
+        () => undefined,
+      );
+      const down = await stateOf(FLAKY_PROFILE, (s) => s.state === 'error', 'in error');
+      assert.match(down.lastError ?? '', /nothing listens on that port/);
+      await forwarder.open();
+    }
+
+    it('Retry in the notification connects and the view shows it connected, its error gone', async () => {
+      await failWhileDown();
+      await waitFor(() => reports.length === 1, 'the failure notification');
+      await vscode.commands.executeCommand('notification.acceptPrimaryAction');
+      const back = await stateOf(FLAKY_PROFILE, (s) => s.state === 'connected', 'connected after Retry');
+      assert.equal(back.lastError, undefined);
+      assert.ok(back.connections >= 1, JSON.stringify(back));
+    });
+
+    it('Test Connection from the view, once it passes, clears the error in the view', async () => {
+      await failWhileDown();
+      await vscode.commands.executeCommand('ftpWorkspace.servers.testConnection', FLAKY_PROFILE);
+      const report = await waitFor(() => vscode.workspace.textDocuments.find((d) => d.uri.scheme === 'ftp-workspace-report' && d.uri.path.includes(FLAKY_PROFILE)), 'the connection test report');
+      assert.doesNotMatch(report.getText(), /❌ failed/);
+      const back = await stateOf(FLAKY_PROFILE, (s) => s.state !== 'error', 'out of error after a passing Test Connection');
+      assert.equal(back.lastError, undefined);
     });
   });
 });
