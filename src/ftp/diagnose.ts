@@ -14,6 +14,9 @@ import { join } from './remotePath';
 import { formatTimeZoneOffset } from './timeZone';
 import type { ConnectOptions, ConcreteMode, FileEntry, FtpEvent, ProxySettings } from './types';
 
+
+/** The name of diagnose's login step: callers look for it to know whether the login worked. */
+export const LOGIN_STEP = 'Connect and log in';
 export interface DiagnosisStep {
   name: string;
   ok: boolean;
@@ -53,11 +56,11 @@ export async function diagnose(options: ConnectOptions, hooks: { onStep?: (step:
     client = await FtpClient.connect({ ...options, dataConnectTimeoutMs: Math.min(options.dataConnectTimeoutMs ?? PROBE_DATA_TIMEOUT_MS, PROBE_DATA_TIMEOUT_MS) });
   } catch (e) {
     const failure = isFtpError(e, 'proxy') ? 'The proxy failed' : 'Could not log in';
-    record({ name: 'Connect and log in', ok: false, ms: Date.now() - started, detail: (e as Error).message });
+    record({ name: LOGIN_STEP, ok: false, ms: Date.now() - started, detail: (e as Error).message });
     return { server, proxy, steps, workingModes: [], summary: `${failure}: ${(e as Error).message}` };
   }
   const tls = client.tlsInfo ? `, ${client.tlsInfo.protocol} ${client.tlsInfo.cipher}${client.tlsInfo.authorized ? '' : ' (certificate trusted by fingerprint)'}` : '';
-  record({ name: 'Connect and log in', ok: true, ms: Date.now() - started, detail: `logged in${proxy ? ` through ${proxy}` : ''}${tls}` });
+  record({ name: LOGIN_STEP, ok: true, ms: Date.now() - started, detail: `logged in${proxy ? ` through ${proxy}` : ''}${tls}` });
   record({ name: 'Server features', ok: true, ms: 0, detail: [...client.features.keys()].join(' ') || '(no FEAT)' });
   const works = new Set<ConcreteMode>();
   try {

@@ -4,7 +4,7 @@
  */
 import * as vscode from 'vscode';
 import * as defaults from '../ftp/defaults';
-import { diagnose, type Diagnosis } from '../ftp/diagnose';
+import { diagnose, LOGIN_STEP, type Diagnosis } from '../ftp/diagnose';
 import { isPort } from '../ftp/portRange';
 import type { FtpError } from '../ftp/errors';
 import type { DataMode, Security } from '../ftp/types';
@@ -353,7 +353,7 @@ export class Commands implements vscode.Disposable {
       }),
     );
     // Not steps[0]: with a proxy that is the proxy's line, there even when the login failed.
-    const loggedIn = result.steps.some((s) => s.name === 'Connect and log in' && s.ok);
+    const loggedIn = result.steps.some((s) => s.name === LOGIN_STEP && s.ok);
     if (loggedIn) await prepared.accept();
     // The test used a connection of its own: without this, a server that is back would stay in
     // error in the FTP Servers view (and its folders empty) until something else connected.
