@@ -14,9 +14,9 @@ import { join } from './remotePath';
 import { formatTimeZoneOffset } from './timeZone';
 import type { ConnectOptions, ConcreteMode, FileEntry, FtpEvent, ProxySettings } from './types';
 
-
 /** The name of diagnose's login step: callers look for it to know whether the login worked. */
 export const LOGIN_STEP = 'Connect and log in';
+
 export interface DiagnosisStep {
   name: string;
   ok: boolean;
