@@ -58,6 +58,11 @@ export interface PoolOptions {
   backgroundReserve?: number;
   /** Most connections background work may hold, within the limit less the reserve (default: no further cap). */
   backgroundConnections?: number;
+  /**
+   * Most connections interactive work may hold (default: the limit): the user's poolSize when the
+   * pool was made bigger only so that a search could have connections of its own.
+   */
+  interactiveConnections?: number;
 }
 
 /** Interactive work goes first; background work (search) uses what interactive work leaves. */
@@ -125,6 +130,7 @@ export class ConnectionPool<C extends PooledClient> extends EventEmitter {
   private readonly backgroundBusy = new Set<C>();
   private readonly backgroundReserve: number;
   private readonly backgroundConnections: number;
+  private readonly interactiveConnections: number;
   private readonly tracked = new Map<C, Tracked>();
   private readonly waiters: Waiter<C>[] = [];
   private readonly inflight = new Map<string, Promise<unknown>>();
@@ -149,6 +155,7 @@ export class ConnectionPool<C extends PooledClient> extends EventEmitter {
     this.currentMode = options.mode ?? defaults.dataMode;
     this.backgroundReserve = Math.max(0, options.backgroundReserve ?? defaults.poolBackgroundReserve);
     this.backgroundConnections = Math.max(1, options.backgroundConnections ?? Infinity);
+    this.interactiveConnections = Math.max(1, options.interactiveConnections ?? Infinity);
   }
 
   /** Live connections (idle + lent). */
@@ -174,6 +181,10 @@ export class ConnectionPool<C extends PooledClient> extends EventEmitter {
   /** Most connections background work may hold now: the limit less the reserve (at most `backgroundConnections`), at least one. */
   get backgroundLimit(): number {
     return Math.max(1, Math.min(this.backgroundConnections, this.currentLimit - this.backgroundReserve));
+  }
+  /** Most connections interactive work may hold now: the limit, at most `interactiveConnections`. */
+  get interactiveLimit(): number {
+    return Math.min(this.interactiveConnections, this.currentLimit);
   }
   /** Connections background work holds right now. */
   get backgroundInUse(): number {
@@ -336,11 +347,12 @@ export class ConnectionPool<C extends PooledClient> extends EventEmitter {
   }
 
   /**
-   * The waiter to serve next: the first interactive one, else the first background one while the
-   * background holds less than its share. `take` removes it from the queue.
+   * The waiter to serve next: the first interactive one while interactive work holds less than its
+   * share, else the first background one while the background holds less than its share. `take`
+   * removes it from the queue.
    */
   private nextWaiter(take: boolean): Waiter<C> | undefined {
-    let i = this.waiters.findIndex((w) => w.lane === 'interactive');
+    let i = this.interactiveInUse < this.interactiveLimit ? this.waiters.findIndex((w) => w.lane === 'interactive') : -1;
     if (i < 0 && this.backgroundBusy.size < this.backgroundLimit) i = this.waiters.findIndex((w) => w.lane === 'background');
     if (i < 0) return undefined;
     const waiter = this.waiters[i];
@@ -348,11 +360,16 @@ export class ConnectionPool<C extends PooledClient> extends EventEmitter {
     return waiter;
   }
 
-  /** Waiters a new connection could serve now: every interactive one, background ones up to their share. */
+  /** Waiters a new connection could serve now: each lane's up to its share. */
   private servableWaiters(): number {
     const interactive = this.waiters.filter((w) => w.lane === 'interactive').length;
     const background = this.waiters.length - interactive;
-    return interactive + Math.min(background, Math.max(0, this.backgroundLimit - this.backgroundBusy.size));
+    return Math.min(interactive, Math.max(0, this.interactiveLimit - this.interactiveInUse)) + Math.min(background, Math.max(0, this.backgroundLimit - this.backgroundBusy.size));
+  }
+
+  /** Lent connections that interactive work holds. */
+  private get interactiveInUse(): number {
+    return this.busy.size - this.backgroundBusy.size;
   }
 
   /** Lends `client` to the next waiter that may have it; false when none may. */

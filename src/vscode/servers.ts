@@ -164,6 +164,8 @@ export class Servers implements vscode.Disposable {
     const pool = new ConnectionPool<FtpClient>((mode, onEvent) => this.connect(server, mode, onEvent), {
       maxConnections: poolLimit(server.poolSize, c),
       backgroundConnections: searchConnections(c),
+      // The editor's own work keeps to poolSize; the connections above it are the search's.
+      interactiveConnections: server.poolSize,
       idleTimeoutMs: millis(c, 'idleTimeout', defaults.poolIdleTimeoutMs),
       keepaliveMs: millis(c, 'keepaliveInterval', defaults.poolKeepaliveMs),
       mode: server.mode,

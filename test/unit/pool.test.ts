@@ -421,6 +421,23 @@ describe('ConnectionPool', () => {
       assert.equal(server.connects, 2);
     });
 
+    it('holds no more than interactiveConnections for interactive work; a search has the rest of the limit', async () => {
+      const { server, factory } = fakeServer();
+      pool = new ConnectionPool(factory, { maxConnections: 4, backgroundReserve: 1, backgroundConnections: 3, interactiveConnections: 2 });
+      const hold = gate();
+      const editor = [0, 1, 2, 3].map(() => pool!.run(() => hold.promise));
+      await until(() => pool!.inUse === 2, 'two interactive connections');
+      await tick();
+      assert.equal(server.connects, 2, 'the editor\'s work keeps to its two');
+      const search = [0, 1, 2].map(() => pool!.run(() => hold.promise, { lane: 'background' }));
+      await until(() => pool!.backgroundInUse === 2, 'the search on the other two');
+      await tick();
+      assert.equal(server.connects, 4);
+      hold.open();
+      await Promise.all([...editor, ...search]);
+      assert.equal(server.connects, 4);
+    });
+
     it('serves interactive work before background work that queued earlier', async () => {
       const { factory } = fakeServer();
       pool = new ConnectionPool(factory, { maxConnections: 1 });
