@@ -185,7 +185,6 @@ export class LocalChangesToServer implements vscode.Disposable {
     return !!this.batchers.get(linkId)?.changes.includes(c) || !!this.queued.get(linkId)?.includes(c) || !!this.waiting.get(linkId)?.changes.includes(c) || this.handling.has(c);
   }
 
-
   private batcherOf(link: Link): ChangeBatcher {
     let b = this.batchers.get(link.id);
     if (!b) {
