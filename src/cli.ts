@@ -96,11 +96,15 @@ function tellResume(what: { offset: number; how: string } | { restart: string })
 }
 
 /**
- * `transfers: 'one'` for a command whose single transfer is also its last: a data connection opened
- * in advance after it would only be made to be closed again (a round trip and a port on the server).
+ * `transfers`: how many the command will make. The first data connection is opened with the login
+ * (a one-shot process has no memory of the server: on trust) unless there is none to make; after
+ * the last, none is opened in advance (it would only be made to be closed again: a round trip and a
+ * port on the server).
  */
-async function connect(t: Target, o: CliOptions, transfers: 'one' | 'many' = 'one'): Promise<FtpClient> {
-  return FtpClient.connect({ ...t.options, passiveInAdvance: transfers === 'many', onEvent: o.verbose ? logEvent : undefined });
+async function connect(t: Target, o: CliOptions, transfers: 'none' | 'one' | 'many' = 'one'): Promise<FtpClient> {
+  return FtpClient.connect({
+    ...t.options, passiveWithLogin: transfers === 'none' ? 'never' : 'always', passiveInAdvance: transfers === 'many', onEvent: o.verbose ? logEvent : undefined,
+  });
 }
 
 async function run(argv: string[]): Promise<number> {
@@ -168,7 +172,7 @@ async function run(argv: string[]): Promise<number> {
     }
     case 'rm': {
       const t = await target(args[0], o);
-      const c = await connect(t, o, o.recursive ? 'many' : 'one');
+      const c = await connect(t, o, o.recursive ? 'many' : 'none');
       try {
         if (o.recursive) {
           const entry = await c.stat(t.path);
@@ -179,7 +183,7 @@ async function run(argv: string[]): Promise<number> {
     }
     case 'mkdir': {
       const t = await target(args[0], o);
-      const c = await connect(t, o);
+      const c = await connect(t, o, 'none');
       try { await c.mkdir(t.path, { recursive: true }); } finally { await c.close(); }
       return 0;
     }
@@ -187,7 +191,7 @@ async function run(argv: string[]): Promise<number> {
       const mode = parseMode(args[0]) as number; // parseCommandLine checked it
       const t = await target(args[1], o);
       if (!o.recursive) {
-        const c = await connect(t, o);
+        const c = await connect(t, o, 'none');
         try { await c.chmod(t.path, mode); } finally { await c.close(); }
         if (json) out(JSON.stringify({ changed: 1, failed: [], skippedLinks: 0 }));
         return 0;

@@ -118,6 +118,8 @@ export class FtpClient extends EventEmitter {
         noActive: options.proxy?.kind === 'http' ? `An HTTP proxy cannot accept the server's data connection, so active mode does not work through ${describeProxy(options.proxy)} — use passive mode.` : undefined,
       },
       inAdvance: options.passiveInAdvance !== false,
+      // Unsaid, it follows passiveInAdvance: a session told to open nothing ahead opens nothing.
+      withLogin: options.passiveWithLogin ? options.passiveWithLogin !== 'never' : options.passiveInAdvance !== false,
       emit: this.emitEvent,
     });
   }
@@ -288,28 +290,41 @@ export class FtpClient extends EventEmitter {
     return `${this.options.security} ${this.serverKey}`;
   }
 
-  /** EPSV was sent with the login on the word of an earlier FEAT, not this login's. */
+  /** EPSV was sent with the login on the word of an earlier FEAT or on trust, not this login's. */
   private epsvFromMemory = false;
   /** ...and the server refused it: FEAT is not remembered from this login (its reply may come first). */
   private epsvRefusedEarly = false;
 
   /**
-   * Where an earlier login to this server found EPSV in FEAT and the next transfer goes passive:
-   * EPSV goes out in the same write as the login, and its data connection is opened as the one in
-   * advance. A server that now answers otherwise (EPSV refused, no longer in FEAT) is forgotten,
-   * and the first transfer asks afresh as without the memory.
+   * Where the next transfer goes passive, EPSV goes out in the same write as the login and its
+   * data connection is opened as the one in advance: on the word of an earlier login's FEAT, or,
+   * with passiveWithLogin 'always', for a server not seen before on trust (only EPSV goes, never a
+   * transfer command, which an old server might run in its default active mode). A server
+   * that refuses it as unknown (50x) is remembered and gets PASV from the first transfer on; any
+   * other contradiction (no longer in FEAT, another refusal) is forgotten, and the first transfer
+   * asks afresh.
    */
   private openWithLogin(): void {
     const known = featureMemory.get(this.featureKey);
     const quirks = this.channels.quirks;
-    if (!known?.epsv || quirks.skipEpsv || this.nextMode !== 'passive') return;
+    const trust = this.options.passiveWithLogin === 'always';
+    if (!(known ? known.epsv : trust) || quirks.skipEpsv || this.nextMode !== 'passive') return;
     this.epsvFromMemory = !quirks.confirmed.has('EPSV');
     quirks.confirmed.add('EPSV');
     this.channels.attach(this.control, this.control.isTls);
-    void this.openNext().then((r) => {
-      if (!r || r.code === 229) return;
+    void this.openNext(true).then((r) => {
+      if (!r) return;
+      if (r.code === 229) {
+        // It works here, whatever FEAT said (ftp-srv does not list it).
+        quirks.confirmed.add('EPSV');
+        return rememberFeatures(this.featureKey, { epsv: true });
+      }
       this.epsvRefusedEarly = true;
-      featureMemory.delete(this.featureKey);
+      if (![500, 501, 502, 504].includes(r.code)) return void featureMemory.delete(this.featureKey);
+      quirks.skipEpsv = true;
+      quirks.confirmed.delete('EPSV');
+      rememberFeatures(this.featureKey, { epsv: false });
+      this.emitEvent({ type: 'learned', id: this.id, what: 'no-epsv', detail: `EPSV refused (${r.code} ${r.message}); using PASV from now on` });
     });
   }
 
@@ -328,8 +343,7 @@ export class FtpClient extends EventEmitter {
     for (const name of ['EPSV', 'EPRT'] as const) if (this.features.has(name)) this.channels.quirks.confirmed.add(name);
     if (this.epsvFromMemory && !this.features.has('EPSV')) this.channels.quirks.confirmed.delete('EPSV');
     this.epsvFromMemory = false;
-    if (this.epsvRefusedEarly) featureMemory.delete(this.featureKey);
-    else rememberFeatures(this.featureKey, { epsv: this.channels.quirks.confirmed.has('EPSV') && !this.channels.quirks.skipEpsv });
+    if (!this.epsvRefusedEarly) rememberFeatures(this.featureKey, { epsv: this.channels.quirks.confirmed.has('EPSV') && !this.channels.quirks.skipEpsv });
     for (const { command: c, reply: r } of replies) {
       if (c === 'TYPE I' && r.code >= 400) throw errorFromReply(r, c);
       if (c === 'PROT P' && r.code >= 400) {
@@ -420,12 +434,12 @@ export class FtpClient extends EventEmitter {
    * right behind the 226: a round trip less for back-to-back transfers. Its reply is owed to the
    * session; the connect is not waited for.
    */
-  private openNext(): Promise<Reply | undefined> {
+  private openNext(first = false): Promise<Reply | undefined> {
     if (this.userClosed || this.nextMode !== 'passive') return Promise.resolve(undefined);
     const quirks = this.channels.quirks;
     // EPSV worked here (a server whose FEAT does not list it, such as ftp-srv): the next connection may send it ahead.
     if (quirks.confirmed.has('EPSV') && !quirks.skipEpsv && !featureMemory.get(this.featureKey)?.epsv) rememberFeatures(this.featureKey, { epsv: true });
-    const opening = this.channels.openNext();
+    const opening = this.channels.openNext(first);
     this.owed.add('reply to EPSV (data connection in advance)', opening);
     return opening;
   }

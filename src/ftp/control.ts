@@ -367,7 +367,9 @@ export class ControlConnection {
 
   /**
    * Polite close: QUIT and our FIN go out together; the 221 is not waited for (it would cost a
-   * round trip and tells nothing). The socket is destroyed if the server does not close it soon.
+   * round trip and tells nothing), nor is the server's FIN: the socket no longer keeps a process
+   * alive (a one-shot CLI command exits once its work is confirmed), and is destroyed if the server
+   * does not close it soon.
    */
   async quit(): Promise<void> {
     if (this.failure) return;
@@ -375,6 +377,7 @@ export class ControlConnection {
     try { this.send('QUIT'); } catch { /* closing anyway */ }
     this.fail(new FtpError('connection-lost', 'Connection closed by client.'));
     socket.end();
+    socket.unref();
     setTimeout(() => socket.destroy(), 2000).unref();
   }
 }

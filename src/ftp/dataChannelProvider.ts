@@ -32,6 +32,8 @@ export interface ProviderOptions {
   quirks: DataChannelQuirks;
   /** Open the next passive connection after each passive transfer (ConnectOptions.passiveInAdvance). */
   inAdvance: boolean;
+  /** Open the first one with the login (ConnectOptions.passiveWithLogin). */
+  withLogin: boolean;
   emit(event: FtpEvent): void;
 }
 
@@ -81,6 +83,7 @@ export class DataChannelProvider {
       settings: { ...this.options.settings },
       quirks: { ...this.quirks, skipEpsv: variant === 'PASV', skipEprt: variant === 'PORT', confirmed: new Set(this.quirks.confirmed) },
       inAdvance: false,
+      withLogin: false,
       emit: this.options.emit,
     });
     probe.control = this.control;
@@ -110,11 +113,11 @@ export class DataChannelProvider {
    * EPSV (or PASV) goes out now and the data connect starts when it is answered. Resolves with
    * the reply that command got, once the connect has started (or undefined when the server said
    * anything but yes, or nothing was sent). The send and the reply's read are queued
-   * synchronously, so commands sent later get their own replies.
+   * synchronously, so commands sent later get their own replies. `first`: the one sent with the login.
    */
-  openNext(): Promise<Reply | undefined> {
+  openNext(first = false): Promise<Reply | undefined> {
     const control = this.control;
-    if (!this.options.inAdvance || !control || control.closed) return Promise.resolve(undefined);
+    if (!(first ? this.options.withLogin : this.options.inAdvance) || !control || control.closed) return Promise.resolve(undefined);
     this.drop();
     let reply: Reply | undefined;
     return openPassiveInAdvance(this.context(), (r) => { reply = r; }).then((ready) => {

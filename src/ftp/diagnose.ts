@@ -53,7 +53,8 @@ export async function diagnose(options: ConnectOptions, hooks: { onStep?: (step:
   const started = Date.now();
   let client: FtpClient;
   try {
-    client = await FtpClient.connect({ ...options, dataConnectTimeoutMs: Math.min(options.dataConnectTimeoutMs ?? PROBE_DATA_TIMEOUT_MS, PROBE_DATA_TIMEOUT_MS) });
+    // Each method is probed on its own: nothing opened with the login.
+    client = await FtpClient.connect({ ...options, passiveWithLogin: 'never', dataConnectTimeoutMs: Math.min(options.dataConnectTimeoutMs ?? PROBE_DATA_TIMEOUT_MS, PROBE_DATA_TIMEOUT_MS) });
   } catch (e) {
     const failure = isFtpError(e, 'proxy') ? 'The proxy failed' : 'Could not log in';
     record({ name: LOGIN_STEP, ok: false, ms: Date.now() - started, detail: (e as Error).message });

@@ -132,6 +132,16 @@ export interface ConnectOptions {
    */
   passiveInAdvance?: boolean;
   /**
+   * In passive mode, send EPSV with the login and open the first data connection while the
+   * login's replies are on their way, so that the first transfer needs a round trip less:
+   * 'remembered' (default) where an earlier login to this server found EPSV in FEAT; 'always' for a
+   * server not seen before too, on trust, as curl and lftp always start with EPSV (the CLI's
+   * one-shot commands, which have no memory; a server that refuses it is remembered and gets
+   * PASV); 'never' for a session that will make no transfer (the CLI's `rm` or `mkdir`, diagnostics).
+   * Unsaid with passiveInAdvance false: 'never'.
+   */
+  passiveWithLogin?: 'remembered' | 'always' | 'never';
+  /**
    * The charset of file names on the server: 'auto' (default) or a name iconv-lite knows, e.g.
    * 'utf8', 'windows-1252', 'latin1', 'gbk', 'big5', 'shift_jis'. Names are bytes on the wire:
    * older Windows and Chinese hosts store Latin-1 or GBK bytes and expect the same bytes back.

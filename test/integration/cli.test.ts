@@ -122,6 +122,39 @@ describe('ftp-workspace command line', function () {
     } finally { await fault.stop(); }
   });
 
+  it('a one-shot get opens its data connection with the login and exits once the 226 is in, not waiting for QUIT\'s reply (fault server)', async () => {
+    const fault = await FaultServer.start({ files: { '/a.txt': 'a\n' } });
+    // A server that never answers QUIT and keeps its side open after our FIN: the process must not wait for it.
+    let quitAt = 0;
+    fault.handle('QUIT', (ctx) => { quitAt = Date.now(); ctx.session.socket.allowHalfOpen = true; });
+    try {
+      const r = await cli(['get', `ftp://${fault.user}@127.0.0.1:${fault.port}/a.txt`, '--verbose'], fault.password);
+      const exitedAt = Date.now();
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, 'a\n');
+      const lines = r.stderr.split('\n');
+      const firstReply = lines.findIndex((l) => / < 331 /.test(l));
+      const epsv = lines.findIndex((l) => / > EPSV$/.test(l));
+      assert.ok(epsv >= 0 && epsv < firstReply, `EPSV went out with the login:\n${r.stderr}`);
+      assert.ok(quitAt > 0, 'QUIT was sent');
+      // Before, the process lived on until the socket's 2 s close timer.
+      assert.ok(exitedAt - quitAt < 1000, `exited ${exitedAt - quitAt} ms after QUIT`);
+    } finally { await fault.stop(); }
+  });
+
+  it('rm and mkdir open no data connection (fault server)', async () => {
+    const fault = await FaultServer.start({ files: { '/a.txt': 'a\n' } });
+    try {
+      const url = (p: string) => `ftp://${fault.user}@127.0.0.1:${fault.port}${p}`;
+      for (const args of [['rm', url('/a.txt')], ['mkdir', url('/d/e')]]) {
+        const r = await cli(args, fault.password);
+        assert.equal(r.code, 0, `${args[0]}: ${r.stderr}`);
+      }
+      assert.equal(fault.count('EPSV') + fault.count('PASV'), 0);
+      assert.equal(fault.files.has('/a.txt'), false);
+    } finally { await fault.stop(); }
+  });
+
   it('makes nested folders', async () => {
     const r = await cli(['mkdir', server.url('/a/b/c')], server.password);
     assert.equal(r.code, 0, r.stderr);

@@ -750,6 +750,7 @@ describe('FTPS data connections in RFC 4217 order (fault server with TLS)', func
   const cases: Array<[string, Partial<ConnectOptions>]> = [
     ['passive, EPSV with the command in the same round trip', { mode: 'passive' }],
     ['passive, a connection opened in advance', { mode: 'passive', passiveInAdvance: true }],
+    ['passive, the first connection opened with the login on trust (the CLI\'s one-shots)', { mode: 'passive', passiveWithLogin: 'always', passiveInAdvance: false }],
     ['passive, PASV going out alone (no EPSV)', { mode: 'passive', disableEpsv: true, passiveInAdvance: false }],
     ['active, EPRT', { mode: 'active' }],
     ['active, PORT going out alone (no EPRT)', { mode: 'active', disableEprt: true }],

@@ -1,9 +1,9 @@
 /**
- * What a server offered in FEAT is remembered for the next connection to it (the pool growing, a
- * reconnect): that connection sends its first EPSV with the login, and the first transfer goes out
- * alone over the data connection it opened. Against vsftpd, proftpd, pure-ftpd and the embedded
- * ftp-srv; a server that has since stopped answering EPSV (fault server) costs nothing but the
- * memory.
+ * The first EPSV goes out with the login, and the first transfer alone over the data connection it
+ * opened: where what the server offered in FEAT is remembered (the pool growing, a reconnect), and
+ * on trust for a server not seen before with passiveWithLogin 'always' (the CLI's one-shots).
+ * Against vsftpd, proftpd, pure-ftpd and the embedded ftp-srv; a server that does not know EPSV
+ * (fault server) costs nothing but the refusal, once.
  */
 import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
@@ -31,6 +31,11 @@ async function secondConnection(options: ConnectOptions): Promise<{ login: strin
   const first = await FtpClient.connect(options);
   await first.list('/');
   await first.close();
+  return firstConnection(options);
+}
+
+/** What a connection sends with its login, and for its first listing (the first to this server when nothing came before). */
+async function firstConnection(options: ConnectOptions): Promise<{ login: string[]; listing: string[] }> {
   const events: FtpEvent[] = [];
   const second = await FtpClient.connect({ ...options, onEvent: (e) => events.push(e) });
   try {
@@ -49,11 +54,22 @@ async function secondConnection(options: ConnectOptions): Promise<{ login: strin
 
 const REAL: ServerKind[] = ['vsftpd', 'proftpd', 'pure-ftpd'];
 
-describe('FEAT remembered per server: the next connection opens its first data connection with the login', function () {
+describe('the first data connection opened with the login', function () {
   this.timeout(60_000);
 
   for (const kind of REAL) {
-    it(`on ${kind}`, async () => {
+    it(`on ${kind}, the first connection to it: on trust with passiveWithLogin 'always'`, async () => {
+      const server = await startServer(kind);
+      try {
+        const { login, listing } = await firstConnection(optionsFor(server, { mode: 'passive', passiveWithLogin: 'always' }));
+        assert.deepEqual(login, ['USER', 'PASS', 'FEAT', 'TYPE', 'EPSV'], 'EPSV in the login\'s write');
+        assert.equal(listing.length, 1, `the listing goes out alone: ${JSON.stringify(listing)}`);
+      } finally {
+        await server.stop();
+      }
+    });
+
+    it(`on ${kind}, FEAT remembered for the next connection`, async () => {
       const server = await startServer(kind);
       try {
         const { login, listing } = await secondConnection(optionsFor(server, { mode: 'passive' }));
@@ -94,6 +110,39 @@ describe('FEAT remembered per server: the next connection opens its first data c
     try {
       const { login } = await secondConnection(optionsFor(server, { mode: 'active' }));
       assert.deepEqual(login, ['USER', 'PASS', 'FEAT', 'TYPE']);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('not for a session that will make no transfer (passiveWithLogin \'never\'), nor for a server not seen before by default', async () => {
+    const server = await startServer('vsftpd');
+    try {
+      assert.deepEqual((await firstConnection(optionsFor(server, { mode: 'passive' }))).login, ['USER', 'PASS', 'FEAT', 'TYPE'], 'not seen before');
+      const { login } = await secondConnection(optionsFor(server, { mode: 'passive', passiveWithLogin: 'never' }));
+      assert.deepEqual(login, ['USER', 'PASS', 'FEAT', 'TYPE']);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('a server that does not know EPSV: refused once with the login, then PASV, and nothing sent ahead to it again', async () => {
+    const server = await FaultServer.start({ files: { '/a.txt': 'a' }, old: { noEpsv: true } });
+    try {
+      const options: ConnectOptions = { host: '127.0.0.1', port: server.port, user: server.user, password: server.password, mode: 'passive', passiveWithLogin: 'always' };
+      const events: FtpEvent[] = [];
+      const c = await FtpClient.connect({ ...options, onEvent: (e) => events.push(e) });
+      try {
+        assert.deepEqual(withLogin(events), ['USER', 'PASS', 'FEAT', 'TYPE', 'EPSV']);
+        assert.deepEqual((await c.list('/')).map((e) => e.name), ['a.txt']);
+        assert.equal(server.count('EPSV'), 1, 'the refusal with the login was enough: the listing went straight to PASV');
+        assert.ok(events.some((e) => e.type === 'learned' && e.what === 'no-epsv'), 'told in the log');
+      } finally {
+        await c.close();
+      }
+      const next: FtpEvent[] = [];
+      await (await FtpClient.connect({ ...options, onEvent: (e) => next.push(e) })).close();
+      assert.deepEqual(withLogin(next), ['USER', 'PASS', 'FEAT', 'TYPE'], 'remembered: nothing sent ahead');
     } finally {
       await server.stop();
     }
