@@ -21,7 +21,7 @@ import { bestChecksumMethod, parseChecksumReply, type Checksum, type ChecksumAlg
 import { octalMode } from './permissions';
 import { detectOffset, detectionCandidate, formatTimeZoneOffset, mdtmMemory, mdtmOffsetAgainst, toUtc, zoneMemory } from './timeZone';
 import { cancelled, failedBeforeData, pumpFrom, pumpFromFile, pumpTo, pumpToBuffer, pumpToFile, runTransfer, type TransferContext, type TransferSpec } from './transfer';
-import type { ConcreteMode, ConnectOptions, DataMode, FileEntry, FtpEvent, TransferOptions } from './types';
+import type { ConcreteMode, ConnectOptions, DataMode, FeatureMemory, FileEntry, FtpEvent, KnownFeatures, TransferOptions } from './types';
 
 let nextId = 1;
 
@@ -44,17 +44,21 @@ const defaultModeMemory = new Map<string, ConcreteMode>();
  * operation reconnects by itself).
  */
 /**
- * What each server offered in FEAT at the last login (by security and host:port): the next
- * connection to it (the pool growing, a reconnect) sends its first EPSV with the login, so the first
- * transfer finds a data connection ready. Bounded: a few servers at most.
+ * What each server offered in FEAT at the last login (by security and host:port), the default when
+ * the caller gives no FeatureMemory: the next connection to it (the pool growing, a reconnect)
+ * sends its first EPSV with the login, so the first transfer finds a data connection ready.
+ * Bounded: a few servers at most.
  */
-const featureMemory = new Map<string, { epsv: boolean }>();
-
-function rememberFeatures(key: string, known: { epsv: boolean }): void {
-  featureMemory.delete(key);
-  featureMemory.set(key, known);
-  if (featureMemory.size > 64) featureMemory.delete(featureMemory.keys().next().value as string);
-}
+const defaultFeatures = new Map<string, KnownFeatures>();
+const defaultFeatureMemory: FeatureMemory = {
+  get: (key) => defaultFeatures.get(key),
+  set: (key, known) => {
+    defaultFeatures.delete(key);
+    if (!known) return;
+    defaultFeatures.set(key, known);
+    if (defaultFeatures.size > 64) defaultFeatures.delete(defaultFeatures.keys().next().value as string);
+  },
+};
 
 /** Time-zone detections under way, per server (host:port). */
 const zoneDetections = new Map<string, Promise<number | undefined>>();
@@ -286,6 +290,10 @@ export class FtpClient extends EventEmitter {
     return text;
   }
 
+  private get featureMemory(): FeatureMemory {
+    return this.options.featureMemory ?? defaultFeatureMemory;
+  }
+
   private get featureKey(): string {
     return `${this.options.security} ${this.serverKey}`;
   }
@@ -305,7 +313,7 @@ export class FtpClient extends EventEmitter {
    * asks afresh.
    */
   private openWithLogin(): void {
-    const known = featureMemory.get(this.featureKey);
+    const known = this.featureMemory.get(this.featureKey);
     const quirks = this.channels.quirks;
     const trust = this.options.passiveWithLogin === 'always';
     if (!(known ? known.epsv : trust) || quirks.skipEpsv || this.nextMode !== 'passive') return;
@@ -317,13 +325,13 @@ export class FtpClient extends EventEmitter {
       if (r.code === 229) {
         // It works here, whatever FEAT said (ftp-srv does not list it).
         quirks.confirmed.add('EPSV');
-        return rememberFeatures(this.featureKey, { epsv: true });
+        return this.featureMemory.set(this.featureKey, { epsv: true });
       }
       this.epsvRefusedEarly = true;
-      if (![500, 501, 502, 504].includes(r.code)) return void featureMemory.delete(this.featureKey);
+      if (![500, 501, 502, 504].includes(r.code)) return void this.featureMemory.set(this.featureKey, undefined);
       quirks.skipEpsv = true;
       quirks.confirmed.delete('EPSV');
-      rememberFeatures(this.featureKey, { epsv: false });
+      this.featureMemory.set(this.featureKey, { epsv: false });
       this.emitEvent({ type: 'learned', id: this.id, what: 'no-epsv', detail: `EPSV refused (${r.code} ${r.message}); using PASV from now on` });
     });
   }
@@ -343,7 +351,7 @@ export class FtpClient extends EventEmitter {
     for (const name of ['EPSV', 'EPRT'] as const) if (this.features.has(name)) this.channels.quirks.confirmed.add(name);
     if (this.epsvFromMemory && !this.features.has('EPSV')) this.channels.quirks.confirmed.delete('EPSV');
     this.epsvFromMemory = false;
-    if (!this.epsvRefusedEarly) rememberFeatures(this.featureKey, { epsv: this.channels.quirks.confirmed.has('EPSV') && !this.channels.quirks.skipEpsv });
+    if (!this.epsvRefusedEarly) this.featureMemory.set(this.featureKey, { epsv: this.channels.quirks.confirmed.has('EPSV') && !this.channels.quirks.skipEpsv });
     for (const { command: c, reply: r } of replies) {
       if (c === 'TYPE I' && r.code >= 400) throw errorFromReply(r, c);
       if (c === 'PROT P' && r.code >= 400) {
@@ -438,7 +446,7 @@ export class FtpClient extends EventEmitter {
     if (this.userClosed || this.nextMode !== 'passive') return Promise.resolve(undefined);
     const quirks = this.channels.quirks;
     // EPSV worked here (a server whose FEAT does not list it, such as ftp-srv): the next connection may send it ahead.
-    if (quirks.confirmed.has('EPSV') && !quirks.skipEpsv && !featureMemory.get(this.featureKey)?.epsv) rememberFeatures(this.featureKey, { epsv: true });
+    if (quirks.confirmed.has('EPSV') && !quirks.skipEpsv && !this.featureMemory.get(this.featureKey)?.epsv) this.featureMemory.set(this.featureKey, { epsv: true });
     const opening = this.channels.openNext(first);
     this.owed.add('reply to EPSV (data connection in advance)', opening);
     return opening;

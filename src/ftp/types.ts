@@ -152,10 +152,27 @@ export interface ConnectOptions {
   encoding?: string;
   /** Shared store of which concrete mode worked per server, for auto mode. */
   modeMemory?: ModeMemory;
+  /**
+   * Shared store of what each server offered (EPSV), so that a new session's first EPSV can go
+   * out with the login (passiveWithLogin); in this process's memory unless given (the extension
+   * keeps it across windows).
+   */
+  featureMemory?: FeatureMemory;
   /** Connection id used in events; assigned if absent. */
   id?: string;
   /** Receives every event from the first connect on, login included (a later `on('event')` misses those). */
   onEvent?: (event: FtpEvent) => void;
+}
+
+/** What a server was found to offer: EPSV in FEAT, or answered with 229. */
+export interface KnownFeatures {
+  epsv: boolean;
+}
+
+/** Remembers, per security and server, what it offered at the last login; undefined forgets. */
+export interface FeatureMemory {
+  get(key: string): KnownFeatures | undefined;
+  set(key: string, known: KnownFeatures | undefined): void;
 }
 
 /** Remembers, per server key, which concrete mode worked last in auto mode. */

@@ -8,7 +8,8 @@ import * as defaults from '../ftp/defaults';
 import { FtpError, isFtpError } from '../ftp/errors';
 import { ConnectionPool, type PoolEvent } from '../ftp/pool';
 import { ProxyError } from '../ftp/proxy';
-import type { CertificateInfo, ConcreteMode, ConnectOptions, DataMode, FtpEvent, ModeMemory } from '../ftp/types';
+import type { CertificateInfo, ConcreteMode, ConnectOptions, DataMode, FeatureMemory, FtpEvent, KnownFeatures, ModeMemory } from '../ftp/types';
+import { stateMemory } from './stateMemory';
 import { Passwords, type Candidate } from './passwords';
 import { changeProfile, profileTarget } from './profileSettings';
 import { RemoteFs, type SafeSave } from '../remote/remoteFs';
@@ -28,6 +29,7 @@ import {
 
 export const SECTION = 'ftpWorkspace';
 const MODE_MEMORY_KEY = 'ftpWorkspace.modeMemory';
+const FEATURE_MEMORY_KEY = 'ftpWorkspace.featureMemory';
 const ADHOC_MODES_KEY = 'ftpWorkspace.modes';
 const CERTS_KEY = 'ftpWorkspace.trustedCertificates';
 /** After a refused login, connections to that server fail at once for this long. */
@@ -205,6 +207,7 @@ export class Servers implements vscode.Disposable {
       ...server.options,
       mode,
       modeMemory: this.modeMemory(),
+      featureMemory: this.featureMemory(),
       tls: {
         trustedFingerprints: this.pinned(server),
         onUntrustedCertificate: (info) => this.askTrust(server, info),
@@ -356,14 +359,12 @@ export class Servers implements vscode.Disposable {
 
   /** Remembers which concrete mode worked per server for auto mode, across sessions. */
   private modeMemory(): ModeMemory {
-    const state = this.context.globalState;
-    return {
-      get: (key) => state.get<Record<string, ConcreteMode>>(MODE_MEMORY_KEY, {})[key],
-      set: (key, mode) => {
-        const all = state.get<Record<string, ConcreteMode>>(MODE_MEMORY_KEY, {});
-        if (all[key] !== mode) void state.update(MODE_MEMORY_KEY, { ...all, [key]: mode });
-      },
-    };
+    return stateMemory<ConcreteMode>(this.context.globalState, MODE_MEMORY_KEY);
+  }
+
+  /** Remembers what each server offered, across windows: a new window's first EPSV goes with the login. */
+  private featureMemory(): FeatureMemory {
+    return stateMemory<KnownFeatures>(this.context.globalState, FEATURE_MEMORY_KEY);
   }
 
   private pinned(server: ResolvedServer): string[] {

@@ -8,7 +8,7 @@
 import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { FtpClient } from '../../src/ftp/client';
-import type { ConnectOptions, FtpEvent } from '../../src/ftp/types';
+import type { ConnectOptions, FeatureMemory, FtpEvent, KnownFeatures } from '../../src/ftp/types';
 import { FaultServer } from '../support/faultServer';
 import { optionsFor } from '../support/realClients';
 import { startServer, stopAllServers, type ServerKind } from '../support/realServers';
@@ -121,6 +121,26 @@ describe('the first data connection opened with the login', function () {
       assert.deepEqual((await firstConnection(optionsFor(server, { mode: 'passive' }))).login, ['USER', 'PASS', 'FEAT', 'TYPE'], 'not seen before');
       const { login } = await secondConnection(optionsFor(server, { mode: 'passive', passiveWithLogin: 'never' }));
       assert.deepEqual(login, ['USER', 'PASS', 'FEAT', 'TYPE']);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('kept where the caller says (the extension keeps it across windows), not in the process', async () => {
+    const server = await startServer('vsftpd');
+    const memory = (): FeatureMemory & { known: Map<string, KnownFeatures> } => {
+      const known = new Map<string, KnownFeatures>();
+      return { known, get: (k) => known.get(k), set: (k, v) => { if (v) known.set(k, v); else known.delete(k); } };
+    };
+    try {
+      const window1 = memory();
+      const first = await FtpClient.connect(optionsFor(server, { mode: 'passive', featureMemory: window1 }));
+      await first.list('/');
+      await first.close();
+      assert.deepEqual([...window1.known.values()], [{ epsv: true }]);
+      const login = async (featureMemory: FeatureMemory) => (await firstConnection(optionsFor(server, { mode: 'passive', featureMemory }))).login;
+      assert.deepEqual(await login(window1), ['USER', 'PASS', 'FEAT', 'TYPE', 'EPSV'], 'the next window, with the kept memory');
+      assert.deepEqual(await login(memory()), ['USER', 'PASS', 'FEAT', 'TYPE'], 'another memory knows nothing of it');
     } finally {
       await server.stop();
     }
