@@ -36,14 +36,6 @@ export interface TlsInfo {
 const defaultModeMemory = new Map<string, ConcreteMode>();
 
 /**
- * One logged-in FTP session: every method is one operation, run one at a time in call order, on
- * absolute paths (normalized; a name with CR, LF or NUL is refused before anything is sent).
- * Failures are FtpErrors whose `kind` says what went wrong and whose `code`/`replyText` carry the
- * server's reply. Events ('event', see FtpEvent) tell every command, reply, data connection and
- * transfer, for a protocol log; 'close' tells that the control connection went away (the next
- * operation reconnects by itself).
- */
-/**
  * What each server offered in FEAT at the last login (by security and host:port), the default when
  * the caller gives no FeatureMemory: the next connection to it (the pool growing, a reconnect)
  * sends its first EPSV with the login, so the first transfer finds a data connection ready.
@@ -65,6 +57,14 @@ const zoneDetections = new Map<string, Promise<number | undefined>>();
 /** Checks of MDTM's clock against MLSD under way, per server. */
 const mdtmChecks = new Map<string, Promise<void>>();
 
+/**
+ * One logged-in FTP session: every method is one operation, run one at a time in call order, on
+ * absolute paths (normalized; a name with CR, LF or NUL is refused before anything is sent).
+ * Failures are FtpErrors whose `kind` says what went wrong and whose `code`/`replyText` carry the
+ * server's reply. Events ('event', see FtpEvent) tell every command, reply, data connection and
+ * transfer, for a protocol log; 'close' tells that the control connection went away (the next
+ * operation reconnects by itself).
+ */
 export class FtpClient extends EventEmitter {
   /** The name of this session in events, e.g. "c3". */
   readonly id: string;
