@@ -220,6 +220,13 @@ class Transfer {
       reply = own;
     }
     if (reply.code >= 400) throw transferReplyError(reply, spec.command, this.channel.mode, 'data');
+    // A 226 says the server wrote everything, not that everything arrived: a proxy or middlebox that
+    // closed early leaves us short. The size the 150 announced tells (after REST it counts the whole
+    // file, so only without one; more than announced is a file that grew meanwhile).
+    const announced = spec.direction === 'download' && !spec.preamble && preliminary.code < 200 ? announcedSize(preliminary.message) : undefined;
+    if (announced !== undefined && bytes < announced) {
+      throw new FtpError('connection-lost', `${this.verb} ${spec.path}: only ${bytes} of the ${announced} bytes the server announced arrived, although it answered ${reply.code} ${reply.message} — something on the way cut the data connection short, or the file shrank meanwhile; try again.`, { mode: this.channel.mode, code: reply.code, replyText: reply.text, command: spec.command });
+    }
     if (!next) void ctx.openNext?.();
     return {};
   }

@@ -70,6 +70,17 @@ for (const mode of MODES) {
       assert.ok(together(mode === 'passive' ? 'EPSV' : 'EPRT', 'RETR'), `the data-channel command and RETR in one read: ${JSON.stringify(server.reads)}`);
     });
 
+    it('a download that ends short of the size its 150 announced is an error even with a 226 (a proxy cut it), never a short file; tried again, every byte', async () => {
+      const cutShort = (ctx: { session: { sendData(d: Buffer, f: object): Promise<void> } }) => ctx.session.sendData(big.subarray(0, 100_000), { announcedBytes: big.length });
+      server.handleOnce('RETR', cutShort);
+      await pool.run(async (c) => {
+        await assert.rejects(c.readFile('/big.bin'), (e: Error & { kind?: string }) => e.kind === 'connection-lost' && /100000 of the 524288 bytes/.test(e.message));
+        assert.ok((await c.readFile('/big.bin')).equals(big), 'in step afterwards, and the whole file');
+      });
+      server.handleOnce('RETR', cutShort);
+      assert.ok((await pool.run((c) => c.readFile('/big.bin'), { idempotent: true })).equals(big), 'the pool tries an idempotent read again');
+    });
+
     it('retries a download cut after 64 KB once, on a new connection, and gets every byte', async () => {
       server.handleOnce('RETR', (ctx) => ctx.next({ dropAfterBytes: 64 * 1024, chunkBytes: 16 * 1024 }));
       const data = await pool.run((c) => c.readFile('/big.bin'), { idempotent: true });

@@ -29,6 +29,8 @@ export interface TransferFault {
   stallAfterBytes?: number;
   /** Uploads: read at most `chunkBytes` per `intervalMs` (a slow server). */
   slowRead?: boolean;
+  /** Downloads: announce this size in the 150, as vsftpd and proftpd do ("(N bytes)"). */
+  announcedBytes?: number;
 }
 
 export interface CommandContext {
@@ -357,7 +359,7 @@ export class Session {
     const raw = await this.dataSocket();
     if (!raw) return this.transferDone();
     await this.beforePreliminary();
-    this.reply('150 Here it comes.');
+    this.reply(fault.announcedBytes === undefined ? '150 Here it comes.' : `150 Opening BINARY mode data connection (${fault.announcedBytes} bytes).`);
     this.phase = 'preliminary';
     const socket = await this.secured(raw);
     if (!socket) return this.transferDone();
