@@ -98,8 +98,23 @@ export async function setup(): Promise<ExtensionTestSetup> {
   }
 }
 
-/** A port nothing listens on now (the flaky profile's forwarder takes it in the test). */
-function freePort(): Promise<number> {
+/**
+ * A port nothing listens on now, for the flaky profile's forwarder to take in the test. Above the
+ * range the system hands out for port 0: a port from there, free a moment ago, was once handed to
+ * code-server before the forwarder could take it. The real servers' blocks lie below that range.
+ */
+async function freePort(): Promise<number> {
+  let high = 60_999;
+  try {
+    high = Number(fs.readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[1]) || high;
+  } catch {
+    // not Linux: its usual range
+  }
+  for (let tries = 0; tries < 100 && high < 65_000; tries++) {
+    const port = high + 1 + Math.floor(Math.random() * (65_535 - high));
+    if (await canListen(port)) return port;
+  }
+  // No room above it: one the system gives, as before.
   return new Promise((resolve, reject) => {
     const s = net.createServer();
     s.once('error', reject);
@@ -107,6 +122,14 @@ function freePort(): Promise<number> {
       const { port } = s.address() as net.AddressInfo;
       s.close(() => resolve(port));
     });
+  });
+}
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.createServer();
+    s.once('error', () => resolve(false));
+    s.listen({ host: '127.0.0.1', port, exclusive: true }, () => s.close(() => resolve(true)));
   });
 }
 
