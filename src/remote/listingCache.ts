@@ -25,6 +25,10 @@ export class ListingCache {
    * found right after it — the stat VS Code makes after a save is answered from that.
    */
   private readonly files = new Map<string, { entry: FileEntry; at: number; own: boolean }>();
+  /** Invalidations so far; the latest per changed path (it and what is below it), and per folder holding one. */
+  private changes = 0;
+  private readonly changedAt = new Map<string, number>();
+  private readonly folderChangedAt = new Map<string, number>();
 
   constructor(
     private ttlMs: number,
@@ -45,6 +49,23 @@ export class ListingCache {
   set(dir: string, entries: readonly FileEntry[]): void {
     if (this.ttlMs <= 0) return;
     this.folders.set(dir, { entries: new Map(entries.map((e) => [e.name, e])), at: this.now() });
+  }
+
+  /** A mark for changedSince(), taken when a listing is asked for. */
+  mark(): number {
+    return this.changes;
+  }
+
+  /**
+   * Something in or below `dir` was invalidated after `since` (a mark()): a listing asked for
+   * before it may not show our own create or rename, so it must not be kept.
+   */
+  changedSince(dir: string, since: number): boolean {
+    if ((this.folderChangedAt.get(dir) ?? 0) > since) return true;
+    for (const [p, at] of this.changedAt) {
+      if (at > since && (p === dir || dir.startsWith(p === '/' ? '/' : `${p}/`))) return true;
+    }
+    return false;
   }
 
   /**
@@ -108,7 +129,7 @@ export class ListingCache {
    * The file at `path` as the server described it less than `maxAgeMs` ago (at most the cache's
    * lifetime); with `ownOnly`, only as our own save left it.
    */
-  recentFile(path: string, opts: { maxAgeMs?: number; ownOnly?: boolean } = {}): FileEntry | undefined {
+  recentFile(path: string, opts: { maxAgeMs?: number; ownOnly?: boolean; once?: boolean } = {}): FileEntry | undefined {
     const known = this.files.get(path);
     if (!known) return undefined;
     const age = this.now() - known.at;
@@ -117,11 +138,22 @@ export class ListingCache {
       return undefined;
     }
     if (opts.ownOnly && !known.own) return undefined;
-    return opts.maxAgeMs === undefined || age < opts.maxAgeMs ? known.entry : undefined;
+    if (opts.maxAgeMs !== undefined && age >= opts.maxAgeMs) return undefined;
+    if (opts.once) this.files.delete(path);
+    return known.entry;
   }
 
   /** Forget `path`, its parent folder and (for folders) everything below it. */
   invalidate(path: string): void {
+    this.changes++;
+    const marks: Array<[Map<string, number>, string]> = [[this.changedAt, path]];
+    if (path !== '/') marks.push([this.folderChangedAt, split(path).dir]);
+    for (const [map, key] of marks) {
+      map.delete(key);
+      map.set(key, this.changes);
+      // Only listings in flight need these: a few hundred paths are far more than ever are.
+      while (map.size > 512) map.delete(map.keys().next().value as string);
+    }
     this.folders.delete(path);
     for (const key of [...this.files.keys()]) if (key === path || key.startsWith(path === '/' ? '/' : `${path}/`)) this.files.delete(key);
     if (path !== '/') this.folders.delete(split(path).dir);

@@ -205,13 +205,15 @@ export class RemoteFs {
    */
   async stat(path: string): Promise<RemoteStat> {
     if (path === '/') return ROOT;
+    // What our own save just found on the server answers the stat VS Code makes right after
+    // writeFile — once: the next one (before the next save, VS Code's "file is newer" check) must
+    // see another client's change.
+    const saved = this.cache.recentFile(path, { ownOnly: true, maxAgeMs: RECENT_STAT_MS, once: true });
+    if (saved) return { ...(saved as RemoteStat) };
     const hit = await this.fromListings(path);
     if (hit.kind === 'absent') throw notFound(path);
     if (hit.kind === 'entry' && hit.entry.type === 'directory') return { ...hit.entry, type: 'directory' };
     if (hit.kind === 'entry' && hit.entry.type === 'symlink' && hit.entry.targetType === 'directory') return { ...hit.entry, type: 'directory', symlink: true };
-    // What our own save just found on the server (VS Code stats the file right after writeFile).
-    const saved = this.cache.recentFile(path, { ownOnly: true });
-    if (saved) return { ...(saved as RemoteStat) };
     return this.statFromServer(path);
   }
 
@@ -323,6 +325,7 @@ export class RemoteFs {
     if (cached) return cached;
     // The server said this folder (or one above) is missing, a moment ago: not asked again.
     if (!opts.fresh && this.cache.isMissing(path)) throw notFound(path);
+    const since = this.cache.mark();
     const asking = this.askServer(path, () => this.pool.run((c) => c.list(path), { idempotent: true, key: `list:${path}`, lane: opts.lane }));
     this.listings.set(path, asking);
     let entries: FileEntry[];
@@ -331,6 +334,8 @@ export class RemoteFs {
     } finally {
       if (this.listings.get(path) === asking) this.listings.delete(path);
     }
+    // Asked for before one of our own changes in it: the caller gets it, the cache and the index don't.
+    if (this.cache.changedSince(path, since)) return entries;
     this.cache.set(path, entries);
     this.links.set(path, new Map(entries.filter((e) => e.type === 'symlink').map((e) => [e.name, e])));
     this.tell({ type: 'listed', path, entries });

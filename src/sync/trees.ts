@@ -110,7 +110,9 @@ export async function walkLocal(root: string, ignore: IgnoreMatcher, options: Wa
           skip(rel, `a symbolic link${st.isDirectory() ? ' to a folder' : ''}, left out (the link's "symlinks" is "skip")`);
         } else if (st.isDirectory()) {
           const real = await fs.realpath(full);
-          if (dir.reals.some((r) => r === real || r.startsWith(real + path.sep))) {
+          // A link to the root ("/", "C:\\") ends in the separator already.
+          const below = real.endsWith(path.sep) ? real : real + path.sep;
+          if (dir.reals.some((r) => r === real || r.startsWith(below))) {
             skip(rel, 'a symbolic link to a folder that contains it, not followed (it would loop)');
             continue;
           }

@@ -231,6 +231,15 @@ for (const kind of KINDS) {
         assert.notEqual(after.mtime, before.mtime);
       });
 
+      it("sees someone else's change made right after our own save, at the stat before the next save (VS Code's \"file is newer\" check)", async () => {
+        fs.writeFileSync(local('ours.txt'), 'v1');
+        server.giveToUser();
+        await remote.writeFile('/ours.txt', Buffer.from('our save'), { create: false, overwrite: true });
+        assert.equal((await remote.stat('/ours.txt')).size, 8, 'the stat right after the save');
+        fs.writeFileSync(local('ours.txt'), 'another client wrote this');
+        assert.equal((await remote.stat('/ours.txt')).size, 25, 'the stat before the next save asks the server');
+      });
+
       it('answers for files that are not there from a fresh listing', async () => {
         await remote.list('/');
         await rejectsWith(remote.stat('/.vscode'), 'not-found');

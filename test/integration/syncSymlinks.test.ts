@@ -230,3 +230,19 @@ describe('symbolic links in a sync on an old LIST-only daemon (fault server: lin
     assert.equal(server.files.get('/site/real/a.txt')?.toString(), 'server a', 'what the links pointed at is intact');
   });
 });
+
+describe('a local link to the filesystem root, followed', () => {
+  it('is a loop (the root holds the linked folder): not walked, so the disk is never planned for upload', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ftpw-rootlink-'));
+    try {
+      fs.writeFileSync(path.join(dir, 'a.txt'), 'a');
+      fs.symlinkSync('/', path.join(dir, 'root'));
+      const skippedLinks: SkippedLinks = new Map();
+      const tree = await walkLocal(dir, ignore, { symlinks: 'follow', skippedLinks });
+      assert.deepEqual([...tree.keys()], ['a.txt']);
+      assert.match(skippedLinks.get('root') ?? '', /it would loop/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -24,6 +24,9 @@ describe('ListingCache', () => {
     cache.rememberFile('/site/a.txt', { ...file('a.txt'), size: 7, mtime: 123 }, true);
     cache.rememberFile('/site/b.txt', file('b.txt'), false);
     assert.equal(cache.recentFile('/site/a.txt', { ownOnly: true })?.size, 7);
+    cache.rememberFile('/site/once.txt', file('once.txt'), true);
+    assert.ok(cache.recentFile('/site/once.txt', { ownOnly: true, once: true }));
+    assert.equal(cache.recentFile('/site/once.txt', { ownOnly: true }), undefined, 'asked for once: gone after it answered');
     assert.equal(cache.recentFile('/site/b.txt', { ownOnly: true }), undefined, 'a stat is not our own save');
     now += 2500;
     assert.ok(cache.recentFile('/site/b.txt'));
@@ -46,6 +49,21 @@ describe('ListingCache', () => {
     const off = new ListingCache(0, clock);
     off.rememberFile('/x', file('x'), true);
     assert.equal(off.recentFile('/x'), undefined, 'nothing with the cache off');
+  });
+
+  it('tells a listing asked for before one of our own changes in or below its folder, which must not be kept', () => {
+    const cache = new ListingCache(5000, clock);
+    const asked = cache.mark();
+    assert.equal(cache.changedSince('/site', asked), false);
+    cache.invalidate('/site/new.php');
+    assert.equal(cache.changedSince('/site', asked), true, 'a file made in it');
+    assert.equal(cache.changedSince('/other', asked), false);
+    const later = cache.mark();
+    assert.equal(cache.changedSince('/site', later), false, 'asked for after the change');
+    cache.invalidate('/a');
+    assert.equal(cache.changedSince('/a/b/c', later), true, 'a folder above it renamed or deleted');
+    assert.equal(cache.changedSince('/ab', later), false);
+    assert.equal(cache.changedSince('/', later), true, 'the folder that holds it');
   });
 
   it('expires listings after the TTL', () => {

@@ -262,6 +262,15 @@ export class LocalChangesToServer implements vscode.Disposable {
     this.host.waitingChanged([...this.waiting].map(([id, w]) => ({ local: this.host.links().find((l) => l.id === id)?.localRoot ?? id, count: w.count, reason: w.reason })));
   }
 
+  /**
+   * The server's connections were closed under the batch (Disconnect, a profile's settings changed):
+   * nothing is wrong with the changes, so they wait as for an unreachable server — unless the
+   * window is closing, when they are kept on disk for the next one.
+   */
+  private cutByClose(err: unknown): boolean {
+    return !this.disposed && isFtpError(err, 'cancelled');
+  }
+
   /** Plans, looks, asks and does one batch; `waiting` when the server could not be reached (nothing was lost). */
   private async handleBatch(link: Link, changes: LocalChange[]): Promise<{ waiting?: { count: number; reason: string } }> {
     const report: LocalChangesReport = { local: link.localRoot, deleted: [], renamed: [], kept: [], failed: [], uploaded: [] };
@@ -311,7 +320,7 @@ export class LocalChangesToServer implements vscode.Disposable {
         ]);
         // Cut off from the server half-way: the whole batch goes again later (what was done is not
         // there any more, so it is not done twice).
-        const lost = applied.failed.find((f) => isUnreachable(f.error));
+        const lost = applied.failed.find((f) => isUnreachable(f.error) || this.cutByClose(f.error));
         if (lost) return this.waitFor(link, report, plan.deletes.length + plan.renames.length - applied.done.length, lost.error);
         if (applied.failed[0]) this.host.explain(link, applied.failed[0].error);
       } else {
@@ -322,8 +331,8 @@ export class LocalChangesToServer implements vscode.Disposable {
         }
       }
     } catch (err) {
-      if (isFtpError(err, 'cancelled')) return {};
-      if (err instanceof Error && isUnreachable(err)) return this.waitFor(link, report, plan.deletes.length + plan.renames.length, err);
+      if (isFtpError(err, 'cancelled') && this.disposed) return {};
+      if (err instanceof Error && (isUnreachable(err) || this.cutByClose(err))) return this.waitFor(link, report, plan.deletes.length + plan.renames.length, err);
       this.host.explain(link, err);
       report.failed.push({ path: '', message: (err as Error).message });
     }
