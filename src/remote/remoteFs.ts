@@ -160,7 +160,7 @@ export class RemoteFs {
   private readonly links = new Map<string, Map<string, FileEntry>>();
   private readonly observers = new Set<(news: RemoteFsNews) => void>();
   /** Listings under way, by folder: a question about a path below one waits for it. */
-  private readonly listings = new Map<string, Promise<FileEntry[]>>();
+  private readonly listings = new Map<string, { asking: Promise<FileEntry[]>; lane?: LaneOptions['lane'] }>();
 
   constructor(
     readonly pool: ConnectionPool<RemoteClient>,
@@ -288,7 +288,11 @@ export class RemoteFs {
     const known = this.lookupChain(path);
     if (known.kind !== 'unknown') return known;
     const dir = dirname(path);
-    const pending = [...ancestors(path)].map((a) => this.listings.get(a)).filter((l) => l !== undefined);
+    // Not behind a search's listings, queued behind its downloads: the editor asks the server itself.
+    const pending = [...ancestors(path)].flatMap((a) => {
+      const l = this.listings.get(a);
+      return l && (l.lane !== 'background' || opts.lane === 'background') ? [l.asking] : [];
+    });
     if (pending.length) {
       await Promise.allSettled(pending);
       return this.lookupChain(path);
@@ -327,12 +331,13 @@ export class RemoteFs {
     if (!opts.fresh && this.cache.isMissing(path)) throw notFound(path);
     const since = this.cache.mark();
     const asking = this.askServer(path, () => this.pool.run((c) => c.list(path), { idempotent: true, key: `list:${path}`, lane: opts.lane }));
-    this.listings.set(path, asking);
+    const listing = { asking, lane: opts.lane };
+    this.listings.set(path, listing);
     let entries: FileEntry[];
     try {
       entries = await asking;
     } finally {
-      if (this.listings.get(path) === asking) this.listings.delete(path);
+      if (this.listings.get(path) === listing) this.listings.delete(path);
     }
     // Asked for before one of our own changes in it: the caller gets it, the cache and the index don't.
     if (this.cache.changedSince(path, since)) return entries;

@@ -143,6 +143,17 @@ for (const mode of MODES) {
       assert.ok(server.dirs.has('/after-421'));
     });
 
+    it("the editor's stat does not wait for a search's listing of the folder above (queued behind its downloads)", async () => {
+      const remote = new RemoteFs(pool, { cacheTtlMs: 5000 });
+      server.handleOnce('LIST', (ctx) => ctx.next({ chunkBytes: 16, intervalMs: 200 }));
+      let listed = false;
+      const listing = remote.list('/', { lane: 'background' }).then(() => { listed = true; });
+      await eventually(() => server.count('LIST') === 1, 'the background listing to begin', { intervalMs: 10 });
+      assert.equal((await remote.stat('/doc.txt')).size, original.length);
+      assert.equal(listed, false, 'answered before the slow listing was done');
+      await listing;
+    });
+
     it('safe save: a dropped upload is retried and the file ends up complete', async () => {
       const remote = new RemoteFs(pool, { cacheTtlMs: 0 });
       const next = randomBytes(300 * 1024);
