@@ -6,6 +6,7 @@
  */
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
@@ -100,5 +101,40 @@ describe('linked folder: deletes and renames while the server is offline', funct
     assert.deepEqual(done.kept, ['delete e.txt']);
     assert.equal(onServer('d.txt'), false);
     assert.equal(vsftpd.disk.text(`${remoteDir}/e.txt`), 'changed on the server meanwhile\n', 'the changed file is kept');
+  });
+
+  it('stay waiting when the server\'s connections are closed under them (a setting of its profile changed while connecting), and go later', async () => {
+    fs.writeFileSync(path.join(local, 'f.txt'), 'f\n');
+    await vscode.commands.executeCommand('ftpWorkspace.upload', vscode.Uri.file(local));
+    assert.ok(onServer('f.txt'));
+
+    // A server that accepts and never greets: the batch's connect hangs until the pool is closed.
+    await forwarder.close();
+    const held: net.Socket[] = [];
+    const silent = net.createServer((socket) => held.push(socket));
+    await new Promise<void>((resolve) => silent.listen(Number(process.env[FLAKY_PORT_ENV]), '127.0.0.1', resolve));
+    const saved = config().get<Array<{ name: string; mode?: string }>>('servers') ?? [];
+    try {
+      const from = handled.length;
+      const edit = new vscode.WorkspaceEdit();
+      edit.deleteFile(localUri('f.txt'));
+      assert.ok(await vscode.workspace.applyEdit(edit));
+      await waitFor(() => held.length > 0, 'the batch to connect', 30_000);
+      // A changed profile closes the server's connections, the one still connecting too.
+      await config().update('servers', saved.map((p) => (p.name === FLAKY_PROFILE ? { ...p, passiveInAdvance: false } : p)), vscode.ConfigurationTarget.Global);
+      const report = await waitFor(() => handled[from], 'the batch to end', 30_000);
+      assert.equal(report.waiting?.count, 1, `kept waiting, not dropped: ${JSON.stringify(report)}`);
+      assert.ok(onServer('f.txt'));
+    } finally {
+      for (const socket of held) socket.destroy();
+      await new Promise((resolve) => silent.close(resolve));
+      await config().update('servers', saved, vscode.ConfigurationTarget.Global);
+    }
+    await forwarder.open();
+    const doneFrom = handled.length;
+    await vscode.commands.executeCommand('ftpWorkspace.retryUploads');
+    const done = await waitFor(() => handled.slice(doneFrom).find((r) => !r.waiting), 'the delete once the server is back', 30_000);
+    assert.deepEqual(done.deleted, ['f.txt']);
+    assert.equal(onServer('f.txt'), false);
   });
 });
