@@ -444,8 +444,12 @@ export class RemoteFs {
         await this.removeQuietly(upload.name);
         throw new FtpError('server', `The upload of ${path} was incomplete: sent ${sent} of ${size} bytes; the file on the server was left as it was`);
       }
-      after = await this.replaceChecked(upload.name, path, data, size, permissions);
-      for (const stale of upload.earlier) await this.removeQuietly(stale);
+      try {
+        after = await this.replaceChecked(upload.name, path, data, size, permissions);
+      } finally {
+        // Copies of attempts cut earlier, whether this one replaced the file or not.
+        for (const stale of upload.earlier) await this.removeQuietly(stale);
+      }
     } else {
       ({ sent } = await this.uploadOrClean(() => path, data, transfer, !existing));
       if (sent === size) {

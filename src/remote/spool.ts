@@ -14,7 +14,8 @@ export async function withSpoolFile<T>(work: (file: string) => Promise<T>): Prom
   try {
     return await work(join(dir, 'data'));
   } finally {
-    await rm(dir, { recursive: true, force: true });
+    // The transfer's own outcome is what counts (Windows may still hold the file for a moment).
+    await rm(dir, { recursive: true, force: true }).catch(() => undefined);
   }
 }
 

@@ -220,6 +220,8 @@ export function planSync(input: PlanInput): SyncPlan {
   const scope = input.scope ?? '';
   for (const key of record.keys()) {
     if (scope !== '' && key !== scope && !key.startsWith(`${scope}/`)) continue;
+    // Left out of this walk, not gone: with the link followed again they are the synced files they were.
+    if (belowSkipped(key)) continue;
     if (local.get(key)?.type !== 'file' && remote.get(key)?.type !== 'file') plan.forget.push(key);
   }
   plan.actions.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));

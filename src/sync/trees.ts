@@ -102,9 +102,13 @@ export async function walkLocal(root: string, ignore: IgnoreMatcher, options: Wa
         const st = await statOrUndefined(full);
         if (st?.isFile()) tree.set(rel, { type: 'file', size: st.size, mtime: st.mtimeMs, ...via });
       } else if (entry.isSymbolicLink()) {
-        const st = await statOrUndefined(full);
+        // A link to itself (ELOOP) or somewhere unreadable is left out like a broken one, not an end to the compare.
+        let unreadable: string | undefined;
+        const st = await statOrUndefined(full).catch((err: NodeJS.ErrnoException) => { unreadable = err.code ?? err.message; return undefined; });
         if (ignore.ignores(rel, !!st?.isDirectory())) continue;
-        if (!st) {
+        if (unreadable) {
+          skip(rel, `a symbolic link that cannot be followed (${unreadable})`);
+        } else if (!st) {
           skip(rel, 'a broken symbolic link (what it points to does not exist)');
         } else if (symlinks === 'skip') {
           skip(rel, `a symbolic link${st.isDirectory() ? ' to a folder' : ''}, left out (the link's "symlinks" is "skip")`);

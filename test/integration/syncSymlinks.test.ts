@@ -231,8 +231,8 @@ describe('symbolic links in a sync on an old LIST-only daemon (fault server: lin
   });
 });
 
-describe('a local link to the filesystem root, followed', () => {
-  it('is a loop (the root holds the linked folder): not walked, so the disk is never planned for upload', async () => {
+describe('local links that cannot be walked', () => {
+  it('a link to the filesystem root, followed, is a loop (the root holds the linked folder): not walked, so the disk is never planned for upload', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ftpw-rootlink-'));
     try {
       fs.writeFileSync(path.join(dir, 'a.txt'), 'a');
@@ -241,6 +241,21 @@ describe('a local link to the filesystem root, followed', () => {
       const tree = await walkLocal(dir, ignore, { symlinks: 'follow', skippedLinks });
       assert.deepEqual([...tree.keys()], ['a.txt']);
       assert.match(skippedLinks.get('root') ?? '', /it would loop/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a link to itself (ELOOP) is left out with its reason, under skip and follow, and the walk goes on', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ftpw-selflink-'));
+    try {
+      fs.writeFileSync(path.join(dir, 'a.txt'), 'a');
+      fs.symlinkSync('x', path.join(dir, 'x'));
+      for (const symlinks of ['skip', 'follow'] as const) {
+        const skippedLinks: SkippedLinks = new Map();
+        assert.deepEqual([...(await walkLocal(dir, ignore, { symlinks, skippedLinks })).keys()], ['a.txt'], symlinks);
+        assert.match(skippedLinks.get('x') ?? '', /cannot be followed \(ELOOP\)/, symlinks);
+      }
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

@@ -253,6 +253,12 @@ describe('sync planner', () => {
       }
     });
 
+    it('keeps the record of files below a skipped link (left out of the walk, not gone)', () => {
+      const skippedLinks = new Map([['lib', 'a symbolic link to a folder, left out (the link\'s "symlinks" is "skip")']]);
+      const p = planSync({ direction: 'toRemote', local: tree({}), remote: tree({}), record: record({ 'lib/a.js': { local: { size: 1, mtime: 1 }, remote: { size: 1, mtime: 1 } }, 'gone.txt': { local: { size: 1, mtime: 1 }, remote: { size: 1, mtime: 1 } } }), skippedLinks });
+      assert.deepEqual(p.forget, ['gone.txt']);
+    });
+
     it('never deletes through a followed link: files below it only on the target side are kept and told once per link', () => {
       const remote = tree({ www: linkDir, 'www/a.txt': below(remoteV1, 'www'), 'www/sub': below(dir, 'www'), 'www/sub/b.txt': below(remoteV1, 'www'), 'www/both.txt': below(remoteV1, 'www') });
       const local = tree({ www: dir, 'www/both.txt': localV1, 'www/new.txt': localV1 });
