@@ -146,7 +146,8 @@ export class LocalChangesToServer implements vscode.Disposable {
   restore(): void {
     for (const link of this.host.links()) {
       const left = this.pendingOf(link).all.filter((c) => !this.inFlight(link.id, c));
-      if (left.length > 0) this.enqueue(link.id, left);
+      // Recorded before anything queued now: they go first, as the plan follows the events' order.
+      if (left.length > 0) this.enqueue(link.id, left, true);
     }
   }
 
@@ -198,10 +199,11 @@ export class LocalChangesToServer implements vscode.Disposable {
    * Queues a batch of a link behind the one running. A batch of that link not started yet takes
    * these changes too, and so does one waiting for the server: one question for all of them.
    */
-  private enqueue(linkId: string, changes: LocalChange[]): void {
+  private enqueue(linkId: string, changes: LocalChange[], older = false): void {
     const queued = this.queued.get(linkId);
     if (queued) {
-      queued.push(...changes);
+      if (older) queued.unshift(...changes);
+      else queued.push(...changes);
       return;
     }
     this.queued.set(linkId, [...changes]);
