@@ -76,6 +76,7 @@ export async function walkLocal(root: string, ignore: IgnoreMatcher, options: Wa
   }
   // Each folder with the real paths of the folders it is in (a link to one of them would loop)
   // and the followed link it is below, if any.
+  const rootReal = await fs.realpath(root);
   const queue: { rel: RelPath; reals: string[]; via?: RelPath }[] = [{ rel: start, reals: [await fs.realpath(localPathOf(root, start))], via: above }];
   while (queue.length > 0) {
     checkAbort(options.signal);
@@ -112,23 +113,30 @@ export async function walkLocal(root: string, ignore: IgnoreMatcher, options: Wa
           skip(rel, 'a broken symbolic link (what it points to does not exist)');
         } else if (symlinks === 'skip') {
           skip(rel, `a symbolic link${st.isDirectory() ? ' to a folder' : ''}, left out (the link's "symlinks" is "skip")`);
-        } else if (st.isDirectory()) {
+        } else {
           const real = await fs.realpath(full);
           // A link to the root ("/", "C:\\") ends in the separator already.
           const below = real.endsWith(path.sep) ? real : real + path.sep;
-          if (dir.reals.some((r) => r === real || r.startsWith(below))) {
+          if (st.isDirectory() && dir.reals.some((r) => r === real || r.startsWith(below))) {
             skip(rel, 'a symbolic link to a folder that contains it, not followed (it would loop)');
-            continue;
+          } else if (real.startsWith(rootReal + path.sep) && !ignore.ignores(toRel(rootReal, real), st.isDirectory())) {
+            // Two names for one file: both would be written at once, and each look like the other's change.
+            skip(rel, `a symbolic link to ${toRel(rootReal, real)} in this folder, left out: that is synced under its own name`);
+          } else if (st.isDirectory()) {
+            tree.set(rel, { type: 'directory', size: 0, mtime: st.mtimeMs, symlink: true, ...via });
+            queue.push({ rel, reals: [...dir.reals, real], via: dir.via ?? rel });
+          } else if (st.isFile()) {
+            tree.set(rel, { type: 'file', size: st.size, mtime: st.mtimeMs, symlink: true, ...via });
           }
-          tree.set(rel, { type: 'directory', size: 0, mtime: st.mtimeMs, symlink: true, ...via });
-          queue.push({ rel, reals: [...dir.reals, real], via: dir.via ?? rel });
-        } else if (st.isFile()) {
-          tree.set(rel, { type: 'file', size: st.size, mtime: st.mtimeMs, symlink: true, ...via });
         }
       }
     }
   }
   return tree;
+}
+
+function toRel(root: string, p: string): RelPath {
+  return path.relative(root, p).split(path.sep).join('/');
 }
 
 async function statOrUndefined(p: string): Promise<import('node:fs').Stats | undefined> {
