@@ -1,5 +1,6 @@
 /** Entry point: wires the servers, the file system provider, the log, the status bar and the commands. */
 import * as vscode from 'vscode';
+import { removeStaleSpools } from './remote/spool';
 import { createApi, type FtpWorkspaceApi } from './vscode/api';
 import { Commands } from './vscode/commands';
 import { watchFolderNames } from './vscode/folderNames';
@@ -17,6 +18,8 @@ export type { FtpWorkspaceApi } from './vscode/api';
 
 /** Returns the public API (see src/vscode/api.ts) that other extensions get as `exports`. */
 export function activate(context: vscode.ExtensionContext): FtpWorkspaceApi {
+  // What an earlier window left when it ended mid-transfer; nothing waits for it.
+  void removeStaleSpools();
   const servers = new Servers(context);
   const log = new ProtocolLog(servers);
   const statusBar = new StatusBar(servers);
