@@ -545,6 +545,14 @@ export class FtpClient extends EventEmitter {
     return this.exclusive(() => this.listUnlocked(p, opts));
   }
 
+  /**
+   * Whether this session's listings show names that begin with a dot: MLSD does, and LIST with
+   * "-a"; a server that refused "-a" hides them in a plain LIST (vsftpd, pure-ftpd by default).
+   */
+  get listsDotFiles(): boolean {
+    return this.features.has('MLST') || this.listAll;
+  }
+
   private async listUnlocked(path: string, opts: TransferOptions = {}): Promise<FileEntry[]> {
     if (this.features.has('MLST')) {
       const entries = parseMlsd(await this.fetchListing(`MLSD ${path}`, path, opts));

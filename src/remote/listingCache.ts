@@ -12,6 +12,8 @@ export type Lookup = { kind: 'entry'; entry: FileEntry } | { kind: 'absent' } | 
 interface Cached {
   entries: Map<string, FileEntry>;
   at: number;
+  /** The server left out names beginning with a dot: the listing does not speak for them. */
+  hidesDotFiles?: boolean;
 }
 
 const MAX_ABSENT = 1000;
@@ -46,9 +48,9 @@ export class ListingCache {
     return c ? [...c.entries.values()] : undefined;
   }
 
-  set(dir: string, entries: readonly FileEntry[]): void {
+  set(dir: string, entries: readonly FileEntry[], opts: { hidesDotFiles?: boolean } = {}): void {
     if (this.ttlMs <= 0) return;
-    this.folders.set(dir, { entries: new Map(entries.map((e) => [e.name, e])), at: this.now() });
+    this.folders.set(dir, { entries: new Map(entries.map((e) => [e.name, e])), at: this.now(), ...(opts.hidesDotFiles ? { hidesDotFiles: true } : {}) });
   }
 
   /** A mark for changedSince(), taken when a listing is asked for. */
@@ -82,6 +84,7 @@ export class ListingCache {
     if (!c) return { kind: 'unknown' };
     const entry = c.entries.get(name);
     if (entry) return { kind: 'entry', entry };
+    if (c.hidesDotFiles && name.startsWith('.')) return { kind: 'unknown' };
     // Remembered as missing as long as the listing that shows it is fresh: what VS Code asks next is
     // below it (.vscode/settings.json, .vscode/tasks.json, … after .vscode).
     if (!this.absent.has(path)) this.rememberAbsent(path, c.at);

@@ -37,6 +37,8 @@ export interface RemoteClient extends PooledClient {
   probeLink(path: string): Promise<{ type: 'file' | 'directory' | 'missing' | 'unknown'; size: number; mtime?: number }>;
   /** The offset LIST times are moved to UTC by (configured or detected); undefined while unknown. */
   readonly timeZoneOffset?: { minutes: number } | undefined;
+  /** False when the listings hide names beginning with a dot (FtpClient.listsDotFiles); unsaid: they show them. */
+  readonly listsDotFiles?: boolean;
   linkTarget(path: string): Promise<string | undefined>;
 }
 
@@ -330,18 +332,21 @@ export class RemoteFs {
     // The server said this folder (or one above) is missing, a moment ago: not asked again.
     if (!opts.fresh && this.cache.isMissing(path)) throw notFound(path);
     const since = this.cache.mark();
-    const asking = this.askServer(path, () => this.pool.run((c) => c.list(path), { idempotent: true, key: `list:${path}`, lane: opts.lane }));
+    const answer = this.askServer(path, () => this.pool.run(async (c) => ({ entries: await c.list(path), dotFiles: c.listsDotFiles !== false }), { idempotent: true, key: `list:${path}`, lane: opts.lane }));
+    const asking = answer.then((a) => a.entries);
+    asking.catch(() => undefined);
     const listing = { asking, lane: opts.lane };
     this.listings.set(path, listing);
     let entries: FileEntry[];
+    let dotFiles: boolean;
     try {
-      entries = await asking;
+      ({ entries, dotFiles } = await answer);
     } finally {
       if (this.listings.get(path) === listing) this.listings.delete(path);
     }
     // Asked for before one of our own changes in it: the caller gets it, the cache and the index don't.
     if (this.cache.changedSince(path, since)) return entries;
-    this.cache.set(path, entries);
+    this.cache.set(path, entries, { hidesDotFiles: !dotFiles });
     this.links.set(path, new Map(entries.filter((e) => e.type === 'symlink').map((e) => [e.name, e])));
     this.tell({ type: 'listed', path, entries });
     return entries;

@@ -223,6 +223,23 @@ for (const mode of MODES) {
   });
 }
 
+describe('a server that hides names beginning with a dot from its listings (fault server)', function () {
+  it('finds such a file or folder by asking the server, not from the listing that left it out', async () => {
+    const server = await FaultServer.start({ hideDotFiles: true, files: { '/site/index.html': 'i', '/site/.htaccess': 'deny', '/site/.well-known/security.txt': 'contact' } });
+    const pool = poolFor(server, { mode: 'passive' });
+    try {
+      const remote = new RemoteFs(pool, { cacheTtlMs: 5000 });
+      assert.deepEqual((await remote.list('/site')).map((e) => e.name), ['index.html']);
+      assert.equal((await remote.stat('/site/.well-known/security.txt')).size, 7);
+      assert.equal((await remote.readFile('/site/.htaccess')).toString(), 'deny');
+      await assert.rejects(remote.stat('/site/missing.html'), (e: Error & { kind?: string }) => e.kind === 'not-found');
+    } finally {
+      await pool.close();
+      await server.stop();
+    }
+  });
+});
+
 describe('login sent with the setup commands (fault server)', function () {
   this.timeout(30_000);
   let server: FaultServer;

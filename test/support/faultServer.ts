@@ -92,6 +92,8 @@ export interface FaultServerOptions {
    * vsftpd with use_localtime=YES and some Windows/IIS and embedded servers do.
    */
   mdtmLocal?: boolean;
+  /** LIST leaves out names that begin with a dot and refuses "-a", as a server set to hide them does. */
+  hideDotFiles?: boolean;
   /**
    * Symbolic links by absolute path → target (relative to the link's folder, or absolute), as a
    * Unix daemon serves them: listed by LIST as `lrwxrwxrwx … name -> target`; every command follows
@@ -733,6 +735,10 @@ export class FaultServer {
         return s.reply('200 PORT command successful. Consider using PASV.');
       }
       case 'LIST': case 'NLST': case 'MLSD': {
+        if (this.options.hideDotFiles && /^-\S*a/.test(arg)) {
+          await s.dataSocket().then((d) => d?.destroy());
+          return s.reply("500 Unknown option '-a'.");
+        }
         const dir = this.follow(resolve(arg.replace(/^-\S+\s*/, '') || '/'), true);
         if (!this.dirs.has(dir)) {
           await s.dataSocket().then((d) => d?.destroy());
@@ -832,6 +838,7 @@ export class FaultServer {
     for (const d of this.dirs) if (d !== dir && parent(d) === dir) children.set(d.slice(prefix.length), { mtime: FaultServer.defaultMtime });
     const links = [...this.links].filter(([l]) => parent(l) === dir).map(([l, target]) => ({ name: l.slice(prefix.length), target }));
     const zone = (this.options.zoneOffsetMinutes ?? 0) * 60_000;
+    if (this.options.hideDotFiles) for (const name of [...children.keys()]) if (name.startsWith('.')) children.delete(name);
     return [...children].map(([name, { data, mtime }]) => (mlsd
       ? data ? `type=file;size=${data.length};modify=${time14(mtime)}; ${name}` : `type=dir;modify=${time14(mtime)}; ${name}`
       : data ? `-rw-r--r--    1 1000     1000     ${String(data.length).padStart(8)} ${lsDate(mtime + zone)} ${name}` : `drwxr-xr-x    2 1000     1000         4096 ${lsDate(mtime + zone)} ${name}`))

@@ -66,6 +66,15 @@ describe('ListingCache', () => {
     assert.equal(cache.changedSince('/', later), true, 'the folder that holds it');
   });
 
+  it('does not speak for names beginning with a dot when the server hid them from the listing', () => {
+    const cache = new ListingCache(5000, clock);
+    cache.set('/site', [file('index.html')], { hidesDotFiles: true });
+    assert.equal(cache.lookup('/site/.well-known').kind, 'unknown');
+    assert.equal(cache.lookup('/site/missing.html').kind, 'absent');
+    cache.set('/shown', [file('index.html')]);
+    assert.equal(cache.lookup('/shown/.vscode').kind, 'absent');
+  });
+
   it('expires listings after the TTL', () => {
     const cache = new ListingCache(5000, clock);
     cache.set('/site', [file('a')]);
