@@ -232,54 +232,43 @@ describe('symbolic links in a sync on an old LIST-only daemon (fault server: lin
 });
 
 describe('local links that cannot be walked', () => {
+  let dir: string;
+  beforeEach(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ftpw-locallinks-')); });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
   it('a link to the filesystem root, followed, is a loop (the root holds the linked folder): not walked, so the disk is never planned for upload', async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ftpw-rootlink-'));
-    try {
-      fs.writeFileSync(path.join(dir, 'a.txt'), 'a');
-      fs.symlinkSync('/', path.join(dir, 'root'));
-      const skippedLinks: SkippedLinks = new Map();
-      const tree = await walkLocal(dir, ignore, { symlinks: 'follow', skippedLinks });
-      assert.deepEqual([...tree.keys()], ['a.txt']);
-      assert.match(skippedLinks.get('root') ?? '', /it would loop/);
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
+    fs.writeFileSync(path.join(dir, 'a.txt'), 'a');
+    fs.symlinkSync('/', path.join(dir, 'root'));
+    const skippedLinks: SkippedLinks = new Map();
+    const tree = await walkLocal(dir, ignore, { symlinks: 'follow', skippedLinks });
+    assert.deepEqual([...tree.keys()], ['a.txt']);
+    assert.match(skippedLinks.get('root') ?? '', /it would loop/);
   });
 
   it('a followed link to a file or folder in the linked folder itself is left out (two names for one file), unless what it points to is ignored', async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ftpw-innerlink-'));
-    try {
-      fs.writeFileSync(path.join(dir, 'a.txt'), 'a');
-      fs.mkdirSync(path.join(dir, 'releases/v2'), { recursive: true });
-      fs.writeFileSync(path.join(dir, 'releases/v2/app.js'), 'app');
-      fs.mkdirSync(path.join(dir, 'dist'));
-      fs.writeFileSync(path.join(dir, 'dist/out.js'), 'out');
-      fs.symlinkSync('a.txt', path.join(dir, 'current.txt'));
-      fs.symlinkSync('releases/v2', path.join(dir, 'latest'));
-      fs.symlinkSync('dist', path.join(dir, 'www'));
-      const skippedLinks: SkippedLinks = new Map();
-      const tree = await walkLocal(dir, new IgnoreMatcher(['dist']), { symlinks: 'follow', skippedLinks });
-      assert.deepEqual([...tree.keys()].sort(), ['a.txt', 'releases', 'releases/v2', 'releases/v2/app.js', 'www', 'www/out.js']);
-      assert.match(skippedLinks.get('current.txt') ?? '', /a symbolic link to a\.txt in this folder, left out/);
-      assert.match(skippedLinks.get('latest') ?? '', /to releases\/v2 in this folder/);
-      assert.equal(skippedLinks.has('www'), false, 'dist is ignored: www is its only name');
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
+    fs.writeFileSync(path.join(dir, 'a.txt'), 'a');
+    fs.mkdirSync(path.join(dir, 'releases/v2'), { recursive: true });
+    fs.writeFileSync(path.join(dir, 'releases/v2/app.js'), 'app');
+    fs.mkdirSync(path.join(dir, 'dist'));
+    fs.writeFileSync(path.join(dir, 'dist/out.js'), 'out');
+    fs.symlinkSync('a.txt', path.join(dir, 'current.txt'));
+    fs.symlinkSync('releases/v2', path.join(dir, 'latest'));
+    fs.symlinkSync('dist', path.join(dir, 'www'));
+    const skippedLinks: SkippedLinks = new Map();
+    const tree = await walkLocal(dir, new IgnoreMatcher(['dist']), { symlinks: 'follow', skippedLinks });
+    assert.deepEqual([...tree.keys()].sort(), ['a.txt', 'releases', 'releases/v2', 'releases/v2/app.js', 'www', 'www/out.js']);
+    assert.match(skippedLinks.get('current.txt') ?? '', /a symbolic link to a\.txt in this folder, left out/);
+    assert.match(skippedLinks.get('latest') ?? '', /to releases\/v2 in this folder/);
+    assert.equal(skippedLinks.has('www'), false, 'dist is ignored: www is its only name');
   });
 
   it('a link to itself (ELOOP) is left out with its reason, under skip and follow, and the walk goes on', async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ftpw-selflink-'));
-    try {
-      fs.writeFileSync(path.join(dir, 'a.txt'), 'a');
-      fs.symlinkSync('x', path.join(dir, 'x'));
-      for (const symlinks of ['skip', 'follow'] as const) {
-        const skippedLinks: SkippedLinks = new Map();
-        assert.deepEqual([...(await walkLocal(dir, ignore, { symlinks, skippedLinks })).keys()], ['a.txt'], symlinks);
-        assert.match(skippedLinks.get('x') ?? '', /cannot be followed \(ELOOP\)/, symlinks);
-      }
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
+    fs.writeFileSync(path.join(dir, 'a.txt'), 'a');
+    fs.symlinkSync('x', path.join(dir, 'x'));
+    for (const symlinks of ['skip', 'follow'] as const) {
+      const skippedLinks: SkippedLinks = new Map();
+      assert.deepEqual([...(await walkLocal(dir, ignore, { symlinks, skippedLinks })).keys()], ['a.txt'], symlinks);
+      assert.match(skippedLinks.get('x') ?? '', /cannot be followed \(ELOOP\)/, symlinks);
     }
   });
 });
