@@ -6,7 +6,7 @@
 import { EventEmitter } from 'node:events';
 import type { Readable, Writable } from 'node:stream';
 import { AUTO_ENCODING, NameCodec, charsetProblem, detectCharset, isValidUtf8, learnCharset, learnedCharset } from './charset';
-import { ControlConnection } from './control';
+import { ControlConnection, remember } from './control';
 import { DataChannelError, type DataChannelSettings } from './dataChannel';
 import { DataChannelProvider } from './dataChannelProvider';
 import * as defaults from './defaults';
@@ -45,10 +45,8 @@ const defaultFeatures = new Map<string, KnownFeatures>();
 const defaultFeatureMemory: FeatureMemory = {
   get: (key) => defaultFeatures.get(key),
   set: (key, known) => {
-    defaultFeatures.delete(key);
-    if (!known) return;
-    defaultFeatures.set(key, known);
-    if (defaultFeatures.size > 64) defaultFeatures.delete(defaultFeatures.keys().next().value as string);
+    if (known) remember(defaultFeatures, key, known);
+    else defaultFeatures.delete(key);
   },
 };
 

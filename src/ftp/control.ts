@@ -33,8 +33,8 @@ export function forgetTlsSessions(): void {
   controlSessions.clear();
 }
 
-/** Newest last; bounded: a few servers at most. */
-function remember<T>(memory: Map<string, T>, key: string, value: T | undefined): void {
+/** Per-server memory, newest last; bounded: a few servers at most. */
+export function remember<T>(memory: Map<string, T>, key: string, value: T | undefined): void {
   if (value === undefined || memory.get(key) === value) return;
   memory.delete(key);
   memory.set(key, value);
