@@ -248,7 +248,7 @@ export function parseCommandLine(argv: string[]): CommandLine {
   const connections = str('connections');
   if (connections !== undefined) {
     const n = /^\d+$/.test(connections.trim()) ? Number(connections) : NaN;
-    if (!(n >= 1 && n <= defaults.poolMaxSize)) bad(`--connections must be a whole number from 1 to ${defaults.poolMaxSize}, not "${connections}"`);
+    if (!(n >= 1 && n <= defaults.searchMaxConnections)) bad(`--connections must be a whole number from 1 to ${defaults.searchMaxConnections}, not "${connections}"`);
     options.connections = n;
   }
   const mode = str('mode');

@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
+import { searchCliConnections } from '../../src/ftp/defaults';
 import { startServer, stopAllServers, type RunningServer, type ServerKind } from '../../test/support/realServers';
 import { countFiles, MEDIUM_PATH, PATHS, SEARCH_NEEDLE, writeBigFixtures, writeLatencyFixtures, writeLarge, writeTree, type Sizes } from './fixtures';
 import { CLI_SCENARIOS, EDITOR_SCENARIOS, SEARCH_SCENARIOS, type Job, type TlsResumeJob, type JobResult, type Mode, type Scenario, type Security, type ServerRef, type Tool } from './job';
@@ -26,6 +27,8 @@ interface Options {
   only?: Set<string>;
   outDir: string;
   parallel: number;
+  /** Connections of the search scenarios: `--parallel` when given, else the product's default (ftp-workspace find/grep). */
+  searchParallel: number;
   /** `--baseline REF`: that commit's runner (built by scripts/bench.mjs) runs as one more tool. */
   baseline?: Baseline;
   /** `--tools ours,baseline,lftp,curl,basic-ftp`: only these tools (default: all that apply). */
@@ -85,6 +88,7 @@ function parseOptions(argv: string[]): Options {
     only: only ? new Set(only.split(',')) : undefined,
     outDir: path.resolve(value('out') ?? benchDir),
     parallel: Number(value('parallel') ?? 4),
+    searchParallel: Number(value('parallel') ?? searchCliConnections),
     baseline,
     tools: value('tools')?.split(','),
   };
@@ -137,7 +141,7 @@ async function main(): Promise<void> {
 
   const results: BenchResults = {
     date: new Date().toISOString(),
-    options: { rttMs: o.rttMs, runs: o.runs, treeRuns: o.treeRuns, quick: o.quick, smoke: o.smoke, parallel: o.parallel, only: o.only ? [...o.only] : undefined },
+    options: { rttMs: o.rttMs, runs: o.runs, treeRuns: o.treeRuns, quick: o.quick, smoke: o.smoke, parallel: o.parallel, searchParallel: o.searchParallel, only: o.only ? [...o.only] : undefined },
     baseline: o.baseline ? { ref: o.baseline.ref, commit: o.baseline.commit, tool: o.baseline.tool } : undefined,
     sizes,
     versions: versions(),
@@ -348,16 +352,17 @@ async function measure(
   const syncTargets = scenario === 'sync' ? emptySyncFolders(server, paths.syncDir, `${tool.replace(/\W/g, '-')}-${security}-${mode}`, runs) : [];
   let result: JobResult | undefined;
   const baseline = o.baseline?.tool === tool ? o.baseline : undefined;
+  const parallel = SEARCH_SCENARIOS.includes(scenario) ? o.searchParallel : o.parallel;
   const toolContext = (): ToolContext => ({
     server: ref, mode, runs, paths, ns: ctx.ns, rttMs: ctx.rttMs, benchDir, workDir: workDir as string, localSmall: ctx.localSmall, localSource: ctx.localSource, localTarget: ctx.localTarget,
-    parallel: o.parallel, syncLocal: ctx.syncLocal, syncTargets, needle: SEARCH_NEEDLE,
+    parallel, syncLocal: ctx.syncLocal, syncTargets, needle: SEARCH_NEEDLE,
   });
   if (CLI_SCENARIOS.includes(scenario) && tool === 'ours') {
     result = await ourCli(scenario, toolContext(), path.join(benchDir, '..', 'dist', 'cli.js'));
   } else if (tool === 'ours' || tool === 'basic-ftp' || baseline) {
     const job: Job = {
       // The baseline's runner is ours of another commit: to it, the job is one for 'ours'.
-      tool: tool === 'basic-ftp' ? tool : 'ours', scenario, server: ref, mode, runs, warmUps, paths, parallel: o.parallel,
+      tool: tool === 'basic-ftp' ? tool : 'ours', scenario, server: ref, mode, runs, warmUps, paths, parallel,
       localSource: ctx.localSource, localTarget: ctx.localTarget, trace: group === 'latency' && scenario !== 'tree' && scenario !== 'sync',
       sync: scenario === 'sync' ? { localRoot: ctx.syncLocal as string, remoteRoots: syncTargets, stateDir: path.join(workDir as string, 'sync-state') } : undefined,
       search: SEARCH_SCENARIOS.includes(scenario) ? { needle: SEARCH_NEEDLE, dir: path.join(workDir as string, 'search'), indexEntries: results.sizes.indexEntries } : undefined,

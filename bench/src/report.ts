@@ -231,7 +231,7 @@ function searchSection(r: BenchResults): string[] {
   const x = (a: number | undefined, b: number | undefined): string => (a === undefined || b === undefined || b <= 0 ? '—' : (a / b).toFixed(2));
   const err = (row: Row | undefined): string => (row?.error ? ' (failed¹)' : '');
   L.push(`## Search (issue #16): Go to File and Find in Files, plain FTP, passive`, '');
-  L.push(`Tree: ${r.sizes.treeDirs} folders / ${r.sizes.treeFiles} files of about ${(r.sizes.treeFileBytes / 1000).toFixed(1)} KB of text each (${((r.sizes.treeFiles * r.sizes.treeFileBytes) / 1e6).toFixed(1)} MB); every tenth file holds the text searched for once. Ours runs the search core (\`src/search\`) as \`ftp-workspace find\`/\`grep\` do: its own pool of ${String(r.options.parallel ?? 4)} connections (connects included), the index walking 16 folders at once, files read as their folder is listed. Medians of runs (ours: ${String(r.options.runs)}, lftp: ${String(r.options.treeRuns)}, \`--tree-runs\`); every run of ours starts cold: new pool, no index on disk, empty content cache. Ratios ours / lftp: below 1 means we are faster.`, '');
+  L.push(`Tree: ${r.sizes.treeDirs} folders / ${r.sizes.treeFiles} files of about ${(r.sizes.treeFileBytes / 1000).toFixed(1)} KB of text each (${((r.sizes.treeFiles * r.sizes.treeFileBytes) / 1e6).toFixed(1)} MB); every tenth file holds the text searched for once. Ours runs the search core (\`src/search\`) as \`ftp-workspace find\`/\`grep\` do: its own pool of ${String(r.options.searchParallel ?? r.options.parallel ?? 4)} connections (connects included), the index walking 16 folders at once, files read as their folder is listed. Medians of runs (ours: ${String(r.options.runs)}, lftp: ${String(r.options.treeRuns)}, \`--tree-runs\`); every run of ours starts cold: new pool, no index on disk, empty content cache. Ratios ours / lftp: below 1 means we are faster.`, '');
   L.push('| Measurement | ours | reference | reference tool | ours / reference |');
   L.push('|---|---|---|---|---|');
   if (goto || gotoRef) {
@@ -244,7 +244,7 @@ function searchSection(r: BenchResults): string[] {
     const ref = med(grepRef);
     const refDetail = grepRef && !grepRef.error ? ` (mirror ${seconds(phase(grepRef, 'mirror'))} + grep ${seconds(phase(grepRef, 'grep'))})` : '';
     L.push(`| Find in Files: first match, cold | ${seconds(phase(grep, 'first'))}${err(grep)} | ${seconds(ref)}${err(grepRef)} | lftp \`mirror\` + \`grep -rn\` (first result only at the end) | ${x(phase(grep, 'first'), ref)} |`);
-    L.push(`| Find in Files: whole search, cold | ${seconds(med(grep))}${err(grep)} | ${seconds(ref)}${refDetail}${err(grepRef)} | lftp \`mirror --parallel=${String(r.options.parallel ?? 4)}\` + \`grep -rn\` | ${x(med(grep), ref)} |`);
+    L.push(`| Find in Files: whole search, cold | ${seconds(med(grep))}${err(grep)} | ${seconds(ref)}${refDetail}${err(grepRef)} | lftp \`mirror --parallel=${String(r.options.searchParallel ?? r.options.parallel ?? 4)}\` + \`grep -rn\` | ${x(med(grep), ref)} |`);
     L.push(`| Find in Files: the same search again (content cache, the index's listings from the cold search) | ${seconds(phase(grep, 'again'))}${err(grep)} | ${seconds(phase(grepRef, 'grep'))}${err(grepRef)} | \`grep -rn\` on the local copy | ${x(phase(grep, 'again'), phase(grepRef, 'grep'))} |`);
     L.push(`| Find in Files: matching lines found | ${grep?.matches ?? '—'} | ${grepRef?.matches ?? '—'} | \`grep -rn\` | — |`);
   }

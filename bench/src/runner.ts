@@ -144,7 +144,7 @@ async function ourTreeWalk(job: Job): Promise<{ dirs: number; files: number }> {
 const SEARCH_WALK_CONCURRENCY = 16;
 
 function searchPool(job: Job): ConnectionPool<FtpClient> {
-  // Nobody else uses this pool: the search may have every connection (job.parallel = the CLI's default of 4).
+  // Nobody else uses this pool: the search may have every connection (job.parallel = the CLI's default, unless --parallel).
   const pool = new ConnectionPool((mode) => FtpClient.connect({ ...ourOptions(job), mode }), { maxConnections: job.parallel, mode: job.mode, backgroundReserve: 0 });
   // FTPW_BENCH_SEARCH_TRACE=FILE: every event of the search's connections with its time, to see where the round trips go.
   const traceFile = process.env.FTPW_BENCH_SEARCH_TRACE;

@@ -44,12 +44,17 @@ export const poolMaxSize = 10;
 export const poolBackgroundReserve = 1;
 /**
  * Connections a search in the extension may hold at once, besides the one kept for the editor (the
- * pool grows to this + poolBackgroundReserve if poolSize is smaller). Every file costs ~3 round
- * trips on its connection (vsftpd; bench/results-2026-12-07b-search-speed.md), so connections are
- * what makes a cold search fast; 3 + 1 stays within the 4–8 per address most servers allow, and
- * one that allows fewer says so with 421, which shrinks the search's share.
+ * pool grows to this + poolBackgroundReserve if poolSize is smaller). Every small file costs ~3
+ * round trips on its connection whatever the client does (vsftpd answers one command at a time and
+ * sends each 226 only once the data is acknowledged; bench/results-2026-12-07b-search-speed.md), so
+ * connections are what makes a cold search fast: 2,000 files at 50 ms need 12 for 30 s. As many as
+ * rclone opens by default; a server that allows fewer says so with 421, which shrinks the search's
+ * share (never the editor's), and the connections above poolSize close soon after the search
+ * (poolSurplusIdleTimeoutMs).
  */
-export const searchConnections = 3;
+export const searchConnections = 12;
+/** The most `ftpWorkspace.search.connections` and `--connections` may ask for. */
+export const searchMaxConnections = 16;
 /** A search reads no file larger than this (bytes): huge files are logs and dumps, rarely worth the transfer. */
 export const searchMaxFileSize = 5 * 1024 * 1024;
 /** The content cache of text search keeps at most this much on disk (bytes). */
@@ -63,9 +68,14 @@ export const searchListingsMaxAgeMs = 2 * 60_000;
 /** An index older than this is walked again in the background when used (ms). */
 export const searchIndexMaxAgeMs = 10 * 60_000;
 /** `ftp-workspace find|grep`: connections at once (a CLI run has no editor to leave one to). */
-export const searchCliConnections = 4;
+export const searchCliConnections = searchConnections;
 /** Close a connection unused this long. */
 export const poolIdleTimeoutMs = 60_000;
+/**
+ * Close a connection above the user's poolSize (one a search opened) unused this long: a server's
+ * slots are shared with other clients, and the search again needs few connections (its cache).
+ */
+export const poolSurplusIdleTimeoutMs = 10_000;
 /** `NOOP` on an unused connection this often, until it is closed, so the server keeps it. */
 export const poolKeepaliveMs = 30_000;
 

@@ -43,6 +43,12 @@ export interface PoolOptions {
   maxConnections?: number;
   /** Close a connection idle this long (default: defaults.poolIdleTimeoutMs). */
   idleTimeoutMs?: number;
+  /**
+   * Close a connection above `interactiveConnections` idle this long (default:
+   * defaults.poolSurplusIdleTimeoutMs): the connections a search opened beyond the user's own go
+   * back to the server soon after the search, not a whole idle timeout later.
+   */
+  surplusIdleTimeoutMs?: number;
   /** Send NOOP on a connection idle this long, until idle close (default: defaults.poolKeepaliveMs; 0 = never). */
   keepaliveMs?: number;
   /**
@@ -115,6 +121,7 @@ export class ConnectionPool<C extends PooledClient> extends EventEmitter {
   private readonly factory: ClientFactory<C>;
   private readonly maxConnections: number;
   private readonly idleTimeoutMs: number;
+  private readonly surplusIdleTimeoutMs: number;
   private readonly keepaliveMs: number;
   private readonly probeAfterIdleMs: number;
   private readonly busyRetryDelaysMs: number[];
@@ -148,6 +155,7 @@ export class ConnectionPool<C extends PooledClient> extends EventEmitter {
     this.factory = factory;
     this.maxConnections = Math.max(1, options.maxConnections ?? defaults.poolSize);
     this.idleTimeoutMs = options.idleTimeoutMs ?? defaults.poolIdleTimeoutMs;
+    this.surplusIdleTimeoutMs = Math.min(this.idleTimeoutMs, options.surplusIdleTimeoutMs ?? defaults.poolSurplusIdleTimeoutMs);
     this.keepaliveMs = options.keepaliveMs ?? defaults.poolKeepaliveMs;
     this.probeAfterIdleMs = options.probeAfterIdleMs ?? 10_000;
     this.busyRetryDelaysMs = options.busyRetryDelaysMs ?? [1000, 2000, 4000];
@@ -576,7 +584,7 @@ export class ConnectionPool<C extends PooledClient> extends EventEmitter {
 
   private ensureTimer(): void {
     if (this.timer || this.disposed) return;
-    const periods = [this.idleTimeoutMs, this.keepaliveMs].filter((ms) => ms > 0);
+    const periods = [this.idleTimeoutMs, this.keepaliveMs, ...(this.hasSurplus ? [this.surplusIdleTimeoutMs] : [])].filter((ms) => ms > 0);
     const tick = Math.max(10, Math.min(...periods, 5000) / 2);
     this.timer = setInterval(() => this.sweep(), tick);
     this.timer.unref?.();
@@ -587,11 +595,20 @@ export class ConnectionPool<C extends PooledClient> extends EventEmitter {
     this.timer = undefined;
   }
 
+  /** The pool may hold more connections than interactive work uses: a search's, to close early. */
+  private get hasSurplus(): boolean {
+    return this.maxConnections > this.interactiveConnections;
+  }
+
   /** Closes connections idle too long; keeps the others alive with NOOP. */
   private sweep(): void {
     const now = Date.now();
+    // Oldest first: the idle list is used most-recent-first, so what stays longest unused is surplus.
+    let surplus = this.size - this.interactiveConnections;
     for (const entry of [...this.idle]) {
-      if (now - entry.since >= this.idleTimeoutMs) {
+      const idleFor = now - entry.since;
+      if (idleFor >= this.idleTimeoutMs || (surplus > 0 && idleFor >= this.surplusIdleTimeoutMs)) {
+        surplus--;
         this.idle.splice(this.idle.indexOf(entry), 1);
         void this.retire(entry.client, 'idle-close');
       } else if (this.keepaliveMs > 0 && now - entry.lastPing >= this.keepaliveMs) {

@@ -6,7 +6,7 @@
  * included) and by the extension's own writes, and kept on disk between sessions with the time of
  * its last complete walk — its age is always known, never hidden.
  */
-import { EventEmitter } from 'node:events';
+import { EventEmitter, setMaxListeners } from 'node:events';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { FtpError, isFtpError } from '../ftp/errors';
@@ -159,6 +159,8 @@ export class RemoteIndex extends EventEmitter {
     const under = options.under ?? '';
     if (this.walking && !options.onFolder && under === '') return this.joinWalk(options.signal);
     const abort = new AbortController();
+    // Every listing at once waits on it (the pool's queue, the transfer): that many listeners are no leak.
+    setMaxListeners(2 * this.concurrency + 10, abort.signal);
     const onAbort = () => abort.abort();
     options.signal?.addEventListener('abort', onAbort, { once: true });
     const problems: WalkProblem[] = [];

@@ -6,7 +6,7 @@
  */
 import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
-import { closeAllEditors, prepareServers, protocolLog, realServer, unique, waitFor, waitForLog } from './helpers';
+import { closeAllEditors, extensionApi, prepareServers, protocolLog, realServer, unique, waitFor, waitForLog } from './helpers';
 
 /** Presses Enter in the open quick pick until the active editor shows `uri` (the index fills in while walking). */
 async function acceptUntilOpen(uri: vscode.Uri, what: string): Promise<vscode.TextEditor> {
@@ -112,19 +112,48 @@ describe('FTP: Find in Files… (real server)', function () {
     assert.equal(again.summary.matches, 3);
   });
 
-  it('downloads on ftpWorkspace.search.connections connections at once, besides the one kept for the editor', async () => {
-    const dir = unique('find-many');
-    const token = unique('wide');
-    // Files big enough that the first connection is still busy when the others have logged in.
-    for (let i = 0; i < 24; i++) server.disk.put(`${dir}/f${i}.txt`, `${'x'.repeat(200_000)}\n${i % 4 === 0 ? token : 'none'}\n`);
-    const mark = (await protocolLog()).length;
-    const found = (await vscode.commands.executeCommand<Found>('ftpWorkspace.findInFolder', { pattern: token, folder: server.uri(dir) }))!;
-    assert.equal(found.summary.filesMatched, 6);
-    const retr = new RegExp(`\\[([^\\]]+)\\] > RETR /${dir}/`);
-    const log = await waitForLog((text) => text.slice(mark).split('\n').filter((line) => retr.test(line)).length >= 24, 'the search\'s 24 downloads');
-    const retrOn = new Set(log.slice(mark).split('\n').flatMap((line) => retr.exec(line)?.[1] ?? []));
-    // The default pool of 2 with one kept for the editor left a search one connection; it has 3 now.
-    assert.ok(retrOn.size >= 2 && retrOn.size <= 3, `downloads on ${[...retrOn].join(', ')}`);
+  /**
+   * Finds in a new folder of 24 files: the connections its downloads went over, and the most
+   * connections the server's pool held (the ones the search asked for log in even when the first
+   * has read every file by then).
+   */
+  const searchOf24Files = async (wantPeak?: (peak: number) => boolean): Promise<{ retrOn: Set<string>; peak: number; limit: number }> => {
+    const api = await extensionApi();
+    const pool = () => api.serverStates().find((s) => s.name === server.name);
+    let peak = 0;
+    const watch = api.onDidChangeServerStates(() => (peak = Math.max(peak, pool()?.connections ?? 0)));
+    try {
+      const dir = unique('find-many');
+      const token = unique('wide');
+      for (let i = 0; i < 24; i++) server.disk.put(`${dir}/f${i}.txt`, `${'x'.repeat(200_000)}\n${i % 4 === 0 ? token : 'none'}\n`);
+      const mark = (await protocolLog()).length;
+      const found = (await vscode.commands.executeCommand<Found>('ftpWorkspace.findInFolder', { pattern: token, folder: server.uri(dir) }))!;
+      assert.equal(found.summary.filesMatched, 6);
+      const retr = new RegExp(`\\[([^\\]]+)\\] > RETR /${dir}/`);
+      const log = await waitForLog((text) => text.slice(mark).split('\n').filter((line) => retr.test(line)).length >= 24, 'the search\'s 24 downloads');
+      if (wantPeak) await waitFor(() => wantPeak(peak), `the pool to hold the connections the search asked for (at most ${peak} so far)`).catch(() => undefined);
+      return { retrOn: new Set(log.slice(mark).split('\n').flatMap((line) => retr.exec(line)?.[1] ?? [])), peak, limit: pool()?.limit ?? 0 };
+    } finally {
+      watch.dispose();
+    }
+  };
+
+  it('downloads on ftpWorkspace.search.connections connections at once, besides the one kept for the editor, and follows a change of it', async () => {
+    // The default, 12, and one for the editor: more than the pool of 2 the editor's own work keeps to.
+    const wide = await searchOf24Files((peak) => peak > 3);
+    assert.equal(wide.limit, 13);
+    assert.ok(wide.peak > 3, `the pool held at most ${wide.peak} connections`);
+    const config = vscode.workspace.getConfiguration('ftpWorkspace');
+    await config.update('search.connections', 2, vscode.ConfigurationTarget.Global);
+    try {
+      // Changed while the pool is open: the next search keeps to it.
+      const narrow = await searchOf24Files();
+      assert.equal(narrow.limit, 3);
+      assert.ok(narrow.retrOn.size >= 1 && narrow.retrOn.size <= 2, `downloads on ${[...narrow.retrOn].join(', ')}`);
+      assert.ok(narrow.peak <= 3, `the pool held ${narrow.peak} connections`);
+    } finally {
+      await config.update('search.connections', undefined, vscode.ConfigurationTarget.Global);
+    }
   });
 
   it('opens the file at the match with the match selected, from the results view by keyboard', async () => {

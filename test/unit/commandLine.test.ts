@@ -157,7 +157,7 @@ describe('parseCommandLine', () => {
       [['grep', URL], /^grep: missing argument \(<pattern> <url>\)$/],
       [['grep', 'x', URL, '--name', '*.js'], /^grep: does not take --name$/],
       [['find', URL, '--regex'], /^find: does not take --regex$/],
-      [['find', URL, '--connections', '0'], /^find: --connections must be a whole number from 1 to 10, not "0"$/],
+      [['find', URL, '--connections', '0'], /^find: --connections must be a whole number from 1 to 16, not "0"$/],
       [['grep', 'x', URL, '--max-size', '5MB'], /^grep: --max-size must be a number of bytes, not "5MB"$/],
     ];
     for (const [argv, message] of cases) {

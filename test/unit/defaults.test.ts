@@ -85,6 +85,7 @@ describe('defaults', () => {
   it('caps the pool where the settings do', () => {
     assert.equal(setting('poolSize').maximum, defaults.poolMaxSize);
     assert.equal(setting('servers').items?.properties.poolSize.maximum, defaults.poolMaxSize);
+    assert.equal(setting('search.connections').maximum, defaults.searchMaxConnections);
   });
 
   it('documents the default ports', () => {

@@ -438,6 +438,28 @@ describe('ConnectionPool', () => {
       assert.equal(server.connects, 4);
     });
 
+    it('gives the connections a search opened beyond the user\'s back soon after, and keeps the user\'s for the idle timeout', async () => {
+      const { server, factory } = fakeServer();
+      pool = new ConnectionPool(factory, {
+        maxConnections: 5, backgroundReserve: 1, interactiveConnections: 2, idleTimeoutMs: 60_000, surplusIdleTimeoutMs: 10_000, keepaliveMs: 0,
+      });
+      const hold = gate();
+      const search = [0, 1, 2, 3].map(() => pool!.run(() => hold.promise, { lane: 'background' }));
+      await until(() => pool!.backgroundInUse === 4, 'four search connections');
+      hold.open();
+      await Promise.all(search);
+      assert.equal(pool.size, 4);
+      await clock.tickAsync(9_000);
+      assert.equal(pool.size, 4, 'none closed before the surplus timeout');
+      await clock.tickAsync(6_000);
+      assert.equal(pool.size, 2, 'the two above interactiveConnections closed');
+      assert.equal(server.clients.filter((c) => c.closed).length, 2);
+      await clock.tickAsync(40_000);
+      assert.equal(pool.size, 2, 'the user\'s two stay until the idle timeout');
+      await clock.tickAsync(20_000);
+      assert.equal(pool.size, 0);
+    });
+
     it('serves interactive work before background work that queued earlier', async () => {
       const { factory } = fakeServer();
       pool = new ConnectionPool(factory, { maxConnections: 1 });

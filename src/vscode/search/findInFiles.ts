@@ -11,7 +11,7 @@ import { formatBytes } from '../../ftp/format';
 import { enabledPatterns, splitGlobList } from '../../search/glob';
 import { compileQuery, QueryError, type TextQuery } from '../../search/textQuery';
 import { readersFor, searchText, type SearchSummary } from '../../search/textSearch';
-import { SECTION } from '../servers';
+import { SECTION, searchConnections } from '../servers';
 import type { SearchIndexes } from './searchIndexes';
 import type { FileResults, SearchResultsView } from './searchResultsView';
 
@@ -101,7 +101,7 @@ export class FindInFiles implements vscode.Disposable {
               under,
               maxFileSize,
               listingsMaxAgeMs,
-              concurrency: readersFor(config.get<number>('search.connections', defaults.searchConnections)),
+              concurrency: readersFor(searchConnections(config)),
               signal: abort.signal,
               cache: this.indexes.cache(),
               cacheId: (remotePath) => `${connection.server.key}${remotePath}`,

@@ -13,7 +13,8 @@ import type { RemoteFs } from '../../remote/remoteFs';
 import { ContentCache } from '../../search/contentCache';
 import { enabledPatterns } from '../../search/glob';
 import { RemoteIndex } from '../../search/remoteIndex';
-import { SECTION, type ServerConnection, type Servers } from '../servers';
+import { readersFor } from '../../search/textSearch';
+import { SECTION, searchConnections, type ServerConnection, type Servers } from '../servers';
 import { FTP_SCHEMES } from '../statusBar';
 
 /** Changes are written to disk this long after the last one (a burst of saves is one write). */
@@ -80,7 +81,8 @@ export class SearchIndexes implements vscode.Disposable {
     }
     if (!entry) {
       const root = this.servers.remotePath(folder.uri);
-      const index = new RemoteIndex(connection.fs, root, { exclude, storePath: this.storePath(connection, root) });
+      // As many listings at once as Find in Files asks files: the walk has the search's connections.
+      const index = new RemoteIndex(connection.fs, root, { exclude, storePath: this.storePath(connection, root), concurrency: readersFor(searchConnections()) });
       const created: Entry = { folder, connection, index, fs: connection.fs, excludeKey, loaded: index.load() };
       entry = created;
       index.on('change', () => {
