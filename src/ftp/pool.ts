@@ -603,8 +603,9 @@ export class ConnectionPool<C extends PooledClient> extends EventEmitter {
   /** Closes connections idle too long; keeps the others alive with NOOP. */
   private sweep(): void {
     const now = Date.now();
-    // Oldest first: the idle list is used most-recent-first, so what stays longest unused is surplus.
-    let surplus = this.size - this.interactiveConnections;
+    // Idle connections beyond what the user's own work may still take are a search's leftovers;
+    // oldest first (the idle list is used most-recent-first, so what stays longest unused is surplus).
+    let surplus = this.idle.length - Math.max(0, this.interactiveConnections - this.interactiveInUse);
     for (const entry of [...this.idle]) {
       const idleFor = now - entry.since;
       if (idleFor >= this.idleTimeoutMs || (surplus > 0 && idleFor >= this.surplusIdleTimeoutMs)) {

@@ -460,6 +460,24 @@ describe('ConnectionPool', () => {
       assert.equal(pool.size, 0);
     });
 
+    it('keeps the user\'s idle connection during a long search (only what the user\'s work could not take is surplus)', async () => {
+      const { server, factory } = fakeServer();
+      pool = new ConnectionPool(factory, {
+        maxConnections: 5, backgroundReserve: 1, backgroundConnections: 3, interactiveConnections: 2, idleTimeoutMs: 60_000, surplusIdleTimeoutMs: 10_000, keepaliveMs: 0,
+      });
+      const hold = gate();
+      const search = [0, 1, 2, 3].map(() => pool!.run(() => hold.promise, { lane: 'background' }));
+      await until(() => pool!.backgroundInUse === 3, 'three search connections');
+      assert.equal(await pool.run(async (c) => c.id), 'c4', 'the user\'s file opens on a connection of its own');
+      await clock.tickAsync(20_000);
+      assert.equal(pool.size, 4, 'the idle one is the user\'s to take again while the search holds the others');
+      assert.equal(server.clients.filter((c) => c.closed).length, 0);
+      hold.open();
+      await Promise.all(search);
+      await clock.tickAsync(15_000);
+      assert.equal(pool.size, 2, 'once the search is over, what the user\'s work cannot hold goes');
+    });
+
     it('serves interactive work before background work that queued earlier', async () => {
       const { factory } = fakeServer();
       pool = new ConnectionPool(factory, { maxConnections: 1 });
