@@ -1,8 +1,8 @@
 /**
- * The command line's start-up: its bundle (dist/cli-main.js, ~1 MB) run from V8's code cache.
+ * The command line's start-up: its bundle (dist/cli-main.js, 0.8 MB) run from V8's code cache.
  *
- * Compiling the bundle is a third of a one-shot command's start-up (~25 ms of ~85 ms for
- * `--help`; `node -e 0` alone is ~35 ms). V8 can skip that when given the bytecode of an earlier run
+ * Compiling the bundle was a third of a one-shot command's start-up (~22 ms in V8's compiler of
+ * ~70–85 ms for `--help`; `node -e 0` alone is ~30 ms). V8 can skip that when given the bytecode of an earlier run
  * (`vm.Script`'s `cachedData`), so the first run writes it, at exit — with every function that run
  * compiled, not only the top level — and later runs start from it.
  *
