@@ -19,7 +19,13 @@ const common = {
 
 const builds = [
   { ...common, entryPoints: ['src/extension.ts'], outfile: 'dist/extension.js', external: ['vscode'] },
-  { ...common, entryPoints: ['src/cli.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } },
+  // The command line: dist/cli.js (package.json's bin) is a small launcher that runs dist/cli-main.js
+  // from V8's code cache (src/codeCache.ts).
+  { ...common, entryPoints: ['src/cliLauncher.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } },
+  // Whitespace and comments squeezed in every build, names kept as in the extension's production
+  // build: ~4 ms less start-up (a quarter smaller, and without comments pure ASCII, which
+  // codeCache.ts reads as a one-byte string). `--enable-source-maps` still maps traces to src/.
+  { ...common, entryPoints: ['src/cli.ts'], outfile: 'dist/cli-main.js', minifyWhitespace: true },
 ];
 
 if (watch) {

@@ -14,12 +14,13 @@ import { fileSource } from './ftp/localFile';
 import { describeProxy } from './ftp/proxy';
 import { basename } from './ftp/remotePath';
 import { parseMode } from './ftp/permissions';
-import { downloadResumable, uploadResumable } from './ftp/resume';
 import { ConnectionPool } from './ftp/pool';
-import { RemoteFs } from './remote/remoteFs';
 import { USAGE, UsageError, parseCommandLine, type CliOptions } from './commandLine';
-import { runFind, runGrep, type CliIo } from './cliSearch';
+import type { CliIo } from './cliSearch';
 import { QueryError } from './search/textQuery';
+// Loaded by the commands that need them (`await import`), not at every start: resumed transfers
+// (ftp/resume), `chmod --recursive` (remote/remoteFs) and `find`/`grep` (cliSearch and the search
+// modules) bring node:fs/promises and the `ignore` package, ~3 ms of every start-up otherwise.
 
 interface Target { options: ConnectOptions; path: string }
 
@@ -133,6 +134,7 @@ async function run(argv: string[]): Promise<number> {
         const started = Date.now();
         let bytes: number;
         if (o.resume) {
+          const { downloadResumable } = await import('./ftp/resume');
           const report = await downloadResumable(c, t.path, local === '.' ? basename(t.path) : local, { onResume: o.verbose ? tellResume : undefined });
           if (json) process.stderr.write(JSON.stringify({ ...report, ms: Date.now() - started, mode: c.lastMode }) + '\n');
           return 0;
@@ -161,6 +163,7 @@ async function run(argv: string[]): Promise<number> {
         const remote = t.path.endsWith('/') ? t.path + basename(local) : t.path;
         if (o.resume) {
           if (source) throw new UsageError(`put: --resume needs a regular file, not ${local}`);
+          const { uploadResumable } = await import('./ftp/resume');
           const report = await uploadResumable(c, local, remote, { onResume: o.verbose ? tellResume : undefined });
           if (json) out(JSON.stringify({ ...report, ms: Date.now() - started, mode: c.lastMode }));
           return 0;
@@ -197,6 +200,7 @@ async function run(argv: string[]): Promise<number> {
         return 0;
       }
       // The walk of RemoteFs, the editor's own: folders listed and entries changed in parallel.
+      const { RemoteFs } = await import('./remote/remoteFs');
       const pool = new ConnectionPool<FtpClient>((m, onEvent) => FtpClient.connect({ ...t.options, mode: m, onEvent: (e) => { onEvent(e); if (o.verbose) logEvent(e); } }), { maxConnections: o.parallel ?? defaults.poolSize, mode: t.options.mode });
       try {
         const result = await new RemoteFs(pool, { cacheTtlMs: 0 }).chmodTree(t.path, { fileMode: mode, dirMode: mode });
@@ -213,11 +217,14 @@ async function run(argv: string[]): Promise<number> {
       out(json ? JSON.stringify(d, null, 2) : formatDiagnosis(d));
       return d.recommendation ? 0 : 1;
     }
-    case 'find':
+    case 'find': {
+      const { runFind } = await import('./cliSearch');
       return runFind(await target(args[0], o), o, searchIo(o));
+    }
     case 'grep': {
       // As grep: any trouble (a bad pattern, an unreachable server) exits 2, never 1 (= no match).
       try {
+        const { runGrep } = await import('./cliSearch');
         return await runGrep(args[0], await target(args[1], o), o, searchIo(o));
       } catch (err) {
         if (err instanceof UsageError) throw err;

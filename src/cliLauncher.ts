@@ -1,0 +1,9 @@
+/**
+ * dist/cli.js, what `ftp-workspace` runs: a small launcher that starts the command line proper
+ * (src/cli.ts, bundled as dist/cli-main.js) from V8's code cache — see codeCache.ts. It loads
+ * nothing else, so that it costs next to nothing itself.
+ */
+import * as path from 'node:path';
+import { runWithCodeCache } from './codeCache';
+
+runWithCodeCache(path.join(__dirname, 'cli-main.js'), module);
