@@ -76,6 +76,12 @@ export const poolIdleTimeoutMs = 60_000;
  * slots are shared with other clients, and the search again needs few connections (its cache).
  */
 export const poolSurplusIdleTimeoutMs = 10_000;
+/**
+ * How long a server's "too many connections" (421) is remembered after our connections closed:
+ * long enough that searches in a row are not refused again and again, short enough that slots
+ * other clients held at the time are tried again.
+ */
+export const poolLimitMemoryMs = 10 * 60_000;
 /** `NOOP` on an unused connection this often, until it is closed, so the server keeps it. */
 export const poolKeepaliveMs = 30_000;
 

@@ -49,6 +49,12 @@ export interface PoolOptions {
    * back to the server soon after the search, not a whole idle timeout later.
    */
   surplusIdleTimeoutMs?: number;
+  /**
+   * How long a limit the server's refusal (421) taught outlives our connections (default:
+   * defaults.poolLimitMemoryMs): the next search within it is not refused again at every connection
+   * above it; after it, the pool tries the full limit again (other clients may have held the slots).
+   */
+  limitMemoryMs?: number;
   /** Send NOOP on a connection idle this long, until idle close (default: defaults.poolKeepaliveMs; 0 = never). */
   keepaliveMs?: number;
   /**
@@ -122,6 +128,9 @@ export class ConnectionPool<C extends PooledClient> extends EventEmitter {
   private readonly maxConnections: number;
   private readonly idleTimeoutMs: number;
   private readonly surplusIdleTimeoutMs: number;
+  private readonly limitMemoryMs: number;
+  /** When the server last refused a connection over its limit (Date.now()); 0: never. */
+  private shrunkAt = 0;
   private readonly keepaliveMs: number;
   private readonly probeAfterIdleMs: number;
   private readonly busyRetryDelaysMs: number[];
@@ -156,6 +165,7 @@ export class ConnectionPool<C extends PooledClient> extends EventEmitter {
     this.maxConnections = Math.max(1, options.maxConnections ?? defaults.poolSize);
     this.idleTimeoutMs = options.idleTimeoutMs ?? defaults.poolIdleTimeoutMs;
     this.surplusIdleTimeoutMs = Math.min(this.idleTimeoutMs, options.surplusIdleTimeoutMs ?? defaults.poolSurplusIdleTimeoutMs);
+    this.limitMemoryMs = options.limitMemoryMs ?? defaults.poolLimitMemoryMs;
     this.keepaliveMs = options.keepaliveMs ?? defaults.poolKeepaliveMs;
     this.probeAfterIdleMs = options.probeAfterIdleMs ?? 10_000;
     this.busyRetryDelaysMs = options.busyRetryDelaysMs ?? [1000, 2000, 4000];
@@ -389,8 +399,18 @@ export class ConnectionPool<C extends PooledClient> extends EventEmitter {
     return true;
   }
 
+  /**
+   * With none of ours open, a limit the server taught is forgotten once it is old: the slots it
+   * counted may have been other clients'. Within limitMemoryMs it stands, or every search would be
+   * refused again at each connection above it.
+   */
+  private forgetLimitIfIdle(): void {
+    if (this.size === 0 && this.connecting === 0 && Date.now() - this.shrunkAt >= this.limitMemoryMs) this.currentLimit = this.maxConnections;
+  }
+
   /** Hands idle connections to waiters in order and opens new ones while under the limit. */
   private pump(): void {
+    if (this.currentLimit < this.maxConnections) this.forgetLimitIfIdle();
     while (this.nextWaiter(false)) {
       const entry = this.takeIdle();
       if (!entry) break;
@@ -469,6 +489,7 @@ export class ConnectionPool<C extends PooledClient> extends EventEmitter {
     if (error.kind === 'busy' && live > 0) {
       // The server allows no more than we have: wait for ours instead of failing.
       const limit = Math.max(1, live);
+      this.shrunkAt = Date.now();
       if (limit < this.currentLimit) {
         this.currentLimit = limit;
         this.emitPool({ type: 'shrink', limit, reason: error.message });
@@ -541,7 +562,7 @@ export class ConnectionPool<C extends PooledClient> extends EventEmitter {
     this.untrack(client);
     if (why === 'drop') this.emitPool({ type: 'drop', id: client.id });
     else this.emitPool({ type: 'idle-close', id: client.id });
-    if (this.size === 0 && this.connecting === 0) this.currentLimit = this.maxConnections;
+    this.forgetLimitIfIdle();
     if (!client.closed) {
       try {
         await client.close();
@@ -564,7 +585,7 @@ export class ConnectionPool<C extends PooledClient> extends EventEmitter {
           this.idle.splice(i, 1);
           this.untrack(client);
           this.emitPool({ type: 'drop', id: client.id, reason: reason?.message });
-          if (this.size === 0 && this.connecting === 0) this.currentLimit = this.maxConnections;
+          this.forgetLimitIfIdle();
           this.emit('state');
         }
       },

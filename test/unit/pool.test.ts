@@ -306,6 +306,36 @@ describe('ConnectionPool', () => {
     assert.deepEqual(await Promise.all(jobs), ['c1', 'c1', 'c1']);
   });
 
+  it('remembers the limit a refusal taught after its connections closed, for a while, then tries the full limit again', async () => {
+    const { server, factory } = fakeServer();
+    server.maxPerIp = 2;
+    pool = new ConnectionPool(factory, { maxConnections: 4, idleTimeoutMs: 1000, keepaliveMs: 0, limitMemoryMs: 600_000 });
+    const events = poolEvents(pool);
+    const refusals = () => events.filter((e) => e.type === 'connect-failed').length;
+    const burst = async () => {
+      const hold = gate();
+      const jobs = [0, 1, 2, 3].map(() => pool!.run(() => hold.promise));
+      for (let i = 0; i < 50 && pool!.inUse < 2; i++) await tick();
+      await tick();
+      hold.open();
+      await Promise.all(jobs);
+      await clock.tickAsync(1500); // idle close: none of ours left
+      assert.equal(pool!.size, 0);
+    };
+    await burst();
+    assert.equal(pool.limit, 2);
+    const refusedFirst = refusals();
+    assert.ok(refusedFirst >= 1);
+    await clock.tickAsync(60_000);
+    await burst();
+    assert.equal(refusals(), refusedFirst, 'within the memory no connection above the limit is tried');
+    assert.equal(pool.limit, 2);
+    await clock.tickAsync(600_000);
+    await burst();
+    assert.ok(refusals() > refusedFirst, 'after it the full limit is tried again');
+    assert.equal(pool.limit, 2);
+  });
+
   it('waits and retries when every slot of the server is taken by someone else', async () => {
     const { server, factory } = fakeServer();
     server.failures.push(new FtpError('busy', '421 Too many users', { code: 421 }));
