@@ -209,6 +209,28 @@ for (const kind of ['vsftpd', 'proftpd', 'pure-ftpd'] as ServerKind[]) {
   });
 }
 
+describe('grep on its default 12 connections against servers that allow 3 per address', function () {
+  this.timeout(120_000);
+  after(() => stopAllServers());
+  for (const kind of ['vsftpd', 'proftpd', 'pure-ftpd'] as ServerKind[]) {
+    it(`finds on ${kind} exactly what grep -rn finds: the refused connections only shrink the search`, async () => {
+      const server = await startServer(kind, { maxPerIp: 3 });
+      try {
+        makeSite(server.root);
+        server.giveToUser();
+        const site = path.join(server.root, 'site');
+        const r = await cli(['grep', 'needle', server.url('/site'), '--verbose'], server.password);
+        assert.equal(r.code, 0, r.stderr.split('\n').filter((l) => !/ [<>] /.test(l)).join('\n'));
+        assert.deepEqual(sortedLines(r.stdout), grepOnDisk(site, ['-F', 'needle', '--exclude-dir=logs']));
+        // The server did refuse: more than 3 were asked for (421, or proftpd's 530 "too many").
+        assert.match(r.stderr, /\b(421|530)\b/);
+      } finally {
+        await server.stop();
+      }
+    });
+  }
+});
+
 describe('search against a server that drops connections mid-search (vsftpd behind a cutting proxy)', function () {
   this.timeout(120_000);
   let server: RunningServer;
