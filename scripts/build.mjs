@@ -1,6 +1,6 @@
 // Bundles the extension and the command-line tool into dist/ with esbuild.
 import * as esbuild from 'esbuild';
-import { chmodSync } from 'node:fs';
+import { chmodSync, readFileSync } from 'node:fs';
 
 const watch = process.argv.includes('--watch');
 const production = process.argv.includes('--production');
@@ -36,4 +36,9 @@ if (watch) {
 } else {
   await Promise.all(builds.map((options) => esbuild.build(options)));
   chmodSync('dist/cli.js', 0o755);
+  // codeCache.ts runs the bundle as a vm.Script, which cannot import(): esbuild turns every import()
+  // of a bundled module into a require, so one left means a module it could not bundle.
+  if (/\bimport\(/.test(readFileSync('dist/cli-main.js', 'utf8'))) {
+    throw new Error('dist/cli-main.js calls import(), which the code cache (src/codeCache.ts) cannot run: bundle that module');
+  }
 }

@@ -51,8 +51,10 @@ export function cacheFolder(platform: NodeJS.Platform, env: NodeJS.ProcessEnv, h
  * share a cache, and V8 checks only the source's length — it would run the other version's
  * bytecode. Hashing the 1 MB bundle takes ~1.5 ms.
  */
-export function cacheFileName(bundleName: string, content: Uint8Array, version: string, arch: string): string {
-  const hash = createHash('sha256').update(content).digest('hex').slice(0, 32);
+export function cacheFileName(bundleName: string, content: Uint8Array, version: string, arch: string, flags = ''): string {
+  // V8 refuses a cache made under other flags (--max-old-space-size, NODE_OPTIONS): runs with and
+  // without them would otherwise rewrite one file in turn, each paying a full compile.
+  const hash = createHash('sha256').update(content).update(`\0${flags}`).digest('hex').slice(0, 32);
   return `${bundleName}-${hash}-node${version.replace(/^v/, '')}-${arch}.v8cache`;
 }
 
@@ -72,7 +74,8 @@ export function runWithCodeCache(bundle: string, parent: NodeJS.Module): void {
   const content = fs.readFileSync(bundle);
   const folder = privateFolder();
   const name = path.basename(bundle);
-  const file = folder && path.join(folder, cacheFileName(name, content, process.version, process.arch));
+  const flags = [...process.execArgv, process.env.NODE_OPTIONS ?? ''].join('\0');
+  const file = folder && path.join(folder, cacheFileName(name, content, process.version, process.arch, flags));
   const cachedData = file ? readCache(file) : undefined;
   const script = new vm.Script(Module.wrap(sourceText(content)), { filename: bundle, cachedData });
   if (file && (!cachedData || script.cachedDataRejected)) {
@@ -102,14 +105,25 @@ function sourceText(content: Buffer): string {
 /** The cache folder, made if missing (0700); undefined when there is none or others could write to it. */
 function privateFolder(): string | undefined {
   try {
-    const folder = cacheFolder(process.platform, process.env, os.homedir());
+    const home = os.homedir();
+    const folder = cacheFolder(process.platform, process.env, home);
     if (!folder) return undefined;
+    // Made only inside a folder of ours: run as root with a user's HOME (sudo -E), a recursive
+    // mkdir would leave the user a ~/.cache of root's that they can no longer write to.
+    const parent = path.dirname(folder);
+    if (fs.existsSync(parent) ? !ownedByUs(parent) : !ownedByUs(home)) return undefined;
     fs.mkdirSync(folder, { recursive: true, mode: 0o700 });
     const s = fs.lstatSync(folder); // a link is not followed
     return s.isDirectory() && ownedAndPrivate(s) ? folder : undefined;
   } catch {
     return undefined;
   }
+}
+
+/** The folder is the user's running us (Unix; on Windows the profile's access list says so). */
+function ownedByUs(folder: string): boolean {
+  if (process.platform === 'win32' || !process.getuid) return true;
+  return fs.statSync(folder).uid === process.getuid();
 }
 
 /**

@@ -125,7 +125,7 @@ const RETRYABLE = new Set(['connection-lost', 'timeout']);
 
 export class ConnectionPool<C extends PooledClient> extends EventEmitter {
   private readonly factory: ClientFactory<C>;
-  private readonly maxConnections: number;
+  private maxConnections: number;
   private readonly idleTimeoutMs: number;
   private readonly surplusIdleTimeoutMs: number;
   private readonly limitMemoryMs: number;
@@ -145,7 +145,7 @@ export class ConnectionPool<C extends PooledClient> extends EventEmitter {
   /** The lent connections that background work holds. */
   private readonly backgroundBusy = new Set<C>();
   private readonly backgroundReserve: number;
-  private readonly backgroundConnections: number;
+  private backgroundConnections: number;
   private readonly interactiveConnections: number;
   private readonly tracked = new Map<C, Tracked>();
   private readonly waiters: Waiter<C>[] = [];
@@ -220,6 +220,23 @@ export class ConnectionPool<C extends PooledClient> extends EventEmitter {
   /** Concrete mode of the last data connection any of our clients opened. */
   get lastConcreteMode(): ConcreteMode | undefined {
     return this.concreteMode;
+  }
+
+  /**
+   * New limits (a setting changed), without closing anything: work in progress keeps its
+   * connections, no new ones open above the limits, and idle ones above them close as surplus. A
+   * lower limit the server taught (421) stays while it is lower.
+   */
+  setLimits(limits: { maxConnections: number; backgroundConnections?: number }): void {
+    const taught = this.currentLimit < this.maxConnections ? this.currentLimit : Infinity;
+    this.maxConnections = Math.max(1, limits.maxConnections);
+    this.currentLimit = Math.min(this.maxConnections, taught);
+    this.backgroundConnections = Math.max(1, limits.backgroundConnections ?? Infinity);
+    if (this.idle.length > 0) {
+      this.stopTimer();
+      this.ensureTimer(); // the surplus period may be new
+    }
+    this.pump();
   }
 
   /** New mode for idle and future clients now, for lent ones when they come back. */

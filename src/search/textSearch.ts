@@ -8,7 +8,7 @@
  * was searched, what was skipped and why, and whether the search is incomplete (cancelled, or the
  * connection gave out).
  */
-import { getMaxListeners, setMaxListeners } from 'node:events';
+import { setMaxListeners } from 'node:events';
 import * as defaults from '../ftp/defaults';
 import { isFtpError } from '../ftp/errors';
 import type { TransferOptions } from '../ftp/types';
@@ -86,7 +86,7 @@ export async function searchText(index: RemoteIndex, source: ContentSource, opti
   let wake: (() => void) | undefined;
   const signal = options.signal;
   // Every read at once waits on it (the pool's queue, the transfer): that many listeners are no leak.
-  if (signal) setMaxListeners(Math.max(getMaxListeners(signal), 2 * concurrency + 10), signal);
+  if (signal) setMaxListeners(2 * concurrency + 10, signal);
 
   /** `asked`: called once the file's download is queued in the pool (or none is needed). */
   const searchOne = async (file: IndexedFile, asked: () => void): Promise<void> => {

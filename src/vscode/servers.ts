@@ -59,8 +59,6 @@ export interface ServerConnection {
   readonly server: ResolvedServer;
   readonly pool: ConnectionPool<FtpClient>;
   readonly fs: RemoteFs;
-  /** `ftpWorkspace.search.connections` when the pool was made: its limits follow from it. */
-  readonly searchConnections: number;
 }
 
 export class Servers implements vscode.Disposable {
@@ -165,10 +163,9 @@ export class Servers implements vscode.Disposable {
     const existing = this.connections.get(server.key);
     if (existing) return existing;
     const c = vscode.workspace.getConfiguration(SECTION);
-    const search = searchConnections(c);
     const pool = new ConnectionPool<FtpClient>((mode, onEvent) => this.connect(server, mode, onEvent), {
       maxConnections: poolLimit(server.poolSize, c),
-      backgroundConnections: search,
+      backgroundConnections: searchConnections(c),
       // The editor's own work keeps to poolSize; the connections above it are the search's.
       interactiveConnections: server.poolSize,
       idleTimeoutMs: millis(c, 'idleTimeout', defaults.poolIdleTimeoutMs),
@@ -182,7 +179,7 @@ export class Servers implements vscode.Disposable {
       onWarning: (message) => this.warnings.fire({ connection, message }),
       onChmodUnavailable: (message) => this.chmodUnavailable.fire({ connection, message }),
     });
-    const connection: ServerConnection = { server, pool, fs, searchConnections: search };
+    const connection: ServerConnection = { server, pool, fs };
     pool.on('state', () => this.changed.fire(connection));
     pool.on('pool', (e: PoolEvent) => {
       if (e.type === 'connect') this.connectSucceeded.fire(connection);
@@ -426,10 +423,10 @@ export class Servers implements vscode.Disposable {
       } catch {
         fresh = undefined;
       }
-      // A new search.connections changes the pool's limits, which are fixed when it is made.
-      const sameSearch = connection.searchConnections === searchConnections(c);
-      if (sameSearch && fresh && JSON.stringify(fresh) === JSON.stringify(connection.server)) continue;
-      if (sameSearch && fresh && sameExceptMode(fresh, connection.server)) {
+      // search.connections changes the pool's limits in place: a search or a save under way goes on.
+      connection.pool.setLimits({ maxConnections: poolLimit(connection.server.poolSize, c), backgroundConnections: searchConnections(c) });
+      if (fresh && JSON.stringify(fresh) === JSON.stringify(connection.server)) continue;
+      if (fresh && sameExceptMode(fresh, connection.server)) {
         // Only the mode changed (e.g. we saved it ourselves): switch in place, keep the connections.
         // After our own save the pool has it already; setting it again would log it twice.
         if (connection.pool.mode !== fresh.mode) connection.pool.setMode(fresh.mode);
@@ -470,7 +467,8 @@ function vscodeProxy(): { url: string; noProxy: string[] } {
 
 /** `ftpWorkspace.search.connections`: what a search may hold of a server's pool. */
 export function searchConnections(c = vscode.workspace.getConfiguration(SECTION)): number {
-  return Math.min(defaults.searchMaxConnections, Math.max(1, Math.floor(c.get<number>('search.connections', defaults.searchConnections))));
+  const n = Math.floor(Number(c.get<number>('search.connections', defaults.searchConnections)));
+  return Number.isFinite(n) ? Math.min(defaults.searchMaxConnections, Math.max(1, n)) : defaults.searchConnections;
 }
 
 /**

@@ -146,11 +146,10 @@ describe('FTP: Find in Files… (real server)', function () {
     const config = vscode.workspace.getConfiguration('ftpWorkspace');
     await config.update('search.connections', 2, vscode.ConfigurationTarget.Global);
     try {
-      // Changed while the pool is open: the next search keeps to it.
+      // Changed while the pool is open (its connections stay): the next search keeps to it.
       const narrow = await searchOf24Files();
       assert.equal(narrow.limit, 3);
       assert.ok(narrow.retrOn.size >= 1 && narrow.retrOn.size <= 2, `downloads on ${[...narrow.retrOn].join(', ')}`);
-      assert.ok(narrow.peak <= 3, `the pool held ${narrow.peak} connections`);
     } finally {
       await config.update('search.connections', undefined, vscode.ConfigurationTarget.Global);
     }

@@ -64,6 +64,8 @@ describe('code cache: folder and file name', () => {
     assert.notEqual(cacheFileName('cli-main.js', Buffer.from('console.log(2)'), 'v20.20.2', 'x64'), name);
     assert.notEqual(cacheFileName('cli-main.js', a, 'v20.20.3', 'x64'), name);
     assert.notEqual(cacheFileName('cli-main.js', a, 'v20.20.2', 'arm64'), name);
+    // Other Node flags: V8 would refuse the cache, and runs with and without them rewrite it in turn.
+    assert.notEqual(cacheFileName('cli-main.js', a, 'v20.20.2', 'x64', '--max-old-space-size=100'), name);
   });
 });
 
@@ -146,6 +148,24 @@ describe('code cache: the command line (dist/cli.js --help)', function () {
     assert.equal(cacheFiles(home).size, 1);
   });
 
+  it('makes no cache folder in a home that is not ours (root with a user\'s HOME, as sudo -E gives it)', async function () {
+    if (process.getuid?.() !== 0) this.skip(); // only root can hand the folder to someone else
+    fs.chownSync(home, 65534, 65534);
+    await help();
+    // A recursive mkdir as root would have left the user a ~/.cache (here: cache) they cannot write to.
+    assert.equal(fs.existsSync(path.join(home, 'cache')), false);
+  });
+
+  it('keeps one cache per set of Node flags, each used as it is', async () => {
+    await help();
+    await help({ NODE_OPTIONS: '--max-old-space-size=100' });
+    assert.equal(cacheFiles(home).size, 2);
+    const before = [...cacheFiles(home).values()].map((s) => s.ino).sort();
+    await help();
+    await help({ NODE_OPTIONS: '--max-old-space-size=100' });
+    assert.deepEqual([...cacheFiles(home).values()].map((s) => s.ino).sort(), before, 'neither was written again');
+  });
+
   it('does not use a cache file others can write to', async () => {
     await help();
     const { file } = onlyCache(home);
@@ -169,7 +189,9 @@ describe('code cache: a bundle run through it', function () {
     fs.mkdirSync(dist);
     fs.writeFileSync(path.join(dist, 'launch.js'), `require(${JSON.stringify(CODE_CACHE)}).runWithCodeCache(require('path').join(__dirname, 'main.js'), module);\n`);
     fs.writeFileSync(path.join(dist, 'main.js'), `"use strict";
+// Not ASCII (é): read as UTF-8, not Latin-1.
 const facts = {
+  accent: 'é',
   filename: __filename, dirname: __dirname, argv: process.argv.slice(1),
   moduleFilename: module.filename, cached: require.cache[__filename] === module,
   requireMain: require.main === module.parent, requires: typeof require('node:path').join,
@@ -194,7 +216,7 @@ console.log(JSON.stringify(facts));
         filename: main, dirname: dist, argv: [path.join(dist, 'launch.js'), 'a', '--b'],
         moduleFilename: main, cached: true, requireMain: true, requires: 'function',
         resolves: path.join(dist, 'launch.js'), strict: true,
-        stack: `    at Object.<anonymous> (${main}:9:13)`,
+        stack: `    at Object.<anonymous> (${main}:11:13)`, accent: 'é',
       });
       assert.equal(cacheFiles(home).size, cache === 'off' ? 0 : 1);
     });
@@ -203,6 +225,6 @@ console.log(JSON.stringify(facts));
   it('lets an uncaught error end the process as usual, with its place in the bundle', async () => {
     const r = await run(path.join(dist, 'launch.js'), ['throw'], home);
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /Error: uncaught\n {4}at Object.<anonymous> \(.*main\.js:10:/);
+    assert.match(r.stderr, /Error: uncaught\n {4}at Object.<anonymous> \(.*main\.js:12:/);
   });
 });

@@ -508,6 +508,26 @@ describe('ConnectionPool', () => {
       assert.equal(pool.size, 2, 'once the search is over, what the user\'s work cannot hold goes');
     });
 
+    it('takes new limits without closing what is lent, and keeps to the new share from then on', async () => {
+      const { server, factory } = fakeServer();
+      pool = new ConnectionPool(factory, { maxConnections: 5, backgroundReserve: 1, backgroundConnections: 4, interactiveConnections: 2, keepaliveMs: 0 });
+      const first = gate();
+      const running = [0, 1, 2, 3].map(() => pool!.run(() => first.promise, { lane: 'background' }));
+      await until(() => pool!.backgroundInUse === 4, 'four search connections');
+      pool.setLimits({ maxConnections: 3, backgroundConnections: 2 });
+      assert.deepEqual([pool.limit, pool.backgroundLimit], [3, 2]);
+      assert.equal(server.clients.filter((c) => c.closed).length, 0, 'nothing lent was closed');
+      let peak = 0;
+      const later = [0, 1, 2, 3, 4, 5].map(() => pool!.run(async () => {
+        peak = Math.max(peak, pool!.backgroundInUse);
+        await tick();
+      }, { lane: 'background' }));
+      first.open();
+      await Promise.all([...running, ...later]);
+      assert.ok(peak <= 2, `the search held ${peak} at once after the change`);
+      assert.equal(server.connects, 4, 'no connection opened for the new work');
+    });
+
     it('serves interactive work before background work that queued earlier', async () => {
       const { factory } = fakeServer();
       pool = new ConnectionPool(factory, { maxConnections: 1 });
