@@ -111,7 +111,7 @@ function privateFolder(): string | undefined {
     // Made only inside a folder of ours: run as root with a user's HOME (sudo -E), a recursive
     // mkdir would leave the user a ~/.cache of root's that they can no longer write to.
     const parent = path.dirname(folder);
-    if (fs.existsSync(parent) ? !ownedByUs(parent) : !ownedByUs(home)) return undefined;
+    if (!ours(fs.statSync(fs.existsSync(parent) ? parent : home))) return undefined;
     fs.mkdirSync(folder, { recursive: true, mode: 0o700 });
     const s = fs.lstatSync(folder); // a link is not followed
     return s.isDirectory() && ownedAndPrivate(s) ? folder : undefined;
@@ -120,19 +120,17 @@ function privateFolder(): string | undefined {
   }
 }
 
-/** The folder is the user's running us (Unix; on Windows the profile's access list says so). */
-function ownedByUs(folder: string): boolean {
-  if (process.platform === 'win32' || !process.getuid) return true;
-  return fs.statSync(folder).uid === process.getuid();
+/** Files carry an owner and mode bits to check (Unix); on Windows the profile's access list says whose they are. */
+const UNIX_OWNERS = process.platform !== 'win32' && typeof process.getuid === 'function';
+
+/** The user's running us. */
+function ours(s: fs.Stats): boolean {
+  return !UNIX_OWNERS || s.uid === process.getuid?.();
 }
 
-/**
- * Ours and writable by nobody else (Unix): anyone who could write there could plant bytecode. On
- * Windows, %LOCALAPPDATA% is the user's by its access list.
- */
+/** Ours and writable by nobody else: anyone who could write there could plant bytecode. */
 function ownedAndPrivate(s: fs.Stats): boolean {
-  if (process.platform === 'win32' || !process.getuid) return true;
-  return s.uid === process.getuid() && (s.mode & 0o022) === 0;
+  return ours(s) && (!UNIX_OWNERS || (s.mode & 0o022) === 0);
 }
 
 /** The cache's bytes; undefined when absent, unreadable, a link or not private. */
