@@ -155,7 +155,18 @@ export class FtpClient extends EventEmitter {
       if (o.security === 'explicit') await this.authTls();
       const password = await this.password();
       control.addSecret(password);
-      this.setup(await this.login(password));
+      // What FEAT said at this server's last login: the session starts on it and FEAT's answer, on
+      // its way behind the first transfer's EPSV, corrects it when it comes (refreshFeatures).
+      const feat = this.featureMemory.get(this.featureKey)?.feat;
+      const remembered = feat ? new Map(feat) : undefined;
+      const { replies, feat: featReply } = await this.login(password, remembered);
+      if (remembered) {
+        this.setup(replies, remembered, true);
+        this.featuresRead = this.refreshFeatures(featReply);
+      } else {
+        this.setup(replies, parseFeatures(await featReply), false);
+        this.featuresRead = Promise.resolve();
+      }
     } catch (e) {
       control.destroy();
       throw e;
@@ -193,19 +204,27 @@ export class FtpClient extends EventEmitter {
   }
 
   /**
-   * USER, PASS and the setup commands (FEAT, TYPE I, and for FTPS PBSZ 0 and PROT P) go out in one
+   * USER, PASS, the setup commands (TYPE I, for FTPS PBSZ 0 and PROT P, OPTS UTF8 ON where FEAT is
+   * remembered with UTF8), the EPSV for the first transfer (openWithLogin) and FEAT go out in one
    * write: login and setup in one round trip. The server runs them in order, so the setup commands
-   * find the session logged in. Resolves with the setup commands' replies. A server that needs no
-   * password answers PASS with 503, which is ignored; one that wants an account (332) has answered
-   * the setup commands "log in first", so they go again after ACCT.
+   * find the session logged in. FEAT goes last: its answer is many small writes on some servers
+   * (vsftpd: one a line), which fill the server's first congestion window and would hold the EPSV's
+   * 229 behind them for a round trip. Resolves with the setup commands' replies and FEAT's (still
+   * to come). A server that needs no password answers PASS with 503, which is ignored; one that
+   * wants an account (332) has answered the setup commands "log in first", so they go again after
+   * ACCT.
    */
-  private async login(password: string): Promise<Array<{ command: string; reply: Reply }>> {
+  private async login(password: string, remembered: ReadonlyMap<string, string> | undefined): Promise<{ replies: Array<{ command: string; reply: Reply }>; feat: Promise<Reply> }> {
     const o = this.options;
     const control = this.control;
-    const batch = this.setupCommands();
+    const batch = this.setupCommands(remembered);
     const sendSetup = () => {
       for (const c of batch) control.send(c);
       return batch.map((command) => control.read().then((reply) => ({ command, reply })));
+    };
+    const sendFeat = () => {
+      control.send('FEAT');
+      return control.read();
     };
     control.send(`USER ${o.user}`);
     control.send(`PASS ${password}`);
@@ -213,8 +232,9 @@ export class FtpClient extends EventEmitter {
     const pass = control.read();
     let setup = sendSetup();
     this.openWithLogin();
+    let feat = sendFeat();
     // After a failed login these replies are never read: the connection is dropped.
-    for (const p of [pass, ...setup]) p.catch(() => undefined);
+    for (const p of [pass, feat, ...setup]) p.catch(() => undefined);
     let r = await user;
     let command = 'USER';
     if (r.code === 331) {
@@ -223,10 +243,14 @@ export class FtpClient extends EventEmitter {
     }
     if (r.code === 332) {
       if (!o.account) throw new FtpError('login', 'The server asks for an account (ACCT) but none is configured.', { code: r.code, replyText: r.text, command: 'PASS ****' });
-      await Promise.allSettled(setup);
+      await Promise.allSettled([...setup, feat]);
       r = await control.request(`ACCT ${o.account}`);
       command = 'ACCT ****';
-      if (r.code === 230 || r.code === 202) setup = sendSetup();
+      if (r.code === 230 || r.code === 202) {
+        setup = sendSetup();
+        feat = sendFeat();
+        feat.catch(() => undefined);
+      }
     }
     if (r.code !== 230 && r.code !== 202) {
       const err = errorFromReply(r, command, 'login');
@@ -235,7 +259,7 @@ export class FtpClient extends EventEmitter {
       }
       throw err;
     }
-    return Promise.all(setup);
+    return { replies: await Promise.all(setup), feat };
   }
 
   /**
@@ -296,6 +320,11 @@ export class FtpClient extends EventEmitter {
     return `${this.options.security} ${this.serverKey}`;
   }
 
+  /** What EPSV did here, with the rest of what is remembered of the server kept. */
+  private rememberEpsv(epsv: boolean): void {
+    this.featureMemory.set(this.featureKey, { ...this.featureMemory.get(this.featureKey), epsv });
+  }
+
   /** EPSV was sent with the login on the word of an earlier FEAT or on trust, not this login's. */
   private epsvFromMemory = false;
   /** ...and the server refused it: FEAT is not remembered from this login (its reply may come first). */
@@ -323,45 +352,65 @@ export class FtpClient extends EventEmitter {
       if (r.code === 229) {
         // It works here, whatever FEAT said (ftp-srv does not list it).
         quirks.confirmed.add('EPSV');
-        return this.featureMemory.set(this.featureKey, { epsv: true });
+        return this.rememberEpsv(true);
       }
       this.epsvRefusedEarly = true;
       if (![500, 501, 502, 504].includes(r.code)) return void this.featureMemory.set(this.featureKey, undefined);
       quirks.skipEpsv = true;
       quirks.confirmed.delete('EPSV');
-      this.featureMemory.set(this.featureKey, { epsv: false });
+      this.rememberEpsv(false);
       this.emitEvent({ type: 'learned', id: this.id, what: 'no-epsv', detail: `EPSV refused (${r.code} ${r.message}); using PASV from now on` });
     });
   }
 
-  /** FEAT, TYPE I and the FTPS data-protection commands: sent with the login. */
-  private setupCommands(): string[] {
-    return ['FEAT', 'TYPE I', ...(this.control.isTls ? ['PBSZ 0', 'PROT P'] : [])];
+  /**
+   * TYPE I and the FTPS data-protection commands, sent with the login; OPTS UTF8 ON first where
+   * the remembered FEAT lists UTF8 (without a memory it follows FEAT's answer, see setup).
+   */
+  private setupCommands(remembered: ReadonlyMap<string, string> | undefined): string[] {
+    return [...(remembered && this.asksUtf8(remembered) ? ['OPTS UTF8 ON'] : []), 'TYPE I', ...(this.control.isTls ? ['PBSZ 0', 'PROT P'] : [])];
   }
 
-  /** What the setup commands' replies say: the features; TYPE I and PROT P must be accepted. */
-  private setup(replies: Array<{ command: string; reply: Reply }>): void {
+  /**
+   * RFC 2640's OPTS UTF8 ON, for a server that lists UTF8 — unless the user named a charset other
+   * than UTF-8: that means the names as stored, and OPTS UTF8 ON would make servers that convert
+   * (IIS, Serv-U) send UTF-8 instead, as FileZilla's custom charset also avoids.
+   */
+  private asksUtf8(features: ReadonlyMap<string, string>): boolean {
+    const configured = this.configuredCharset;
+    return features.has('UTF8') && (configured === undefined || /^utf-?8$/i.test(configured));
+  }
+
+  /** Resolves once this login's own FEAT answer is in `features` (a remembered one is used until then). */
+  private featuresRead: Promise<void> = Promise.resolve();
+
+  /**
+   * Resolves once `features` holds what the server answered to FEAT at this login, not what an
+   * earlier login remembered (diagnostics report the server's own answer).
+   */
+  freshFeatures(): Promise<void> {
+    return this.featuresRead;
+  }
+
+  /**
+   * The setup commands' replies (TYPE I and PROT P must be accepted) and the features the session
+   * starts on: FEAT's answer, or the remembered one (`fromMemory`; this login's FEAT corrects it).
+   */
+  private setup(replies: Array<{ command: string; reply: Reply }>, features: ReadonlyMap<string, string>, fromMemory: boolean): void {
     const control = this.control;
     // Paths in every command from here on, and the replies that quote them (PWD, MLST, 550).
     control.setCharset(() => this.codec);
-    this.features = parseFeatures(replies[0].reply);
     this.hashSelected = undefined;
-    for (const name of ['EPSV', 'EPRT'] as const) if (this.features.has(name)) this.channels.quirks.confirmed.add(name);
-    if (this.epsvFromMemory && !this.features.has('EPSV')) this.channels.quirks.confirmed.delete('EPSV');
-    this.epsvFromMemory = false;
-    if (!this.epsvRefusedEarly) this.featureMemory.set(this.featureKey, { epsv: this.channels.quirks.confirmed.has('EPSV') && !this.channels.quirks.skipEpsv });
+    this.useFeatures(features);
     for (const { command: c, reply: r } of replies) {
       if (c === 'TYPE I' && r.code >= 400) throw errorFromReply(r, c);
       if (c === 'PROT P' && r.code >= 400) {
         throw new FtpError('tls', `The server refused to protect data connections (PROT P answered ${r.code} ${r.message}); refusing to send files in clear text over an FTPS connection.`, { code: r.code, replyText: r.text, command: c });
       }
     }
-    const configured = this.configuredCharset;
-    // A charset the user named means the names as stored: OPTS UTF8 ON would make servers that
-    // convert (IIS, Serv-U) send UTF-8 instead, as FileZilla's custom charset also avoids.
-    if (this.features.has('UTF8') && (configured === undefined || /^utf-?8$/i.test(configured))) {
-      // RFC 2640; some servers list UTF8 and still answer 504: the reply does not matter, so it is
-      // not waited for (the read below keeps the reply queue in step).
+    // Some servers list UTF8 and still answer 504: the reply does not matter, so it is not waited
+    // for (the read below keeps the reply queue in step). From memory it went with the login.
+    if (!fromMemory && this.asksUtf8(features)) {
       control.send('OPTS UTF8 ON');
       this.owed.add('reply to OPTS UTF8 ON', control.read());
     }
@@ -373,6 +422,39 @@ export class FtpClient extends EventEmitter {
         fingerprint256: control.peerFingerprint256 ?? '',
       };
     }
+  }
+
+  /** The features this session goes by, and what they say of the data-channel commands; remembered for the next login. */
+  private useFeatures(features: ReadonlyMap<string, string>): void {
+    this.features = features;
+    const quirks = this.channels.quirks;
+    for (const name of ['EPSV', 'EPRT'] as const) if (features.has(name)) quirks.confirmed.add(name);
+    if (this.epsvFromMemory && !features.has('EPSV')) quirks.confirmed.delete('EPSV');
+    this.epsvFromMemory = false;
+    if (!this.epsvRefusedEarly) return this.featureMemory.set(this.featureKey, { epsv: quirks.confirmed.has('EPSV') && !quirks.skipEpsv, feat: [...features] });
+    // EPSV with the login was refused: what that taught stays (or, forgotten, stays forgotten).
+    const known = this.featureMemory.get(this.featureKey);
+    if (known) this.featureMemory.set(this.featureKey, { ...known, feat: [...features] });
+  }
+
+  /**
+   * This login's FEAT answer, when the session started on a remembered one: taken in its place
+   * (a server upgraded or reconfigured since), so that the next listing or checksum goes by what
+   * the server offers now. OPTS UTF8 ON is not sent half-way through a session: a server that
+   * newly lists UTF8 gets it at the next login.
+   */
+  private async refreshFeatures(reply: Promise<Reply>): Promise<void> {
+    let r: Reply;
+    try {
+      r = await reply;
+    } catch {
+      return; // the connection went away: the next operation reconnects and reads FEAT again
+    }
+    const fresh = parseFeatures(r);
+    const before = this.features;
+    if (fresh.size === before.size && [...fresh].every(([k, v]) => before.get(k) === v)) return;
+    this.useFeatures(fresh);
+    this.emitEvent({ type: 'learned', id: this.id, what: 'features', detail: `The server's features changed since the last login (FEAT: ${[...fresh.keys()].join(' ') || 'none'}); going by the new ones.` });
   }
 
   /** Replaces a control connection that went out of step; quirks and features stay known. */
@@ -444,7 +526,7 @@ export class FtpClient extends EventEmitter {
     if (this.userClosed || this.nextMode !== 'passive') return Promise.resolve(undefined);
     const quirks = this.channels.quirks;
     // EPSV worked here (a server whose FEAT does not list it, such as ftp-srv): the next connection may send it ahead.
-    if (quirks.confirmed.has('EPSV') && !quirks.skipEpsv && !this.featureMemory.get(this.featureKey)?.epsv) this.featureMemory.set(this.featureKey, { epsv: true });
+    if (quirks.confirmed.has('EPSV') && !quirks.skipEpsv && !this.featureMemory.get(this.featureKey)?.epsv) this.rememberEpsv(true);
     const opening = this.channels.openNext(first);
     this.owed.add('reply to EPSV (data connection in advance)', opening);
     return opening;
@@ -553,11 +635,20 @@ export class FtpClient extends EventEmitter {
 
   private async listUnlocked(path: string, opts: TransferOptions = {}): Promise<FileEntry[]> {
     if (this.features.has('MLST')) {
-      const entries = parseMlsd(await this.fetchListing(`MLSD ${path}`, path, opts));
-      // Where MLST answers for a path, MDTM is asked only through links (probeLink): check its clock
-      // the first time a listing shows one.
-      if (mdtmMemory.get(this.serverKey) === undefined && entries.some((e) => e.type === 'symlink')) await this.checkMdtmClock(path, entries);
-      return entries;
+      let listing: string | undefined;
+      try {
+        listing = await this.fetchListing(`MLSD ${path}`, path, opts);
+      } catch (e) {
+        // MLST was in the remembered FEAT, and this login's FEAT (answered before the MLSD) has it no more.
+        if (this.features.has('MLST')) throw e;
+      }
+      if (listing !== undefined) {
+        const entries = parseMlsd(listing);
+        // Where MLST answers for a path, MDTM is asked only through links (probeLink): check its clock
+        // the first time a listing shows one.
+        if (mdtmMemory.get(this.serverKey) === undefined && entries.some((e) => e.type === 'symlink')) await this.checkMdtmClock(path, entries);
+        return entries;
+      }
     }
     if (this.listAll) {
       try {

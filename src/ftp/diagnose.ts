@@ -62,6 +62,8 @@ export async function diagnose(options: ConnectOptions, hooks: { onStep?: (step:
   }
   const tls = client.tlsInfo ? `, ${client.tlsInfo.protocol} ${client.tlsInfo.cipher}${client.tlsInfo.authorized ? '' : ' (certificate trusted by fingerprint)'}` : '';
   record({ name: LOGIN_STEP, ok: true, ms: Date.now() - started, detail: `logged in${proxy ? ` through ${proxy}` : ''}${tls}` });
+  // The server's own FEAT answer at this login, not the one an earlier login left in memory.
+  await client.freshFeatures();
   record({ name: 'Server features', ok: true, ms: 0, detail: [...client.features.keys()].join(' ') || '(no FEAT)' });
   const works = new Set<ConcreteMode>();
   try {

@@ -153,9 +153,9 @@ export interface ConnectOptions {
   /** Shared store of which concrete mode worked per server, for auto mode. */
   modeMemory?: ModeMemory;
   /**
-   * Shared store of what each server offered (EPSV), so that a new session's first EPSV can go
-   * out with the login (passiveWithLogin); in this process's memory unless given (the extension
-   * keeps it across windows).
+   * Shared store of what each server offered (EPSV, FEAT), so that a new session's first EPSV can
+   * go out with the login (passiveWithLogin) and its first command need not wait for FEAT's answer;
+   * in this process's memory unless given (the extension keeps it across windows, the CLI on disk).
    */
   featureMemory?: FeatureMemory;
   /** Connection id used in events; assigned if absent. */
@@ -164,9 +164,14 @@ export interface ConnectOptions {
   onEvent?: (event: FtpEvent) => void;
 }
 
-/** What a server was found to offer: EPSV in FEAT, or answered with 229. */
+/** What a server was found to offer: EPSV in FEAT, or answered with 229; and FEAT's whole answer. */
 export interface KnownFeatures {
   epsv: boolean;
+  /**
+   * FEAT's answer at the last login (upper-case name, parameters), [] for a server without FEAT;
+   * absent in records from before it was kept. With it, the next login does not wait for FEAT.
+   */
+  feat?: Array<[string, string]>;
 }
 
 /** Remembers, per security and server, what it offered at the last login; undefined forgets. */
@@ -215,6 +220,6 @@ export type FtpEvent =
   /** The passive data connection opened in advance for the next transfer: connected, failed, or closed unused. */
   | { type: 'in-advance'; id: string; state: 'ready' | 'failed' | 'closed'; via: 'EPSV' | 'PASV'; target: string; reason?: string }
   /** The session found out something about the server that changes how it talks to it from now on. */
-  | { type: 'learned'; id: string; what: 'no-epsv' | 'no-eprt' | 'replies-out-of-order' | 'tls-after-preliminary' | 'encoding' | 'time-zone'; detail: string }
+  | { type: 'learned'; id: string; what: 'no-epsv' | 'no-eprt' | 'replies-out-of-order' | 'tls-after-preliminary' | 'encoding' | 'time-zone' | 'features'; detail: string }
   | { type: 'close'; id: string; reason?: string }
   | { type: 'warning'; id: string; message: string };

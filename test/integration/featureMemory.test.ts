@@ -62,7 +62,7 @@ describe('the first data connection opened with the login', function () {
       const server = await startServer(kind);
       try {
         const { login, listing } = await firstConnection(optionsFor(server, { mode: 'passive', passiveWithLogin: 'always' }));
-        assert.deepEqual(login, ['USER', 'PASS', 'FEAT', 'TYPE', 'EPSV'], 'EPSV in the login\'s write');
+        assert.deepEqual(login, ['USER', 'PASS', 'TYPE', 'EPSV', 'FEAT'], 'EPSV in the login\'s write, FEAT behind it');
         assert.equal(listing.length, 1, `the listing goes out alone: ${JSON.stringify(listing)}`);
       } finally {
         await server.stop();
@@ -73,7 +73,8 @@ describe('the first data connection opened with the login', function () {
       const server = await startServer(kind);
       try {
         const { login, listing } = await secondConnection(optionsFor(server, { mode: 'passive' }));
-        assert.deepEqual(login, ['USER', 'PASS', 'FEAT', 'TYPE', 'EPSV'], 'EPSV in the login\'s write');
+        // proftpd and pure-ftpd list UTF8: remembered, OPTS UTF8 ON goes with the login too.
+        assert.deepEqual(login, ['USER', 'PASS', ...(kind === 'vsftpd' ? [] : ['OPTS']), 'TYPE', 'EPSV', 'FEAT'], 'EPSV in the login\'s write');
         assert.equal(listing.length, 1, `the listing goes out alone: ${JSON.stringify(listing)}`);
         assert.match(listing[0], /^(MLSD|LIST)$/);
       } finally {
@@ -87,7 +88,7 @@ describe('the first data connection opened with the login', function () {
     const demo = await startDemoServer({ port: 0, pasvRange: [31230, 31250] });
     try {
       const { login, listing } = await secondConnection({ host: demo.host, port: demo.port, mode: 'passive' });
-      assert.deepEqual(login, ['USER', 'PASS', 'FEAT', 'TYPE', 'EPSV']);
+      assert.deepEqual(login, ['USER', 'PASS', 'OPTS', 'TYPE', 'EPSV', 'FEAT']);
       assert.deepEqual(listing, ['LIST']);
     } finally {
       await demo.stop();
@@ -98,7 +99,7 @@ describe('the first data connection opened with the login', function () {
     const server = await startServer('vsftpd', { tls: 'explicit' });
     try {
       const { login, listing } = await secondConnection(optionsFor(server, { mode: 'passive' }));
-      assert.deepEqual(login, ['USER', 'PASS', 'FEAT', 'TYPE', 'PBSZ', 'PROT', 'EPSV']);
+      assert.deepEqual(login, ['USER', 'PASS', 'TYPE', 'PBSZ', 'PROT', 'EPSV', 'FEAT']);
       assert.deepEqual(listing, ['LIST']);
     } finally {
       await server.stop();
@@ -109,7 +110,7 @@ describe('the first data connection opened with the login', function () {
     const server = await startServer('vsftpd');
     try {
       const { login } = await secondConnection(optionsFor(server, { mode: 'active' }));
-      assert.deepEqual(login, ['USER', 'PASS', 'FEAT', 'TYPE']);
+      assert.deepEqual(login, ['USER', 'PASS', 'TYPE', 'FEAT']);
     } finally {
       await server.stop();
     }
@@ -118,9 +119,9 @@ describe('the first data connection opened with the login', function () {
   it('not for a session that will make no transfer (passiveWithLogin \'never\'), nor for a server not seen before by default', async () => {
     const server = await startServer('vsftpd');
     try {
-      assert.deepEqual((await firstConnection(optionsFor(server, { mode: 'passive' }))).login, ['USER', 'PASS', 'FEAT', 'TYPE'], 'not seen before');
+      assert.deepEqual((await firstConnection(optionsFor(server, { mode: 'passive' }))).login, ['USER', 'PASS', 'TYPE', 'FEAT'], 'not seen before');
       const { login } = await secondConnection(optionsFor(server, { mode: 'passive', passiveWithLogin: 'never' }));
-      assert.deepEqual(login, ['USER', 'PASS', 'FEAT', 'TYPE']);
+      assert.deepEqual(login, ['USER', 'PASS', 'TYPE', 'FEAT']);
     } finally {
       await server.stop();
     }
@@ -137,10 +138,10 @@ describe('the first data connection opened with the login', function () {
       const first = await FtpClient.connect(optionsFor(server, { mode: 'passive', featureMemory: window1 }));
       await first.list('/');
       await first.close();
-      assert.deepEqual([...window1.known.values()], [{ epsv: true }]);
+      assert.deepEqual([...window1.known.values()].map((k) => ({ epsv: k.epsv, feat: k.feat?.map(([name]) => name).sort() })), [{ epsv: true, feat: ['EPRT', 'EPSV', 'MDTM', 'PASV', 'REST', 'SIZE', 'TVFS'] }]);
       const login = async (featureMemory: FeatureMemory) => (await firstConnection(optionsFor(server, { mode: 'passive', featureMemory }))).login;
-      assert.deepEqual(await login(window1), ['USER', 'PASS', 'FEAT', 'TYPE', 'EPSV'], 'the next window, with the kept memory');
-      assert.deepEqual(await login(memory()), ['USER', 'PASS', 'FEAT', 'TYPE'], 'another memory knows nothing of it');
+      assert.deepEqual(await login(window1), ['USER', 'PASS', 'TYPE', 'EPSV', 'FEAT'], 'the next window, with the kept memory');
+      assert.deepEqual(await login(memory()), ['USER', 'PASS', 'TYPE', 'FEAT'], 'another memory knows nothing of it');
     } finally {
       await server.stop();
     }
@@ -153,7 +154,7 @@ describe('the first data connection opened with the login', function () {
       const events: FtpEvent[] = [];
       const c = await FtpClient.connect({ ...options, onEvent: (e) => events.push(e) });
       try {
-        assert.deepEqual(withLogin(events), ['USER', 'PASS', 'FEAT', 'TYPE', 'EPSV']);
+        assert.deepEqual(withLogin(events), ['USER', 'PASS', 'TYPE', 'EPSV', 'FEAT']);
         assert.deepEqual((await c.list('/')).map((e) => e.name), ['a.txt']);
         assert.equal(server.count('EPSV'), 1, 'the refusal with the login was enough: the listing went straight to PASV');
         assert.ok(events.some((e) => e.type === 'learned' && e.what === 'no-epsv'), 'told in the log');
@@ -162,7 +163,7 @@ describe('the first data connection opened with the login', function () {
       }
       const next: FtpEvent[] = [];
       await (await FtpClient.connect({ ...options, onEvent: (e) => next.push(e) })).close();
-      assert.deepEqual(withLogin(next), ['USER', 'PASS', 'FEAT', 'TYPE'], 'remembered: nothing sent ahead');
+      assert.deepEqual(withLogin(next), ['USER', 'PASS', 'OPTS', 'TYPE', 'FEAT'], 'remembered: nothing sent ahead');
     } finally {
       await server.stop();
     }
@@ -177,7 +178,7 @@ describe('the first data connection opened with the login', function () {
       const events: FtpEvent[] = [];
       const c = await FtpClient.connect({ ...options, onEvent: (e) => events.push(e) });
       try {
-        assert.deepEqual(withLogin(events), ['USER', 'PASS', 'FEAT', 'TYPE', 'EPSV']);
+        assert.deepEqual(withLogin(events), ['USER', 'PASS', 'OPTS', 'TYPE', 'EPSV', 'FEAT']);
         assert.deepEqual((await c.list('/')).map((e) => e.name), ['a.txt']);
         assert.ok(server.count('PASV') >= 1, 'fell back to PASV');
       } finally {
@@ -186,7 +187,72 @@ describe('the first data connection opened with the login', function () {
       const third: FtpEvent[] = [];
       const d = await FtpClient.connect({ ...options, onEvent: (e) => third.push(e) });
       await d.close();
-      assert.deepEqual(withLogin(third), ['USER', 'PASS', 'FEAT', 'TYPE'], 'nothing sent ahead once the memory was contradicted');
+      assert.deepEqual(withLogin(third), ['USER', 'PASS', 'OPTS', 'TYPE', 'FEAT'], 'nothing sent ahead once the memory was contradicted (the rest of FEAT still remembered)');
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('with FEAT remembered, the first transfer goes out without waiting for FEAT\'s answer, which then refreshes the memory', async () => {
+    const server = await FaultServer.start({ files: { '/a.txt': 'a' } });
+    try {
+      const options: ConnectOptions = { host: '127.0.0.1', port: server.port, user: server.user, password: server.password, mode: 'passive' };
+      await (await FtpClient.connect(options)).close();
+      // The server now takes its time over FEAT (commands after it wait too, as a real server's would).
+      server.handle('FEAT', async (ctx) => { await new Promise((r) => setTimeout(r, 300)); await ctx.next(); });
+      const events: FtpEvent[] = [];
+      const c = await FtpClient.connect({ ...options, onEvent: (e) => events.push(e) });
+      try {
+        assert.equal((await c.readFile('/a.txt')).toString(), 'a');
+        const sentRetr = events.findIndex((e) => e.type === 'command' && e.text.startsWith('RETR'));
+        const featAnswered = events.findIndex((e) => e.type === 'reply' && e.code === 211);
+        assert.ok(sentRetr >= 0 && featAnswered > sentRetr, `RETR sent before FEAT's answer came: ${JSON.stringify(events.filter((e) => e.type === 'command' || e.type === 'reply').map((e) => (e.type === 'command' ? `> ${e.text}` : `< ${(e as { code: number }).code}`)))}`);
+      } finally {
+        await c.close();
+      }
+      // Without a memory, the session waits for FEAT before its first command.
+      const fresh: FtpEvent[] = [];
+      const d = await FtpClient.connect({ ...options, featureMemory: { get: () => undefined, set: () => undefined }, onEvent: (e) => fresh.push(e) });
+      try {
+        await d.readFile('/a.txt');
+        const sentRetr = fresh.findIndex((e) => e.type === 'command' && e.text.startsWith('RETR'));
+        const featAnswered = fresh.findIndex((e) => e.type === 'reply' && e.code === 211);
+        assert.ok(featAnswered >= 0 && featAnswered < sentRetr, 'a server not seen before: FEAT first');
+      } finally {
+        await d.close();
+      }
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('a server that dropped MLST since the last login: the listing follows this login\'s FEAT (LIST), and the memory with it', async () => {
+    const server = await FaultServer.start({ files: { '/a.txt': 'a' }, mlst: true });
+    const known = new Map<string, KnownFeatures>();
+    const featureMemory: FeatureMemory = { get: (k) => known.get(k), set: (k, v) => { if (v) known.set(k, v); else known.delete(k); } };
+    try {
+      const options: ConnectOptions = { host: '127.0.0.1', port: server.port, user: server.user, password: server.password, mode: 'passive', featureMemory };
+      const first = await FtpClient.connect(options);
+      assert.ok(first.features.has('MLST'));
+      await first.close();
+      // Reconfigured: no MLST/MLSD any more, and slow to answer FEAT, so the listing is asked for on the remembered word.
+      server.handle('FEAT', async (ctx) => {
+        await new Promise((r) => setTimeout(r, 200));
+        ctx.session.raw('211-Features:\r\n EPSV\r\n PASV\r\n SIZE\r\n MDTM\r\n211 End\r\n');
+      });
+      server.handle('MLSD', (ctx) => ctx.session.reply('500 MLSD not understood.'));
+      const events: FtpEvent[] = [];
+      const c = await FtpClient.connect({ ...options, onEvent: (e) => events.push(e) });
+      try {
+        assert.deepEqual((await c.list('/')).map((e) => e.name), ['a.txt']);
+        const sent = events.filter((e) => e.type === 'command').map((e) => (e as { text: string }).text.split(' ')[0]);
+        assert.ok(sent.includes('MLSD') && sent.includes('LIST'), `MLSD on the memory's word, then LIST: ${JSON.stringify(sent)}`);
+        assert.ok(!c.features.has('MLST'));
+        assert.ok(events.some((e) => e.type === 'learned' && e.what === 'features'), 'told in the log');
+      } finally {
+        await c.close();
+      }
+      assert.deepEqual([...known.values()].map((k) => k.feat?.map(([name]) => name)), [['EPSV', 'PASV', 'SIZE', 'MDTM']]);
     } finally {
       await server.stop();
     }
