@@ -18,6 +18,7 @@ import { ConnectionPool } from './ftp/pool';
 import { USAGE, UsageError, parseCommandLine, type CliOptions } from './commandLine';
 import type { CliIo } from './cliSearch';
 import { QueryError } from './search/textQuery';
+import { CliServerMemory } from './cliServerMemory';
 // Loaded by the commands that need them (`await import`), not at every start: resumed transfers
 // (ftp/resume), `chmod --recursive` (remote/remoteFs) and `find`/`grep` (cliSearch and the search
 // modules) bring node:fs/promises and the `ignore` package, ~3 ms of every start-up otherwise.
@@ -39,9 +40,17 @@ async function target(url: string, o: CliOptions): Promise<Target> {
     const proxyPassword = process.env.FTP_PROXY_PASSWORD ?? await askPassword(`Password for the proxy ${describeProxy(proxy)}: `, 'FTP_PROXY_PASSWORD');
     proxy = { ...proxy, password: proxyPassword };
   }
+  const host = u.hostname.replace(/^\[|\]$/g, '');
+  const port = u.port ? Number(u.port) : defaults.defaultPort(security);
+  const memory = serverMemory();
+  memory.seedZone(`${host}:${port}`);
+  process.once('exit', () => {
+    memory.noteZone(`${host}:${port}`);
+    memory.save();
+  });
   const options: ConnectOptions = {
-    host: u.hostname.replace(/^\[|\]$/g, ''),
-    port: u.port ? Number(u.port) : undefined,
+    host,
+    port,
     user, password, security, mode,
     activeAddress: o.activeAddress,
     activePortRange: o.activePortRange,
@@ -53,8 +62,16 @@ async function target(url: string, o: CliOptions): Promise<Target> {
     proxy,
     tls: { rejectUnauthorized: !o.insecure },
     connectTimeoutMs: t, replyTimeoutMs: t,
+    featureMemory: memory.features,
   };
   return { options, path: decodeURIComponent(u.pathname || '/') || '/' };
+}
+
+let memoryLoaded: CliServerMemory | undefined;
+
+/** What earlier runs learned of servers (cliServerMemory.ts), read once. */
+function serverMemory(): CliServerMemory {
+  return memoryLoaded ??= CliServerMemory.load();
 }
 
 /** A server-chosen name must not drive the terminal: control characters are shown escaped. */
@@ -121,8 +138,9 @@ async function run(argv: string[]): Promise<number> {
       const c = await connect(t, o);
       try {
         const entries = await c.list(t.path);
+        // One write for the whole listing: a write a line is a system call a line.
         if (json) out(JSON.stringify(entries, null, 2));
-        else for (const e of entries) out(`${e.type === 'directory' ? 'd' : e.type === 'symlink' ? 'l' : '-'} ${String(e.size).padStart(12)} ${e.mtime ? new Date(e.mtime).toISOString() : '-'.padEnd(24)} ${printable(e.name)}${e.target ? ` -> ${printable(e.target)}` : ''}`);
+        else if (entries.length > 0) out(entries.map((e) => `${e.type === 'directory' ? 'd' : e.type === 'symlink' ? 'l' : '-'} ${String(e.size).padStart(12)} ${e.mtime ? new Date(e.mtime).toISOString() : '-'.padEnd(24)} ${printable(e.name)}${e.target ? ` -> ${printable(e.target)}` : ''}`).join('\n'));
       } finally { await c.close(); }
       return 0;
     }

@@ -76,7 +76,7 @@ export function runWithCodeCache(bundle: string, parent: NodeJS.Module): void {
   const name = path.basename(bundle);
   const flags = [...process.execArgv, process.env.NODE_OPTIONS ?? ''].join('\0');
   const file = folder && path.join(folder, cacheFileName(name, content, process.version, process.arch, flags));
-  const cachedData = file ? readCache(file) : undefined;
+  const cachedData = file ? readPrivateFile(file) : undefined;
   const script = new vm.Script(Module.wrap(sourceText(content)), { filename: bundle, cachedData });
   if (file && (!cachedData || script.cachedDataRejected)) {
     // At exit, so that the cache holds the functions this run compiled: for a `get`, most of what
@@ -103,7 +103,7 @@ function sourceText(content: Buffer): string {
 }
 
 /** The cache folder, made if missing (0700); undefined when there is none or others could write to it. */
-function privateFolder(): string | undefined {
+export function privateFolder(): string | undefined {
   try {
     const home = os.homedir();
     const folder = cacheFolder(process.platform, process.env, home);
@@ -133,8 +133,8 @@ function ownedAndPrivate(s: fs.Stats): boolean {
   return ours(s) && (!UNIX_OWNERS || (s.mode & 0o022) === 0);
 }
 
-/** The cache's bytes; undefined when absent, unreadable, a link or not private. */
-function readCache(file: string): Buffer | undefined {
+/** A file's bytes in the private folder; undefined when absent, unreadable, a link or not private. */
+export function readPrivateFile(file: string): Buffer | undefined {
   let fd: number | undefined;
   try {
     fd = fs.openSync(file, fs.constants.O_RDONLY | (fs.constants.O_NOFOLLOW ?? 0));
@@ -153,15 +153,21 @@ function readCache(file: string): Buffer | undefined {
  * Any error is ignored: a read-only home or a full disk only costs the next run its head start.
  */
 function writeCache(file: string, bundleName: string, data: () => Buffer): void {
+  if (!writePrivateFile(file, data)) return;
+  try { prune(path.dirname(file), `${bundleName}-`); } catch { /* next time */ }
+}
+
+/** Writes a private file (0600) at once: to a temporary name, renamed over. False on any error. */
+export function writePrivateFile(file: string, data: () => Buffer | string): boolean {
   const tmp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
   try {
     fs.writeFileSync(tmp, data(), { mode: 0o600, flag: 'wx' });
     fs.renameSync(tmp, file);
+    return true;
   } catch {
     try { fs.unlinkSync(tmp); } catch { /* never made */ }
-    return;
+    return false;
   }
-  try { prune(path.dirname(file), `${bundleName}-`); } catch { /* next time */ }
 }
 
 /** Removes this bundle's caches beyond the newest KEEP, and temporary files an interrupted write left. */

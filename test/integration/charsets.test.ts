@@ -220,7 +220,7 @@ interface Run { code: number; stdout: string; stderr: string }
 
 function cli(args: string[], password: string): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { env: { ...process.env, FTP_PASSWORD: password }, encoding: 'buffer' }, (err, stdout, stderr) => {
+    execFile(process.execPath, [CLI, ...args], { env: { ...process.env, FTP_WORKSPACE_SERVER_MEMORY: '0', FTP_PASSWORD: password }, encoding: 'buffer' }, (err, stdout, stderr) => {
       resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout: stdout.toString('utf8'), stderr: stderr.toString() });
     });
   });

@@ -19,7 +19,7 @@ function exitStatus(err: ExecFileException | null): number {
 
 function cli(args: string[], password?: string): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { env: { ...process.env, FTP_PASSWORD: password ?? '' }, encoding: 'buffer', maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
+    execFile(process.execPath, [CLI, ...args], { env: { ...process.env, FTP_WORKSPACE_SERVER_MEMORY: '0', FTP_PASSWORD: password ?? '' }, encoding: 'buffer', maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
       resolve({ code: exitStatus(err), stdout: stdout.toString('latin1'), stderr: stderr.toString() });
     });
   });
@@ -29,7 +29,7 @@ function cli(args: string[], password?: string): Promise<Run> {
 function shell(command: string, password: string): Promise<Run> {
   const err = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'ftpw-sh-')), 'stderr');
   return new Promise((resolve) => {
-    execFile('bash', ['-c', command], { env: { ...process.env, FTP_PASSWORD: password, ERR: err } }, (e, stdout, stderr) => {
+    execFile('bash', ['-c', command], { env: { ...process.env, FTP_WORKSPACE_SERVER_MEMORY: '0', FTP_PASSWORD: password, ERR: err } }, (e, stdout, stderr) => {
       resolve({ code: exitStatus(e), stdout, stderr });
     });
   });
@@ -280,5 +280,34 @@ describe('ftp-workspace command line', function () {
     assert.match(r.stdout, /FAIL EPRT/);
     assert.match(r.stdout, /FAIL PORT/);
     assert.match(r.stdout, /Recommended mode: passive/);
+  });
+
+  it('remembers what a server offered and its time zone for the next run: no MDTM the second time, the same listing', async () => {
+    const vsftpd = await startServer('vsftpd');
+    const cache = fs.mkdtempSync(path.join(os.tmpdir(), 'ftpw-memory-'));
+    fs.chmodSync(cache, 0o700);
+    try {
+      fs.writeFileSync(path.join(vsftpd.root, 'note.txt'), 'x');
+      const ls = () => new Promise<Run>((resolve) => {
+        execFile(process.execPath, [CLI, 'ls', vsftpd.url('/'), '--verbose'], { env: { ...process.env, XDG_CACHE_HOME: cache, FTP_PASSWORD: vsftpd.password } }, (err, stdout, stderr) => {
+          resolve({ code: exitStatus(err), stdout, stderr });
+        });
+      });
+      const first = await ls();
+      assert.equal(first.code, 0, first.stderr);
+      assert.match(first.stderr, /> MDTM \/note\.txt/, 'the first run finds vsftpd\'s zone');
+      const file = path.join(cache, 'ftp-workspace', 'servers.json');
+      assert.equal(fs.statSync(file).mode & 0o777, 0o600);
+      const kept = fs.readFileSync(file, 'utf8');
+      assert.ok(!kept.includes(vsftpd.user) && !kept.includes(vsftpd.password), 'no user name or password in the file');
+      const second = await ls();
+      assert.equal(second.code, 0, second.stderr);
+      assert.doesNotMatch(second.stderr, /> MDTM/, 'the zone came from the first run');
+      assert.match(second.stderr, /> FEAT/, 'FEAT is still asked (its answer corrects the memory)');
+      assert.equal(second.stdout, first.stdout);
+    } finally {
+      fs.rmSync(cache, { recursive: true, force: true });
+      await vsftpd.stop();
+    }
   });
 });

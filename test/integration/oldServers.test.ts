@@ -395,7 +395,7 @@ describe('a LIST-only server whose zone is not UTC (fault server)', function () 
     await start(-300, { noFeat: true, noMdtm: true });
     const url = `ftp://${server!.user}@${server!.host}:${server!.port}/site/`;
     const ls = (extra: string[]) => new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-      execFile(process.execPath, [CLI, 'ls', url, '--json', ...extra], { env: { ...process.env, FTP_PASSWORD: server!.password } }, (err, stdout, stderr) => {
+      execFile(process.execPath, [CLI, 'ls', url, '--json', ...extra], { env: { ...process.env, FTP_WORKSPACE_SERVER_MEMORY: '0', FTP_PASSWORD: server!.password } }, (err, stdout, stderr) => {
         resolve({ code: err ? Number((err as NodeJS.ErrnoException & { code?: number }).code ?? 1) : 0, stdout, stderr });
       });
     });
