@@ -42,16 +42,31 @@ function lines(text: string): string[] {
 
 /**
  * Milliseconds for a UTC calendar date and time, or undefined when it does not exist (Feb 30,
- * 25:00). Uses setUTCFullYear because Date.UTC maps years 0–99 to 1900–1999.
+ * 25:00). Plain arithmetic on the proleptic Gregorian calendar (years 0–99 stay themselves, which
+ * Date.UTC would map to 1900–1999): a listing calls this once or twice per line, and a Date object
+ * each time was most of a cold 1,000-line parse.
  */
 function utc(year: number, month0: number, day: number, h = 0, min = 0, s = 0, ms = 0): number | undefined {
-  if (month0 < 0 || month0 > 11 || day < 1 || day > 31) return undefined;
+  if (month0 < 0 || month0 > 11 || day < 1 || day > daysInMonth(year, month0)) return undefined;
   if (h > 23 || min > 59 || s > 60) return undefined; // 60: a leap second is legal in RFC 3659 times
-  const d = new Date(0);
-  d.setUTCFullYear(year, month0, day);
-  if (d.getUTCFullYear() !== year || d.getUTCMonth() !== month0 || d.getUTCDate() !== day) return undefined;
-  d.setUTCHours(h, min, s, ms);
-  return d.getTime();
+  return daysFromCivil(year, month0 + 1, day) * DAY_MS + ((h * 60 + min) * 60 + s) * 1000 + ms;
+}
+
+const MONTH_DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+function daysInMonth(year: number, month0: number): number {
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  return month0 === 1 && leap ? 29 : MONTH_DAYS[month0];
+}
+
+/** Days from 1970-01-01 to a Gregorian date (month 1–12): Howard Hinnant's days_from_civil. */
+function daysFromCivil(year: number, month: number, day: number): number {
+  const y = month <= 2 ? year - 1 : year;
+  const era = Math.floor(y / 400);
+  const yoe = y - era * 400;
+  const doy = Math.floor((153 * (month > 2 ? month - 3 : month + 9) + 2) / 5) + day - 1;
+  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
+  return era * 146097 + doe - 719468;
 }
 
 const TIME14 = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(?:\.(\d{1,9}))?$/;
