@@ -4,6 +4,7 @@
  * active-mode connect-back that never came), the session reconnects itself before the next command.
  */
 import { EventEmitter } from 'node:events';
+import type { FileHandle } from 'node:fs/promises';
 import type { Readable, Writable } from 'node:stream';
 import { AUTO_ENCODING, NameCodec, charsetProblem, detectCharset, isValidUtf8, learnCharset, learnedCharset } from './charset';
 import { ControlConnection, remember } from './control';
@@ -17,6 +18,7 @@ import { assertSafePath, basename, dirname, join, normalize } from './remotePath
 import { BlockFileReader, BlockFileWriter, openSource, openTarget } from './localFile';
 import { OwedReplies } from './owedReplies';
 import { describeProxy } from './proxy';
+import { greetingTraits, type GreetingTraits } from './greeting';
 import { bestChecksumMethod, parseChecksumReply, type Checksum, type ChecksumAlgorithm, type ChecksumMethod } from './checksum';
 import { octalMode } from './permissions';
 import { detectOffset, detectionCandidate, formatTimeZoneOffset, mdtmMemory, mdtmOffsetAgainst, toUtc, zoneMemory } from './timeZone';
@@ -49,6 +51,12 @@ const defaultFeatureMemory: FeatureMemory = {
     else defaultFeatures.delete(key);
   },
 };
+
+/**
+ * Servers (host:port) whose greeting says they answer commands only after a transfer, where the
+ * early SIZE and RNFR of uploadReplacing got replies that do not fit: they go after the 226 there.
+ */
+const earlyRenameMisfits = new Map<string, true>();
 
 /** Time-zone detections under way, per server (host:port). */
 const zoneDetections = new Map<string, Promise<number | undefined>>();
@@ -93,6 +101,8 @@ export class FtpClient extends EventEmitter {
   /** The charset of names now (see `nameCharset`); rebuilt when it changes. */
   private namesCodec = new NameCodec('utf8');
   private busy: Promise<unknown> = Promise.resolve();
+  /** What this connection's greeting told about the server. */
+  private traits: GreetingTraits = { commandsWaitForTransfer: false };
 
   private constructor(options: ConnectOptions) {
     super();
@@ -178,6 +188,7 @@ export class FtpClient extends EventEmitter {
     // 120: "service ready in nnn minutes" — the real greeting follows.
     while (r.code === 120) r = await this.control.read(this.options.connectTimeoutMs);
     if (r.code !== 220) throw errorFromReply(r, '(greeting)', 'login');
+    this.traits = greetingTraits(r);
   }
 
   private async authTls(): Promise<void> {
@@ -540,6 +551,11 @@ export class FtpClient extends EventEmitter {
    */
   private async transfer(spec: TransferSpec, probe?: { channels: DataChannelProvider; mode: ConcreteMode }): Promise<number> {
     const channels = probe?.channels ?? this.channels;
+    // Once commands went out behind the data (atDataEnd), the transfer is not repeated: their
+    // replies come before a repeat's, and they are about this attempt's result.
+    let dataEnded = false;
+    const atDataEnd = spec.atDataEnd;
+    if (atDataEnd) spec = { ...spec, atDataEnd: () => { dataEnded = true; atDataEnd(); } };
     // A transfer right after another in the same operation (a recursive removal's listings): the
     // connection that one opened in advance is ready once its EPSV is answered.
     await this.owed.settle();
@@ -558,6 +574,7 @@ export class FtpClient extends EventEmitter {
         if (owedFinal) this.owed.add(`final reply to ${spec.command}`, owedFinal);
         return bytes;
       } catch (e) {
+        if (dataEnded) throw e;
         // The connection opened in advance was dead after all (the server closed its listener or
         // forgot it, and answered 425): the same transfer again with a fresh EPSV, no error shown.
         if (channel.inAdvance && failedBeforeData(e)) {
@@ -575,7 +592,7 @@ export class FtpClient extends EventEmitter {
       bytes = await attempt(first, true);
     } catch (e) {
       // Through a proxy that cannot do active mode, auto keeps to passive: its error is the one to show.
-      if (this.mode !== 'auto' || probe || !failedBeforeData(e) || (first === 'passive' && channels.quirks.noActive)) throw e;
+      if (dataEnded || this.mode !== 'auto' || probe || !failedBeforeData(e) || (first === 'passive' && channels.quirks.noActive)) throw e;
       const other: ConcreteMode = first === 'passive' ? 'active' : 'passive';
       this.emitEvent({ type: 'data-fallback', id: this.id, from: first, to: other, reason: (e as Error).message });
       try {
@@ -1030,41 +1047,140 @@ export class FtpClient extends EventEmitter {
   async renameChecked(from: string, to: string, expectedSize: number, opts: { mode?: number } = {}): Promise<RenameChecked> {
     const f = checked(from);
     const t = checked(to);
-    return this.exclusive(async () => {
-      const control = this.control;
-      control.send(`SIZE ${f}`);
-      control.send(`RNFR ${f}`);
-      const size = await control.read();
-      const rnfr = await this.finalReply();
-      // No SIZE on this server: the caller looks at the copy another way before any rename.
-      if (size.code === 500 || size.code === 502 || size.code === 504) return { renamed: false, chmodSet: false };
-      if (size.code >= 400) throw notFound(f, size, `SIZE ${f}`);
-      const held = parseSize(size.text) ?? -1;
-      if (held >= 0 && held !== expectedSize) return { tempSize: held, renamed: false, chmodSet: false };
-      if (rnfr.code !== 350) throw errorFromReply(rnfr, `RNFR ${f}`, 'path-read');
-      const chmodCommand = opts.mode === undefined ? undefined : `SITE CHMOD ${octalMode(opts.mode)} ${t}`;
-      const mlst = this.features.has('MLST');
-      control.send(`RNTO ${t}`);
-      if (chmodCommand) control.send(chmodCommand);
-      if (mlst) control.send(`MLST ${t}`);
-      else {
-        control.send(`SIZE ${t}`);
-        control.send(`MDTM ${t}`);
-      }
-      const rnto = await this.finalReply();
-      const chmodReply = chmodCommand ? await control.read() : undefined;
-      const look = [await control.read(), ...(mlst ? [] : [await control.read()])];
-      if (rnto.code >= 400) throw errorFromReply(rnto, `RNTO ${t}`, 'path-write');
-      const chmod = chmodReply && chmodReply.code >= 400 ? this.chmodError(chmodReply, chmodCommand!) : undefined;
-      let after: FileEntry | undefined;
-      if (mlst) {
-        const entry = look[0].code === 250 ? parseMlstReply(look[0].text) : undefined;
-        if (entry) after = { ...entry, name: basename(t) };
-      } else if (look[0].code === 213) {
-        after = { name: basename(t), type: 'file', size: parseSize(look[0].text) ?? -1, mtime: this.mdtmTime(look[1]) };
-      }
-      return { tempSize: held, renamed: true, after, chmod, chmodSet: chmodCommand !== undefined && !chmod };
-    });
+    return this.exclusive(async () => this.renameAfterLook(f, t, expectedSize, await this.sizeAndRnfr(f), opts));
+  }
+
+  /**
+   * A safe save's upload and its checked rename as one operation on this session: STOR `source`
+   * to `temp`, then what renameChecked(temp, target, expectedSize) does, under the same rules. On
+   * a server that answers commands only after a transfer ends (vsftpd, see GreetingTraits), SIZE
+   * and RNFR go out as soon as the data is across and our side of the data connection is closed:
+   * they are answered right behind the STOR's 226, which that server sends only a round trip after
+   * our last byte — a round trip less per save. Elsewhere they go after the 226, as before (a
+   * server that reads commands during a transfer may answer them before it, or refuse them).
+   * RNTO goes only after a 226, `expectedSize` bytes sent and held (SIZE), and RNFR's 350. A STOR
+   * that fails renames nothing and rejects with its error; where SIZE and RNFR went early, the copy
+   * is deleted here first, so that the RNFR the server holds names nothing. `beforeRename` is told
+   * right before RNTO goes out: up to then, repeating the whole operation changes nothing but the copy.
+   */
+  async uploadReplacing(temp: string, target: string, source: Uint8Array | { file: string }, expectedSize: number, opts: TransferOptions & { mode?: number; beforeRename?: () => void } = {}): Promise<UploadReplaced> {
+    const f = checked(temp);
+    const t = checked(target);
+    let file: FileHandle | undefined;
+    let pump: TransferSpec['pump'];
+    if (source instanceof Uint8Array) pump = pumpFrom(source, opts.onProgress, opts.signal);
+    else {
+      const opened = file = await openSource(source.file);
+      pump = pumpFromFile(() => new BlockFileReader(opened), opts.onProgress, opts.signal);
+    }
+    try {
+      return await this.exclusive(async () => {
+        let early: Promise<SizeAndRnfr> | undefined;
+        const inFlight = this.traits.commandsWaitForTransfer && !earlyRenameMisfits.has(this.serverKey);
+        const sent = await this.transfer({
+          command: `STOR ${f}`, direction: 'upload', path: f, signal: opts.signal, pump,
+          atDataEnd: inFlight ? () => {
+            early ??= this.sizeAndRnfr(f);
+            // Awaited once the transfer is over, either way.
+            early.catch(() => undefined);
+          } : undefined,
+        }).catch(async (e: unknown) => {
+          if (early) await this.forgetEarlyRename(f, early);
+          throw e;
+        });
+        let look: SizeAndRnfr;
+        if (early) {
+          look = await early;
+          if (!fitsSizeAndRnfr(look)) throw this.earlyRenameMisfit(f, look);
+        } else {
+          // As renameChecked would: what the server still owes (the EPSV sent at the data's end) first.
+          await this.owed.settle();
+          look = await this.sizeAndRnfr(f);
+        }
+        if (sent !== expectedSize) return { sent, tempSize: parseSize(look.size.text) ?? sent, renamed: false, chmodSet: false };
+        return { sent, ...(await this.renameAfterLook(f, t, expectedSize, look, opts)) };
+      });
+    } finally {
+      await file?.close();
+    }
+  }
+
+  /** SIZE and RNFR of `path` in one write; resolves with their replies. */
+  private sizeAndRnfr(path: string): Promise<SizeAndRnfr> {
+    const control = this.control;
+    control.send(`SIZE ${path}`);
+    control.send(`RNFR ${path}`);
+    // Both reads are queued now, in the order the replies come.
+    const size = control.read();
+    const rnfr = this.finalReply();
+    rnfr.catch(() => undefined);
+    return size.then(async (r) => ({ size: r, rnfr: await rnfr }));
+  }
+
+  /**
+   * The STOR failed after SIZE and RNFR went behind its data: their replies are read (the session
+   * stays in step) and the copy deleted on this connection, so that a pending RNFR names nothing
+   * (vsftpd keeps it until the next RNFR or RNTO). What fails here is the connection's problem, not
+   * the save's: the STOR's error is the one to tell.
+   */
+  private async forgetEarlyRename(path: string, early: Promise<SizeAndRnfr>): Promise<void> {
+    try {
+      await early;
+      await this.control.request(`DELE ${path}`);
+    } catch {
+      this.control.destroy();
+    }
+  }
+
+  /**
+   * Early SIZE and RNFR whose replies are not a SIZE's and an RNFR's: the server answered them out
+   * of turn, so which reply was the STOR's is not known. Nothing is renamed, the connection is
+   * dropped (its replies are out of step), and this server gets them after the 226 from now on.
+   */
+  private earlyRenameMisfit(path: string, look: SizeAndRnfr): FtpError {
+    remember(earlyRenameMisfits, this.serverKey, true);
+    const detail = `SIZE and RNFR sent right after an upload's data were answered ${look.size.code} and ${look.rnfr.code}: the server does not hold them until the transfer's reply, although its greeting says vsftpd; they are sent after that reply from now on`;
+    this.emitEvent({ type: 'learned', id: this.id, what: 'replies-out-of-order', detail });
+    this.control.destroy();
+    return new FtpError('protocol', `STOR ${path}: the server's replies came out of order (${detail}); nothing was renamed.`, { command: `SIZE ${path}` });
+  }
+
+  /**
+   * The rest of a checked rename once SIZE and RNFR of the copy are answered: RNTO with SITE CHMOD
+   * and a look at the result in one write, only for a copy of `expectedSize` bytes (or of a size the
+   * server cannot tell) whose RNFR got 350.
+   */
+  private async renameAfterLook(f: string, t: string, expectedSize: number, { size, rnfr }: SizeAndRnfr, opts: { mode?: number; beforeRename?: () => void }): Promise<RenameChecked> {
+    const control = this.control;
+    // No SIZE on this server: the caller looks at the copy another way before any rename.
+    if (size.code === 500 || size.code === 502 || size.code === 504) return { renamed: false, chmodSet: false };
+    if (size.code >= 400) throw notFound(f, size, `SIZE ${f}`);
+    const held = parseSize(size.text) ?? -1;
+    if (held >= 0 && held !== expectedSize) return { tempSize: held, renamed: false, chmodSet: false };
+    if (rnfr.code !== 350) throw errorFromReply(rnfr, `RNFR ${f}`, 'path-read');
+    const chmodCommand = opts.mode === undefined ? undefined : `SITE CHMOD ${octalMode(opts.mode)} ${t}`;
+    const mlst = this.features.has('MLST');
+    opts.beforeRename?.();
+    control.send(`RNTO ${t}`);
+    if (chmodCommand) control.send(chmodCommand);
+    if (mlst) control.send(`MLST ${t}`);
+    else {
+      control.send(`SIZE ${t}`);
+      control.send(`MDTM ${t}`);
+    }
+    const rnto = await this.finalReply();
+    const chmodReply = chmodCommand ? await control.read() : undefined;
+    const look = [await control.read(), ...(mlst ? [] : [await control.read()])];
+    if (rnto.code >= 400) throw errorFromReply(rnto, `RNTO ${t}`, 'path-write');
+    const chmod = chmodReply && chmodReply.code >= 400 ? this.chmodError(chmodReply, chmodCommand!) : undefined;
+    let after: FileEntry | undefined;
+    if (mlst) {
+      const entry = look[0].code === 250 ? parseMlstReply(look[0].text) : undefined;
+      if (entry) after = { ...entry, name: basename(t) };
+    } else if (look[0].code === 213) {
+      after = { name: basename(t), type: 'file', size: parseSize(look[0].text) ?? -1, mtime: this.mdtmTime(look[1]) };
+    }
+    return { tempSize: held, renamed: true, after, chmod, chmodSet: chmodCommand !== undefined && !chmod };
   }
 
   /** The next reply that is not preliminary (1xx), for commands sent in one write. */
@@ -1203,6 +1319,25 @@ export interface RenameChecked {
   after?: FileEntry;
   chmod?: FtpError;
   chmodSet: boolean;
+}
+
+/** What `uploadReplacing` did: the bytes the STOR sent, and what the checked rename found. */
+export interface UploadReplaced extends RenameChecked {
+  sent: number;
+}
+
+interface SizeAndRnfr {
+  size: Reply;
+  rnfr: Reply;
+}
+
+/**
+ * Replies that can be vsftpd's to SIZE and RNFR, not a transfer's (226) or each other's. Not
+ * "no such command" for SIZE either: that would send the copy to a rename without a size check.
+ */
+function fitsSizeAndRnfr({ size, rnfr }: SizeAndRnfr): boolean {
+  const sizeFits = size.code === 213 || (size.code >= 400 && ![500, 502, 504].includes(size.code));
+  return sizeFits && (rnfr.code === 350 || rnfr.code >= 400);
 }
 
 function checked(path: string): string {

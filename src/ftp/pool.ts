@@ -83,6 +83,11 @@ export type Lane = 'interactive' | 'background';
 export interface RunOptions {
   /** Safe to repeat after a lost connection or a timeout (reads, listings, stat). */
   idempotent?: boolean;
+  /**
+   * With `idempotent`, for work that is safe to repeat only up to a point (a save's upload, not
+   * once its rename went out): asked when it failed whether it may still go again.
+   */
+  repeatable?: () => boolean;
   /** Identical concurrent idempotent requests with the same key share one request. */
   key?: string;
   /** Aborts waiting in the queue (the work itself gets the signal from the caller). */
@@ -313,7 +318,7 @@ export class ConnectionPool<C extends PooledClient> extends EventEmitter {
     try {
       return await this.attempt(fn, options);
     } catch (err) {
-      if (!options.idempotent || !isFtpError(err) || !RETRYABLE.has(err.kind) || options.signal?.aborted) throw err;
+      if (!options.idempotent || options.repeatable?.() === false || !isFtpError(err) || !RETRYABLE.has(err.kind) || options.signal?.aborted) throw err;
       this.emitPool({ type: 'reconnect', reason: err.message });
       return await this.attempt(fn, options);
     }

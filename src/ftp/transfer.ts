@@ -33,6 +33,13 @@ export interface TransferSpec {
   preamble?: string;
   /** The pump cannot run twice (a stream source): no connection opened in advance, which may be stale. */
   oneShot?: boolean;
+  /**
+   * Called once the data is across and the server is done with the data connection, its final
+   * reply still to come and its read queued (as for TransferContext.openNext): a command sent now
+   * is answered after that reply on a server that reads no command during a transfer. Not called
+   * when the final reply came with the first one, nor on a server found answering out of order.
+   */
+  atDataEnd?(): void;
 }
 
 /** What a transfer is given; nothing in it is written by the transfer. */
@@ -208,6 +215,7 @@ class Transfer {
     // Queued before openNext sends anything, so the final reply is still read first.
     const final = preliminary.code < 200 ? control.read(ctx.replyTimeoutMs) : Promise.resolve(preliminary);
     const next = preliminary.code < 200 && !ctx.quirks.repliesOutOfOrder ? ctx.openNext?.() : undefined;
+    if (preliminary.code < 200 && !ctx.quirks.repliesOutOfOrder) spec.atDataEnd?.();
     let reply = await final;
     if (next && (reply.code === 229 || reply.code === 227)) {
       // The server answered the EPSV sent at the data's end before this transfer (ftp-srv runs

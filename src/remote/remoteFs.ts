@@ -6,7 +6,7 @@
 import type { Readable, Writable } from 'node:stream';
 import * as defaults from '../ftp/defaults';
 import { FtpError, isFtpError } from '../ftp/errors';
-import type { ConnectionPool, Lane, PooledClient } from '../ftp/pool';
+import type { ConnectionPool, Lane, PooledClient, RunOptions } from '../ftp/pool';
 import { assertSafePath, basename, dirname, join, normalize, tempNameFor } from '../ftp/remotePath';
 import { sourceSize, type FileEntry, type TransferOptions, type UploadSource } from '../ftp/types';
 import { ListingCache, type Lookup } from './listingCache';
@@ -15,7 +15,7 @@ import { checksumOfBytes, checksumOfFile, type Checksum, type ChecksumMethod } f
 import { downloadResumable, uploadResumable } from '../ftp/resume';
 import { readFile as readLocalFile, stat as statLocal } from 'node:fs/promises';
 import { withSpooledBytes, withSpoolFile } from './spool';
-import type { RenameChecked } from '../ftp/client';
+import type { RenameChecked, UploadReplaced } from '../ftp/client';
 
 /** The part of FtpClient the file operations use. */
 export interface RemoteClient extends PooledClient {
@@ -32,6 +32,7 @@ export interface RemoteClient extends PooledClient {
   remove(path: string): Promise<void>;
   rename(from: string, to: string): Promise<void>;
   renameChecked(from: string, to: string, expectedSize: number, opts?: { mode?: number }): Promise<RenameChecked>;
+  uploadReplacing(temp: string, target: string, source: Uint8Array | { file: string }, expectedSize: number, opts?: TransferOptions & { mode?: number; beforeRename?: () => void }): Promise<UploadReplaced>;
   chmod(path: string, mode: number): Promise<void>;
   checksum(path: string, range?: { start: number; end: number }): Promise<Checksum | undefined>;
   probeLink(path: string): Promise<{ type: 'file' | 'directory' | 'missing' | 'unknown'; size: number; mtime?: number }>;
@@ -439,21 +440,35 @@ export class RemoteFs {
     const permissions = existing?.permissions ?? (cachedEntry.kind === 'entry' ? cachedEntry.entry.permissions : undefined);
     let sent: number;
     let after: RemoteStat | undefined;
-    if (existing && this.safeSave === 'rename') {
-      // Every attempt gets its own temporary name: a session whose connection dropped may still
-      // run the STOR it had already read (and truncate its file) after the retry has finished;
-      // with a shared name that could empty the retry's copy between its check and its rename.
+    if (existing && this.safeSave === 'rename' && !(data instanceof Uint8Array) && this.resumable(data.size)) {
+      // A big file goes on after a cut (uploadOrClean), then is checked and renamed.
       const upload = await this.uploadOrClean(() => tempNameFor(path), data, transfer, true);
       sent = upload.sent;
       if (sent !== size) {
         await this.removeQuietly(upload.name);
         throw new FtpError('server', `The upload of ${path} was incomplete: sent ${sent} of ${size} bytes; the file on the server was left as it was`);
       }
+      after = await this.replaceChecked([upload.name], path, size, permissions, { idempotent: false }, (c, mode) => this.checkAndRename(c, upload.name, path, data, size, mode));
+    } else if (existing && this.safeSave === 'rename') {
+      // Every attempt gets its own temporary name: a session whose connection dropped may still
+      // run the STOR it had already read (and truncate its file) after the retry has finished;
+      // with a shared name that could empty the retry's copy between its check and its rename.
+      const names: string[] = [];
+      let renaming = false;
       try {
-        after = await this.replaceChecked(upload.name, path, data, size, permissions);
+        // Upload and rename on one connection, as one operation: where the server allows, the
+        // rename's first commands ride on the upload's end (FtpClient.uploadReplacing). After a
+        // dropped connection it goes again, as the upload alone did, unless the rename went out.
+        const run = { idempotent: true, repeatable: () => !renaming, signal: opts.signal };
+        after = await this.replaceChecked(names, path, size, permissions, run, (c, mode) => {
+          names.push(tempNameFor(path));
+          return this.uploadAndRename(c, names[names.length - 1], path, data, size, mode, { ...transfer, beforeRename: () => { renaming = true; } });
+        });
+        sent = size;
       } finally {
         // Copies of attempts cut earlier, whether this one replaced the file or not.
-        for (const stale of upload.earlier) await this.removeQuietly(stale);
+        for (const stale of names.slice(0, -1)) await this.removeQuietly(stale);
+        for (const name of names) this.cache.invalidate(name);
       }
     } else {
       ({ sent } = await this.uploadOrClean(() => path, data, transfer, !existing));
@@ -481,42 +496,38 @@ export class RemoteFs {
   }
 
   /**
-   * Puts the uploaded copy in place of `path`, only once it is whole: the server's checksum against
-   * ours (where verifying is on and the server has one), then its size and the rename with a look at
-   * the result in two round trips (FtpClient.renameChecked), the replaced file's permissions kept
-   * in the same write. Any failure before the rename removes the copy and leaves `path` as it was.
-   * Resolves with `path` as the server has it now.
+   * Puts an uploaded copy in place of `path`, only once it is whole: `step` (one pool operation)
+   * checks it — the server's checksum against ours where verifying is on and the server has one,
+   * then its size — and renames it with a look at the result (FtpClient.renameChecked, or
+   * uploadReplacing, which uploads it first), the replaced file's permissions kept in the same
+   * write. Any failure before the rename removes the copy — the last of `temps`, the copies' names
+   * one per attempt of `step` — and leaves `path` as it was. Resolves with `path` as the server has
+   * it now.
    */
-  private async replaceChecked(temp: string, path: string, data: UploadSource, size: number, permissions: number | undefined): Promise<RemoteStat> {
+  private async replaceChecked(temps: readonly string[], path: string, size: number, permissions: number | undefined, run: RunOptions, step: (c: RemoteClient, mode: number | undefined) => Promise<RenameChecked>): Promise<RemoteStat> {
     const mode = permissions !== undefined && this.chmodWorks !== false ? permissions : undefined;
     let done: RenameChecked;
+    let temp: string | undefined;
     try {
-      done = await this.pool.run(async (c) => {
-        if (this.verifyUploads && c.checksumMethod()) await this.checkChecksum(c, temp, path, data);
-        const quick = await c.renameChecked(temp, path, size, { mode });
-        if (quick.renamed || quick.tempSize !== undefined) return quick;
-        // A server without SIZE: the copy's size from a look at it (MLST, or its folder's listing).
-        const held = (await c.stat(temp)).size;
-        if (held >= 0 && held !== size) return { tempSize: held, renamed: false, chmodSet: false };
-        await c.rename(temp, path);
-        return { tempSize: held, renamed: true, chmodSet: false };
-      });
+      done = await this.pool.run((c) => step(c, mode), run);
+      temp = temps[temps.length - 1];
     } catch (err) {
+      temp = temps[temps.length - 1];
       // Some servers (IIS, some Windows servers) refuse to rename over an existing file.
-      if (isFtpError(err) && RENAME_BLOCKED.has(err.kind) && err.command?.startsWith('RNTO')) {
+      if (temp !== undefined && isFtpError(err) && RENAME_BLOCKED.has(err.kind) && err.command?.startsWith('RNTO')) {
         await this.replaceBlocked(temp, path);
         this.cache.invalidate(path);
         const after = await this.askStat(path);
         if (permissions !== undefined && after.permissions !== permissions && (await this.applyMode(path, permissions, 'keep the permissions'))) after.permissions = permissions;
         return after;
       }
-      await this.removeQuietly(temp);
+      if (temp !== undefined) await this.removeQuietly(temp);
       throw err;
     } finally {
-      this.cache.invalidate(temp);
+      if (temp !== undefined) this.cache.invalidate(temp);
     }
     if (!done.renamed) {
-      await this.removeQuietly(temp);
+      if (temp !== undefined) await this.removeQuietly(temp);
       throw new FtpError('server', `The upload of ${path} was incomplete: sent ${size} bytes, the server has ${done.tempSize}; the file on the server was left as it was`);
     }
     this.cache.invalidate(path);
@@ -527,6 +538,42 @@ export class RemoteFs {
     else if (mode !== undefined && !done.chmod && after.permissions !== permissions && (await this.applyMode(path, mode, 'keep the permissions'))) after.permissions = permissions;
     if (this.knownLink(path)) after.symlink = true;
     return after;
+  }
+
+  /**
+   * One safe save's upload and checked rename on connection `c`: in one operation where no
+   * checksum has to come between them (FtpClient.uploadReplacing), else the upload, the checksum
+   * and the rename one after the other.
+   */
+  private async uploadAndRename(c: RemoteClient, temp: string, path: string, data: UploadSource, size: number, mode: number | undefined, transfer: TransferOptions & { beforeRename: () => void }): Promise<RenameChecked> {
+    if (this.verifyUploads && c.checksumMethod()) {
+      const { beforeRename, ...upload } = transfer;
+      const sent = data instanceof Uint8Array ? await c.upload(temp, data, upload) : await c.uploadFromFile(temp, data.file, upload);
+      // Only the upload goes again after a dropped connection, not the checksum and rename.
+      beforeRename();
+      if (sent !== size) throw new FtpError('server', `The upload of ${path} was incomplete: sent ${sent} of ${size} bytes; the file on the server was left as it was`);
+      return this.checkAndRename(c, temp, path, data, size, mode);
+    }
+    const done = await c.uploadReplacing(temp, path, data instanceof Uint8Array ? data : { file: data.file }, size, { ...transfer, mode });
+    if (done.sent !== size && !done.renamed) throw new FtpError('server', `The upload of ${path} was incomplete: sent ${done.sent} of ${size} bytes; the file on the server was left as it was`);
+    if (done.renamed || done.tempSize !== undefined) return done;
+    transfer.beforeRename();
+    return this.renameUnsized(c, temp, path, size);
+  }
+
+  /** The checksum (where verifying is on and the server has one), then the checked rename, on `c`. */
+  private async checkAndRename(c: RemoteClient, temp: string, path: string, data: UploadSource, size: number, mode: number | undefined): Promise<RenameChecked> {
+    if (this.verifyUploads && c.checksumMethod()) await this.checkChecksum(c, temp, path, data);
+    const quick = await c.renameChecked(temp, path, size, { mode });
+    return quick.renamed || quick.tempSize !== undefined ? quick : this.renameUnsized(c, temp, path, size);
+  }
+
+  /** A server without SIZE: the copy's size from a look at it (MLST, or its folder's listing), then a plain rename. */
+  private async renameUnsized(c: RemoteClient, temp: string, path: string, size: number): Promise<RenameChecked> {
+    const held = (await c.stat(temp)).size;
+    if (held >= 0 && held !== size) return { tempSize: held, renamed: false, chmodSet: false };
+    await c.rename(temp, path);
+    return { tempSize: held, renamed: true, chmodSet: false };
   }
 
   /**

@@ -60,6 +60,25 @@ function roundTrips(events: FtpEvent[]): number {
   return trips;
 }
 
+/**
+ * Where, in a run of events, the STOR of the temporary copy whose name starts with `prefix` got its
+ * final reply (`uploadDone`), where the transfer took that reply and ended (`transferEnded`), and
+ * where the SIZE of that copy went out (event indexes); whether all were on one connection, as was
+ * the RNFR right after that SIZE.
+ */
+function uploadThenCheck(events: FtpEvent[], prefix: string): { uploadDone: number; transferEnded: number; checkSent: number; sameConnection: boolean } {
+  const sent = (verb: string) => events.findIndex((e) => e.type === 'command' && e.text.startsWith(`${verb} ${prefix}`));
+  const stor = sent('STOR');
+  const checkSent = sent('SIZE');
+  assert.ok(stor >= 0 && checkSent >= 0, 'a STOR and a SIZE of the copy');
+  const id = events[stor].id;
+  const uploadDone = events.findIndex((e, i) => i > stor && e.type === 'reply' && e.id === id && e.code >= 200);
+  const transferEnded = events.findIndex((e, i) => i > stor && e.type === 'transfer' && e.id === id && e.path.startsWith(prefix));
+  const rnfr = events[checkSent + 1];
+  const sameConnection = events[checkSent].id === id && rnfr?.type === 'command' && rnfr.text.startsWith(`RNFR ${prefix}`) && rnfr.id === id;
+  return { uploadDone, transferEnded, checkSent, sameConnection };
+}
+
 /** The server was asked for a checksum of the upload (HASH / X…; OPTS HASH the first time): one round trip each. */
 function checksummed(commands: string[]): boolean {
   return commands.some((c) => /^(HASH|XSHA|XMD5|XCRC|OPTS HASH)/.test(c));
@@ -157,6 +176,16 @@ for (const kind of KINDS) {
           const trips = roundTrips(events);
           assert.ok(trips <= 4 + (checksummed(commands) ? 2 : 0), `${trips} round trips: ${JSON.stringify(commands)}`);
           assert.ok(commands.indexOf(commands.find((c) => c.startsWith('SIZE /.edited'))!) < commands.indexOf(commands.find((c) => c.startsWith('RNTO'))!), 'size checked before the rename');
+          // Issue #21: vsftpd reads no command during a transfer and sends an upload's 226 a round
+          // trip after our last byte, so SIZE and RNFR of the copy go out at the data's end, while
+          // the upload still waits for its 226, and are answered right behind it. On loopback that
+          // 226 may already be in when they go: what shows here is that they went before the
+          // transfer took its reply (the 'transfer' event); the fault server's tests hold the 226
+          // back to show them ahead of it. The others get them after the 226, as before.
+          const order = uploadThenCheck(events, '/.edited');
+          assert.equal(order.sameConnection, true, `upload and rename on one connection: ${JSON.stringify(commands)}`);
+          if (kind === 'vsftpd') assert.ok(order.checkSent < order.transferEnded, `SIZE and RNFR before the upload took its 226: ${JSON.stringify(order)}`);
+          else assert.ok(order.checkSent > order.uploadDone && order.checkSent > order.transferEnded, `SIZE and RNFR after the 226: ${JSON.stringify(order)}`);
           assert.equal(fs.readFileSync(local('edited.txt'), 'utf8'), 'second version!');
           assert.equal(fs.statSync(local('edited.txt')).mode & 0o777, 0o640);
           assert.deepEqual({ size: after.size, mtime: after.mtime }, { size: saved.size, mtime: saved.mtime });
@@ -307,6 +336,97 @@ describe('provider pool against a server that allows 2 connections per address',
     } finally {
       await remote.pool.close();
     }
+  });
+});
+
+describe('the save from the editor on a server whose greeting says vsftpd: SIZE and RNFR behind the upload\'s data (fault server)', function () {
+  this.timeout(30_000);
+  const VSFTPD_GREETING = '220 (vsFTPd 3.0.3)\r\n';
+  let server: FaultServer;
+  let pool: ConnectionPool<FtpClient>;
+  let remote: RemoteFs;
+  let events: FtpEvent[];
+
+  async function start(greeting?: string): Promise<void> {
+    server = await FaultServer.start({ files: { '/doc.txt': 'original\n' }, greeting });
+    events = [];
+    pool = new ConnectionPool<FtpClient>((mode) => FtpClient.connect({ host: '127.0.0.1', port: server.port, user: server.user, password: server.password, mode, onEvent: (e) => events.push(e) }), { mode: 'passive' });
+    remote = new RemoteFs(pool, { cacheTtlMs: 5000 });
+    await remote.stat('/doc.txt');
+  }
+  afterEach(async () => {
+    await pool.close();
+    await server.stop();
+  });
+
+  const temps = () => [...server.files.keys()].filter((k) => k.includes('.ftpw-'));
+  /** `command` went out before the reply `code` to the first STOR of the copy came. */
+  const sentBefore = (command: string, code: number) => {
+    const stor = events.findIndex((e) => e.type === 'command' && e.text.startsWith('STOR /.doc.txt'));
+    const c = events.findIndex((e) => e.type === 'command' && e.text.startsWith(command));
+    const r = events.findIndex((e, i) => i > stor && e.type === 'reply' && e.code === code);
+    return stor >= 0 && c > stor && r > c;
+  };
+
+  it('sends them before the 226 arrives (the server holds it, as vsftpd\'s lingering close does), and saves', async () => {
+    await start(VSFTPD_GREETING);
+    server.handle('STOR', (ctx) => ctx.next({ finalReplyDelayMs: 100 }));
+    const saved = await remote.writeFile('/doc.txt', Buffer.from('changed content\n'), { create: true, overwrite: true });
+    assert.equal(server.files.get('/doc.txt')?.toString(), 'changed content\n');
+    assert.equal(saved.size, 16);
+    assert.ok(sentBefore('RNFR /.doc.txt', 226), 'RNFR went out before the 226 came');
+    assert.equal(uploadThenCheck(events, '/.doc').sameConnection, true);
+    assert.deepEqual(temps(), []);
+  });
+
+  it('sends them after the 226 on a server that does not say it is vsftpd', async () => {
+    await start();
+    server.handle('STOR', (ctx) => ctx.next({ finalReplyDelayMs: 100 }));
+    await remote.writeFile('/doc.txt', Buffer.from('changed content\n'), { create: true, overwrite: true });
+    assert.equal(server.files.get('/doc.txt')?.toString(), 'changed content\n');
+    const order = uploadThenCheck(events, '/.doc');
+    assert.ok(order.checkSent > order.uploadDone, JSON.stringify(order));
+    assert.equal(order.sameConnection, true);
+  });
+
+  for (const failure of ['451 Failure writing to local file.', '452 Insufficient storage space.', '426 Failure writing network stream.']) {
+    it(`renames nothing when the STOR fails after its data (${failure.slice(0, 3)}): the file as it was, the copy removed, the error told, the session in step`, async () => {
+      await start(VSFTPD_GREETING);
+      // Every attempt fails (a 426 is a lost connection to the pool, which tries once more).
+      server.handle('STOR', (ctx) => ctx.next({ finalReply: failure, finalReplyDelayMs: 100 }));
+      const code = Number(failure.slice(0, 3));
+      await assert.rejects(remote.writeFile('/doc.txt', Buffer.from('changed content\n'), { create: true, overwrite: true }), (e: unknown) => {
+        assert.ok(e instanceof FtpError && e.code === code, `the STOR's error: ${String(e)}`);
+        return true;
+      });
+      assert.ok(sentBefore('RNFR /.doc.txt', code), 'SIZE and RNFR had gone out before the failure came');
+      assert.equal(server.count('RNTO'), 0, 'never renamed');
+      assert.equal(server.files.get('/doc.txt')?.toString(), 'original\n');
+      assert.deepEqual(temps(), [], 'the copy removed');
+      // The next save works; after a 451 or 452 on the same connection, its replies in step (a 426
+      // ends it: the pool drops a connection that lost its transfer).
+      const before = events.filter((e) => e.type === 'connect').length;
+      server.clearHandlers();
+      await remote.writeFile('/doc.txt', Buffer.from('second try\n'), { create: true, overwrite: true });
+      assert.equal(server.files.get('/doc.txt')?.toString(), 'second try\n');
+      if (code !== 426) assert.equal(events.filter((e) => e.type === 'connect').length, before, 'no new connection');
+      assert.deepEqual(temps(), []);
+    });
+  }
+
+  it('renames nothing when the replies come out of turn, and sends SIZE and RNFR after the 226 on this server from then on', async () => {
+    await start(VSFTPD_GREETING);
+    // A server that says vsftpd but answers as if SIZE and RNFR came before the transfer's end.
+    server.handleOnce('STOR', (ctx) => ctx.next({ finalReply: '213 16\r\n350 Ready for RNTO.\r\n226 Transfer complete.', finalReplyDelayMs: 100 }));
+    await rejectsWith(remote.writeFile('/doc.txt', Buffer.from('changed content\n'), { create: true, overwrite: true }), 'protocol');
+    assert.equal(server.count('RNTO'), 0, 'never renamed');
+    assert.equal(server.files.get('/doc.txt')?.toString(), 'original\n');
+    assert.deepEqual(temps(), [], 'the copy removed');
+    events.length = 0;
+    await remote.writeFile('/doc.txt', Buffer.from('second try\n'), { create: true, overwrite: true });
+    assert.equal(server.files.get('/doc.txt')?.toString(), 'second try\n');
+    const order = uploadThenCheck(events, '/.doc');
+    assert.ok(order.checkSent > order.uploadDone, JSON.stringify(order));
   });
 });
 

@@ -31,6 +31,16 @@ export interface TransferFault {
   slowRead?: boolean;
   /** Downloads: announce this size in the 150, as vsftpd and proftpd do ("(N bytes)"). */
   announcedBytes?: number;
+  /**
+   * Uploads: what to answer instead of "226 Transfer complete." once the data is in (a write that
+   * failed at the end: "451 …", "452 …"); raw lines, CRLF between them, for several replies.
+   */
+  finalReply?: string;
+  /**
+   * Uploads: wait this long between closing the data connection and the final reply, as vsftpd
+   * does during its lingering close; commands sent meanwhile wait, as vsftpd's do.
+   */
+  finalReplyDelayMs?: number;
 }
 
 export interface CommandContext {
@@ -436,8 +446,9 @@ export class Session {
     this.transferDone();
     if (outcome === 'fault') return;
     socket.destroy();
+    if (fault.finalReplyDelayMs) await new Promise((resolve) => setTimeout(resolve, fault.finalReplyDelayMs));
     if (outcome === 'error') this.reply('426 Failure reading network stream.');
-    else this.reply('226 Transfer complete.');
+    else this.reply(fault.finalReply ?? '226 Transfer complete.');
   }
 
   /** Applies drop/421/stall limits; true when the transfer is over (connections gone or stalled). */
