@@ -161,6 +161,10 @@ export class FtpClient extends EventEmitter {
     control.addSecret(o.account);
     control.onClose((err) => { this.channels.drop(); this.emit('close', err); });
     try {
+      // Explicit FTPS: AUTH TLS goes out with the connection, not after the greeting. It carries
+      // no secret, a server reads it once it has greeted (it waits in the socket until then), and
+      // vsftpd then answers it in the greeting's own flight: a round trip less per FTPS connection.
+      if (o.security === 'explicit') control.send('AUTH TLS');
       await this.greet();
       if (o.security === 'explicit') await this.authTls();
       const password = await this.password();
@@ -191,8 +195,10 @@ export class FtpClient extends EventEmitter {
     this.traits = greetingTraits(r);
   }
 
+  /** AUTH TLS's reply (the command went out with the connection, see open), then the TLS handshake. */
   private async authTls(): Promise<void> {
-    const r = await this.control.request('AUTH TLS');
+    let r = await this.control.read();
+    while (r.code < 200) r = await this.control.read();
     if (r.code !== 234) {
       // No silent fallback to clear text: the user asked for FTPS.
       throw new FtpError('tls', `The server refused TLS (AUTH TLS answered ${r.code} ${r.message}); it may not support FTPS — use plain FTP only if you accept an unencrypted connection.`, { code: r.code, replyText: r.text, command: 'AUTH TLS' });

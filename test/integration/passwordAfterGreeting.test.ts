@@ -122,6 +122,35 @@ describe('password asked after the TLS certificate check (vsftpd, explicit FTPS)
       tls: { trustedFingerprints: [server.certFingerprint256!] }, ...trusted.options,
     });
     await client.close();
-    assert.deepEqual(trusted.timeline.slice(0, 6), ['< 220', '> AUTH', '< 234', 'tls control', 'asked for the password', '> USER']);
+    // AUTH TLS goes with the connection (no secret in it), the password only once TLS is up.
+    assert.deepEqual(trusted.timeline.slice(0, 6), ['> AUTH', '< 220', '< 234', 'tls control', 'asked for the password', '> USER']);
+  });
+
+  it('sends AUTH TLS with the connection, before the greeting came', async () => {
+    const times: Array<{ what: string; at: number }> = [];
+    const started = performance.now();
+    const client = await FtpClient.connect({
+      host: server.host, port: server.port, user: server.user, password: server.password, security: 'explicit',
+      tls: { trustedFingerprints: [server.certFingerprint256!] },
+      onEvent: (e) => {
+        if (e.type === 'command' && e.text === 'AUTH TLS') times.push({ what: '> AUTH', at: performance.now() - started });
+        if (e.type === 'reply' && (e.code === 220 || e.code === 234)) times.push({ what: `< ${e.code}`, at: performance.now() - started });
+      },
+    });
+    await client.close();
+    assert.deepEqual(times.map((t) => t.what), ['> AUTH', '< 220', '< 234'], 'AUTH TLS before the greeting came');
+  });
+
+  it('reads a refusal of the early AUTH TLS as before: no clear-text fallback, no password asked', async () => {
+    const fault = await FaultServer.start({ files: {} });
+    try {
+      const refused = askingPassword('secret');
+      const err = await connectFailure({ host: '127.0.0.1', port: fault.port, user: fault.user, security: 'explicit', ...refused.options });
+      assert.ok(isFtpError(err, 'tls'), String(err));
+      assert.match((err as Error).message, /AUTH TLS answered 504/);
+      assert.deepEqual(refused.timeline, ['> AUTH', '< 220', '< 504']);
+    } finally {
+      await fault.stop();
+    }
   });
 });
