@@ -658,15 +658,14 @@ export class FtpClient extends EventEmitter {
 
   private async listUnlocked(path: string, opts: TransferOptions = {}): Promise<FileEntry[]> {
     if (this.features.has('MLST')) {
-      let listing: string | undefined;
+      let entries: FileEntry[] | undefined;
       try {
-        listing = await this.fetchListing(`MLSD ${path}`, path, opts);
+        entries = await this.fetchListing(`MLSD ${path}`, path, opts, parseMlsd);
       } catch (e) {
         // MLST was in the remembered FEAT, and this login's FEAT (answered before the MLSD) has it no more.
         if (this.features.has('MLST')) throw e;
       }
-      if (listing !== undefined) {
-        const entries = parseMlsd(listing);
+      if (entries !== undefined) {
         // Where MLST answers for a path, MDTM is asked only through links (probeLink): check its clock
         // the first time a listing shows one.
         if (mdtmMemory.get(this.serverKey) === undefined && entries.some((e) => e.type === 'symlink')) await this.checkMdtmClock(path, entries);
@@ -676,19 +675,31 @@ export class FtpClient extends EventEmitter {
     if (this.listAll) {
       try {
         // "-a" shows dot files (.htaccess) on vsftpd and most Unix servers.
-        return await this.inUtc(path, parseList(await this.fetchListing(`LIST -a ${path}`, path, opts)));
+        return await this.inUtc(path, await this.fetchListing(`LIST -a ${path}`, path, opts, parseList));
       } catch (e) {
         if (!isFtpError(e, 'unsupported') && !isFtpError(e, 'not-found')) throw e;
         this.listAll = false;
       }
     }
-    return this.inUtc(path, parseList(await this.fetchListing(`LIST ${path}`, path, opts)));
+    return this.inUtc(path, await this.fetchListing(`LIST ${path}`, path, opts, parseList));
   }
 
-  private async fetchListing(command: string, path: string, opts: TransferOptions): Promise<string> {
+  /**
+   * A listing, parsed. Where the data ends before the final reply (vsftpd sends its 226 a round trip
+   * after the data), it is decoded and parsed in that wait; the result is used only once the reply
+   * says the listing is whole.
+   */
+  private async fetchListing<T>(command: string, path: string, opts: TransferOptions, parse: (text: string) => T): Promise<T> {
     const chunks: Buffer[] = [];
-    await this.transfer({ command, direction: 'list', path, pump: pumpToBuffer(chunks, opts.onProgress), signal: opts.signal });
-    return this.decodeListing(Buffer.concat(chunks), path);
+    const read = () => parse(this.decodeListing(Buffer.concat(chunks), path));
+    let early: { parsed: T } | undefined;
+    await this.transfer({
+      command, direction: 'list', path, pump: pumpToBuffer(chunks, opts.onProgress), signal: opts.signal,
+      atDataEnd: () => {
+        try { early = { parsed: read() }; } catch { /* parsed again after the reply, which then tells */ }
+      },
+    });
+    return early ? early.parsed : read();
   }
 
   /**
@@ -895,7 +906,7 @@ export class FtpClient extends EventEmitter {
     const p = checked(path);
     return this.exclusive(async () => {
       const dir = dirname(p);
-      const entries = parseList(await this.fetchListing(`LIST ${dir}`, dir, {}));
+      const entries = await this.fetchListing(`LIST ${dir}`, dir, {}, parseList);
       return entries.find((e) => e.name === basename(p) && e.type === 'symlink')?.target;
     });
   }
@@ -1291,8 +1302,7 @@ export class FtpClient extends EventEmitter {
   async probeListing(command: 'MLSD' | 'LIST', path = '/'): Promise<FileEntry[]> {
     const p = checked(path);
     return this.exclusive(async () => {
-      const text = await this.fetchListing(`${command} ${p}`, p, {});
-      return command === 'MLSD' ? parseMlsd(text) : this.inUtc(p, parseList(text));
+      return command === 'MLSD' ? this.fetchListing(`MLSD ${p}`, p, {}, parseMlsd) : this.inUtc(p, await this.fetchListing(`LIST ${p}`, p, {}, parseList));
     });
   }
 
