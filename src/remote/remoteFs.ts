@@ -446,7 +446,7 @@ export class RemoteFs {
       sent = upload.sent;
       if (sent !== size) {
         await this.removeQuietly(upload.name);
-        throw new FtpError('server', `The upload of ${path} was incomplete: sent ${sent} of ${size} bytes; the file on the server was left as it was`);
+        throw incompleteUpload(path, sent, size);
       }
       after = await this.replaceChecked([upload.name], path, size, permissions, { idempotent: false }, (c, mode) => this.checkAndRename(c, upload.name, path, data, size, mode));
     } else if (existing && this.safeSave === 'rename') {
@@ -551,11 +551,11 @@ export class RemoteFs {
       const sent = data instanceof Uint8Array ? await c.upload(temp, data, upload) : await c.uploadFromFile(temp, data.file, upload);
       // Only the upload goes again after a dropped connection, not the checksum and rename.
       beforeRename();
-      if (sent !== size) throw new FtpError('server', `The upload of ${path} was incomplete: sent ${sent} of ${size} bytes; the file on the server was left as it was`);
+      if (sent !== size) throw incompleteUpload(path, sent, size);
       return this.checkAndRename(c, temp, path, data, size, mode);
     }
     const done = await c.uploadReplacing(temp, path, data instanceof Uint8Array ? data : { file: data.file }, size, { ...transfer, mode });
-    if (done.sent !== size && !done.renamed) throw new FtpError('server', `The upload of ${path} was incomplete: sent ${done.sent} of ${size} bytes; the file on the server was left as it was`);
+    if (done.sent !== size && !done.renamed) throw incompleteUpload(path, done.sent, size);
     if (done.renamed || done.tempSize !== undefined) return done;
     transfer.beforeRename();
     return this.renameUnsized(c, temp, path, size);
@@ -978,6 +978,11 @@ function* ancestors(path: string): Generator<string> {
     yield p;
     if (p === '/') return;
   }
+}
+
+/** A safe save whose upload sent fewer bytes than the file has: nothing was renamed. */
+function incompleteUpload(path: string, sent: number, size: number): FtpError {
+  return new FtpError('server', `The upload of ${path} was incomplete: sent ${sent} of ${size} bytes; the file on the server was left as it was`);
 }
 
 function notFound(path: string): FtpError {
