@@ -43,9 +43,10 @@ async function target(url: string, o: CliOptions): Promise<Target> {
   const host = u.hostname.replace(/^\[|\]$/g, '');
   const port = u.port ? Number(u.port) : defaults.defaultPort(security);
   const memory = serverMemory();
-  memory.seedZone(`${host}:${port}`);
+  const serverKey = `${host}:${port}`; // as FtpClient keys the server's zone
+  memory.seedZone(serverKey);
   process.once('exit', () => {
-    memory.noteZone(`${host}:${port}`);
+    memory.noteZone(serverKey);
     memory.save();
   });
   const options: ConnectOptions = {
