@@ -305,7 +305,7 @@ export function pumpTo(dest: Writable, onProgress?: (bytes: number) => void): (s
       }
       onProgress?.(bytes);
     });
-    socket.once('end', () => { endOurSide(socket); resolve(bytes); });
+    socket.once('end', () => { endOurSide(socket, () => resolve(bytes)); });
     socket.once('error', reject);
     socket.once('close', (hadError) => { if (!hadError) resolve(bytes); });
     dest.once('error', (err) => { socket.destroy(); reject(err); });
@@ -340,10 +340,16 @@ export function pumpToFile(writer: BlockFileWriter, onProgress?: (bytes: number)
 
 /**
  * The server ended the data: answer at once with our own end (with TLS, our close_notify), since
- * servers such as vsftpd send the final 226 only after the shutdown completes.
+ * servers such as vsftpd send the final 226 only after the shutdown completes. `then` runs once
+ * that end is out: libuv makes the shutdown (our FIN) only in the event loop's next turn, after
+ * whatever JavaScript runs before — a 1,000-entry listing's parse held the FIN, and so the 226,
+ * back by ~20 ms at the end of every transfer that continued straight into work of its own.
  */
-function endOurSide(socket: net.Socket): void {
+function endOurSide(socket: net.Socket, then?: () => void): void {
   if (!socket.writableEnded) socket.end();
+  if (!then) return;
+  if (socket.writableFinished || socket.destroyed) then();
+  else socket.once('finish', then);
 }
 
 /** Download pump collecting the bytes in memory. */
@@ -351,7 +357,7 @@ export function pumpToBuffer(chunks: Buffer[], onProgress?: (bytes: number) => v
   return (socket) => new Promise<number>((resolve, reject) => {
     let bytes = 0;
     socket.on('data', (chunk: Buffer) => { chunks.push(chunk); bytes += chunk.length; onProgress?.(bytes); });
-    socket.once('end', () => { endOurSide(socket); resolve(bytes); });
+    socket.once('end', () => { endOurSide(socket, () => resolve(bytes)); });
     socket.once('error', reject);
     socket.once('close', (hadError) => { if (!hadError) resolve(bytes); });
   });
