@@ -14,6 +14,7 @@
  * between it and a fresh one, live in dataChannelProvider.ts.
  */
 import * as net from 'node:net';
+import { isIPv6Address } from './address';
 import * as tls from 'node:tls';
 import type { ControlConnection } from './control';
 import { stripMapped } from './control';
@@ -148,7 +149,7 @@ async function afterFailedConnect(control: ControlConnection, mode: ConcreteMode
 
 export async function preparePassive(ctx: Context, command: string, pipeline: boolean, directRead: DirectRead | undefined): Promise<PreparedChannel> {
   const { control, settings, quirks } = ctx;
-  const ipv6 = net.isIPv6(control.peerAddress);
+  const ipv6 = isIPv6Address(control.peerAddress);
   let host = control.peerAddress;
   let port: number | undefined;
   let via = 'EPSV';
@@ -353,7 +354,7 @@ export async function prepareActive(ctx: Context, command: string, pipeline: boo
     let ok = false;
     let commandSent = false;
     if (!quirks.skipEprt) {
-      const family = net.isIPv6(advertised) ? 2 : 1;
+      const family = isIPv6Address(advertised) ? 2 : 1;
       const { reply: r, commandSent: sent } = await askMode(ctx, 'EPRT', `EPRT |${family}|${advertised}|${port}|`, command, pipeline, 200);
       commandSent = sent;
       if (r.code === 200) ok = true;

@@ -8,6 +8,7 @@
  * calls `openNext()`, which sends EPSV at once so that the next transfer finds a connection ready.
  */
 import * as net from 'node:net';
+import { isIPv6Address } from './address';
 import type { ControlConnection } from './control';
 import { connectData, DataChannelError, finish, isBogusPasvAddress, parseEpsv, parsePasv, prepareActive, preparePassive, type Context, type DataChannelQuirks, type DataChannelSettings, type PreparedChannel } from './dataChannel';
 import type { DirectRead } from './localFile';
@@ -186,7 +187,7 @@ const IN_ADVANCE_KEEPALIVE_MS = 10_000;
  */
 async function openPassiveInAdvance(ctx: Context, seen: (reply: Reply) => void): Promise<PassiveInAdvance | undefined> {
   const { control, settings, quirks } = ctx;
-  const ipv6 = net.isIPv6(control.peerAddress);
+  const ipv6 = isIPv6Address(control.peerAddress);
   const via = !quirks.skipEpsv ? 'EPSV' : 'PASV';
   if (!quirks.confirmed.has(via) || (via === 'PASV' && ipv6)) return undefined;
   const r = await control.request(via);

@@ -11,6 +11,7 @@
  * from "the proxy could not reach the server".
  */
 import * as net from 'node:net';
+import { isIPv6Address } from './address';
 import type { SocksClientOptions, SocksProxy } from 'socks';
 import { FtpError } from './errors';
 import type { ProxyKind, ProxySettings } from './types';
@@ -70,7 +71,7 @@ export function parseProxyUrl(text: string): ProxySettings {
 
 /** The proxy as the log and errors show it: never its password. */
 export function describeProxy(p: ProxySettings): string {
-  const host = net.isIPv6(p.host) ? `[${p.host}]` : p.host;
+  const host = isIPv6Address(p.host) ? `[${p.host}]` : p.host;
   return `${p.kind}://${p.user ? `${encodeURIComponent(p.user)}@` : ''}${host}:${p.port}`;
 }
 
@@ -80,7 +81,7 @@ function maskUrl(text: string): string {
 }
 
 function hostPort(host: string, port: number): string {
-  return `${net.isIPv6(host) ? `[${host}]` : host}:${port}`;
+  return `${isIPv6Address(host) ? `[${host}]` : host}:${port}`;
 }
 
 /** The plain TCP connection to the proxy; its failure is the proxy's. */

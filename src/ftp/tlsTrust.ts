@@ -3,7 +3,7 @@
  * ourselves, so a self-signed certificate can be trusted once by fingerprint (pinned) instead of
  * turning verification off for good.
  */
-import { isIP } from 'node:net';
+import { isIPAddress } from './address';
 import * as tls from 'node:tls';
 import { FtpError } from './errors';
 import type { CertificateInfo, TlsOptions } from './types';
@@ -57,7 +57,7 @@ export function sameFingerprint(a: string, b: string): boolean {
 
 /** SNI may only carry a host name, never an IP address (RFC 6066). */
 export function serverNameFor(host: string): string | undefined {
-  return isIP(host) ? undefined : host;
+  return isIPAddress(host) ? undefined : host;
 }
 
 // ---------------------------------------------------------------- key-exchange group
