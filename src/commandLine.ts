@@ -6,13 +6,15 @@
  */
 import * as net from 'node:net';
 import { AUTO_ENCODING, COMMON_ENCODINGS, charsetProblem } from './ftp/charset';
-import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { COMMANDS, OPTIONS, readCommandLine, type CommandName, type OptionName } from './commandTable';
 import { parseProxyUrl } from './ftp/proxy';
 import type { DataMode, ProxySettings } from './ftp/types';
 import * as defaults from './ftp/defaults';
 import { modeProblem, parseMode } from './ftp/permissions';
 import { parsePortRange } from './ftp/portRange';
 import { parseTimeZoneOffset } from './ftp/timeZone';
+
+export type { CommandName } from './commandTable';
 
 export const USAGE = `Usage: ftp-workspace <command> [options]
 
@@ -71,57 +73,6 @@ Options:
 An unknown option, a missing or bad value exits with 2.
 `;
 
-export type CommandName = 'ls' | 'get' | 'put' | 'rm' | 'mkdir' | 'chmod' | 'diagnose' | 'find' | 'grep';
-
-/** Every option, with the placeholder its value is shown with (none for a switch). */
-const OPTIONS = {
-  mode: 'passive|active|auto',
-  'active-address': 'A',
-  'active-ports': 'LOW-HIGH',
-  'trust-pasv-address': undefined,
-  'disable-epsv': undefined,
-  'disable-eprt': undefined,
-  encoding: 'NAME',
-  'time-zone-offset': 'OFFSET',
-  proxy: 'URL',
-  'implicit-tls': undefined,
-  insecure: undefined,
-  timeout: 'SECONDS',
-  recursive: undefined,
-  parallel: 'N',
-  resume: undefined,
-  name: 'GLOB',
-  include: 'GLOB',
-  exclude: 'GLOB',
-  regex: undefined,
-  'ignore-case': undefined,
-  word: undefined,
-  'max-size': 'BYTES',
-  'cache-dir': 'DIR',
-  connections: 'N',
-  verbose: undefined,
-  json: undefined,
-} as const;
-type OptionName = keyof typeof OPTIONS;
-
-/** Options that may be given more than once (each adds a pattern). */
-const MULTIPLE = new Set<OptionName>(['name', 'include', 'exclude']);
-
-const CONNECTION: OptionName[] = ['active-address', 'active-ports', 'trust-pasv-address', 'disable-epsv', 'disable-eprt', 'encoding', 'time-zone-offset', 'proxy', 'implicit-tls', 'insecure', 'timeout', 'verbose'];
-
-const COMMANDS: Record<CommandName, { args: string; min: number; max: number; options: OptionName[] }> = {
-  ls: { args: '<url>', min: 1, max: 1, options: ['mode', ...CONNECTION, 'json'] },
-  get: { args: '<url> [local-file]', min: 1, max: 2, options: ['mode', ...CONNECTION, 'resume', 'json'] },
-  put: { args: '<local-file> <url>', min: 2, max: 2, options: ['mode', ...CONNECTION, 'resume', 'json'] },
-  rm: { args: '<url>', min: 1, max: 1, options: ['mode', ...CONNECTION, 'recursive'] },
-  mkdir: { args: '<url>', min: 1, max: 1, options: ['mode', ...CONNECTION] },
-  chmod: { args: '<mode> <url>', min: 2, max: 2, options: ['mode', ...CONNECTION, 'recursive', 'parallel', 'json'] },
-  // diagnose tries every data-channel variant itself: a --mode would be ignored, so it is refused.
-  diagnose: { args: '<url>', min: 1, max: 1, options: [...CONNECTION, 'json'] },
-  find: { args: '<url>', min: 1, max: 1, options: ['mode', ...CONNECTION, 'name', 'exclude', 'connections', 'json'] },
-  grep: { args: '<pattern> <url>', min: 2, max: 2, options: ['mode', ...CONNECTION, 'include', 'exclude', 'regex', 'ignore-case', 'word', 'max-size', 'cache-dir', 'connections', 'json'] },
-};
-
 export interface CliOptions {
   mode?: DataMode;
   activeAddress?: string;
@@ -176,38 +127,13 @@ export function commandUsage(command: CommandName): string {
   return `Usage: ftp-workspace ${command} ${spec.args} [options]\nOptions for ${command}: ${options}\nRun "ftp-workspace help" for what each does.\n`;
 }
 
-function isCommand(name: string): name is CommandName {
-  return Object.prototype.hasOwnProperty.call(COMMANDS, name);
-}
-
-function config(names: OptionName[]): NonNullable<ParseArgsConfig['options']> {
-  return Object.fromEntries([
-    ...names.map((o) => [o, { type: OPTIONS[o] ? 'string' : 'boolean', multiple: MULTIPLE.has(o) }] as const),
-    ['help', { type: 'boolean', short: 'h' }] as const,
-  ]);
-}
-
 /** Parses `argv` (without node and the script); throws UsageError for anything it cannot take. */
 export function parseCommandLine(argv: string[]): CommandLine {
-  // First find the command (options may come before it): a lenient pass that knows every option,
-  // so "--mode active ls" does not take "active" for the command.
-  const { tokens } = parseArgs({ args: argv, options: config(Object.keys(OPTIONS) as OptionName[]), strict: false, allowPositionals: true, tokens: true });
-  if (tokens.some((t) => t.kind === 'option' && t.name === 'help')) return { command: 'help' };
-  const first = tokens.find((t) => t.kind === 'positional');
-  if (!first || first.kind !== 'positional') throw new UsageError('no command given', USAGE);
-  if (first.value === 'help') return { command: 'help' };
-  if (!isCommand(first.value)) throw new UsageError(`unknown command "${first.value}"`, USAGE);
-  const command = first.value;
-  const spec = COMMANDS[command];
+  const read = readCommandLine(argv);
+  if ('problem' in read) throw new UsageError(read.command ? `${read.command}: ${read.problem}` : read.problem, read.command ? commandUsage(read.command) : USAGE);
+  if (read.command === 'help') return { command: 'help' };
+  const { command, values, positionals } = read;
   const usage = commandUsage(command);
-
-  let parsed: { values: Record<string, string | boolean | (string | boolean)[] | undefined>; positionals: string[] };
-  try {
-    parsed = parseArgs({ args: argv.filter((_, i) => i !== first.index), options: config(spec.options), strict: true, allowPositionals: true });
-  } catch (e) {
-    throw new UsageError(`${command}: ${explain(e)}`, usage);
-  }
-  const { values, positionals } = parsed;
   const str = (name: OptionName): string | undefined => (typeof values[name] === 'string' ? values[name] : undefined);
   const bool = (name: OptionName): boolean => values[name] === true;
   const list = (name: OptionName): string[] => {
@@ -215,9 +141,6 @@ export function parseCommandLine(argv: string[]): CommandLine {
     return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
   };
   const bad: (message: string) => never = (message) => { throw new UsageError(`${command}: ${message}`, usage); };
-
-  if (positionals.length < spec.min) bad(`missing argument (${spec.args})`);
-  if (positionals.length > spec.max) bad(`unexpected argument "${positionals[spec.max]}"`);
 
   const options: CliOptions = {
     trustPasvAddress: bool('trust-pasv-address'),
@@ -307,15 +230,4 @@ export function parseCommandLine(argv: string[]): CommandLine {
   // Checked here, before connecting: "chmod 648" must not reach the server as something else.
   if (command === 'chmod' && parseMode(positionals[0]) === undefined) bad(`"${positionals[0]}" is not a permission mode: ${modeProblem(positionals[0])}`);
   return { command, args: positionals, options };
-}
-
-/** parseArgs's own messages are good, except that an unknown option may be one of another command. */
-function explain(e: unknown): string {
-  const err = e as { code?: unknown; message?: unknown };
-  const message = typeof err.message === 'string' ? err.message : String(e);
-  if (err.code !== 'ERR_PARSE_ARGS_UNKNOWN_OPTION') return message;
-  const option = /'([^']+)'/.exec(message)?.[1];
-  if (!option) return message;
-  const name = option.replace(/^--?/, '');
-  return Object.prototype.hasOwnProperty.call(OPTIONS, name) ? `does not take ${option}` : `unknown option ${option}`;
 }

@@ -154,7 +154,7 @@ export class FtpClient extends EventEmitter {
     const problem = configured === undefined ? undefined : charsetProblem(configured);
     if (problem) throw new FtpError('unsupported', `The server's encoding cannot be used: ${problem}.`);
     const control = await ControlConnection.open({
-      id: this.id, host: o.host, port: o.port, implicitTls: o.security === 'implicit', tls: o.tls, proxy: o.proxy,
+      id: this.id, host: o.host, port: o.port, implicitTls: o.security === 'implicit', tls: o.tls, proxy: o.proxy, earlyConnection: o.earlyConnection,
       connectTimeoutMs: o.connectTimeoutMs, replyTimeoutMs: o.replyTimeoutMs, emit: this.emitEvent,
     });
     this.control = control;

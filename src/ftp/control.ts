@@ -55,6 +55,8 @@ export interface ControlOptions {
   tls?: TlsOptions;
   /** Connect through this proxy; the server's name goes to the proxy, which resolves it. */
   proxy?: ProxySettings;
+  /** See ConnectOptions.earlyConnection. */
+  earlyConnection?: () => net.Socket | undefined;
   connectTimeoutMs: number;
   replyTimeoutMs: number;
   emit(event: FtpEvent): void;
@@ -134,10 +136,12 @@ export class ControlConnection {
   private get serverKey(): string { return `${this.options.host}:${this.options.port}`; }
 
   private async connect(): Promise<void> {
-    const { host, port, connectTimeoutMs, proxy } = this.options;
+    const { host, port, connectTimeoutMs, proxy, implicitTls } = this.options;
+    const early = proxy ? undefined : this.options.earlyConnection?.();
     const socket = proxy ? await this.connectThroughProxy(proxy) : await new Promise<net.Socket>((resolve, reject) => {
       const timer = setTimeout(() => {
         s.destroy();
+        early?.destroy();
         reject(new FtpError('timeout', `Could not connect to ${host}:${port} within ${connectTimeoutMs / 1000} s — is the host reachable and the port right?`));
       }, connectTimeoutMs);
       const done = (err?: Error) => {
@@ -145,18 +149,21 @@ export class ControlConnection {
         s.removeAllListeners('error');
         if (err) reject(connectError(err, host, port)); else resolve(s);
       };
-      const s: net.Socket = this.options.implicitTls
-        ? connectPreferring({ host, port, ...this.tlsOptions() }, tlsGroups.get(this.serverKey), () => done())
-        : net.connect({ host, port }, () => done());
+      const s: net.Socket = implicitTls
+        ? connectPreferring({ ...(early ? { socket: early } : { host, port }), ...this.tlsOptions() }, tlsGroups.get(this.serverKey), () => done())
+        : early ?? net.connect({ host, port }, () => done());
       s.once('error', done);
       this.captureSession(s);
+      if (early && !implicitTls) {
+        if (early.connecting) early.once('connect', () => done()); else done();
+      }
     });
     socket.setNoDelay(true);
     socket.setKeepAlive(true, 30_000);
     this.peerAddress = proxy ? host : stripMapped(socket.remoteAddress ?? host);
     this.localAddress = stripMapped(socket.localAddress ?? '');
     this.attach(socket);
-    this.options.emit({ type: 'connect', id: this.id, host, port, address: proxy ? undefined : this.peerAddress, tls: this.options.implicitTls, proxy: proxy && describeProxy(proxy) });
+    this.options.emit({ type: 'connect', id: this.id, host, port, address: proxy ? undefined : this.peerAddress, tls: implicitTls, proxy: proxy && describeProxy(proxy), early: early !== undefined || undefined });
     if (socket instanceof tls.TLSSocket) await this.afterHandshake(socket);
   }
 

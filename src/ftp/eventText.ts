@@ -24,7 +24,7 @@ export function formatEvent(e: FtpEvent): LogLine {
       // Each line of a multi-line reply marked, so none of them reads as ours.
       return { level: 'trace', text: `< ${e.text.replace(/\n/g, '\n< ')}` };
     case 'connect':
-      return { level: 'info', text: `connected to ${e.host}:${e.port}${e.address ? ` (${e.address})` : ''}${e.proxy ? ` through the proxy ${e.proxy}` : ''}${e.tls ? ' with TLS' : ''}` };
+      return { level: 'info', text: `connected to ${e.host}:${e.port}${e.address ? ` (${e.address})` : ''}${e.proxy ? ` through the proxy ${e.proxy}` : ''}${e.tls ? ' with TLS' : ''}${e.early ? ' (connection started with the process)' : ''}` };
     case 'tls':
       return {
         level: 'debug',

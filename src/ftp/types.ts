@@ -1,4 +1,5 @@
 /** Shared types of the FTP core (no vscode import anywhere under src/ftp). */
+import type { Socket } from 'node:net';
 
 /** What the user chooses. */
 export type DataMode = 'passive' | 'active' | 'auto';
@@ -112,6 +113,13 @@ export interface ConnectOptions {
    * Default: none, direct connections.
    */
   proxy?: ProxySettings;
+  /**
+   * A TCP connection to host:port made or under way before the client existed (the command line's
+   * launcher starts one while it loads the rest: cliEarlyConnection.ts), for the first control
+   * connection; asked once per connect, undefined: connect anew. Plain TCP whatever the security:
+   * TLS starts on it as on a new connection. Never asked with a proxy.
+   */
+  earlyConnection?: () => Socket | undefined;
   /** Use the address in a PASV reply instead of the control peer's (default false: NAT-safe). */
   trustPasvAddress?: boolean;
   /** Address advertised in EPRT/PORT (NAT with port forwarding). Default: control socket's local address. */
@@ -204,7 +212,7 @@ export function sourceSize(source: UploadSource): number {
 /** Events emitted by the core for logging; secrets are already masked. */
 export type FtpEvent =
   /** `proxy`: the hop it went through, as describeProxy shows it (never the proxy's password). */
-  | { type: 'connect'; id: string; host: string; port: number; address?: string; tls: boolean; proxy?: string }
+  | { type: 'connect'; id: string; host: string; port: number; address?: string; tls: boolean; proxy?: string; early?: boolean }
   | { type: 'command'; id: string; text: string }
   | { type: 'reply'; id: string; code: number; text: string }
   | { type: 'tls'; id: string; protocol: string; cipher: string; resumed: boolean; authorized: boolean; channel: 'control' | 'data'; group?: string }

@@ -17,9 +17,12 @@ function exitStatus(err: ExecFileException | null): number {
   return err ? (typeof err.code === 'number' ? err.code : 1) : 0;
 }
 
-function cli(args: string[], password?: string): Promise<Run> {
+/** Runs the command line with FTP_PASSWORD set to `password` ('' without one; null: not set at all). */
+function cli(args: string[], password?: string | null): Promise<Run> {
+  const env: NodeJS.ProcessEnv = { ...process.env, FTP_WORKSPACE_SERVER_MEMORY: '0', FTP_PASSWORD: password ?? '' };
+  if (password === null) delete env.FTP_PASSWORD;
   return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { env: { ...process.env, FTP_WORKSPACE_SERVER_MEMORY: '0', FTP_PASSWORD: password ?? '' }, encoding: 'buffer', maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
+    execFile(process.execPath, [CLI, ...args], { env, encoding: 'buffer', maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
       resolve({ code: exitStatus(err), stdout: stdout.toString('latin1'), stderr: stderr.toString() });
     });
   });
@@ -78,6 +81,8 @@ describe('ftp-workspace command line', function () {
     assert.equal(r.stdout, 'hello from the server\n');
     assert.match(r.stderr, /> PASS \*\*\*\*/);
     assert.match(r.stderr, /> RETR \/hello.txt/);
+    // The launcher connected before the command line proper had loaded, and the session used it.
+    assert.match(r.stderr, /connected to .* \(connection started with the process\)/);
     assert.ok(!r.stderr.includes(server.password));
   });
 
@@ -104,6 +109,25 @@ describe('ftp-workspace command line', function () {
       const r = await shell(`node ${CLI} ${command} 2>"$ERR" | head -c 10 >/dev/null; echo "\${PIPESTATUS[0]}"; cat "$ERR"`, server.password);
       assert.equal(r.stdout, '0\n', `${command}: exit status, then its stderr: ${r.stdout}`);
     }
+  });
+
+  it('connects at start-up, before the command line proper has loaded, only for a command line the parser takes (fault server)', async () => {
+    const fault = await FaultServer.start({ files: { '/a.txt': 'a\n' } });
+    try {
+      const url = `ftp://${fault.user}@127.0.0.1:${fault.port}/a.txt`;
+      // A mistake in the command line: the usage, and no connection at all.
+      const typo = await cli(['get', url, '--mdoe', 'active'], fault.password);
+      assert.equal(typo.code, 2);
+      // No password to be had without asking (no terminal here): no connection either.
+      const noPassword = await cli(['get', url], null);
+      assert.equal(noPassword.code, 2, noPassword.stderr);
+      assert.equal(fault.sessions.length, 0, 'nothing connected');
+      const get = await cli(['get', url, '--verbose'], fault.password);
+      assert.equal(get.code, 0, get.stderr);
+      assert.equal(get.stdout, 'a\n');
+      assert.match(get.stderr, /\(connection started with the process\)/);
+      assert.equal(fault.sessions.length, 1, 'one connection: the early one carried the session');
+    } finally { await fault.stop(); }
   });
 
   it('prepares no data connection after the one transfer of ls, get or put (fault server)', async () => {
