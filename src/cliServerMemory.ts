@@ -102,7 +102,9 @@ function parse(bytes: Buffer | undefined): Contents | undefined {
       Object.entries(m).filter(([, s]) => isRecord(s) && typeof s.at === 'number' && ok(s.value)),
     ) as Record<string, Stored<T>>;
     return {
-      features: valid<KnownFeatures>(v.features, (x) => isRecord(x) && typeof x.epsv === 'boolean' && (x.feat === undefined || (Array.isArray(x.feat) && x.feat.every((f) => Array.isArray(f) && f.length === 2 && f.every((s) => typeof s === 'string'))))),
+      features: valid<KnownFeatures>(v.features, (x) => isRecord(x) && typeof x.epsv === 'boolean'
+        && (x.feat === undefined || (Array.isArray(x.feat) && x.feat.every((f) => Array.isArray(f) && f.length === 2 && f.every((s) => typeof s === 'string'))))
+        && (x.tlsGroup === undefined || typeof x.tlsGroup === 'string')),
       zones: valid<number | null>(v.zones, (x) => x === null || (typeof x === 'number' && Number.isInteger(x) && Math.abs(x) <= 14 * 60)),
     };
   } catch {

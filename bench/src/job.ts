@@ -1,7 +1,7 @@
 /** What the harness asks a client child process to do, and what it answers. */
 
 export type Scenario = 'connect' | 'list' | 'stat' | 'read' | 'save' | 'read-idle' | 'save-idle' | 'tree' | 'sync' | 'download' | 'upload'
-  | 'goto-file' | 'find-in-files' | 'index-memory' | 'tls-resume' | 'editor-open' | 'editor-save' | 'editor-save-later' | 'cli-get' | 'cli-ls';
+  | 'goto-file' | 'find-in-files' | 'index-memory' | 'tls-resume' | 'editor-open' | 'editor-open-window' | 'editor-save' | 'editor-save-later' | 'cli-get' | 'cli-ls';
 
 /**
  * Issue #21's one-shot commands, cold: a whole process each, `ftp-workspace get` of the small file
@@ -12,11 +12,13 @@ export const CLI_SCENARIOS: readonly Scenario[] = ['cli-get', 'cli-ls'];
 
 /**
  * Issue #21's scenarios: VS Code's recorded requests (editorPattern.ts) through RemoteFs, ours only.
- * editor-open: a cold pool, from the start to the root listing; editor-save: Ctrl+S on a warm one,
+ * editor-open: a cold pool, from the start to the root listing; editor-open-window: the same as a new
+ * window makes it, with nothing of this process's TLS memory (sessions, groups), only what the
+ * extension keeps across windows (the servers' features, in globalState); editor-save: Ctrl+S on a warm one,
  * 0.5 s after the last save (VS Code's stat before it is answered by what that save found);
  * editor-save-later: the same past the listing cache's lifetime (that stat goes to the server).
  */
-export const EDITOR_SCENARIOS: readonly Scenario[] = ['editor-open', 'editor-save', 'editor-save-later'];
+export const EDITOR_SCENARIOS: readonly Scenario[] = ['editor-open', 'editor-open-window', 'editor-save', 'editor-save-later'];
 
 /** Issue #16's scenarios: Go to File and Find in Files over the tree, and the index's memory. */
 export const SEARCH_SCENARIOS: readonly Scenario[] = ['goto-file', 'find-in-files', 'index-memory'];

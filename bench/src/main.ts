@@ -279,6 +279,8 @@ async function runAll(results: BenchResults, o: Options, group: Row['group'], sc
     // References for search: lftp find (Go to File), lftp mirror + grep -rn (Find in Files); memory is ours alone.
     if (SEARCH_SCENARIOS.includes(scenario)) return tool === 'ours' || tool === o.baseline?.tool || (tool === 'lftp' && scenario !== 'index-memory');
     // VS Code's requests through RemoteFs: no other client has them (a baseline needs a runner that knows them).
+    // (A baseline from before editor-open-window has no runner for it.)
+    if (scenario === 'editor-open-window') return tool === 'ours';
     if (EDITOR_SCENARIOS.includes(scenario)) return tool === 'ours' || tool.startsWith('ours@');
     // Whole processes: our command line (this checkout's dist/cli.js) against curl's.
     if (CLI_SCENARIOS.includes(scenario)) return tool === 'ours' || tool === 'curl';

@@ -72,6 +72,7 @@ const SCENARIO_TITLES: Record<Scenario, string> = {
   'index-memory': 'memory of the search index',
   'tls-resume': 'one more FTPS control connection beside an open one',
   'editor-open': 'open a folder as VS Code does (cold, to the root listing)',
+  'editor-open-window': 'open a folder in a new window (as editor-open, nothing of the process\'s TLS memory)',
   'editor-save': 'save from the editor as VS Code does (stat, writeFile, stat), 0.5 s after the last save',
   'editor-save-later': 'save from the editor as VS Code does, past the listing cache\'s lifetime after the last save',
   'cli-get': 'cold one-shot get of the small file (whole process)',
@@ -360,7 +361,7 @@ function afterBeforeSection(r: BenchResults, rtt: number | undefined): string[] 
   L.push(`| Scenario | Security | Mode | ours (after) | ${name} (before) | after / before | spread | verdict |`);
   L.push('|---|---|---|---|---|---|---|---|');
   const slower: string[] = [];
-  const order: Scenario[] = ['connect', 'editor-open', 'editor-save', 'editor-save-later', 'list', 'stat', 'read-idle', 'read', 'save-idle', 'save', 'tree', 'sync', 'download', 'upload'];
+  const order: Scenario[] = ['connect', 'editor-open', 'editor-open-window', 'editor-save', 'editor-save-later', 'list', 'stat', 'read-idle', 'read', 'save-idle', 'save', 'tree', 'sync', 'download', 'upload'];
   for (const group of ['latency', 'loopback'] as Row['group'][]) {
     for (const security of ['plain', 'tls'] as Security[]) {
       for (const scenario of order) {
@@ -438,7 +439,7 @@ function markdown(r: BenchResults, outDir: string): string {
     L.push(`## Round-trip bound work, ${security === 'plain' ? 'plain FTP' : 'explicit FTPS (TLS 1.3, session reuse required)'}`, '');
     L.push('| Scenario | Mode | ours | basic-ftp | curl | lftp | ours/basic-ftp | ours/curl | ours/lftp | ours peak RSS |');
     L.push('|---|---|---|---|---|---|---|---|---|---|');
-    for (const scenario of ['connect', 'cli-get', 'cli-ls', 'editor-open', 'editor-save', 'editor-save-later', 'list', 'stat', 'read-idle', 'read', 'save-idle', 'save', 'tree', 'sync'] as Scenario[]) {
+    for (const scenario of ['connect', 'cli-get', 'cli-ls', 'editor-open', 'editor-open-window', 'editor-save', 'editor-save-later', 'list', 'stat', 'read-idle', 'read', 'save-idle', 'save', 'tree', 'sync'] as Scenario[]) {
       for (const mode of ['passive', 'active'] as Mode[]) {
         const get = (tool: Tool) => rows.find((x) => x.scenario === scenario && x.mode === mode && x.tool === tool);
         const ours = get('ours');

@@ -13,7 +13,7 @@ import * as vm from 'node:vm';
 import { Readable, Writable } from 'node:stream';
 import * as basic from 'basic-ftp';
 import { FtpClient } from '../../src/ftp/client';
-import { forgetTlsSessions } from '../../src/ftp/control';
+import { forgetTlsGroups, forgetTlsSessions } from '../../src/ftp/control';
 import { ConnectionPool } from '../../src/ftp/pool';
 import type { ConnectOptions, FtpEvent } from '../../src/ftp/types';
 import { executePlan } from '../../src/sync/executor';
@@ -523,11 +523,17 @@ async function run(job: Job): Promise<JobResult> {
         : job.scenario === 'find-in-files' ? await ourFindInFiles(job, search, result)
           : await ourIndexMemory(search, result));
     }
-  } else if (job.scenario === 'editor-open') {
+  } else if (job.scenario === 'editor-open' || job.scenario === 'editor-open-window') {
     if (job.tool !== 'ours') throw new Error(`${job.tool} has no editor`);
     // One unmeasured run first: it loads and compiles the code paths.
     for (let i = -1; i < job.runs; i++) {
       const tr = last(i) ? tracer : undefined;
+      if (job.scenario === 'editor-open-window') {
+        // A new window's extension host: no TLS session or group of this process, the features
+        // remembered as globalState keeps them (this process's default feature memory).
+        forgetTlsSessions();
+        forgetTlsGroups();
+      }
       const { pool, remote } = editorFs(job, tr);
       try {
         tr?.begin();

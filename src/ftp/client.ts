@@ -155,6 +155,7 @@ export class FtpClient extends EventEmitter {
     if (problem) throw new FtpError('unsupported', `The server's encoding cannot be used: ${problem}.`);
     const control = await ControlConnection.open({
       id: this.id, host: o.host, port: o.port, implicitTls: o.security === 'implicit', tls: o.tls, proxy: o.proxy, earlyConnection: o.earlyConnection,
+      tlsGroup: this.featureMemory.get(this.featureKey)?.tlsGroup,
       connectTimeoutMs: o.connectTimeoutMs, replyTimeoutMs: o.replyTimeoutMs, emit: this.emitEvent,
     });
     this.control = control;
@@ -448,10 +449,11 @@ export class FtpClient extends EventEmitter {
     for (const name of ['EPSV', 'EPRT'] as const) if (features.has(name)) quirks.confirmed.add(name);
     if (this.epsvFromMemory && !features.has('EPSV')) quirks.confirmed.delete('EPSV');
     this.epsvFromMemory = false;
-    if (!this.epsvRefusedEarly) return this.featureMemory.set(this.featureKey, { epsv: quirks.confirmed.has('EPSV') && !quirks.skipEpsv, feat: [...features] });
+    const tlsGroup = this.control.tlsGroup;
+    if (!this.epsvRefusedEarly) return this.featureMemory.set(this.featureKey, { epsv: quirks.confirmed.has('EPSV') && !quirks.skipEpsv, feat: [...features], tlsGroup });
     // EPSV with the login was refused: what that taught stays (or, forgotten, stays forgotten).
     const known = this.featureMemory.get(this.featureKey);
-    if (known) this.featureMemory.set(this.featureKey, { ...known, feat: [...features] });
+    if (known) this.featureMemory.set(this.featureKey, { ...known, feat: [...features], tlsGroup });
   }
 
   /**

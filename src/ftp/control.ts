@@ -33,6 +33,11 @@ export function forgetTlsSessions(): void {
   controlSessions.clear();
 }
 
+/** Forgets which group each server chose (this process's memory): for tests of the memory beyond it. */
+export function forgetTlsGroups(): void {
+  tlsGroups.clear();
+}
+
 /** Per-server memory, newest last; bounded: a few servers at most. */
 export function remember<T>(memory: Map<string, T>, key: string, value: T | undefined): void {
   if (value === undefined || memory.get(key) === value) return;
@@ -57,6 +62,8 @@ export interface ControlOptions {
   proxy?: ProxySettings;
   /** See ConnectOptions.earlyConnection. */
   earlyConnection?: () => net.Socket | undefined;
+  /** The group this server chose at an earlier handshake, from a memory beyond this process (KnownFeatures.tlsGroup). */
+  tlsGroup?: string;
   connectTimeoutMs: number;
   replyTimeoutMs: number;
   emit(event: FtpEvent): void;
@@ -135,6 +142,9 @@ export class ControlConnection {
 
   private get serverKey(): string { return `${this.options.host}:${this.options.port}`; }
 
+  /** The group to offer first: the one this server chose last, in this process or before it. */
+  private get preferredGroup(): string | undefined { return tlsGroups.get(this.serverKey) ?? this.options.tlsGroup; }
+
   private async connect(): Promise<void> {
     const { host, port, connectTimeoutMs, proxy, implicitTls } = this.options;
     const early = proxy ? undefined : this.options.earlyConnection?.();
@@ -150,7 +160,7 @@ export class ControlConnection {
         if (err) reject(connectError(err, host, port)); else resolve(s);
       };
       const s: net.Socket = implicitTls
-        ? connectPreferring({ ...(early ? { socket: early } : { host, port }), ...this.tlsOptions() }, tlsGroups.get(this.serverKey), () => done())
+        ? connectPreferring({ ...(early ? { socket: early } : { host, port }), ...this.tlsOptions() }, this.preferredGroup, () => done())
         : early ?? net.connect({ host, port }, () => done());
       s.once('error', done);
       this.captureSession(s);
@@ -182,7 +192,7 @@ export class ControlConnection {
     const { host, connectTimeoutMs } = this.options;
     return new Promise<tls.TLSSocket>((resolve, reject) => {
       const timer = setTimeout(() => { raw.destroy(); reject(new FtpError('timeout', `TLS handshake with ${host} timed out.`)); }, connectTimeoutMs);
-      const s = connectPreferring({ socket: raw, ...this.tlsOptions() }, tlsGroups.get(this.serverKey), () => {
+      const s = connectPreferring({ socket: raw, ...this.tlsOptions() }, this.preferredGroup, () => {
         clearTimeout(timer); s.removeAllListeners('error'); resolve(s);
       });
       this.captureSession(s);

@@ -180,6 +180,12 @@ export interface KnownFeatures {
    * absent in records from before it was kept. With it, the next login does not wait for FEAT.
    */
   feat?: Array<[string, string]>;
+  /**
+   * The key-exchange group the server chose at the last TLS handshake (e.g. "P-256"): the next
+   * first connection — a new window, the command line's next run — offers it first and so makes no
+   * HelloRetryRequest, a round trip with servers that want another group than X25519 (vsftpd).
+   */
+  tlsGroup?: string;
 }
 
 /** Remembers, per security and server, what it offered at the last login; undefined forgets. */

@@ -90,7 +90,7 @@ describe('benchmark harness (npm run bench -- --smoke)', function () {
 
   // Issue #21's: VS Code's recorded requests through RemoteFs, and the one-shot CLI beside curl.
   for (const { security, mode } of variants) {
-    for (const scenario of ['editor-open', 'editor-save', 'cli-get', 'cli-ls']) {
+    for (const scenario of ['editor-open', 'editor-open-window', 'editor-save', 'cli-get', 'cli-ls']) {
       it(`our client: ${scenario}, ${security}, ${mode} — a time${scenario.startsWith('cli') ? ', and curl\'s' : ''}`, () => {
         const tools = scenario.startsWith('cli') ? ['ours', 'curl'] : ['ours'];
         for (const tool of tools) {

@@ -31,6 +31,9 @@ describe('the command line\'s memory of servers', () => {
     now += 6 * DAY;
     assert.deepEqual(load().features.get('none h:21'), { epsv: true, feat: [['MLST', 'type*;size*;'], ['UTF8', '']] });
     assert.equal(load().features.get('explicit h:21'), undefined, 'FTPS is another key');
+    a.features.set('explicit h:21', { epsv: true, feat: [], tlsGroup: 'P-256' });
+    a.save();
+    assert.equal(load().features.get('explicit h:21')?.tlsGroup, 'P-256', 'and the TLS group the server chose');
     now += 2 * DAY;
     assert.equal(load().features.get('none h:21'), undefined, 'older than a week');
   });
@@ -88,12 +91,17 @@ describe('the command line\'s memory of servers', () => {
     fs.writeFileSync(file(), '{"features": nope', { mode: 0o600 });
     assert.equal(load().features.get('none h:21'), undefined);
     fs.writeFileSync(file(), JSON.stringify({
-      features: { 'none a:21': { at: now, value: { epsv: 'yes' } }, 'none b:21': { at: now, value: { epsv: true, feat: [['MLST', '']] } } },
+      features: {
+        'none a:21': { at: now, value: { epsv: 'yes' } },
+        'none b:21': { at: now, value: { epsv: true, feat: [['MLST', '']] } },
+        'explicit d:21': { at: now, value: { epsv: true, tlsGroup: 25519 } },
+      },
       zones: { 'a:21': { at: now, value: 'UTC' }, 'b:21': { at: now, value: 60 }, 'c:21': { at: now, value: 100000 } },
     }), { mode: 0o600 });
     const m = load();
     assert.equal(m.features.get('none a:21'), undefined);
     assert.deepEqual(m.features.get('none b:21'), { epsv: true, feat: [['MLST', '']] });
+    assert.equal(m.features.get('explicit d:21'), undefined);
     for (const k of ['a:21', 'b:21', 'c:21']) m.seedZone(k);
     assert.deepEqual(['a:21', 'b:21', 'c:21'].map((k) => zoneMemory.get(k)), [undefined, 60, undefined]);
   });
