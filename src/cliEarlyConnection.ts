@@ -64,9 +64,17 @@ export function earlyTarget(argv: readonly string[], env: NodeJS.ProcessEnv, isF
 
 /** The launcher: connects to the server of this process's command line, if it names one; true if it did. */
 export function startEarlyConnection(argv: readonly string[], env: NodeJS.ProcessEnv): boolean {
-  const target = earlyTarget(argv, env, (p) => fs.statSync(p, { throwIfNoEntry: false })?.isFile() ?? false);
-  if (!target) return false;
-  const socket = net.connect(target);
+  let target: { host: string; port: number } | undefined;
+  let socket: net.Socket;
+  try {
+    target = earlyTarget(argv, env, (p) => fs.statSync(p, { throwIfNoEntry: false })?.isFile() ?? false);
+    if (!target) return false;
+    socket = net.connect(target);
+  } catch {
+    // A URL's broken %-escape, a local path that cannot be looked at: the command line proper
+    // reports it, in its own words.
+    return false;
+  }
   // Until it is taken: an error only marks it as unusable (the command line then connects anew and
   // reports what that connect meets), and it keeps no process alive.
   socket.on('error', () => undefined);

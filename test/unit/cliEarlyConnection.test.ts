@@ -64,6 +64,8 @@ describe('the connection the launcher starts', () => {
     assert.equal(target(['ls']), undefined);
     assert.equal(target([]), undefined);
     assert.equal(target(['ls', 'ftp://u@host:99999/']), undefined);
+    // Left to the command line proper to report, in its own words: the launcher does not fail on it.
+    assert.equal(startEarlyConnection(['ls', 'ftp://u%zz@host/'], env), false);
   });
 });
 
