@@ -1,11 +1,13 @@
 /**
  * ConnectOptions.earlyConnection: a TCP connection started before the client existed (the command
  * line's launcher starts one while it loads) carries the session — plain, explicit and implicit
- * FTPS — whether the server greeted into it long before or the connect is still under way.
+ * FTPS, on vsftpd, proftpd, pure-ftpd and the embedded server — whether the server greeted into
+ * it long before or the connect is still under way.
  */
 import * as assert from 'node:assert/strict';
 import { once } from 'node:events';
 import * as net from 'node:net';
+import * as path from 'node:path';
 import { FtpClient } from '../../src/ftp/client';
 import type { FtpEvent } from '../../src/ftp/types';
 import { optionsFor } from '../support/realClients';
@@ -33,6 +35,27 @@ describe('a control connection started before the client', function () {
   const cases: [ServerKind, 'explicit' | 'implicit' | undefined][] = [
     ['vsftpd', undefined], ['vsftpd', 'explicit'], ['vsftpd', 'implicit'], ['proftpd', undefined], ['pure-ftpd', 'explicit'],
   ];
+  it('the embedded server (ftp-srv): carries the session when the server greeted into it before it was taken', async () => {
+    const { startDemoServer } = (await import(path.resolve(__dirname, '../../../scripts/demo-server.mjs'))) as { startDemoServer(o: object): Promise<{ host: string; port: number; stop(): Promise<void> }> };
+    const demo = await startDemoServer({ port: 0, pasvRange: [31260, 31280] });
+    try {
+      const early = net.connect(demo.port, demo.host);
+      await once(early, 'readable');
+      const events: FtpEvent[] = [];
+      const client = await FtpClient.connect({ host: demo.host, port: demo.port, mode: 'passive', earlyConnection: () => early, onEvent: (e) => events.push(e) });
+      try {
+        await client.list('/');
+      } finally {
+        await client.close();
+      }
+      const connect = events.find((e) => e.type === 'connect');
+      assert.equal(connect?.type === 'connect' && connect.early, true);
+      assert.ok(early.bytesRead > 100, `the session went over the early socket (${early.bytesRead} bytes read)`);
+    } finally {
+      await demo.stop();
+    }
+  });
+
   for (const [kind, tls] of cases) {
     const name = `${kind}${tls ? ` (${tls} FTPS)` : ''}`;
 
