@@ -1,7 +1,8 @@
 /**
  * What the `ftp-workspace` command line is made of: its commands, their arguments and options. A
- * module of its own, importing nothing of ours, so the launcher (cliEarlyConnection.ts) can read a command
- * line with the same table as the parser (commandLine.ts) without loading the parser's checks.
+ * module of its own, importing nothing of ours, so that the launcher (cliEarlyConnection.ts) reads
+ * a command line by the same table as the parser (commandLine.ts) without loading the parser's
+ * checks of each value.
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 
