@@ -6,11 +6,11 @@
  * (fault server) costs nothing but the refusal, once.
  */
 import * as assert from 'node:assert/strict';
-import * as net from 'node:net';
 import * as path from 'node:path';
 import { FtpClient } from '../../src/ftp/client';
 import { forgetTlsGroups } from '../../src/ftp/control';
 import type { ConnectOptions, FeatureMemory, FtpEvent, KnownFeatures } from '../../src/ftp/types';
+import { DropProxy } from '../support/dropProxy';
 import { FaultServer } from '../support/faultServer';
 import { optionsFor } from '../support/realClients';
 import { startServer, stopAllServers, type ServerKind } from '../support/realServers';
@@ -267,38 +267,21 @@ describe('the first data connection opened with the login', function () {
 });
 
 /**
- * A relay in front of `port` that keeps what the client sent, to count its TLS ClientHellos: two
- * on one connection are a HelloRetryRequest (the server wanted another group's key share).
+ * The TLS ClientHellos each connection through `proxy` sent after "AUTH TLS": two on one connection
+ * are a HelloRetryRequest (the server wanted another group's key share).
  */
-async function helloCounter(port: number): Promise<{ port: number; clientHellos(): number[]; close(): Promise<void> }> {
-  const sent: Buffer[][] = [];
-  const relay = net.createServer((client) => {
-    const chunks: Buffer[] = [];
-    sent.push(chunks);
-    const server = net.connect(port, '127.0.0.1');
-    client.on('data', (d: Buffer) => { chunks.push(d); server.write(d); });
-    server.pipe(client);
-    const close = () => { client.destroy(); server.destroy(); };
-    client.on('close', close).on('error', close);
-    server.on('close', close).on('error', close);
+function clientHellos(proxy: DropProxy): number[] {
+  return proxy.connections.map((c) => {
+    const bytes = Buffer.concat(c.sent);
+    let at = bytes.indexOf('AUTH TLS\r\n') + 'AUTH TLS\r\n'.length;
+    let hellos = 0;
+    while (at + 5 <= bytes.length) {
+      const length = bytes.readUInt16BE(at + 3);
+      if (bytes[at] === 0x16 && bytes[at + 5] === 0x01) hellos++;
+      at += 5 + length;
+    }
+    return hellos;
   });
-  await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
-  return {
-    port: (relay.address() as net.AddressInfo).port,
-    // Per connection: the TLS records after "AUTH TLS\r\n" whose handshake message is a ClientHello.
-    clientHellos: () => sent.map((chunks) => {
-      const bytes = Buffer.concat(chunks);
-      let at = bytes.indexOf('AUTH TLS\r\n') + 'AUTH TLS\r\n'.length;
-      let hellos = 0;
-      while (at + 5 <= bytes.length) {
-        const length = bytes.readUInt16BE(at + 3);
-        if (bytes[at] === 0x16 && bytes[at + 5] === 0x01) hellos++;
-        at += 5 + length;
-      }
-      return hellos;
-    }),
-    close: () => new Promise<void>((resolve) => { relay.close(() => resolve()); for (const c of sent) c.length = 0; }),
-  };
 }
 
 describe('the TLS group remembered with the features', function () {
@@ -306,10 +289,10 @@ describe('the TLS group remembered with the features', function () {
 
   it('vsftpd (P-256 only): a first connection of a later process offers it at once — one ClientHello, no HelloRetryRequest', async () => {
     const server = await startServer('vsftpd', { tls: 'explicit' });
-    const relay = await helloCounter(server.port);
+    const proxy = await DropProxy.start(server);
     try {
       const remembered = memory();
-      const options = optionsFor(server, { port: relay.port, mode: 'passive', featureMemory: remembered });
+      const options = optionsFor(server, { port: proxy.port, mode: 'passive', featureMemory: remembered });
       forgetTlsGroups();
       const first = await FtpClient.connect(options);
       await first.settled();
@@ -320,9 +303,9 @@ describe('the TLS group remembered with the features', function () {
       const later = await FtpClient.connect(options);
       await later.list('/');
       await later.close();
-      assert.deepEqual(relay.clientHellos(), [2, 1], 'the first handshake was retried for P-256, the later one was not');
+      assert.deepEqual(clientHellos(proxy), [2, 1], 'the first handshake was retried for P-256, the later one was not');
     } finally {
-      await relay.close();
+      await proxy.stop();
       await server.stop();
     }
   });

@@ -17,6 +17,8 @@ export interface ProxiedConnection {
   readonly upstream: net.Socket;
   /** Command lines seen from the client so far. */
   readonly commands: string[];
+  /** Every byte from the client, as it came (a TLS handshake's records too). */
+  readonly sent: Buffer[];
   closed: boolean;
 }
 
@@ -133,7 +135,7 @@ export class DropProxy {
 
   private accept(client: net.Socket): void {
     const upstream = net.connect({ host: this.targetHost, port: this.targetPort });
-    const conn: ProxiedConnection = { id: this.nextId++, client, upstream, commands: [], closed: false };
+    const conn: ProxiedConnection = { id: this.nextId++, client, upstream, commands: [], sent: [], closed: false };
     this.connections.push(conn);
     const close = () => {
       conn.closed = true;
@@ -150,6 +152,7 @@ export class DropProxy {
     let pending = '';
     client.on('data', (chunk: Buffer) => {
       if (conn.closed) return;
+      conn.sent.push(chunk);
       if (!this.rule) {
         upstream.write(chunk);
         return;
