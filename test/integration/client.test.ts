@@ -11,6 +11,7 @@ import { PassThrough } from 'node:stream';
 import { FtpClient } from '../../src/ftp/client';
 import { closeSink, fileSink, fileSource } from '../../src/ftp/localFile';
 import type { FtpEvent } from '../../src/ftp/types';
+import { startDemoServer, type DemoServer } from '../support/demoServer';
 import { optionsFor, withClient } from '../support/realClients';
 import { startServer, stopAllServers, type RunningServer, type ServerKind, type ServerOptions } from '../support/realServers';
 import { rejectsWith } from '../support/assertions';
@@ -489,9 +490,8 @@ describe('FtpClient: FTPS, IPv6, NAT and fallback on vsftpd', function () {
 
 describe('FtpClient against the embedded demo server (ftp-srv)', function () {
   this.timeout(60_000);
-  let demo: { host: string; port: number; root: string; stop(): Promise<void> };
+  let demo: DemoServer;
   before(async () => {
-    const { startDemoServer } = (await import(path.resolve(__dirname, '../../../scripts/demo-server.mjs'))) as { startDemoServer(o: object): Promise<typeof demo> };
     demo = await startDemoServer({ port: 0, pasvRange: [31200, 31220] });
   });
   after(() => demo?.stop());

@@ -7,9 +7,9 @@
 import * as assert from 'node:assert/strict';
 import { once } from 'node:events';
 import * as net from 'node:net';
-import * as path from 'node:path';
 import { FtpClient } from '../../src/ftp/client';
 import type { FtpEvent } from '../../src/ftp/types';
+import { startDemoServer } from '../support/demoServer';
 import { optionsFor } from '../support/realClients';
 import { startServer, stopAllServers, type RunningServer, type ServerKind } from '../support/realServers';
 
@@ -36,7 +36,6 @@ describe('a control connection started before the client', function () {
     ['vsftpd', undefined], ['vsftpd', 'explicit'], ['vsftpd', 'implicit'], ['proftpd', undefined], ['pure-ftpd', 'explicit'],
   ];
   it('the embedded server (ftp-srv): carries the session when the server greeted into it before it was taken', async () => {
-    const { startDemoServer } = (await import(path.resolve(__dirname, '../../../scripts/demo-server.mjs'))) as { startDemoServer(o: object): Promise<{ host: string; port: number; stop(): Promise<void> }> };
     const demo = await startDemoServer({ port: 0, pasvRange: [31260, 31280] });
     try {
       const early = net.connect(demo.port, demo.host);

@@ -6,10 +6,10 @@
  * (fault server) costs nothing but the refusal, once.
  */
 import * as assert from 'node:assert/strict';
-import * as path from 'node:path';
 import { FtpClient } from '../../src/ftp/client';
 import { forgetTlsGroups } from '../../src/ftp/control';
 import type { ConnectOptions, FeatureMemory, FtpEvent, KnownFeatures } from '../../src/ftp/types';
+import { startDemoServer } from '../support/demoServer';
 import { DropProxy } from '../support/dropProxy';
 import { FaultServer } from '../support/faultServer';
 import { optionsFor } from '../support/realClients';
@@ -100,7 +100,6 @@ describe('the first data connection opened with the login', function () {
   }
 
   it('on the embedded server (ftp-srv)', async () => {
-    const { startDemoServer } = (await import(path.resolve(__dirname, '../../../scripts/demo-server.mjs'))) as { startDemoServer(o: object): Promise<{ host: string; port: number; stop(): Promise<void> }> };
     const demo = await startDemoServer({ port: 0, pasvRange: [31230, 31250] });
     try {
       const { login, listing } = await secondConnection({ host: demo.host, port: demo.port, mode: 'passive' });
