@@ -39,6 +39,7 @@ import {
   statusBarItem,
   typeAtStart,
   waitForDialog,
+  waitForFailedUploads,
   waitForInputBox,
   waitForNotification,
   waitForStatusBarItem,
@@ -492,8 +493,8 @@ describe('a local folder linked to a folder on the demo server (end to end)', fu
     await answerDialog(asked.dialog, 'Compare');
     await editorTab(page, 'index.html (server ↔ local)').waitFor();
     assert.equal(onServer('index.html'), '<h1>Changed on the server by a colleague</h1>\n', 'Compare overwrote the server copy');
-    // Still pending: the status bar item says so, and a retry asks again.
-    await waitForStatusBarItem(page, /FTP .*1/);
+    // Still pending, as failed: the status bar item says so, and a retry asks again.
+    await waitForFailedUploads(page, 1);
     await runCommand(page, 'FTP: Retry Failed Uploads');
     await answerDialog((await waitForDialog(page, /changed on the server since your last sync/)).dialog, 'Overwrite');
     await waitOnServer('index.html', 'Second edit. Saved at once. <h1>Local</h1>\n');
@@ -533,7 +534,7 @@ describe('a local folder linked to a folder on the demo server (end to end)', fu
     await saveWithCtrlS(page, 'index.html');
     const told = await waitForNotification(page, /could not upload index\.html/, 60_000);
     assert.match(told, /stays pending/, told);
-    assert.match(await waitForStatusBarItem(page, /FTP .*1/), /FTP/);
+    assert.match(await waitForFailedUploads(page, 1), /FTP/);
     await screenshot(page, '13-upload-pending');
     assert.equal(onServer('index.html'), 'Second edit. Saved at once. <h1>Local</h1>\n');
 

@@ -236,6 +236,16 @@ export async function clickStatusBarItem(page: Page, text: string | RegExp): Pro
   await statusBarItem(page, text).first().click();
 }
 
+/**
+ * The uploads item once it counts `count` failed uploads (its error icon), not merely pending ones:
+ * an upload still running (a conflict being compared) shows the same number with a spinning icon.
+ */
+export async function waitForFailedUploads(page: Page, count: number, timeoutMs = 10_000): Promise<string> {
+  const item = statusBarItem(page, new RegExp(`^\\s*FTP\\b.*\\b${count}\\s*$`)).filter({ has: page.locator('.codicon-error') }).first();
+  await item.waitFor({ state: 'visible', timeout: timeoutMs });
+  return normalizeSpaces(await item.innerText()).trim();
+}
+
 /** The status bar item's text once it matches `text` (e.g. after a mode switch). */
 export async function waitForStatusBarItem(page: Page, text: string | RegExp, timeoutMs = 10_000): Promise<string> {
   const item = statusBarItem(page, text).first();
