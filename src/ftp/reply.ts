@@ -32,6 +32,8 @@ export class ReplyParser {
   private lines: string[] = [];
   private replyBytes = 0;
   private code = 0;
+  /** Replies of later commands found inside FEAT's, handed out right after it. */
+  private interleaved: Reply[] = [];
 
   push(chunk: Buffer): Reply[] {
     const out: Reply[] = [];
@@ -50,7 +52,7 @@ export class ReplyParser {
       const end = piece.length > 0 && piece[piece.length - 1] === 0x0d ? piece.length - 1 : piece.length;
       // Counted in bytes as received (line end included): the decoded length undercounts multi-byte text.
       const reply = this.line(this.decode(piece.subarray(0, end)), piece.length + 1);
-      if (reply) out.push(reply);
+      if (reply) out.push(reply, ...this.interleaved.splice(0));
     }
     if (start < chunk.length) {
       const rest = chunk.subarray(start);
@@ -63,7 +65,7 @@ export class ReplyParser {
 
   private line(line: string, bytes: number): Reply | undefined {
     this.replyBytes += bytes;
-    if (this.replyBytes > MAX_REPLY_BYTES || this.lines.length >= MAX_REPLY_LINES) throw tooLong('reply');
+    if (this.replyBytes > MAX_REPLY_BYTES || this.lines.length + this.interleaved.length >= MAX_REPLY_LINES) throw tooLong('reply');
     if (this.lines.length === 0) {
       const m = /^(\d{3})([ -]|$)/.exec(line);
       if (!m) {
@@ -75,6 +77,10 @@ export class ReplyParser {
       if (m[2] === '-') return undefined;
       return this.finish();
     }
+    if (this.code === FEAT_CODE && INTERLEAVED.test(line) && !line.startsWith(String(FEAT_CODE))) {
+      this.interleaved.push(single(line));
+      return undefined;
+    }
     this.lines.push(line);
     // A multi-line reply ends with the same code followed by a space (or nothing).
     if (line.startsWith(String(this.code)) && (line.length === 3 || line[3] === ' ')) return this.finish();
@@ -83,16 +89,31 @@ export class ReplyParser {
 
   private finish(): Reply {
     const lines = this.lines;
-    const text = lines.join('\n');
     this.lines = [];
     this.replyBytes = 0;
-    const strip = (l: string) => (/^\d{3}[ -]?/.test(l) ? l.slice(4) : l);
-    const message = lines.length === 1
-      ? strip(lines[0]).trim()
-      : lines.map((l, i) => (i === 0 || i === lines.length - 1 ? strip(l) : l)).join('\n').trim();
-    return { code: this.code, text, message };
+    if (lines.length === 1) return single(lines[0]);
+    const message = lines.map((l, i) => (i === 0 || i === lines.length - 1 ? strip(l) : l)).join('\n').trim();
+    return { code: this.code, text: lines.join('\n'), message };
   }
 }
+
+function strip(line: string): string {
+  return /^\d{3}[ -]?/.test(line) ? line.slice(4) : line;
+}
+
+function single(line: string): Reply {
+  return { code: Number(line.slice(0, 3)), text: line, message: strip(line).trim() };
+}
+
+/**
+ * FEAT's reply: each feature line in it begins with a space (RFC 2389), so a whole single-line
+ * reply of another code inside it is a later command's, written into the middle by a server that
+ * answers commands as they arrive instead of in turn — ftp-srv does, for a command that came in a
+ * packet of its own while FEAT's lines were being written one by one (its issue #63). Elsewhere
+ * such a line stays text (a banner may say "421 …"): only FEAT's lines are known to be indented.
+ */
+const FEAT_CODE = 211;
+const INTERLEAVED = /^\d{3}( |$)/;
 
 function tooLong(what: 'line' | 'reply'): FtpError {
   return new FtpError('protocol', what === 'line'

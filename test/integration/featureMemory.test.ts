@@ -233,6 +233,41 @@ describe('the first data connection opened with the login', function () {
     }
   });
 
+  it('a server that answers the first command in the middle of FEAT\'s answer (ftp-srv, busy): each command gets its own reply', async () => {
+    const server = await FaultServer.start({ files: { '/a.txt': 'hello' } });
+    const featureMemory = memory();
+    try {
+      const options: ConnectOptions = { host: '127.0.0.1', port: server.port, user: server.user, password: server.password, mode: 'passive', featureMemory, replyTimeoutMs: 5_000 };
+      await (await FtpClient.connect(options)).close();
+      const remembered = [...featureMemory.known.values()][0]?.feat?.map(([name, value]) => ` ${name}${value ? ` ${value}` : ''}\r\n`);
+      assert.ok(remembered && remembered.length > 2, 'FEAT remembered after the first login');
+      // ftp-srv writes a reply line by line and runs a command that came in a packet of its own at
+      // once: the first command's reply lands between FEAT's lines.
+      let featRest: string | undefined;
+      server.handleOnce('FEAT', (ctx) => {
+        ctx.session.raw(`211-Extensions supported\r\n${remembered.slice(0, 2).join('')}`);
+        featRest = `${remembered.slice(2).join('')}211 End\r\n`;
+      });
+      server.handleOnce('SIZE', async (ctx) => {
+        await ctx.next();
+        ctx.session.raw(featRest ?? '');
+      });
+      const events: FtpEvent[] = [];
+      const c = await FtpClient.connect({ ...options, onEvent: (e) => events.push(e) });
+      try {
+        const entry = await c.stat('/a.txt');
+        assert.deepEqual({ type: entry.type, size: entry.size }, { type: 'file', size: 5 });
+        assert.equal(server.count('FEAT'), 2);
+        assert.deepEqual((await c.list('/')).map((e) => e.name), ['a.txt']);
+        assert.deepEqual(events.filter((e) => e.type === 'learned' || e.type === 'warning'), [], 'FEAT read as it was sent, nothing reconnected');
+      } finally {
+        await c.close();
+      }
+    } finally {
+      await server.stop();
+    }
+  });
+
   it('a server that dropped MLST since the last login: the listing follows this login\'s FEAT (LIST), and the memory with it', async () => {
     const server = await FaultServer.start({ files: { '/a.txt': 'a' }, mlst: true });
     const featureMemory = memory();

@@ -94,6 +94,31 @@ describe('ReplyParser', () => {
       const replies = parse('220-Banner\r\n421 Service not available\r\n220 Ready\r\n');
       assert.deepEqual(replies.map((r) => r.code), [220]);
     });
+
+    describe('a later command\'s reply written into the middle of FEAT\'s (ftp-srv answering at once)', () => {
+      const stream = '211-Extensions supported\r\n AUTH TLS\r\n213 46\r\n MDTM\r\n213 20261207213455\r\n SIZE\r\n UTF8\r\n211 End\r\n250 CWD ok\r\n';
+
+      it('hands each reply out whole, FEAT\'s first and the others after it in the order they came', () => {
+        const replies = parse(stream);
+        assert.deepEqual(replies.map((r) => [r.code, r.message]), [
+          [211, 'Extensions supported\n AUTH TLS\n MDTM\n SIZE\n UTF8\nEnd'],
+          [213, '46'],
+          [213, '20261207213455'],
+          [250, 'CWD ok'],
+        ]);
+        assert.deepEqual([...parseFeatures(replies[0]).keys()], ['AUTH', 'MDTM', 'SIZE', 'UTF8']);
+      });
+
+      it('gives the same replies when the stream is cut at every byte position', () => {
+        const whole = parse(stream);
+        for (let i = 1; i < stream.length; i++) assert.deepEqual(parse(stream.slice(0, i), stream.slice(i)), whole, `cut at ${i}`);
+      });
+
+      it('still counts those replies against the size limits', () => {
+        const err = refusal(`211-Features:\r\n${'213 1\r\n'.repeat(MAX_REPLY_LINES)}`);
+        assert.match(err.message, /longer than/);
+      });
+    });
   });
 
   describe('chunking', () => {
@@ -201,8 +226,9 @@ describe('ReplyParser', () => {
       fc.record({ code, first: text, middle: fc.constant<string[]>([]) }),
       fc.record({ code, first: text, middle: fc.array(text, { maxLength: 5 }) }).map((r) => ({
         ...r,
-        // Continuation lines are free text, except that they must not look like the reply's last line.
-        middle: r.middle.map((l) => (l.startsWith(String(r.code)) ? ' ' + l : l)),
+        // Continuation lines are free text, except that they must not look like the reply's last
+        // line, nor inside FEAT's 211 like a whole reply (taken for a later command's).
+        middle: r.middle.map((l) => (l.startsWith(String(r.code)) || (r.code === 211 && /^\d{3}( |$)/.test(l)) ? ' ' + l : l)),
       })),
     );
     type Model = { code: number; first: string; middle: string[] };
