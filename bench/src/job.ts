@@ -129,7 +129,8 @@ export interface JobResult {
   /**
    * Further times per run, by name: goto-file `first` (first folder's files handed over) and `disk`
    * (index loaded from disk, first query answered); find-in-files `first` (first match) and `again`
-   * (the same search with the content cache); lftp find-in-files `mirror` and `grep`.
+   * (the same search with the content cache); lftp find-in-files `mirror` and `grep`; ours' big
+   * download and upload `setup` (from the call to the server's 150, left out of `times`).
    */
   phases?: Record<string, number[]>;
   /** index-memory: heap growth per run, bytes (after a full GC, index held). */

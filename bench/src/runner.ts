@@ -43,6 +43,11 @@ interface Session {
   upload(file: string, path: string): Promise<number>;
   /** Deletes a remote file, whether or not it exists (untimed preparation). */
   remove(path: string): Promise<void>;
+  /**
+   * When the last transfer's data was about to flow (the server's 150 or 125 came): a big
+   * transfer is timed from there, as curl's total − pre-transfer is. Undefined where not known.
+   */
+  dataStartedAt?(): number | undefined;
   close(): Promise<void>;
 }
 
@@ -98,12 +103,16 @@ const ours: Library = {
   async connect(job, tracer, onLogin) {
     // Events of the login itself are only seen through a listener passed in before connecting.
     let passAt = 0;
+    let dataAt: number | undefined;
     const listener = (e: FtpEvent): void => {
       tracer?.add(describe(e));
       if (e.type === 'command' && e.text.startsWith('PASS')) passAt = performance.now();
       if (e.type === 'reply' && e.code === 230 && passAt) onLogin?.(performance.now() - passAt);
+      if (e.type === 'reply' && (e.code === 150 || e.code === 125)) dataAt = performance.now();
     };
-    const client = await connectWithEvents(ourOptions(job), listener);
+    // As the command line connects (its put reads files in its own thread); the editor's and the
+    // sync's pools below are the extension's, which reads in the thread pool.
+    const client = await connectWithEvents({ ...ourOptions(job), readFilesInThread: true }, listener);
     return {
       list: async (p) => (await client.list(p)).length,
       stat: async (p) => { await client.stat(p); },
@@ -114,6 +123,7 @@ const ours: Library = {
       upload: (file, p) => client.uploadFromFile(p, file),
       remove: (p) => client.remove(p).catch(() => undefined),
       close: () => client.close(),
+      dataStartedAt: () => dataAt,
     };
   },
 };
@@ -583,11 +593,23 @@ async function run(job: Job): Promise<JobResult> {
         await prepare();
         await op(-1 - w);
       }
+      const big = job.scenario === 'download' || job.scenario === 'upload';
       for (let i = 0; i < job.runs; i++) {
         await prepare();
         if (last(i)) tracer?.begin();
-        times.push(await timed(() => op(i)));
+        const t0 = performance.now();
+        await op(i);
+        const end = performance.now();
         tracer?.end();
+        const dataAt = session.dataStartedAt?.();
+        if (big && dataAt !== undefined && dataAt > t0) {
+          // The commands before the data (EPSV, STOR or RETR, the server opening the file) are
+          // kept apart, as curl's pre-transfer time is.
+          (result.phases ??= {}).setup = [...(result.phases.setup ?? []), dataAt - t0];
+          times.push(end - dataAt);
+        } else {
+          times.push(end - t0);
+        }
       }
     } finally {
       await session.close().catch(() => undefined);
