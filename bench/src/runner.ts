@@ -44,10 +44,12 @@ interface Session {
   /** Deletes a remote file, whether or not it exists (untimed preparation). */
   remove(path: string): Promise<void>;
   /**
-   * When the last transfer's data was about to flow (the server's 150 or 125 came): a big
-   * transfer is timed from there, as curl's total − pre-transfer is. Undefined where not known.
+   * When the data of a transfer begun at `since` started to flow: the server's 150 (or 125) or
+   * the first bytes moved, whichever came first (ours sends an upload's first bytes as soon as
+   * the data connection is open, before the 150). A big transfer is timed from there, as curl's
+   * total − pre-transfer is (curl sends nothing before the 150). Undefined where not known.
    */
-  dataStartedAt?(): number | undefined;
+  dataStartedAt?(since: number): number | undefined;
   close(): Promise<void>;
 }
 
@@ -103,12 +105,14 @@ const ours: Library = {
   async connect(job, tracer, onLogin) {
     // Events of the login itself are only seen through a listener passed in before connecting.
     let passAt = 0;
-    let dataAt: number | undefined;
+    let prelimAt = 0;
+    let firstBytesAt = 0;
+    const onProgress = (): void => { if (firstBytesAt === 0) firstBytesAt = performance.now(); };
     const listener = (e: FtpEvent): void => {
       tracer?.add(describe(e));
       if (e.type === 'command' && e.text.startsWith('PASS')) passAt = performance.now();
       if (e.type === 'reply' && e.code === 230 && passAt) onLogin?.(performance.now() - passAt);
-      if (e.type === 'reply' && (e.code === 150 || e.code === 125)) dataAt = performance.now();
+      if (e.type === 'reply' && (e.code === 150 || e.code === 125)) prelimAt = performance.now();
     };
     // As the command line connects (its put reads files in its own thread); the editor's and the
     // sync's pools below are the extension's, which reads in the thread pool.
@@ -119,11 +123,14 @@ const ours: Library = {
       read: async (p) => (await client.readFile(p)).length,
       save: async (p, bytes) => { await client.upload(p, bytes); },
       // As the CLI's get and put do.
-      download: (p, file) => client.downloadToFile(p, file),
-      upload: (file, p) => client.uploadFromFile(p, file),
+      download: (p, file) => { firstBytesAt = 0; return client.downloadToFile(p, file, { onProgress }); },
+      upload: (file, p) => { firstBytesAt = 0; return client.uploadFromFile(p, file, { onProgress }); },
       remove: (p) => client.remove(p).catch(() => undefined),
       close: () => client.close(),
-      dataStartedAt: () => dataAt,
+      dataStartedAt: (since) => {
+        const marks = [prelimAt, firstBytesAt].filter((t) => t > since);
+        return marks.length > 0 ? Math.min(...marks) : undefined;
+      },
     };
   },
 };
@@ -601,8 +608,8 @@ async function run(job: Job): Promise<JobResult> {
         await op(i);
         const end = performance.now();
         tracer?.end();
-        const dataAt = session.dataStartedAt?.();
-        if (big && dataAt !== undefined && dataAt > t0) {
+        const dataAt = session.dataStartedAt?.(t0);
+        if (big && dataAt !== undefined) {
           // The commands before the data (EPSV, STOR or RETR, the server opening the file) are
           // kept apart, as curl's pre-transfer time is.
           (result.phases ??= {}).setup = [...(result.phases.setup ?? []), dataAt - t0];
