@@ -63,8 +63,6 @@ async function target(url: string, o: CliOptions): Promise<Target> {
     connectTimeoutMs: t, replyTimeoutMs: t,
     featureMemory: memory.features,
     earlyConnection: proxy ? undefined : () => takeEarlyConnection(host, port),
-    // This process waits for its transfers anyway: reading a file in its own thread costs it nothing.
-    readFilesInThread: true,
   };
   return { options, path: decodeURIComponent(u.pathname || '/') || '/' };
 }

@@ -114,9 +114,7 @@ const ours: Library = {
       if (e.type === 'reply' && e.code === 230 && passAt) onLogin?.(performance.now() - passAt);
       if (e.type === 'reply' && (e.code === 150 || e.code === 125)) prelimAt = performance.now();
     };
-    // As the command line connects (its put reads files in its own thread); the editor's and the
-    // sync's pools below are the extension's, which reads in the thread pool.
-    const client = await connectWithEvents({ ...ourOptions(job), readFilesInThread: true }, listener);
+    const client = await connectWithEvents(ourOptions(job), listener);
     return {
       list: async (p) => (await client.list(p)).length,
       stat: async (p) => { await client.stat(p); },

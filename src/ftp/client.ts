@@ -4,6 +4,7 @@
  * active-mode connect-back that never came), the session reconnects itself before the next command.
  */
 import { EventEmitter } from 'node:events';
+import type { FileHandle } from 'node:fs/promises';
 import type { Readable, Writable } from 'node:stream';
 import { AUTO_ENCODING, NameCodec, charsetProblem, detectCharset, isValidUtf8, learnCharset, learnedCharset } from './charset';
 import { ControlConnection, remember } from './control';
@@ -14,7 +15,7 @@ import { FtpError, errorFromReply, isFtpError, type CommandContext } from './err
 import { parseList, parseMdtm, parseMlsd, parseMlstReply, parseSize } from './listing';
 import { parseFeatures, type Reply } from './reply';
 import { assertSafePath, basename, dirname, join, normalize } from './remotePath';
-import { BlockFileWriter, openSource, openTarget, type UploadSource } from './localFile';
+import { BlockFileReader, BlockFileWriter, openSource, openTarget } from './localFile';
 import { OwedReplies } from './owedReplies';
 import { describeProxy } from './proxy';
 import { greetingTraits, type GreetingTraits } from './greeting';
@@ -958,12 +959,12 @@ export class FtpClient extends EventEmitter {
    */
   async uploadFromFile(path: string, localPath: string, opts: TransferOptions & { append?: boolean; offset?: number } = {}): Promise<number> {
     const p = checked(path);
-    const file = await openSource(localPath, this.options.readFilesInThread);
+    const file = await openSource(localPath);
     const offset = opts.offset ?? 0;
     try {
       return await this.exclusive(() => this.transfer({
         command: `${opts.append ? 'APPE' : 'STOR'} ${p}`, direction: 'upload', path: p,
-        pump: pumpFromFile(() => file.blocks(offset), opts.onProgress, opts.signal), signal: opts.signal,
+        pump: pumpFromFile(() => new BlockFileReader(file, undefined, undefined, undefined, offset), opts.onProgress, opts.signal), signal: opts.signal,
         preamble: offset > 0 && !opts.append ? `REST ${offset}` : undefined,
       }));
     } finally {
@@ -1084,12 +1085,12 @@ export class FtpClient extends EventEmitter {
   async uploadReplacing(temp: string, target: string, source: Uint8Array | { file: string }, expectedSize: number, opts: TransferOptions & { mode?: number; beforeRename?: () => void } = {}): Promise<UploadReplaced> {
     const f = checked(temp);
     const t = checked(target);
-    let file: UploadSource | undefined;
+    let file: FileHandle | undefined;
     let pump: TransferSpec['pump'];
     if (source instanceof Uint8Array) pump = pumpFrom(source, opts.onProgress, opts.signal);
     else {
-      const opened = file = await openSource(source.file, this.options.readFilesInThread);
-      pump = pumpFromFile(() => opened.blocks(), opts.onProgress, opts.signal);
+      const opened = file = await openSource(source.file);
+      pump = pumpFromFile(() => new BlockFileReader(opened), opts.onProgress, opts.signal);
     }
     try {
       return await this.exclusive(async () => {

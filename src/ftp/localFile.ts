@@ -235,7 +235,7 @@ function dropBytes(buffers: Buffer[], n: number): Buffer[] {
  * in the socket's queue. `readsInFlight` > 1 lets a slow disk work on several blocks at once; from
  * the page cache one is enough, and 1 MiB blocks beat smaller ones (bench/findings.md).
  */
-export class BlockFileReader implements FileBlocks {
+export class BlockFileReader {
   private readonly blocks: Buffer[] = [];
   private readonly free: Buffer[] = [];
   /** Issued reads in file order; each gives its bytes (a view into its block), or undefined past the end. */
@@ -320,85 +320,9 @@ export function openTarget(path: string, offset = 0): Promise<FileHandle> {
   return fs.promises.open(path, offset > 0 ? 'r+' : 'w');
 }
 
-/** Blocks of a file on their way to a socket: `next` gives a view to `release` once sent. */
-export interface FileBlocks {
-  next(): Promise<Buffer | undefined>;
-  release(piece: Buffer): void;
-}
-
-/** An upload's source file, opened: `blocks` reads it from `start` (a retry starts again). */
-export interface UploadSource {
-  blocks(start?: number): FileBlocks;
-  close(): Promise<void>;
-}
-
-/**
- * Opens an upload's source. `inThread` (ConnectOptions.readFilesInThread): opened and read in this
- * thread (ThreadFileReader); otherwise in the thread pool (BlockFileReader).
- */
-export async function openSource(path: string, inThread = false): Promise<UploadSource> {
-  if (inThread) {
-    const fd = fs.openSync(path, 'r');
-    return { blocks: (start = 0) => new ThreadFileReader(fd, start), close: async () => fs.closeSync(fd) };
-  }
-  const file = await fs.promises.open(path, 'r');
-  return { blocks: (start = 0) => new BlockFileReader(file, FILE_BLOCK, FILE_BLOCKS, 1, start), close: () => file.close() };
-}
-
-/** Blocks ThreadFileReader reads into: 16 × 64 KiB, so what a read copied is still in the CPU's cache when the socket copies it. */
-export const THREAD_READ_BLOCK = 64 * 1024;
-export const THREAD_READ_BLOCKS = 16;
-
-/**
- * Reads a regular file for an upload in the calling thread, a small block right before the socket
- * takes it, as curl does: the bytes the read copied are still in this core's cache when the socket
- * copies them again. BlockFileReader's reads in the thread pool land them in another core's cache,
- * in blocks too big for it, and small reads there cost a thread hop each. On loopback this reads
- * 13–17 % faster than BlockFileReader, at or above curl's throughput (bench/findings.md). The
- * thread waits for every read, so only a process with nothing else to do meanwhile may use it (the
- * command line): in the extension host a slow or hung network drive would stop every extension.
- */
-export class ThreadFileReader implements FileBlocks {
-  private readonly blocks: Buffer[] = [];
-  private readonly free: Buffer[] = [];
-  private position: number;
-  /** A read came back short: the file ends there (bytes it gains later would leave a gap). */
-  private done = false;
-  private wake: (() => void) | undefined;
-
-  constructor(private readonly fd: number, start = 0, blockSize = THREAD_READ_BLOCK, blocks = THREAD_READ_BLOCKS) {
-    this.position = start;
-    for (let i = 0; i < blocks; i++) this.blocks.push(Buffer.allocUnsafe(blockSize));
-    this.free.push(...this.blocks);
-  }
-
-  async next(): Promise<Buffer | undefined> {
-    if (this.done) return undefined;
-    while (this.free.length === 0) await new Promise<void>((resolve) => { this.wake = resolve; });
-    const block = this.free.pop() as Buffer;
-    let n = 0;
-    while (n < block.length) {
-      const got = fs.readSync(this.fd, block, n, block.length - n, this.position + n);
-      if (got === 0) break;
-      n += got;
-    }
-    this.position += n;
-    if (n < block.length) this.done = true;
-    if (n === 0) {
-      this.free.push(block);
-      return undefined;
-    }
-    return block.subarray(0, n);
-  }
-
-  release(piece: Buffer): void {
-    const block = this.blocks.find((b) => b.buffer === piece.buffer && b.byteOffset === piece.byteOffset);
-    if (!block || this.free.includes(block)) return;
-    this.free.push(block);
-    const wake = this.wake;
-    this.wake = undefined;
-    wake?.();
-  }
+/** Opens an upload's source. */
+export function openSource(path: string): Promise<FileHandle> {
+  return fs.promises.open(path, 'r');
 }
 
 // ---------------------------------------------------------------- streams

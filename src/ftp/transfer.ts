@@ -12,7 +12,7 @@ import type { Readable, Writable } from 'node:stream';
 import type { ControlConnection } from './control';
 import { DataChannelError, transferReplyError, type DataChannelQuirks, type PreparedChannel } from './dataChannel';
 import { FtpError } from './errors';
-import type { BlockFileWriter, DirectRead, FileBlocks } from './localFile';
+import type { BlockFileReader, BlockFileWriter, DirectRead } from './localFile';
 import type { Reply } from './reply';
 import type { FtpEvent } from './types';
 
@@ -401,10 +401,10 @@ export function pumpFrom(source: Readable | Uint8Array, onProgress?: (bytes: num
 }
 
 /**
- * Upload pump from a file read in reused blocks (BlockFileReader or ThreadFileReader). The blocks
- * bound what is queued on the socket (a block is read into again only once the socket has sent it).
+ * Upload pump from a file read in reused blocks, one block ahead of the socket. The blocks bound
+ * what is queued on the socket (a block is read into again only once the socket has sent it).
  */
-export function pumpFromFile(open: () => FileBlocks, onProgress?: (bytes: number) => void, signal?: AbortSignal): (socket: net.Socket) => Promise<number> {
+export function pumpFromFile(open: () => BlockFileReader, onProgress?: (bytes: number) => void, signal?: AbortSignal): (socket: net.Socket) => Promise<number> {
   return async (socket) => {
     let bytes = 0;
     let isClosed = false;

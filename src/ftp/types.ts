@@ -166,13 +166,6 @@ export interface ConnectOptions {
    * in this process's memory unless given (the extension keeps it across windows, the CLI on disk).
    */
   featureMemory?: FeatureMemory;
-  /**
-   * Read local files for uploads in this thread, 64 KiB right before the socket takes it, instead
-   * of in the thread pool: the bytes are still in the CPU's cache when the socket copies them (the
-   * command line sets it: 13–17 % more throughput on loopback). The thread waits for each read:
-   * never in a process that must stay responsive (the extension host; a hung network drive).
-   */
-  readFilesInThread?: boolean;
   /** Connection id used in events; assigned if absent. */
   id?: string;
   /** Receives every event from the first connect on, login included (a later `on('event')` misses those). */

@@ -15,7 +15,6 @@ import { startDemoServer, type DemoServer } from '../support/demoServer';
 import { optionsFor, withClient } from '../support/realClients';
 import { startServer, stopAllServers, type RunningServer, type ServerKind, type ServerOptions } from '../support/realServers';
 import { rejectsWith } from '../support/assertions';
-import { occupyThreadPool } from '../support/threadPool';
 
 const KINDS: ServerKind[] = ['vsftpd', 'proftpd', 'pure-ftpd'];
 
@@ -147,37 +146,6 @@ for (const kind of KINDS) {
               fs.writeFileSync(path.join(local, 'part.bin'), data.subarray(0, have));
               assert.equal(await c.downloadToFile(`${dir}/big.bin`, path.join(local, 'part.bin'), { offset: have }), data.length - have);
               assert.ok(fs.readFileSync(path.join(local, 'part.bin')).equals(data));
-            });
-          } finally {
-            fs.rmSync(local, { recursive: true, force: true });
-          }
-        });
-
-        it('reads an upload\'s file in its own thread when told to (readFilesInThread, the command line\'s): it needs no pool thread', async () => {
-          // 64 KiB blocks, 16 of them: 1 MiB and a ragged tail reuses every block; a resumed upload starts mid-file.
-          const data = randomBytes(1024 * 1024 + 4321);
-          const local = fs.mkdtempSync(path.join(os.tmpdir(), 'ftpw-inthread-'));
-          try {
-            fs.writeFileSync(path.join(local, 'up.bin'), data);
-            fs.writeFileSync(path.join(local, 'empty.bin'), '');
-            await withClient(server, { mode, readFilesInThread: true }, async (c) => {
-              await c.stat('/'); // the session's data channel settled before the pool is taken
-              const pool = occupyThreadPool();
-              // Only a failing upload (one that waits for a pool thread) ever meets this deadline.
-              let freed = false;
-              const deadline = setTimeout(() => { freed = true; void pool.release(); }, 10_000);
-              try {
-                const progress: number[] = [];
-                assert.equal(await c.uploadFromFile(`${dir}/inthread.bin`, path.join(local, 'up.bin'), { onProgress: (b) => progress.push(b) }), data.length);
-                assert.equal(progress.at(-1), data.length);
-                assert.equal(await c.uploadFromFile(`${dir}/inthread-empty.bin`, path.join(local, 'empty.bin')), 0);
-                assert.equal(freed, false, 'the upload waited for a thread of the pool');
-              } finally {
-                clearTimeout(deadline);
-                await pool.release();
-              }
-              assert.ok(fs.readFileSync(path.join(server.root, dir, 'inthread.bin')).equals(data));
-              assert.equal(fs.statSync(path.join(server.root, dir, 'inthread-empty.bin')).size, 0);
             });
           } finally {
             fs.rmSync(local, { recursive: true, force: true });

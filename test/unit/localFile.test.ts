@@ -1,19 +1,18 @@
 /**
- * The block file writer and readers on their own, with small blocks so every path is taken: reads
+ * The block file writer and reader on their own, with small blocks so every path is taken: reads
  * straight into blocks, the spare a stopped socket reads into after it resumes, gathered chunks,
- * back-pressure, the short last block, a failing write, and reads in the calling thread.
+ * back-pressure, the short last block and a failing write.
  */
 import * as assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { BlockFileReader, BlockFileWriter, ThreadFileReader } from '../../src/ftp/localFile';
-import { occupyThreadPool } from '../support/threadPool';
+import { BlockFileReader, BlockFileWriter } from '../../src/ftp/localFile';
 
 const BLOCK = 128 * 1024;
 
-describe('BlockFileWriter, BlockFileReader and ThreadFileReader', () => {
+describe('BlockFileWriter and BlockFileReader', () => {
   let dir: string;
   beforeEach(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ftpw-blocks-')); });
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -133,80 +132,4 @@ describe('BlockFileWriter, BlockFileReader and ThreadFileReader', () => {
       }
     });
   }
-
-  for (const [size, start] of [[0, 0], [1, 0], [BLOCK, 0], [5 * BLOCK + 3, 0], [5 * BLOCK + 3, BLOCK + 7], [10, 10]]) {
-    it(`reads a ${size}-byte file from byte ${start} in this thread, in no more than its own blocks`, async () => {
-      const data = randomBytes(size);
-      const source = path.join(dir, 'in.bin');
-      fs.writeFileSync(source, data);
-      const fd = fs.openSync(source, 'r');
-      try {
-        const reader = new ThreadFileReader(fd, start, BLOCK, 3);
-        const got: Buffer[] = [];
-        const held: Buffer[] = [];
-        const memory = new Set<ArrayBufferLike>();
-        for (;;) {
-          const piece = await reader.next();
-          if (!piece) break;
-          assert.ok(piece.length <= BLOCK);
-          memory.add(piece.buffer);
-          got.push(Buffer.from(piece));
-          held.push(piece);
-          if (held.length === 2) reader.release(held.shift() as Buffer);
-        }
-        for (const piece of held) reader.release(piece);
-        assert.ok(Buffer.concat(got).equals(data.subarray(start)));
-        assert.ok(memory.size <= 3, `${memory.size} blocks used`);
-        assert.equal(await reader.next(), undefined);
-      } finally {
-        fs.closeSync(fd);
-      }
-    });
-  }
-
-  it('reads in this thread only once the socket gave a block back, when all are out', async () => {
-    const data = randomBytes(3 * BLOCK);
-    const source = path.join(dir, 'in.bin');
-    fs.writeFileSync(source, data);
-    const fd = fs.openSync(source, 'r');
-    try {
-      const reader = new ThreadFileReader(fd, 0, BLOCK, 2);
-      const first = await reader.next() as Buffer;
-      const second = await reader.next() as Buffer;
-      const later: { third?: Buffer } = {};
-      const waiting = reader.next().then((p) => { later.third = p; });
-      // Turns of the event loop give it nothing while both blocks are out.
-      for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
-      assert.equal(later.third, undefined);
-      const firstBytes = Buffer.from(first);
-      reader.release(first);
-      await waiting;
-      const third = later.third as Buffer | undefined;
-      assert.ok(third && third.buffer === first.buffer, 'the block given back is read into again');
-      assert.ok(Buffer.concat([firstBytes, second, third]).equals(data));
-    } finally {
-      fs.closeSync(fd);
-    }
-  });
-
-  it('reads in this thread, with every thread of the pool busy', async () => {
-    const data = randomBytes(2 * BLOCK + 5);
-    const source = path.join(dir, 'in.bin');
-    fs.writeFileSync(source, data);
-    const fd = fs.openSync(source, 'r');
-    const pool = occupyThreadPool();
-    let freed = false;
-    const deadline = setTimeout(() => { freed = true; void pool.release(); }, 10_000);
-    try {
-      const reader = new ThreadFileReader(fd, 0, BLOCK, 4);
-      const got: Buffer[] = [];
-      for (let piece = await reader.next(); piece; piece = await reader.next()) got.push(piece);
-      assert.equal(freed, false);
-      assert.ok(Buffer.concat(got).equals(data));
-    } finally {
-      clearTimeout(deadline);
-      await pool.release();
-      fs.closeSync(fd);
-    }
-  });
 });
