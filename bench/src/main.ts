@@ -296,9 +296,9 @@ async function runAll(results: BenchResults, o: Options, group: Row['group'], sc
   // turn lets those swings hit every tool alike, and the report compares them run by run. Ours and
   // basic-ftp get a process per run that first moves the file twice unmeasured: the first transfers
   // of a Node process compile its code and grow its heap, and an extension host is long warm.
-  // Each round starts with the next tool: a tool's place in the round matters too (the one right
-  // after curl's upload measured up to 10 % slower here, whichever it was), so every tool takes
-  // every place in turn.
+  // Each round starts with the next tool, so that every tool takes every place in turn: whatever
+  // a place brings (the previous upload's file still being written back, which process ran last)
+  // falls on each alike.
   const rows = new Map<Tool, Row>();
   for (let i = 0; i < o.runs; i++) {
     for (const tool of tools.map((_, k) => tools[(k + i) % tools.length])) {
