@@ -130,7 +130,8 @@ export interface JobResult {
    * Further times per run, by name: goto-file `first` (first folder's files handed over) and `disk`
    * (index loaded from disk, first query answered); find-in-files `first` (first match) and `again`
    * (the same search with the content cache); lftp find-in-files `mirror` and `grep`; ours' big
-   * download and upload `setup` (from the call to the server's 150, left out of `times`).
+   * download and upload `setup` (from the call to the data's start — the server's 150, or our
+   * first bytes if earlier — left out of `times`, as curl's pre-transfer time is).
    */
   phases?: Record<string, number[]>;
   /** index-memory: heap growth per run, bytes (after a full GC, index held). */
